@@ -1,0 +1,190 @@
+//! Running a model to completion (or to a bound) and judging the result against its
+//! expectation.
+
+use crate::model::properties::{ALWAYS, WITNESSES};
+use crate::model::{Action, GroupModel, ModelConfig};
+use stateright::{Checker, Model};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    pub threads: usize,
+    /// Stop after generating this many states: the result is then inconclusive.
+    pub max_states: Option<usize>,
+    /// Stop after this long: the result is then inconclusive.
+    pub timeout: Option<Duration>,
+    /// Print progress to stderr while a check runs longer than two seconds.
+    pub progress: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            threads: 1,
+            max_states: None,
+            timeout: None,
+            progress: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// A safety property held in every reachable state.
+    Holds,
+    /// A safety property failed; a counterexample exists.
+    Violated,
+    /// A witness situation was reached.
+    WitnessFound,
+    /// A witness situation is unreachable: the property it backs is vacuous here.
+    WitnessMissing,
+    /// The run hit a bound before it could tell.
+    Inconclusive,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Violated => "VIOLATED",
+            Verdict::WitnessFound => "witness found",
+            Verdict::WitnessMissing => "WITNESS MISSING",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct PropertyResult {
+    pub name: &'static str,
+    pub verdict: Verdict,
+    /// For a violation: the steps of the counterexample Stateright found (not minimal).
+    pub counterexample: Option<Vec<Action>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CheckReport {
+    pub model: String,
+    pub states: usize,
+    pub unique_states: usize,
+    pub max_depth: usize,
+    pub elapsed: Duration,
+    /// Every reachable state was visited (no bound was hit).
+    pub exhaustive: bool,
+    pub properties: Vec<PropertyResult>,
+    /// How the result differs from the model's expectation; empty when it matches.
+    pub mismatches: Vec<String>,
+}
+
+impl CheckReport {
+    pub fn matches_expectation(&self) -> bool {
+        self.mismatches.is_empty()
+    }
+
+    pub fn violated(&self) -> Vec<&'static str> {
+        self.properties.iter().filter(|p| p.verdict == Verdict::Violated).map(|p| p.name).collect()
+    }
+}
+
+/// Checks one model exhaustively with breadth-first search.
+pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
+    let model = GroupModel::new(cfg.clone());
+    let properties = model.properties();
+    let mut builder = model.checker().threads(opts.threads.max(1));
+    if let Some(n) = opts.max_states {
+        builder = builder.target_state_count(n);
+    }
+    if let Some(t) = opts.timeout {
+        builder = builder.timeout(t);
+    }
+    let start = Instant::now();
+    let mut checker = builder.spawn_bfs();
+    let handles = checker.handles();
+    let mut last_report = Instant::now();
+    while !handles.iter().all(|h| h.is_finished()) {
+        std::thread::sleep(Duration::from_millis(20));
+        if opts.progress && start.elapsed() > Duration::from_secs(2) && last_report.elapsed() > Duration::from_secs(2) {
+            eprintln!(
+                "  … {}: {} states, {} unique, depth {}, {:.0} s",
+                cfg.name,
+                checker.state_count(),
+                checker.unique_state_count(),
+                checker.max_depth(),
+                start.elapsed().as_secs_f64()
+            );
+            last_report = Instant::now();
+        }
+    }
+    for h in handles {
+        let _ = h.join();
+    }
+    let elapsed = start.elapsed();
+    let states = checker.state_count();
+    let hit_state_bound = opts.max_states.is_some_and(|n| states >= n);
+    let hit_time_bound = opts.timeout.is_some_and(|t| elapsed >= t);
+    let exhaustive = !hit_state_bound && !hit_time_bound;
+    let discoveries = checker.discoveries();
+
+    let results: Vec<PropertyResult> = properties
+        .iter()
+        .map(|p| {
+            let is_safety = ALWAYS.iter().any(|(n, _)| *n == p.name);
+            let found = discoveries.get(p.name);
+            let verdict = match (is_safety, found.is_some(), exhaustive) {
+                (true, true, _) => Verdict::Violated,
+                (true, false, true) => Verdict::Holds,
+                (false, true, _) => Verdict::WitnessFound,
+                (false, false, true) => Verdict::WitnessMissing,
+                (_, false, false) => Verdict::Inconclusive,
+            };
+            PropertyResult {
+                name: p.name,
+                verdict,
+                counterexample: found.filter(|_| is_safety).map(|path| path.clone().into_actions()),
+            }
+        })
+        .collect();
+
+    let mut report = CheckReport {
+        model: cfg.name.clone(),
+        states,
+        unique_states: checker.unique_state_count(),
+        max_depth: checker.max_depth(),
+        elapsed,
+        exhaustive,
+        properties: results,
+        mismatches: Vec::new(),
+    };
+    report.mismatches = mismatches(cfg, &report);
+    report
+}
+
+/// How a report differs from what the model file expects.
+fn mismatches(cfg: &ModelConfig, report: &CheckReport) -> Vec<String> {
+    let mut out = Vec::new();
+    if !report.exhaustive {
+        out.push("inconclusive: a state or time bound was hit before the state space was exhausted".into());
+    }
+    for p in &report.properties {
+        let expected_violated = cfg.expect.violated.iter().any(|v| v == p.name);
+        match p.verdict {
+            Verdict::Violated if !expected_violated => out.push(format!("{} is violated but expected to hold", p.name)),
+            Verdict::Holds if expected_violated => out.push(format!("{} holds but the model expects a violation", p.name)),
+            Verdict::WitnessMissing => out.push(format!("witness {} was never reached", p.name)),
+            _ => {}
+        }
+    }
+    if report.exhaustive && cfg.expects_pass() {
+        if let Some(expected) = cfg.expect.unique_states {
+            if expected != report.unique_states {
+                out.push(format!("unique states: expected {expected}, got {}", report.unique_states));
+            }
+        }
+    }
+    out
+}
+
+/// The names of every property and witness, in report order.
+pub fn property_names() -> Vec<&'static str> {
+    ALWAYS.iter().map(|(n, _)| *n).chain(WITNESSES.iter().map(|w| w.name)).collect()
+}

@@ -1,0 +1,160 @@
+//! `groupcheck list` and `groupcheck check`. Exit codes: 0 every model matched its expectation,
+//! 1 some model did not (or a run was inconclusive), 2 bad input.
+
+use clap::{Parser, Subcommand};
+use groupcheck::catalogue;
+use groupcheck::check::{check, CheckOptions, CheckReport, Verdict};
+use groupcheck::model::ModelConfig;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "groupcheck", version, about = "Proves things about Kafka's consumer group protocol")]
+struct Cli {
+    /// The catalogue directory.
+    #[arg(long = "models", global = true, value_name = "DIR")]
+    models_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the models of the catalogue with their expectations.
+    List,
+    /// Check models exhaustively and compare each result with its expectation.
+    Check {
+        /// Model names (or paths to .toml files).
+        #[arg(value_name = "MODEL", required_unless_present = "all", conflicts_with = "all")]
+        models: Vec<String>,
+        /// Check every model of the catalogue.
+        #[arg(long)]
+        all: bool,
+        /// Checker threads.
+        #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u16).range(1..=256))]
+        threads: u16,
+        /// Stop after generating this many states (the result is then inconclusive).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        max_states: Option<u64>,
+        /// Stop after this many seconds (the result is then inconclusive).
+        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+        timeout: Option<u64>,
+    },
+}
+
+fn default_threads() -> u16 {
+    std::thread::available_parallelism().map(|n| n.get() as u16).unwrap_or(1)
+}
+
+pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let dir = cli.models_dir.clone().unwrap_or_else(catalogue::default_dir);
+    match cli.command {
+        Command::List => match catalogue::load_all(&dir) {
+            Ok(models) => {
+                list(&models);
+                0
+            }
+            Err(e) => bad_input(&e),
+        },
+        Command::Check {
+            models,
+            all,
+            threads,
+            max_states,
+            timeout,
+        } => {
+            let loaded = if all {
+                catalogue::load_all(&dir)
+            } else {
+                models.iter().map(|m| catalogue::load(&dir, m)).collect()
+            };
+            let models = match loaded {
+                Ok(m) => m,
+                Err(e) => return bad_input(&e),
+            };
+            let opts = CheckOptions {
+                threads: threads as usize,
+                max_states: max_states.map(|n| n as usize),
+                timeout: timeout.map(Duration::from_secs),
+                progress: true,
+            };
+            check_all(&models, &opts)
+        }
+    }
+}
+
+fn bad_input(message: &str) -> i32 {
+    eprintln!("groupcheck: {message}");
+    2
+}
+
+fn expectation(m: &ModelConfig) -> String {
+    if m.expects_pass() {
+        "pass".into()
+    } else {
+        format!("violates {}", m.expect.violated.join(", "))
+    }
+}
+
+fn list(models: &[ModelConfig]) {
+    println!("{:<28} {:<26} {}", "MODEL", "FLAW", "EXPECTATION");
+    for m in models {
+        let flaw = m.flaw.map(|f| f.name().to_string()).unwrap_or_else(|| "-".into());
+        println!("{:<28} {:<26} {}", m.name, flaw, expectation(m));
+    }
+}
+
+fn check_all(models: &[ModelConfig], opts: &CheckOptions) -> i32 {
+    let mut failed = Vec::new();
+    for m in models {
+        println!("== {} ({}; expect {})", m.name, m.description.trim(), expectation(m));
+        let report = check(m, opts);
+        print_report(&report);
+        if !report.matches_expectation() {
+            failed.push(m.name.clone());
+        }
+    }
+    println!();
+    if failed.is_empty() {
+        println!("{} model(s) checked, all as expected", models.len());
+        0
+    } else {
+        println!("{} model(s) checked, {} not as expected: {}", models.len(), failed.len(), failed.join(", "));
+        1
+    }
+}
+
+fn print_report(r: &CheckReport) {
+    println!(
+        "   {} states generated, {} unique, max depth {}, {:.2} s{}",
+        r.states,
+        r.unique_states,
+        r.max_depth,
+        r.elapsed.as_secs_f64(),
+        if r.exhaustive { ", exhaustive" } else { ", BOUND HIT (inconclusive)" }
+    );
+    for p in &r.properties {
+        println!("   {:<28} {}", p.name, p.verdict.label());
+        if let (Verdict::Violated, Some(steps)) = (p.verdict, &p.counterexample) {
+            println!("      counterexample, {} steps (not minimised):", steps.len());
+            for (i, a) in steps.iter().enumerate() {
+                println!("      {:>3}. {a}", i + 1);
+            }
+        }
+    }
+    if r.matches_expectation() {
+        println!("   => as expected");
+    } else {
+        for m in &r.mismatches {
+            println!("   => NOT AS EXPECTED: {m}");
+        }
+    }
+}

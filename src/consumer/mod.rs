@@ -1,0 +1,432 @@
+//! The consumer client: Kafka's classic `ConsumerCoordinator`, eager rebalancing.
+//!
+//! One request in flight at a time. The life of a consumer: find the coordinator, JoinGroup
+//! (twice: the first answer is MEMBER_ID_REQUIRED with the id to use), SyncGroup (the leader sends
+//! the assignment it computed), OffsetFetch for the new partitions, then process records,
+//! commit positions and heartbeat. When the group rebalances, an eager consumer first commits
+//! and gives up *every* partition, then rejoins. Errors are handled as the Java client does:
+//! NOT_COORDINATOR rediscovers, UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION lose the partitions
+//! (no commit) and rejoin, REBALANCE_IN_PROGRESS revokes and rejoins, COORDINATOR_LOAD_IN_PROGRESS
+//! retries.
+
+use crate::coordinator::CoreConfig;
+use crate::flaw::Flaw;
+use crate::protocol::{
+    BrokerId, ClientAddr, ErrorCode, Generation, MemberId, Offset, Partition, Partitions, Request, Response,
+};
+use serde::{Deserialize, Serialize};
+
+/// Where the consumer is in the group's life (AbstractCoordinator.MemberState, refined).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Phase {
+    /// Not in a generation; will send JoinGroup.
+    Unjoined,
+    /// A rebalance was requested: committing before giving up the partitions (onJoinPrepare).
+    Revoking,
+    /// JoinGroup sent (PREPARING_REBALANCE).
+    Joining,
+    /// SyncGroup sent (COMPLETING_REBALANCE).
+    Syncing,
+    /// Has its assignment (STABLE).
+    Stable,
+    /// Closing: commit, then LeaveGroup.
+    Leaving,
+    /// Closed.
+    Closed,
+}
+
+/// The request in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum InFlight {
+    Join,
+    Sync,
+    Heartbeat,
+    Commit,
+    Fetch,
+    Leave,
+}
+
+/// A request to send to a broker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Send {
+    pub to: BrokerId,
+    pub request: Request,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Consumer {
+    pub addr: ClientAddr,
+    pub phase: Phase,
+    pub coordinator: Option<BrokerId>,
+    pub member_id: Option<MemberId>,
+    pub generation: Option<Generation>,
+    /// Partitions this consumer processes.
+    pub owned: Partitions,
+    /// Owned partitions whose committed offset has not been fetched yet.
+    pub unfetched: Partitions,
+    /// Next offset to process, per partition (0 for partitions not owned).
+    pub positions: Vec<Offset>,
+    /// The last offset known committed, per partition (0 for partitions not owned).
+    pub committed: Vec<Offset>,
+    pub in_flight: Option<InFlight>,
+}
+
+impl Consumer {
+    pub fn new(addr: ClientAddr, cfg: &CoreConfig) -> Consumer {
+        Consumer {
+            addr,
+            phase: Phase::Unjoined,
+            coordinator: None,
+            member_id: None,
+            generation: None,
+            owned: Partitions::EMPTY,
+            unfetched: Partitions::EMPTY,
+            positions: vec![0; cfg.partitions as usize],
+            committed: vec![0; cfg.partitions as usize],
+            in_flight: None,
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// Partitions whose records it may process now.
+    pub fn processable(&self) -> Partitions {
+        match self.phase {
+            Phase::Revoking | Phase::Leaving | Phase::Closed => Partitions::EMPTY,
+            _ => self.owned.difference(self.unfetched),
+        }
+    }
+
+    /// Processed positions not yet committed.
+    fn uncommitted(&self) -> Vec<(Partition, Offset)> {
+        self.processable_or_revoking()
+            .iter()
+            .filter(|p| self.positions[*p as usize] > self.committed[*p as usize])
+            .map(|p| (p, self.positions[p as usize]))
+            .collect()
+    }
+
+    fn processable_or_revoking(&self) -> Partitions {
+        self.owned.difference(self.unfetched)
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // What the application and the environment do
+
+    /// Whether it needs FindCoordinator.
+    pub fn needs_coordinator(&self) -> bool {
+        self.coordinator.is_none() && !self.is_closed()
+    }
+
+    /// FindCoordinator answered: continue whatever was interrupted.
+    pub fn on_coordinator_found(&mut self, coordinator: BrokerId, cfg: &CoreConfig) -> Option<Send> {
+        self.coordinator = Some(coordinator);
+        self.drive(cfg)
+    }
+
+    /// The application processes the next record of `p`.
+    pub fn process(&mut self, p: Partition) {
+        if self.processable().contains(p) {
+            self.positions[p as usize] += 1;
+        }
+    }
+
+    /// Auto-commit: commit processed positions (only in a Stable generation, as the Java client
+    /// refuses to commit otherwise).
+    pub fn commit(&mut self) -> Option<Send> {
+        let offsets = self.uncommitted();
+        if self.phase != Phase::Stable || self.in_flight.is_some() || offsets.is_empty() {
+            return None;
+        }
+        self.send_commit(offsets)
+    }
+
+    /// The heartbeat thread's request.
+    pub fn heartbeat(&mut self) -> Option<Send> {
+        if self.phase != Phase::Stable || self.in_flight.is_some() {
+            return None;
+        }
+        let (member_id, generation) = (self.member_id?, self.generation?);
+        self.send(InFlight::Heartbeat, Request::Heartbeat { member_id, generation })
+    }
+
+    /// The application closes the consumer: commit, then LeaveGroup.
+    pub fn close(&mut self, cfg: &CoreConfig) -> Option<Send> {
+        if self.is_closed() {
+            return None;
+        }
+        self.phase = Phase::Leaving;
+        self.drive(cfg)
+    }
+
+    /// The request in flight, or its answer, was lost: the request timed out.
+    pub fn on_request_timeout(&mut self, cfg: &CoreConfig) -> Option<Send> {
+        let lost = self.in_flight.take()?;
+        // The Java client fails the connection and looks for the coordinator again.
+        self.coordinator = None;
+        match lost {
+            InFlight::Join => self.phase = Phase::Unjoined,
+            InFlight::Sync => self.request_rejoin(),
+            InFlight::Leave => self.shut(),
+            InFlight::Heartbeat | InFlight::Commit | InFlight::Fetch => {}
+        }
+        self.drive(cfg)
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Responses
+
+    /// Handles a response. An answer the consumer is not waiting for is ignored.
+    pub fn on_response(&mut self, response: &Response, cfg: &CoreConfig) -> Option<Send> {
+        let expected = match response {
+            Response::JoinGroup { .. } => InFlight::Join,
+            Response::SyncGroup { .. } => InFlight::Sync,
+            Response::Heartbeat { .. } => InFlight::Heartbeat,
+            Response::OffsetCommit { .. } => InFlight::Commit,
+            Response::OffsetFetch { .. } => InFlight::Fetch,
+            Response::LeaveGroup { .. } => InFlight::Leave,
+            Response::FindCoordinator { .. } => return None,
+        };
+        if self.in_flight != Some(expected) {
+            return None;
+        }
+        self.in_flight = None;
+        let error = response.error();
+        if matches!(error, ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable) {
+            self.coordinator = None;
+        }
+        match response {
+            Response::JoinGroup {
+                generation,
+                member_id,
+                leader,
+                members,
+                ..
+            } => self.on_join(error, *generation, *member_id, *leader, members, cfg),
+            Response::SyncGroup { assignment, .. } => self.on_sync(error, *assignment, cfg),
+            Response::Heartbeat { .. } => self.on_heartbeat(error),
+            Response::OffsetCommit { offsets, .. } => self.on_commit(error, offsets),
+            Response::OffsetFetch { offsets, .. } => self.on_fetch(error, offsets),
+            Response::LeaveGroup { .. } => {
+                self.shut();
+                None
+            }
+            Response::FindCoordinator { .. } => None,
+        }
+        .or_else(|| self.drive(cfg))
+    }
+
+    fn on_join(
+        &mut self,
+        error: ErrorCode,
+        generation: Generation,
+        member_id: Option<MemberId>,
+        leader: Option<MemberId>,
+        members: &[MemberId],
+        cfg: &CoreConfig,
+    ) -> Option<Send> {
+        self.phase = Phase::Unjoined;
+        match error {
+            ErrorCode::None => {
+                let me = member_id?;
+                self.member_id = Some(me);
+                self.generation = Some(generation);
+                self.phase = Phase::Syncing;
+                // The group leader computes everyone's assignment.
+                let assignments = if leader == Some(me) {
+                    cfg.assignor.assign(members, cfg.partitions)
+                } else {
+                    Vec::new()
+                };
+                return self.send(
+                    InFlight::Sync,
+                    Request::SyncGroup {
+                        member_id: me,
+                        generation,
+                        assignments,
+                    },
+                );
+            }
+            ErrorCode::MemberIdRequired => self.member_id = member_id,
+            ErrorCode::UnknownMemberId => {
+                self.member_id = None;
+                self.generation = None;
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn on_sync(&mut self, error: ErrorCode, assignment: Partitions, cfg: &CoreConfig) -> Option<Send> {
+        match error {
+            ErrorCode::None => {
+                self.unfetched = assignment.difference(self.owned);
+                self.owned = self.owned.union(assignment);
+                self.phase = Phase::Stable;
+                return self.drive(cfg);
+            }
+            ErrorCode::UnknownMemberId => self.reset_generation(true),
+            ErrorCode::IllegalGeneration => self.reset_generation(false),
+            _ => self.request_rejoin(),
+        }
+        None
+    }
+
+    fn on_heartbeat(&mut self, error: ErrorCode) -> Option<Send> {
+        match error {
+            ErrorCode::RebalanceInProgress => self.request_rejoin(),
+            ErrorCode::UnknownMemberId => self.reset_generation(true),
+            ErrorCode::IllegalGeneration => self.reset_generation(false),
+            _ => {}
+        }
+        None
+    }
+
+    fn on_commit(&mut self, error: ErrorCode, offsets: &[(Partition, Offset)]) -> Option<Send> {
+        match error {
+            ErrorCode::None => {
+                for (p, o) in offsets {
+                    if self.owned.contains(*p) {
+                        let c = &mut self.committed[*p as usize];
+                        *c = (*c).max(*o);
+                    }
+                }
+            }
+            // Retriable: try again (after rediscovery if needed).
+            ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable | ErrorCode::CoordinatorLoadInProgress => {}
+            ErrorCode::UnknownMemberId if self.phase != Phase::Leaving => self.reset_generation(true),
+            ErrorCode::IllegalGeneration if self.phase != Phase::Leaving => self.reset_generation(false),
+            ErrorCode::RebalanceInProgress if self.phase == Phase::Stable => self.request_rejoin(),
+            // Revoking or leaving and the commit cannot succeed: give the partitions up as they are.
+            _ => self.drop_partitions(),
+        }
+        None
+    }
+
+    fn on_fetch(&mut self, error: ErrorCode, offsets: &[(Partition, Option<Offset>)]) -> Option<Send> {
+        if error == ErrorCode::None {
+            for (p, o) in offsets {
+                if self.unfetched.contains(*p) {
+                    // auto.offset.reset=earliest when nothing was committed
+                    let start = o.unwrap_or(0);
+                    self.positions[*p as usize] = start;
+                    self.committed[*p as usize] = start;
+                    self.unfetched.remove(*p);
+                }
+            }
+        }
+        None
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // The poll loop
+
+    /// Sends the next request its phase calls for, if nothing is in flight.
+    fn drive(&mut self, cfg: &CoreConfig) -> Option<Send> {
+        if self.in_flight.is_some() || self.coordinator.is_none() {
+            return None;
+        }
+        match self.phase {
+            Phase::Revoking | Phase::Leaving => {
+                let offsets = self.uncommitted();
+                if !offsets.is_empty() {
+                    return self.send_commit(offsets);
+                }
+                if self.phase == Phase::Revoking {
+                    self.prepare_join(cfg);
+                    return self.send_join();
+                }
+                match self.member_id {
+                    Some(member_id) => {
+                        self.drop_partitions();
+                        self.send(InFlight::Leave, Request::LeaveGroup { member_id })
+                    }
+                    None => {
+                        self.shut();
+                        None
+                    }
+                }
+            }
+            Phase::Unjoined | Phase::Joining => self.send_join(),
+            Phase::Syncing => {
+                self.request_rejoin();
+                self.drive(cfg)
+            }
+            Phase::Stable if !self.unfetched.is_empty() => {
+                let partitions = self.unfetched;
+                self.send(InFlight::Fetch, Request::OffsetFetch { partitions })
+            }
+            Phase::Stable | Phase::Closed => None,
+        }
+    }
+
+    /// onJoinPrepare of the eager protocol: every owned partition is revoked before rejoining.
+    fn prepare_join(&mut self, cfg: &CoreConfig) {
+        if !cfg.flaws.has(Flaw::NoRevokeBeforeRejoin) {
+            self.drop_partitions();
+        }
+        self.phase = Phase::Unjoined;
+    }
+
+    fn request_rejoin(&mut self) {
+        self.phase = if self.owned.is_empty() {
+            Phase::Unjoined
+        } else {
+            Phase::Revoking
+        };
+    }
+
+    /// The member was fenced: its partitions are lost (not committed) and it rejoins.
+    fn reset_generation(&mut self, forget_member_id: bool) {
+        self.generation = None;
+        if forget_member_id {
+            self.member_id = None;
+        }
+        self.drop_partitions();
+        if self.phase != Phase::Leaving {
+            self.phase = Phase::Unjoined;
+        }
+    }
+
+    fn drop_partitions(&mut self) {
+        self.owned = Partitions::EMPTY;
+        self.unfetched = Partitions::EMPTY;
+        self.positions.iter_mut().for_each(|o| *o = 0);
+        self.committed.iter_mut().for_each(|o| *o = 0);
+    }
+
+    fn shut(&mut self) {
+        self.drop_partitions();
+        self.phase = Phase::Closed;
+        self.member_id = None;
+        self.generation = None;
+        self.coordinator = None;
+        self.in_flight = None;
+    }
+
+    fn send_join(&mut self) -> Option<Send> {
+        self.phase = Phase::Joining;
+        let member_id = self.member_id;
+        self.send(InFlight::Join, Request::JoinGroup { member_id })
+    }
+
+    fn send_commit(&mut self, offsets: Vec<(Partition, Offset)>) -> Option<Send> {
+        let (member_id, generation) = (self.member_id?, self.generation?);
+        self.send(
+            InFlight::Commit,
+            Request::OffsetCommit {
+                member_id,
+                generation,
+                offsets,
+            },
+        )
+    }
+
+    fn send(&mut self, kind: InFlight, request: Request) -> Option<Send> {
+        let to = self.coordinator?;
+        self.in_flight = Some(kind);
+        Some(Send { to, request })
+    }
+}

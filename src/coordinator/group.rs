@@ -1,0 +1,117 @@
+//! The classic group: its state, generation, leader and members (ClassicGroup in Kafka).
+
+use crate::protocol::{ClientAddr, Generation, MemberId, Partitions};
+use serde::{Deserialize, Serialize};
+
+/// ClassicGroupState. Valid transitions (Kafka's `ClassicGroupState` static initialiser):
+/// Empty ← PreparingRebalance; PreparingRebalance ← Stable, CompletingRebalance, Empty;
+/// CompletingRebalance ← PreparingRebalance; Stable ← CompletingRebalance; Dead ← any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum GroupState {
+    Empty,
+    PreparingRebalance,
+    CompletingRebalance,
+    Stable,
+    Dead,
+}
+
+impl GroupState {
+    /// Whether `self → next` is a transition Kafka allows.
+    pub fn can_become(self, next: GroupState) -> bool {
+        use GroupState::*;
+        matches!(
+            (self, next),
+            (PreparingRebalance, Empty)
+                | (Stable | CompletingRebalance | Empty, PreparingRebalance)
+                | (PreparingRebalance, CompletingRebalance)
+                | (CompletingRebalance, Stable)
+                | (_, Dead)
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Member {
+    pub id: MemberId,
+    /// The assignment of the current generation (empty until the leader's SyncGroup is durable).
+    pub assignment: Partitions,
+    /// A parked JoinGroup: the member has (re)joined in this join phase.
+    pub awaiting_join: Option<ClientAddr>,
+    /// A parked SyncGroup waiting for the leader's assignment to become durable.
+    pub awaiting_sync: Option<ClientAddr>,
+}
+
+impl Member {
+    pub fn new(id: MemberId) -> Member {
+        Member {
+            id,
+            assignment: Partitions::EMPTY,
+            awaiting_join: None,
+            awaiting_sync: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Group {
+    pub state: GroupState,
+    pub generation: Generation,
+    pub leader: Option<MemberId>,
+    /// Sorted by member id.
+    pub members: Vec<Member>,
+    /// KIP-394: ids handed out with MEMBER_ID_REQUIRED whose owner has not joined with them yet.
+    pub pending_members: Vec<MemberId>,
+}
+
+impl Group {
+    pub fn empty() -> Group {
+        Group {
+            state: GroupState::Empty,
+            generation: 0,
+            leader: None,
+            members: Vec::new(),
+            pending_members: Vec::new(),
+        }
+    }
+
+    pub fn member(&self, id: MemberId) -> Option<&Member> {
+        self.members.iter().find(|m| m.id == id)
+    }
+
+    pub fn member_mut(&mut self, id: MemberId) -> Option<&mut Member> {
+        self.members.iter_mut().find(|m| m.id == id)
+    }
+
+    pub fn is_member(&self, id: MemberId) -> bool {
+        self.member(id).is_some()
+    }
+
+    pub fn add(&mut self, member: Member) {
+        // ClassicGroup.add: the first member to join an empty group leads it.
+        if self.leader.is_none() {
+            self.leader = Some(member.id);
+        }
+        let at = self.members.partition_point(|m| m.id < member.id);
+        self.members.insert(at, member);
+    }
+
+    /// Removes a member, choosing another leader if it led (ClassicGroup.remove).
+    pub fn remove(&mut self, id: MemberId) -> Option<Member> {
+        let at = self.members.iter().position(|m| m.id == id)?;
+        let member = self.members.remove(at);
+        if self.leader == Some(id) {
+            self.leader = self.members.first().map(|m| m.id);
+        }
+        Some(member)
+    }
+
+    /// Every member has rejoined and no KIP-394 pending member is outstanding.
+    pub fn all_members_joined(&self) -> bool {
+        self.pending_members.is_empty() && self.members.iter().all(|m| m.awaiting_join.is_some())
+    }
+
+    /// The assignment of the current generation, as the durable record would hold it.
+    pub fn assignments(&self) -> Vec<(MemberId, Partitions)> {
+        self.members.iter().map(|m| (m.id, m.assignment)).collect()
+    }
+}

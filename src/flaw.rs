@@ -1,0 +1,117 @@
+//! Named, documented deviations from the protocol.
+//!
+//! Each flaw re-creates a bug that Kafka really had (or a mistake every implementer is tempted
+//! into) and is switched on at the single place in the core where that bug lived. The correct
+//! protocol passes every property; each flaw must be caught by at least one.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flaw {
+    /// KAFKA-2596: OffsetCommit is accepted without checking member id and generation, so a
+    /// zombie (a consumer removed from the group) overwrites the new owner's offsets.
+    /// Lives in `Coordinator::validate_offset_commit`.
+    CommitWithoutFencing,
+    /// KAFKA-2017: SyncGroup is answered (and the group made Stable) before the group metadata
+    /// record holding the assignment is durable; a failover then resurrects an older generation.
+    /// Lives in `Coordinator::sync_group`.
+    SyncAckBeforePersist,
+    /// A coordinator that was just elected answers OffsetFetch and JoinGroup before it has
+    /// replayed `__consumer_offsets`, i.e. from an empty cache.
+    /// Lives in `Coordinator::check_serving`.
+    ServeBeforeLoad,
+    /// KAFKA-5600: the loader materialises the group and offsets inside its per-segment read
+    /// loop, so only the first segment of the log is applied.
+    /// Lives in `coordinator::replay::load`.
+    PartialReplay,
+    /// OffsetCommit is acknowledged as soon as its record is appended, before it is durable; a
+    /// failover truncates the record and the acknowledged offset is lost.
+    /// Lives in `Coordinator::offset_commit`.
+    CommitAckBeforeDurable,
+    /// An eager consumer rejoins without revoking (committing and giving up) its partitions and
+    /// keeps processing them in the next generation.
+    /// Lives in `Consumer::prepare_join`.
+    NoRevokeBeforeRejoin,
+}
+
+impl Flaw {
+    pub const ALL: [Flaw; 6] = [
+        Flaw::CommitWithoutFencing,
+        Flaw::SyncAckBeforePersist,
+        Flaw::ServeBeforeLoad,
+        Flaw::PartialReplay,
+        Flaw::CommitAckBeforeDurable,
+        Flaw::NoRevokeBeforeRejoin,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Flaw::CommitWithoutFencing => "commit-without-fencing",
+            Flaw::SyncAckBeforePersist => "sync-ack-before-persist",
+            Flaw::ServeBeforeLoad => "serve-before-load",
+            Flaw::PartialReplay => "partial-replay",
+            Flaw::CommitAckBeforeDurable => "commit-ack-before-durable",
+            Flaw::NoRevokeBeforeRejoin => "no-revoke-before-rejoin",
+        }
+    }
+
+    /// The Kafka JIRA of the real bug, when there is one.
+    pub fn jira(self) -> Option<&'static str> {
+        match self {
+            Flaw::CommitWithoutFencing => Some("KAFKA-2596"),
+            Flaw::SyncAckBeforePersist => Some("KAFKA-2017"),
+            Flaw::PartialReplay => Some("KAFKA-5600"),
+            _ => None,
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+impl fmt::Display for Flaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Flaw {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Flaw::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| {
+                let known: Vec<_> = Flaw::ALL.iter().map(|f| f.name()).collect();
+                format!("unknown flaw `{s}` (known: {})", known.join(", "))
+            })
+    }
+}
+
+/// The flaws switched on in one configuration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Flaws(u8);
+
+impl Flaws {
+    pub const NONE: Flaws = Flaws(0);
+
+    pub fn has(self, flaw: Flaw) -> bool {
+        self.0 & flaw.bit() != 0
+    }
+    pub fn with(self, flaw: Flaw) -> Flaws {
+        Flaws(self.0 | flaw.bit())
+    }
+    pub fn iter(self) -> impl Iterator<Item = Flaw> {
+        Flaw::ALL.into_iter().filter(move |f| self.has(*f))
+    }
+}
+
+impl FromIterator<Flaw> for Flaws {
+    fn from_iter<I: IntoIterator<Item = Flaw>>(iter: I) -> Self {
+        iter.into_iter().fold(Flaws::NONE, Flaws::with)
+    }
+}

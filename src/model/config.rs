@@ -1,0 +1,158 @@
+//! A checked configuration, as written in a `models/*.toml` file of the catalogue.
+
+use crate::assignor::Assignor;
+use crate::coordinator::CoreConfig;
+use crate::flaw::{Flaw, Flaws};
+use crate::protocol::Partitions;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// The model's name: its file name without `.toml`.
+    #[serde(skip)]
+    pub name: String,
+    /// One or two sentences: what this configuration is for.
+    pub description: String,
+    /// Only the classic protocol with eager rebalancing exists so far.
+    #[serde(default = "default_protocol")]
+    pub protocol: String,
+    pub consumers: u8,
+    pub partitions: u8,
+    /// Brokers that can coordinate the group (lead `__consumer_offsets`).
+    #[serde(default = "default_brokers")]
+    pub brokers: u8,
+    /// Records per partition: a consumer's position never passes this.
+    #[serde(default = "default_max_offset")]
+    pub max_offset: u8,
+    #[serde(default = "default_assignor")]
+    pub assignor: Assignor,
+    /// `empty`: every consumer starts unjoined. `stable`: the group has already formed (the
+    /// protocol runs, fault-free, until it settles) before the check starts.
+    #[serde(default)]
+    pub start: Start,
+    #[serde(default)]
+    pub flaw: Option<Flaw>,
+    #[serde(default)]
+    pub network: NetworkConfig,
+    #[serde(default)]
+    pub faults: Faults,
+    pub expect: Expect,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Start {
+    #[default]
+    Empty,
+    Stable,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// FIFO per connection (TCP) instead of any order.
+    #[serde(default)]
+    pub ordered: bool,
+    /// A delivered message may be delivered again.
+    #[serde(default)]
+    pub duplicating: bool,
+}
+
+/// The fault budget: how many of each fault one execution may suffer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// A consumer process dies and restarts with no memory (a new member).
+    #[serde(default)]
+    pub crashes: u8,
+    /// The session of a live consumer expires (a GC pause): it becomes a zombie.
+    #[serde(default)]
+    pub session_expiries: u8,
+    /// Leadership of `__consumer_offsets` moves to another broker.
+    #[serde(default)]
+    pub failovers: u8,
+    /// A request or response between a consumer and a broker is lost.
+    #[serde(default)]
+    pub lost_messages: u8,
+    /// A consumer closes gracefully (commit, LeaveGroup).
+    #[serde(default)]
+    pub leaves: u8,
+    /// Consumers that start only later, while the group is running (the last ones).
+    #[serde(default)]
+    pub late_joins: u8,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The properties that must be violated; empty for a correct configuration.
+    #[serde(default)]
+    pub violated: Vec<String>,
+    /// Unique states of an exhaustive check: a regression guard.
+    #[serde(default)]
+    pub unique_states: Option<usize>,
+}
+
+fn default_protocol() -> String {
+    "classic-eager".into()
+}
+fn default_brokers() -> u8 {
+    2
+}
+fn default_max_offset() -> u8 {
+    1
+}
+fn default_assignor() -> Assignor {
+    Assignor::Range
+}
+
+impl ModelConfig {
+    /// Parses and validates a model file.
+    pub fn parse(name: &str, text: &str) -> Result<ModelConfig, String> {
+        let mut cfg: ModelConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        cfg.name = name.to_string();
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        let check = |ok: bool, msg: &str| if ok { Ok(()) } else { Err(msg.to_string()) };
+        check(self.protocol == "classic-eager", "protocol: only `classic-eager` is supported")?;
+        check((1..=6).contains(&self.consumers), "consumers: must be 1 to 6")?;
+        check(
+            (1..=Partitions::MAX).contains(&self.partitions),
+            "partitions: must be 1 to 16",
+        )?;
+        check((1..=4).contains(&self.brokers), "brokers: must be 1 to 4")?;
+        check((1..=8).contains(&self.max_offset), "max_offset: must be 1 to 8")?;
+        check(
+            self.faults.late_joins < self.consumers,
+            "faults.late_joins: at least one consumer must start at once",
+        )?;
+        check(
+            self.faults.failovers == 0 || self.brokers >= 2,
+            "faults.failovers: a failover needs at least 2 brokers",
+        )?;
+        for p in &self.expect.violated {
+            check(
+                super::properties::ALWAYS.iter().any(|(n, _)| n == p),
+                &format!("expect.violated: unknown property `{p}`"),
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn core(&self) -> CoreConfig {
+        CoreConfig {
+            partitions: self.partitions,
+            assignor: self.assignor,
+            flaws: self.flaw.into_iter().collect::<Flaws>(),
+        }
+    }
+
+    /// Whether the correct protocol is expected to pass.
+    pub fn expects_pass(&self) -> bool {
+        self.expect.violated.is_empty()
+    }
+}

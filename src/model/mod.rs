@@ -1,0 +1,540 @@
+//! The Stateright model: coordinators, the `__consumer_offsets` partition and consumers,
+//! exchanging messages over a network, with a bounded budget of faults.
+//!
+//! # The protocol in one page
+//!
+//! A consumer group shares a topic's partitions among its members. One broker — the leader of
+//! the group's `__consumer_offsets` partition — is the group's *coordinator*. Consumers find it,
+//! send JoinGroup (the first one is answered MEMBER_ID_REQUIRED with the id to join with), and the
+//! coordinator waits until every known member has (re)joined. It then bumps the *generation*,
+//! answers every JoinGroup, and gives the member list to one of them, the *group leader*, which
+//! computes the assignment and sends it in its SyncGroup. The coordinator writes the assignment
+//! to `__consumer_offsets` and only when that record is durable answers every SyncGroup: from then
+//! on the group is Stable. Members heartbeat; a heartbeat answered REBALANCE_IN_PROGRESS makes an
+//! eager consumer commit, give up all its partitions, and rejoin.
+//!
+//! Offsets are committed to the same log. A commit is accepted only from a member of the current
+//! generation, and acknowledged only once durable. When the coordinator's broker loses leadership
+//! of the log, another broker replays the log and takes over; everything not yet durable is lost,
+//! and any rebalance in progress starts over.
+//!
+//! What can go wrong: a consumer whose session expired (a *zombie*) still believes it owns its
+//! partitions; a commit may be acknowledged and then lost in a failover; a new coordinator may
+//! serve before it has replayed the log. The properties in [`properties`] say what must never
+//! happen; each flaw of [`crate::flaw`] shows one of them happening.
+//!
+//! # How the model is built
+//!
+//! This is a plain `stateright::Model` rather than an `ActorModel`: faults are budgeted actions
+//! (`ActorModel`'s losses and crash/recover cycles are unbounded), and a request times out only
+//! when it or its answer was really lost, which keeps every run finite. Brokers, the log and
+//! consumers are still independent actors that only exchange messages; every protocol decision
+//! is made by the core ([`crate::coordinator`], [`crate::consumer`]).
+
+pub mod config;
+pub mod properties;
+pub mod state;
+
+pub use config::{ModelConfig, Start};
+pub use state::{Action, Addr, Control, Envelope, Msg, Observed, Used, World};
+
+use crate::consumer::{Consumer, Send};
+use crate::coordinator::{Coordinator, CoreConfig, LoadState};
+use crate::protocol::{ClientAddr, ErrorCode, Reply, Response};
+use stateright::{Model, Property};
+
+/// A catalogue configuration made checkable.
+#[derive(Clone, Debug)]
+pub struct GroupModel {
+    pub cfg: ModelConfig,
+    pub core: CoreConfig,
+    /// The generation of the initial state: a rebalance completes when the group passes it.
+    pub initial_generation: u8,
+}
+
+impl GroupModel {
+    pub fn new(cfg: ModelConfig) -> GroupModel {
+        let core = cfg.core();
+        let mut model = GroupModel {
+            cfg,
+            core,
+            initial_generation: 0,
+        };
+        model.initial_generation = model.init_states()[0].leader().group.generation;
+        model
+    }
+
+    fn initial_world(&self) -> World {
+        let cfg = &self.cfg;
+        let mut brokers: Vec<Coordinator> = (0..cfg.brokers).map(|b| Coordinator::idle(b, &self.core)).collect();
+        brokers[0] = Coordinator::active(0, 0, &self.core);
+        let consumers = (0..cfg.consumers)
+            .map(|c| {
+                Consumer::new(
+                    ClientAddr {
+                        consumer: c,
+                        incarnation: 0,
+                    },
+                    &self.core,
+                )
+            })
+            .collect();
+        let on_time = cfg.consumers - cfg.faults.late_joins;
+        let mut world = World {
+            brokers,
+            log: crate::offsets_log::OffsetsLog::new(0),
+            consumers,
+            started: ((1u16 << on_time) - 1) as u8,
+            network: Vec::new(),
+            used: Used::default(),
+            acked: vec![0; cfg.partitions as usize],
+            max_durable_generation: 0,
+            observed: Observed::default(),
+        };
+        self.find_coordinators(&mut world);
+        world
+    }
+
+    /// Lets the protocol run without faults or application work until nothing is left to do:
+    /// the first enabled step each time, so the result is always the same.
+    fn settle(&self, mut world: World) -> World {
+        let mut actions = Vec::new();
+        loop {
+            actions.clear();
+            self.actions(&world, &mut actions);
+            let next = actions
+                .drain(..)
+                .find(|a| !a.is_fault(&world) && !matches!(a, Action::Process(..) | Action::Commit(_)));
+            match next {
+                Some(action) => world = self.step(&world, &action),
+                None => return world,
+            }
+        }
+    }
+
+    fn budget_left(&self, used: u8, allowed: u8) -> bool {
+        used < allowed
+    }
+
+    /// Applies one action. The caller guarantees it is enabled.
+    pub fn step(&self, world: &World, action: &Action) -> World {
+        let mut w = world.clone();
+        match action {
+            Action::Deliver(env) => {
+                if !self.cfg.network.duplicating {
+                    remove_envelope(&mut w.network, env);
+                }
+                self.deliver(&mut w, env);
+            }
+            Action::Lose(env) => {
+                remove_envelope(&mut w.network, env);
+                w.used.lost_messages += 1;
+                if let Some(c) = env.client().and_then(|addr| w.consumer_at(addr)) {
+                    let send = w.consumers[c].on_request_timeout(&self.core);
+                    self.send(&mut w, c, send);
+                }
+            }
+            Action::Replicate => self.replicate(&mut w),
+            Action::FinishLoading(b) => {
+                let durable = w.log.durable.clone();
+                w.brokers[*b as usize].finish_loading(&durable, &self.core);
+            }
+            Action::Process(c, p) => w.consumers[*c as usize].process(*p),
+            Action::Commit(c) => {
+                let send = w.consumers[*c as usize].commit();
+                self.send(&mut w, *c as usize, send);
+            }
+            Action::Heartbeat(c) => {
+                let send = w.consumers[*c as usize].heartbeat();
+                self.send(&mut w, *c as usize, send);
+            }
+            Action::ExpireSession(id) => {
+                if w.held_by_live_consumer(*id) {
+                    w.used.session_expiries += 1;
+                }
+                let b = w.log.leader as usize;
+                let (brokers, log) = (&mut w.brokers, &mut w.log);
+                let replies = brokers[b].expire_session(*id, log, &self.core);
+                self.emit(&mut w, b as u8, replies);
+            }
+            Action::RebalanceTimeout => {
+                if state::rebalance_timeout_removes_live(&w) {
+                    w.used.session_expiries += 1;
+                }
+                let b = w.log.leader as usize;
+                let (brokers, log) = (&mut w.brokers, &mut w.log);
+                let replies = brokers[b].rebalance_timeout(log, &self.core);
+                self.emit(&mut w, b as u8, replies);
+            }
+            Action::Crash(c) => {
+                let c = *c as usize;
+                w.used.crashes += 1;
+                let old = w.consumers[c].addr;
+                // The process's connections die with it: answers to it are never read.
+                w.network.retain(|e| e.dst != Addr::Client(old));
+                let addr = ClientAddr {
+                    incarnation: old.incarnation + 1,
+                    ..old
+                };
+                w.consumers[c] = Consumer::new(addr, &self.core);
+            }
+            Action::Close(c) => {
+                w.used.leaves += 1;
+                let send = w.consumers[*c as usize].close(&self.core);
+                self.send(&mut w, *c as usize, send);
+            }
+            Action::Start(c) => {
+                w.used.late_joins += 1;
+                w.started |= 1 << c;
+            }
+            Action::Failover(to) => {
+                w.used.failovers += 1;
+                let from = w.log.leader;
+                w.log.elect(*to);
+                let epoch = w.log.leader_epoch;
+                push_envelope(
+                    &mut w.network,
+                    Envelope {
+                        src: Addr::Controller,
+                        dst: Addr::Broker(from),
+                        msg: Msg::Control(Control::StopLeading { epoch }),
+                    },
+                    &self.cfg,
+                );
+                push_envelope(
+                    &mut w.network,
+                    Envelope {
+                        src: Addr::Controller,
+                        dst: Addr::Broker(*to),
+                        msg: Msg::Control(Control::StartLeading { epoch }),
+                    },
+                    &self.cfg,
+                );
+            }
+        }
+        self.find_coordinators(&mut w);
+        w
+    }
+
+    /// FindCoordinator, answered from cluster metadata: a consumer that lost its coordinator
+    /// looks it up at once. (The answer may be stale by the time it is used, as in Kafka: the
+    /// next failover can happen right after.)
+    fn find_coordinators(&self, w: &mut World) {
+        for c in 0..w.consumers.len() {
+            if w.is_live(c) && w.consumers[c].needs_coordinator() {
+                let leader = w.log.leader;
+                let send = w.consumers[c].on_coordinator_found(leader, &self.core);
+                self.send(w, c, send);
+            }
+        }
+    }
+
+    fn deliver(&self, w: &mut World, env: &Envelope) {
+        match (&env.dst, &env.msg) {
+            (Addr::Broker(b), Msg::Request(request)) => {
+                let Addr::Client(from) = env.src else { return };
+                let b = *b as usize;
+                let (brokers, log) = (&mut w.brokers, &mut w.log);
+                let replies = brokers[b].handle(from, request, log, &self.core);
+                self.emit(w, b as u8, replies);
+            }
+            (Addr::Broker(b), Msg::Control(control)) => {
+                let b = *b as usize;
+                let replies = match *control {
+                    Control::StartLeading { epoch } if w.brokers[b].epoch < epoch || w.brokers[b].load == LoadState::NotCoordinator => {
+                        w.brokers[b].start_loading(epoch, &self.core)
+                    }
+                    Control::StopLeading { epoch } if w.brokers[b].epoch < epoch => w.brokers[b].stop_leading(&self.core),
+                    _ => Vec::new(),
+                };
+                self.emit(w, b as u8, replies);
+            }
+            (Addr::Client(addr), Msg::Response(response)) => {
+                if let Some(c) = w.consumer_at(*addr) {
+                    let send = w.consumers[c].on_response(response, &self.core);
+                    self.send(w, c, send);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn replicate(&self, w: &mut World) {
+        let batch = w.log.uncommitted[0].clone();
+        // Judge each commit against the group metadata durable before it.
+        for record in &batch {
+            if let crate::protocol::Record::OffsetCommit {
+                partition,
+                committed_by,
+                ..
+            } = record
+            {
+                let legit = match (w.log.durable_group(), committed_by) {
+                    (Some((generation, _, members)), Some((id, g))) => {
+                        *g == generation && members.iter().any(|(m, ps)| m == id && ps.contains(*partition))
+                    }
+                    _ => false,
+                };
+                if !legit {
+                    w.observed.set(Observed::ZOMBIE_COMMIT);
+                }
+            }
+        }
+        w.log.replicate_one();
+        if let Some((generation, _, _)) = w.log.durable_group() {
+            if generation < w.max_durable_generation {
+                w.observed.set(Observed::GENERATION_REGRESSED);
+            }
+            w.max_durable_generation = w.max_durable_generation.max(generation);
+        }
+        let b = w.log.leader as usize;
+        if w.brokers[b].epoch == w.log.leader_epoch {
+            let replies = w.brokers[b].on_batch_durable();
+            self.emit(w, b as u8, replies);
+        }
+    }
+
+    /// Sends a coordinator's replies, judging each success against the durable log first.
+    fn emit(&self, w: &mut World, b: u8, replies: Vec<Reply>) {
+        let coordinator_epoch = w.brokers[b as usize].epoch;
+        for reply in replies {
+            self.observe_reply(w, coordinator_epoch, &reply);
+            if w.consumer_at(reply.to).is_none() {
+                continue; // the connection died with its process
+            }
+            push_envelope(
+                &mut w.network,
+                Envelope {
+                    src: Addr::Broker(b),
+                    dst: Addr::Client(reply.to),
+                    msg: Msg::Response(reply.response),
+                },
+                &self.cfg,
+            );
+        }
+    }
+
+    fn observe_reply(&self, w: &mut World, epoch: u8, reply: &Reply) {
+        let after_failover = epoch > 0;
+        match &reply.response {
+            Response::SyncGroup {
+                error: ErrorCode::None,
+                member_id,
+                generation,
+                assignment,
+            } => {
+                let durable = w.log.durable_group().is_some_and(|(g, _, members)| {
+                    g == *generation && members.iter().any(|(m, ps)| m == member_id && ps == assignment)
+                });
+                if !durable {
+                    w.observed.set(Observed::UNDURABLE_ACK);
+                }
+                if after_failover {
+                    w.observed.set(Observed::REBALANCE_AFTER_FAILOVER);
+                }
+            }
+            Response::OffsetCommit {
+                error: ErrorCode::None,
+                offsets,
+            } => {
+                for (p, o) in offsets {
+                    if w.log.durable_offset(*p).is_none_or(|d| d < *o) {
+                        w.observed.set(Observed::UNDURABLE_ACK);
+                    }
+                    let a = &mut w.acked[*p as usize];
+                    *a = (*a).max(*o);
+                }
+            }
+            Response::OffsetCommit {
+                error: ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration,
+                ..
+            } => w.observed.set(Observed::COMMIT_FENCED),
+            Response::OffsetFetch {
+                error: ErrorCode::None,
+                offsets,
+            } => {
+                for (p, o) in offsets {
+                    let served = o.unwrap_or(0);
+                    if served < w.acked[*p as usize] {
+                        w.observed.set(Observed::FETCH_BELOW_ACK);
+                    }
+                    if o.is_some() && *o != w.log.durable_offset(*p) {
+                        w.observed.set(Observed::UNDURABLE_ACK);
+                    }
+                    if after_failover && served > 0 && served <= w.acked[*p as usize] {
+                        w.observed.set(Observed::READ_AFTER_FAILOVER);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn send(&self, w: &mut World, c: usize, send: Option<Send>) {
+        if let Some(Send { to, request }) = send {
+            let src = Addr::Client(w.consumers[c].addr);
+            push_envelope(
+                &mut w.network,
+                Envelope {
+                    src,
+                    dst: Addr::Broker(to),
+                    msg: Msg::Request(request),
+                },
+                &self.cfg,
+            );
+        }
+    }
+
+    /// Whether an envelope can be delivered now (FIFO per connection on an ordered network).
+    fn deliverable(&self, network: &[Envelope], i: usize) -> bool {
+        !self.cfg.network.ordered || i == 0 || {
+            let (a, b) = (&network[i - 1], &network[i]);
+            (a.src, a.dst) != (b.src, b.dst)
+        }
+    }
+}
+
+/// Nothing of the protocol is moving: no message in flight, no write waiting for the high
+/// watermark, no coordinator loading. (Requests parked at the coordinator may be waiting.)
+fn protocol_idle(w: &World) -> bool {
+    w.network.is_empty() && w.log.uncommitted.is_empty() && w.brokers.iter().all(|b| b.load != LoadState::Loading)
+}
+
+fn remove_envelope(network: &mut Vec<Envelope>, env: &Envelope) {
+    if let Some(i) = network.iter().position(|e| e == env) {
+        network.remove(i);
+    }
+}
+
+/// Adds a message in canonical position: sorted, except that an ordered network keeps the
+/// sending order within a connection.
+fn push_envelope(network: &mut Vec<Envelope>, env: Envelope, cfg: &ModelConfig) {
+    if cfg.network.duplicating && network.contains(&env) {
+        return;
+    }
+    let at = if cfg.network.ordered {
+        network.partition_point(|e| (e.src, e.dst) <= (env.src, env.dst))
+    } else {
+        network.partition_point(|e| *e <= env)
+    };
+    network.insert(at, env);
+}
+
+impl Model for GroupModel {
+    type State = World;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<World> {
+        let world = self.initial_world();
+        vec![match self.cfg.start {
+            Start::Empty => world,
+            Start::Stable => self.settle(world),
+        }]
+    }
+
+    fn actions(&self, w: &World, actions: &mut Vec<Action>) {
+        let cfg = &self.cfg;
+        let faults = &cfg.faults;
+        for (i, env) in w.network.iter().enumerate() {
+            if self.deliverable(&w.network, i) {
+                actions.push(Action::Deliver(env.clone()));
+            }
+            if env.client().is_some() && self.budget_left(w.used.lost_messages, faults.lost_messages) {
+                actions.push(Action::Lose(env.clone()));
+            }
+        }
+        if !w.log.uncommitted.is_empty() {
+            actions.push(Action::Replicate);
+        }
+        for b in &w.brokers {
+            if b.load == LoadState::Loading && b.epoch == w.log.leader_epoch {
+                actions.push(Action::FinishLoading(b.broker));
+            }
+        }
+        let leader = w.leader();
+        let mut expirable: Vec<_> = leader.group.pending_members.clone();
+        expirable.extend(leader.group.members.iter().map(|m| m.id));
+        let expiries_left = self.budget_left(w.used.session_expiries, faults.session_expiries);
+        for id in expirable.into_iter().filter(|id| leader.can_expire(*id)) {
+            // A live consumer's session expires only as a budgeted fault (a GC pause). An
+            // orphan's (its process is gone) expires for sure, but session timeouts are long next
+            // to message delays, so only once the protocol is idle.
+            let enabled = if w.held_by_live_consumer(id) {
+                expiries_left
+            } else {
+                protocol_idle(w)
+            };
+            if enabled {
+                actions.push(Action::ExpireSession(id));
+            }
+        }
+        // Orphans are removed by their own session expiry; the rebalance timeout matters when it
+        // removes a live consumer that is slow to rejoin, which is a fault.
+        if leader.can_time_out_join() && state::rebalance_timeout_removes_live(w) && expiries_left {
+            actions.push(Action::RebalanceTimeout);
+        }
+        for (c, consumer) in w.consumers.iter().enumerate() {
+            let id = c as u8;
+            if !w.is_started(c) {
+                actions.push(Action::Start(id));
+                continue;
+            }
+            if consumer.is_closed() {
+                continue;
+            }
+            for p in consumer.processable().iter() {
+                if consumer.positions[p as usize] < cfg.max_offset {
+                    actions.push(Action::Process(id, p));
+                }
+            }
+            if consumer.clone().commit().is_some() {
+                actions.push(Action::Commit(id));
+            }
+            if self.heartbeat_informative(w, consumer) {
+                actions.push(Action::Heartbeat(id));
+            }
+            if self.budget_left(w.used.crashes, faults.crashes) {
+                actions.push(Action::Crash(id));
+            }
+            if consumer.phase == crate::consumer::Phase::Stable && self.budget_left(w.used.leaves, faults.leaves) {
+                actions.push(Action::Close(id));
+            }
+        }
+        if self.budget_left(w.used.failovers, faults.failovers) {
+            for b in 0..cfg.brokers {
+                if b != w.log.leader {
+                    actions.push(Action::Failover(b));
+                }
+            }
+        }
+    }
+
+    fn next_state(&self, w: &World, action: Action) -> Option<World> {
+        Some(self.step(w, &action))
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        properties::for_model(&self.cfg)
+    }
+}
+
+impl GroupModel {
+    /// A heartbeat answered NONE by a Stable group changes nothing anywhere, so only heartbeats
+    /// whose answer would tell the consumer something are explored.
+    fn heartbeat_informative(&self, w: &World, consumer: &Consumer) -> bool {
+        if consumer.phase != crate::consumer::Phase::Stable || consumer.in_flight.is_some() {
+            return false;
+        }
+        match (consumer.coordinator, consumer.member_id, consumer.generation) {
+            (Some(b), Some(m), Some(g)) => w.brokers[b as usize].heartbeat_error(m, g) != ErrorCode::None,
+            _ => false,
+        }
+    }
+
+    /// Whether the system has settled: nothing but faults could happen next.
+    pub fn is_quiescent(&self, w: &World) -> bool {
+        let mut actions = Vec::new();
+        self.actions(w, &mut actions);
+        actions.iter().all(|a| a.is_fault(w))
+    }
+}

@@ -1,0 +1,241 @@
+//! The state of the modelled system and the steps that change it.
+
+use crate::consumer::Consumer;
+use crate::coordinator::Coordinator;
+use crate::offsets_log::OffsetsLog;
+use crate::protocol::{BrokerId, ClientAddr, MemberId, Offset, Partition, Request, Response};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Who sends or receives a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Addr {
+    /// The controller, which moves leadership of `__consumer_offsets`.
+    Controller,
+    Broker(BrokerId),
+    Client(ClientAddr),
+}
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Addr::Controller => f.write_str("controller"),
+            Addr::Broker(b) => write!(f, "broker-{b}"),
+            Addr::Client(c) => write!(f, "{c}"),
+        }
+    }
+}
+
+/// The controller's word to a broker (LeaderAndIsr, reduced to what a coordinator needs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Control {
+    /// You lead `__consumer_offsets` from this epoch on: load the group.
+    StartLeading { epoch: u8 },
+    /// Leadership moved to this epoch's leader: unload.
+    StopLeading { epoch: u8 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Msg {
+    Request(Request),
+    Response(Response),
+    Control(Control),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Envelope {
+    pub src: Addr,
+    pub dst: Addr,
+    pub msg: Msg,
+}
+
+impl Envelope {
+    /// The consumer connection this message travels on, if it is client traffic.
+    pub fn client(&self) -> Option<ClientAddr> {
+        match (self.src, self.dst) {
+            (Addr::Client(c), _) | (_, Addr::Client(c)) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// Faults used so far, counted against the model's budget.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Used {
+    pub crashes: u8,
+    pub session_expiries: u8,
+    pub failovers: u8,
+    pub lost_messages: u8,
+    pub leaves: u8,
+    pub late_joins: u8,
+}
+
+/// Observations the properties need that no single state shows. Each bit, once set, stays set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Observed(pub u16);
+
+impl Observed {
+    /// A success response revealed a generation, assignment or offset that was not durable.
+    pub const UNDURABLE_ACK: u16 = 1 << 0;
+    /// An OffsetFetch answer served an offset below an acknowledged commit.
+    pub const FETCH_BELOW_ACK: u16 = 1 << 1;
+    /// An offset commit from a non-owner became durable.
+    pub const ZOMBIE_COMMIT: u16 = 1 << 2;
+    /// The durable generation went backwards.
+    pub const GENERATION_REGRESSED: u16 = 1 << 3;
+    /// A commit was rejected with UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION.
+    pub const COMMIT_FENCED: u16 = 1 << 4;
+    /// A coordinator elected by a failover served an acknowledged, non-zero offset.
+    pub const READ_AFTER_FAILOVER: u16 = 1 << 5;
+    /// A coordinator elected by a failover completed a rebalance.
+    pub const REBALANCE_AFTER_FAILOVER: u16 = 1 << 6;
+
+    pub fn has(self, bit: u16) -> bool {
+        self.0 & bit != 0
+    }
+    pub fn set(&mut self, bit: u16) {
+        self.0 |= bit;
+    }
+}
+
+/// The whole system: brokers, the offsets partition, consumers, the network, and bookkeeping.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct World {
+    pub brokers: Vec<Coordinator>,
+    pub log: OffsetsLog,
+    pub consumers: Vec<Consumer>,
+    /// Consumers that have started (late joiners start later). Bit per consumer.
+    pub started: u8,
+    /// Messages in flight; kept sorted so that equal networks are equal states.
+    pub network: Vec<Envelope>,
+    pub used: Used,
+    /// Highest offset acknowledged to a committer, per partition.
+    pub acked: Vec<Offset>,
+    /// Highest durable generation seen.
+    pub max_durable_generation: u8,
+    pub observed: Observed,
+}
+
+impl World {
+    pub fn is_started(&self, c: usize) -> bool {
+        self.started & (1 << c) != 0
+    }
+
+    /// A consumer that runs: started and not closed.
+    pub fn is_live(&self, c: usize) -> bool {
+        self.is_started(c) && !self.consumers[c].is_closed()
+    }
+
+    /// The consumer process behind a connection, if that process is still the one running.
+    pub fn consumer_at(&self, addr: ClientAddr) -> Option<usize> {
+        let c = addr.consumer as usize;
+        (c < self.consumers.len() && self.consumers[c].addr == addr && self.is_started(c)).then_some(c)
+    }
+
+    /// Whether a live consumer still uses this member id (if not, the member is an orphan
+    /// whose session will expire on its own).
+    pub fn held_by_live_consumer(&self, id: MemberId) -> bool {
+        let holds = (0..self.consumers.len()).any(|c| self.is_live(c) && self.consumers[c].member_id == Some(id));
+        // A JoinGroup answer on its way to a running consumer carries the id to it.
+        let on_its_way = self.network.iter().any(|e| match (&e.dst, &e.msg) {
+            (Addr::Client(to), Msg::Response(Response::JoinGroup { member_id, .. })) => {
+                *member_id == Some(id) && self.consumer_at(*to).is_some_and(|c| self.is_live(c))
+            }
+            _ => false,
+        });
+        holds || on_its_way
+    }
+
+    pub fn leader(&self) -> &Coordinator {
+        &self.brokers[self.log.leader as usize]
+    }
+}
+
+/// One step of the system. Faults are marked; everything else is the protocol at work.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Action {
+    /// A message arrives.
+    Deliver(Envelope),
+    /// Fault: a client message is lost, and the consumer's request times out.
+    Lose(Envelope),
+    /// The high watermark of `__consumer_offsets` passes the oldest uncommitted batch.
+    Replicate,
+    /// A newly elected coordinator finishes replaying the log.
+    FinishLoading(BrokerId),
+    /// A consumer processes the next record of a partition.
+    Process(u8, Partition),
+    /// A consumer commits its processed positions.
+    Commit(u8),
+    /// A consumer heartbeats (only explored when the answer would not be NONE).
+    Heartbeat(u8),
+    /// A member's session timer fires. A fault when a live consumer still uses the member.
+    ExpireSession(MemberId),
+    /// Fault: the join phase's rebalance timeout fires while a live consumer has not rejoined.
+    RebalanceTimeout,
+    /// Fault: a consumer crashes and restarts with no memory.
+    Crash(u8),
+    /// Fault: a consumer closes (commit, LeaveGroup).
+    Close(u8),
+    /// A late consumer starts.
+    Start(u8),
+    /// Fault: leadership of `__consumer_offsets` moves to this broker.
+    Failover(BrokerId),
+}
+
+impl Action {
+    /// Steps the environment may or may not take; a state where only these remain is settled.
+    pub fn is_fault(&self, world: &World) -> bool {
+        match self {
+            Action::Lose(_) | Action::Crash(_) | Action::Close(_) | Action::Start(_) | Action::Failover(_) => true,
+            Action::ExpireSession(id) => world.held_by_live_consumer(*id),
+            Action::RebalanceTimeout => true,
+            _ => false,
+        }
+    }
+}
+
+/// Whether ending the join phase now would remove a member a live consumer still uses.
+pub fn rebalance_timeout_removes_live(world: &World) -> bool {
+    let g = &world.leader().group;
+    g.members
+        .iter()
+        .filter(|m| m.awaiting_join.is_none())
+        .any(|m| world.held_by_live_consumer(m.id))
+}
+
+impl fmt::Display for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Msg::Request(r) => write!(f, "{r}"),
+            Msg::Response(r) => write!(f, "{r}"),
+            Msg::Control(Control::StartLeading { epoch }) => write!(f, "StartLeading(epoch={epoch})"),
+            Msg::Control(Control::StopLeading { epoch }) => write!(f, "StopLeading(epoch={epoch})"),
+        }
+    }
+}
+
+impl fmt::Display for Envelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} → {}: {}", self.src, self.dst, self.msg)
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Deliver(e) => write!(f, "deliver {e}"),
+            Action::Lose(e) => write!(f, "LOSE {e} (the request times out)"),
+            Action::Replicate => write!(f, "__consumer_offsets: high watermark passes the oldest batch"),
+            Action::FinishLoading(b) => write!(f, "broker-{b} finishes loading the group"),
+            Action::Process(c, p) => write!(f, "consumer-{c} processes a record of p{p}"),
+            Action::Commit(c) => write!(f, "consumer-{c} commits"),
+            Action::Heartbeat(c) => write!(f, "consumer-{c} heartbeats"),
+            Action::ExpireSession(m) => write!(f, "session of {m} expires"),
+            Action::RebalanceTimeout => write!(f, "rebalance timeout ends the join phase"),
+            Action::Crash(c) => write!(f, "CRASH consumer-{c} (restarts empty)"),
+            Action::Close(c) => write!(f, "consumer-{c} closes"),
+            Action::Start(c) => write!(f, "consumer-{c} starts"),
+            Action::Failover(b) => write!(f, "FAILOVER: broker-{b} becomes leader of __consumer_offsets"),
+        }
+    }
+}

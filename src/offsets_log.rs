@@ -1,0 +1,101 @@
+//! The group's `__consumer_offsets` partition: a replicated, compacted log with a leader.
+//!
+//! The leader of this partition *is* the group coordinator. An append is accepted only from the
+//! current leader epoch (Kafka answers NOT_LEADER_OR_FOLLOWER otherwise, which the coordinator
+//! maps to NOT_COORDINATOR). Appended batches are not durable until the high watermark passes
+//! them; a leader election truncates every batch that was not yet durable, exactly the records a
+//! coordinator must never have acknowledged.
+//!
+//! The durable part is kept compacted (latest record per key, in log order), which is what a
+//! coordinator replaying the partition sees once the cleaner has run.
+
+use crate::protocol::{BrokerId, Generation, MemberId, Offset, Partition, Partitions, Record};
+use serde::{Deserialize, Serialize};
+
+/// Why an append was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppendError {
+    /// The appender's leader epoch is not the partition's current one.
+    NotLeaderOrFollower,
+}
+
+/// What a coordinator needs of its log: a local append, tagged with the leader epoch it believes
+/// it holds. Durability is reported back separately, one batch at a time, in append order.
+pub trait LogAppender {
+    fn append(&mut self, leader_epoch: u8, batch: Vec<Record>) -> Result<(), AppendError>;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OffsetsLog {
+    pub leader: BrokerId,
+    pub leader_epoch: u8,
+    /// Below the high watermark: survives any leader election. Compacted.
+    pub durable: Vec<Record>,
+    /// Appended by the leader, above the high watermark, oldest first.
+    pub uncommitted: Vec<Vec<Record>>,
+}
+
+impl OffsetsLog {
+    pub fn new(leader: BrokerId) -> OffsetsLog {
+        OffsetsLog {
+            leader,
+            leader_epoch: 0,
+            durable: Vec::new(),
+            uncommitted: Vec::new(),
+        }
+    }
+
+    /// The high watermark passes the oldest uncommitted batch. Returns false if there is none.
+    pub fn replicate_one(&mut self) -> bool {
+        if self.uncommitted.is_empty() {
+            return false;
+        }
+        for record in self.uncommitted.remove(0) {
+            let key = record.key();
+            self.durable.retain(|r| r.key() != key);
+            self.durable.push(record);
+        }
+        true
+    }
+
+    /// Leadership moves to `leader`: everything above the high watermark is truncated.
+    pub fn elect(&mut self, leader: BrokerId) {
+        self.leader = leader;
+        self.leader_epoch += 1;
+        self.uncommitted.clear();
+    }
+
+    /// The latest durable group metadata: generation, leader and members with assignments.
+    pub fn durable_group(&self) -> Option<(Generation, Option<MemberId>, &[(MemberId, Partitions)])> {
+        self.durable.iter().find_map(|r| match r {
+            Record::GroupMetadata {
+                generation,
+                leader,
+                members,
+            } => Some((*generation, *leader, members.as_slice())),
+            _ => None,
+        })
+    }
+
+    /// The latest durable committed offset of a partition.
+    pub fn durable_offset(&self, partition: Partition) -> Option<Offset> {
+        self.durable.iter().find_map(|r| match r {
+            Record::OffsetCommit {
+                partition: p,
+                offset,
+                ..
+            } if *p == partition => Some(*offset),
+            _ => None,
+        })
+    }
+}
+
+impl LogAppender for OffsetsLog {
+    fn append(&mut self, leader_epoch: u8, batch: Vec<Record>) -> Result<(), AppendError> {
+        if leader_epoch != self.leader_epoch {
+            return Err(AppendError::NotLeaderOrFollower);
+        }
+        self.uncommitted.push(batch);
+        Ok(())
+    }
+}

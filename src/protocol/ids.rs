@@ -1,0 +1,131 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A broker that can lead the group's `__consumer_offsets` partition.
+pub type BrokerId = u8;
+/// A partition of the single subscribed topic.
+pub type Partition = u8;
+/// A position in a partition: the offset of the next record to consume.
+pub type Offset = u8;
+/// The group's generation id. Kafka's "no generation" (-1) is `Option::None` where it can occur.
+pub type Generation = u8;
+
+/// A member id minted by a coordinator. Kafka appends a UUID to the client id; we get the same
+/// uniqueness from the leader epoch of the minting coordinator (a new coordinator always has a
+/// higher epoch) and a per-coordinator sequence number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct MemberId {
+    pub epoch: u8,
+    pub seq: u8,
+}
+
+impl fmt::Display for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "m{}.{}", self.epoch, self.seq)
+    }
+}
+
+/// The connection a request arrived on: a consumer process, told apart from its earlier
+/// incarnations so that an answer meant for a crashed process is never read by its successor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ClientAddr {
+    pub consumer: u8,
+    pub incarnation: u8,
+}
+
+impl fmt::Display for ClientAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.incarnation == 0 {
+            write!(f, "consumer-{}", self.consumer)
+        } else {
+            write!(f, "consumer-{}#{}", self.consumer, self.incarnation)
+        }
+    }
+}
+
+/// A set of partitions (at most 16), as a bitset: cheap to hash, compare and copy.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "Vec<Partition>", from = "Vec<Partition>")]
+pub struct Partitions(u16);
+
+impl Partitions {
+    pub const EMPTY: Partitions = Partitions(0);
+    pub const MAX: u8 = 16;
+
+    /// Partitions `0..count`.
+    pub fn all(count: u8) -> Partitions {
+        assert!(count <= Self::MAX, "at most {} partitions", Self::MAX);
+        Partitions(((1u32 << count) - 1) as u16)
+    }
+    pub fn single(p: Partition) -> Partitions {
+        Partitions(1 << p)
+    }
+    pub fn contains(self, p: Partition) -> bool {
+        p < Self::MAX && self.0 & (1 << p) != 0
+    }
+    pub fn insert(&mut self, p: Partition) {
+        self.0 |= 1 << p;
+    }
+    pub fn remove(&mut self, p: Partition) {
+        self.0 &= !(1 << p);
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+    pub fn union(self, other: Partitions) -> Partitions {
+        Partitions(self.0 | other.0)
+    }
+    pub fn intersection(self, other: Partitions) -> Partitions {
+        Partitions(self.0 & other.0)
+    }
+    pub fn difference(self, other: Partitions) -> Partitions {
+        Partitions(self.0 & !other.0)
+    }
+    pub fn iter(self) -> impl Iterator<Item = Partition> {
+        (0..Self::MAX).filter(move |p| self.contains(*p))
+    }
+}
+
+impl From<Partitions> for Vec<Partition> {
+    fn from(ps: Partitions) -> Self {
+        ps.iter().collect()
+    }
+}
+
+impl From<Vec<Partition>> for Partitions {
+    fn from(v: Vec<Partition>) -> Self {
+        let mut ps = Partitions::EMPTY;
+        for p in v.into_iter().filter(|p| *p < Partitions::MAX) {
+            ps.insert(p);
+        }
+        ps
+    }
+}
+
+impl FromIterator<Partition> for Partitions {
+    fn from_iter<I: IntoIterator<Item = Partition>>(iter: I) -> Self {
+        iter.into_iter().collect::<Vec<_>>().into()
+    }
+}
+
+impl fmt::Debug for Partitions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for Partitions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("{")?;
+        for (i, p) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "p{p}")?;
+        }
+        f.write_str("}")
+    }
+}

@@ -1,0 +1,206 @@
+//! Wire vocabulary of the classic consumer group protocol, as plain data.
+//!
+//! Requests and responses of the seven group APIs, Kafka's error codes, and the records of the
+//! `__consumer_offsets` partition. Everything here is `serde`, `Ord` and `Hash` so that the model
+//! checker can put it in its state and the trace layer can print it.
+//!
+//! Identifiers are small integers rather than Kafka's strings and UUIDs: a member id is unique
+//! because it carries the leader epoch of the coordinator that minted it (see [`MemberId`]).
+
+mod ids;
+mod display;
+mod records;
+
+pub use ids::{BrokerId, ClientAddr, Generation, MemberId, Offset, Partition, Partitions};
+pub use records::{Record, RecordKey};
+
+use serde::{Deserialize, Serialize};
+
+/// Kafka's error codes used by the group APIs (numeric values as in `org.apache.kafka.common.protocol.Errors`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    None,
+    CoordinatorLoadInProgress,
+    CoordinatorNotAvailable,
+    NotCoordinator,
+    IllegalGeneration,
+    UnknownMemberId,
+    RebalanceInProgress,
+    MemberIdRequired,
+}
+
+impl ErrorCode {
+    /// The numeric code on the wire.
+    pub fn code(self) -> i16 {
+        match self {
+            ErrorCode::None => 0,
+            ErrorCode::CoordinatorLoadInProgress => 14,
+            ErrorCode::CoordinatorNotAvailable => 15,
+            ErrorCode::NotCoordinator => 16,
+            ErrorCode::IllegalGeneration => 22,
+            ErrorCode::UnknownMemberId => 25,
+            ErrorCode::RebalanceInProgress => 27,
+            ErrorCode::MemberIdRequired => 79,
+        }
+    }
+
+    /// Kafka's name for the code.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCode::None => "NONE",
+            ErrorCode::CoordinatorLoadInProgress => "COORDINATOR_LOAD_IN_PROGRESS",
+            ErrorCode::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
+            ErrorCode::NotCoordinator => "NOT_COORDINATOR",
+            ErrorCode::IllegalGeneration => "ILLEGAL_GENERATION",
+            ErrorCode::UnknownMemberId => "UNKNOWN_MEMBER_ID",
+            ErrorCode::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
+            ErrorCode::MemberIdRequired => "MEMBER_ID_REQUIRED",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A request from a consumer to a broker. All consumers subscribe to the same single topic, so
+/// the subscription metadata of JoinGroup is left out.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Request {
+    /// Which broker coordinates the group? Answered from cluster metadata.
+    FindCoordinator,
+    /// `member_id: None` is Kafka's empty member id: the coordinator answers MEMBER_ID_REQUIRED
+    /// with a fresh id the client must join with (KIP-394).
+    JoinGroup { member_id: Option<MemberId> },
+    /// The group leader sends the whole assignment; followers send an empty one.
+    SyncGroup {
+        member_id: MemberId,
+        generation: Generation,
+        assignments: Vec<(MemberId, Partitions)>,
+    },
+    Heartbeat {
+        member_id: MemberId,
+        generation: Generation,
+    },
+    LeaveGroup { member_id: MemberId },
+    OffsetCommit {
+        member_id: MemberId,
+        generation: Generation,
+        offsets: Vec<(Partition, Offset)>,
+    },
+    OffsetFetch { partitions: Partitions },
+}
+
+impl Request {
+    /// The Kafka API name of the request.
+    pub fn api(&self) -> &'static str {
+        match self {
+            Request::FindCoordinator => "FindCoordinator",
+            Request::JoinGroup { .. } => "JoinGroup",
+            Request::SyncGroup { .. } => "SyncGroup",
+            Request::Heartbeat { .. } => "Heartbeat",
+            Request::LeaveGroup { .. } => "LeaveGroup",
+            Request::OffsetCommit { .. } => "OffsetCommit",
+            Request::OffsetFetch { .. } => "OffsetFetch",
+        }
+    }
+}
+
+/// A broker's answer. Fields that Kafka does not put on the wire are marked as echoes: they repeat
+/// what the request said so that a checker can judge the response on its own.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Response {
+    FindCoordinator {
+        error: ErrorCode,
+        coordinator: Option<BrokerId>,
+    },
+    /// On NONE: the generation just formed, the member's id, the leader, and — for the leader
+    /// only — every member. On MEMBER_ID_REQUIRED: the id to join with.
+    JoinGroup {
+        error: ErrorCode,
+        generation: Generation,
+        member_id: Option<MemberId>,
+        leader: Option<MemberId>,
+        members: Vec<MemberId>,
+    },
+    /// `member_id` and `generation` are echoes of the request.
+    SyncGroup {
+        error: ErrorCode,
+        member_id: MemberId,
+        generation: Generation,
+        assignment: Partitions,
+    },
+    Heartbeat { error: ErrorCode },
+    LeaveGroup { error: ErrorCode },
+    /// `offsets` echoes what was committed.
+    OffsetCommit {
+        error: ErrorCode,
+        offsets: Vec<(Partition, Offset)>,
+    },
+    /// `None` means no committed offset for the partition.
+    OffsetFetch {
+        error: ErrorCode,
+        offsets: Vec<(Partition, Option<Offset>)>,
+    },
+}
+
+impl Response {
+    pub fn error(&self) -> ErrorCode {
+        match self {
+            Response::FindCoordinator { error, .. }
+            | Response::JoinGroup { error, .. }
+            | Response::SyncGroup { error, .. }
+            | Response::Heartbeat { error }
+            | Response::LeaveGroup { error }
+            | Response::OffsetCommit { error, .. }
+            | Response::OffsetFetch { error, .. } => *error,
+        }
+    }
+
+    /// The answer to `request` that carries only `error`.
+    pub fn error_for(request: &Request, error: ErrorCode) -> Response {
+        match request {
+            Request::FindCoordinator => Response::FindCoordinator {
+                error,
+                coordinator: None,
+            },
+            Request::JoinGroup { member_id } => Response::JoinGroup {
+                error,
+                generation: 0,
+                member_id: *member_id,
+                leader: None,
+                members: Vec::new(),
+            },
+            Request::SyncGroup {
+                member_id,
+                generation,
+                ..
+            } => Response::SyncGroup {
+                error,
+                member_id: *member_id,
+                generation: *generation,
+                assignment: Partitions::EMPTY,
+            },
+            Request::Heartbeat { .. } => Response::Heartbeat { error },
+            Request::LeaveGroup { .. } => Response::LeaveGroup { error },
+            Request::OffsetCommit { offsets, .. } => Response::OffsetCommit {
+                error,
+                offsets: offsets.clone(),
+            },
+            Request::OffsetFetch { .. } => Response::OffsetFetch {
+                error,
+                offsets: Vec::new(),
+            },
+        }
+    }
+}
+
+/// A response and the connection it goes back on.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Reply {
+    pub to: ClientAddr,
+    pub response: Response,
+}

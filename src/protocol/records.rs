@@ -1,0 +1,44 @@
+use super::{Generation, MemberId, Offset, Partition, Partitions};
+use serde::{Deserialize, Serialize};
+
+/// A record of the `__consumer_offsets` partition. The partition is compacted, so what a new
+/// coordinator replays is the latest record per [`RecordKey`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Record {
+    /// `GroupMetadataKey → GroupMetadataValue`: written when the leader's SyncGroup arrives and
+    /// when a join phase ends with no members.
+    GroupMetadata {
+        generation: Generation,
+        leader: Option<MemberId>,
+        members: Vec<(MemberId, Partitions)>,
+    },
+    /// `OffsetCommitKey → OffsetCommitValue`. `committed_by` is audit information for the
+    /// checker (Kafka does not persist who committed); replay ignores it.
+    OffsetCommit {
+        partition: Partition,
+        offset: Offset,
+        committed_by: Option<(MemberId, Generation)>,
+    },
+    /// A null value for the group key: the group is deleted.
+    GroupTombstone,
+    /// A null value for an offset key: the committed offset is deleted.
+    OffsetTombstone { partition: Partition },
+}
+
+/// The compaction key of a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RecordKey {
+    Group,
+    Offset(Partition),
+}
+
+impl Record {
+    pub fn key(&self) -> RecordKey {
+        match self {
+            Record::GroupMetadata { .. } | Record::GroupTombstone => RecordKey::Group,
+            Record::OffsetCommit { partition, .. } | Record::OffsetTombstone { partition } => {
+                RecordKey::Offset(*partition)
+            }
+        }
+    }
+}

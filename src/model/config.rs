@@ -81,6 +81,17 @@ pub struct Faults {
     /// Consumers that start only later, while the group is running (the last ones).
     #[serde(default)]
     pub late_joins: u8,
+    /// At most this many faults (late joins not counted) in one execution, of any kinds (like `MaxPerturbations` in
+    /// TLA+ specs). Unset: every kind's budget can be used in the same execution.
+    #[serde(default)]
+    pub max_total: Option<u8>,
+}
+
+impl Faults {
+    /// The sum of the per-kind budgets.
+    pub fn sum(&self) -> u8 {
+        self.crashes + self.session_expiries + self.failovers + self.lost_messages + self.leaves
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -88,7 +88,6 @@ impl GroupModel {
             network: Vec::new(),
             used: Used::default(),
             acked: vec![0; cfg.partitions as usize],
-            max_durable_generation: 0,
             observed: Observed::default(),
         };
         self.find_coordinators(&mut world);
@@ -104,7 +103,7 @@ impl GroupModel {
             self.actions(&world, &mut actions);
             let next = actions
                 .drain(..)
-                .find(|a| !a.is_fault(&world) && !matches!(a, Action::Process(..) | Action::Commit(_)));
+                .find(|a| !a.is_fault(&world) && !matches!(a, Action::Consume(..)));
             match next {
                 Some(action) => world = self.step(&world, &action),
                 None => return world,
@@ -112,8 +111,9 @@ impl GroupModel {
         }
     }
 
-    fn budget_left(&self, used: u8, allowed: u8) -> bool {
-        used < allowed
+    /// Whether one more fault of a kind fits both its own budget and the total.
+    fn budget_left(&self, w: &World, used: u8, allowed: u8) -> bool {
+        used < allowed && self.cfg.faults.max_total.is_none_or(|t| w.used.total() < t)
     }
 
     /// Applies one action. The caller guarantees it is enabled.
@@ -139,9 +139,10 @@ impl GroupModel {
                 let durable = w.log.durable.clone();
                 w.brokers[*b as usize].finish_loading(&durable, &self.core);
             }
-            Action::Process(c, p) => w.consumers[*c as usize].process(*p),
-            Action::Commit(c) => {
-                let send = w.consumers[*c as usize].commit();
+            Action::Consume(c, p) => {
+                let consumer = &mut w.consumers[*c as usize];
+                consumer.process(*p);
+                let send = consumer.commit();
                 self.send(&mut w, *c as usize, send);
             }
             Action::Heartbeat(c) => {
@@ -192,21 +193,17 @@ impl GroupModel {
                 let from = w.log.leader;
                 w.log.elect(*to);
                 let epoch = w.log.leader_epoch;
+                // The new leader starts loading at once; the old one learns of its demotion
+                // only when the controller's message arrives, and until then still serves
+                // (its appends are refused).
+                let replies = w.brokers[*to as usize].start_loading(epoch, &self.core);
+                self.emit(&mut w, *to, replies);
                 push_envelope(
                     &mut w.network,
                     Envelope {
                         src: Addr::Controller,
                         dst: Addr::Broker(from),
                         msg: Msg::Control(Control::StopLeading { epoch }),
-                    },
-                    &self.cfg,
-                );
-                push_envelope(
-                    &mut w.network,
-                    Envelope {
-                        src: Addr::Controller,
-                        dst: Addr::Broker(*to),
-                        msg: Msg::Control(Control::StartLeading { epoch }),
                     },
                     &self.cfg,
                 );
@@ -280,12 +277,11 @@ impl GroupModel {
                 }
             }
         }
+        let before = w.log.durable_group().map(|(g, _, _)| g);
         w.log.replicate_one();
-        if let Some((generation, _, _)) = w.log.durable_group() {
-            if generation < w.max_durable_generation {
-                w.observed.set(Observed::GENERATION_REGRESSED);
-            }
-            w.max_durable_generation = w.max_durable_generation.max(generation);
+        let after = w.log.durable_group().map(|(g, _, _)| g);
+        if after < before {
+            w.observed.set(Observed::GENERATION_REGRESSED);
         }
         let b = w.log.leader as usize;
         if w.brokers[b].epoch == w.log.leader_epoch {
@@ -296,9 +292,14 @@ impl GroupModel {
 
     /// Sends a coordinator's replies, judging each success against the durable log first.
     fn emit(&self, w: &mut World, b: u8, replies: Vec<Reply>) {
-        let coordinator_epoch = w.brokers[b as usize].epoch;
+        // Only the current leader's answers are judged: a deposed coordinator that has not heard
+        // of its demotion yet may still serve what was durable in its time (Kafka has the same
+        // window); its writes are refused, so it cannot acknowledge anything new.
+        let current = w.brokers[b as usize].epoch == w.log.leader_epoch;
         for reply in replies {
-            self.observe_reply(w, coordinator_epoch, &reply);
+            if current {
+                self.observe_reply(w, &reply);
+            }
             if w.consumer_at(reply.to).is_none() {
                 continue; // the connection died with its process
             }
@@ -314,8 +315,7 @@ impl GroupModel {
         }
     }
 
-    fn observe_reply(&self, w: &mut World, epoch: u8, reply: &Reply) {
-        let after_failover = epoch > 0;
+    fn observe_reply(&self, w: &mut World, reply: &Reply) {
         match &reply.response {
             Response::SyncGroup {
                 error: ErrorCode::None,
@@ -328,9 +328,6 @@ impl GroupModel {
                 });
                 if !durable {
                     w.observed.set(Observed::UNDURABLE_ACK);
-                }
-                if after_failover {
-                    w.observed.set(Observed::REBALANCE_AFTER_FAILOVER);
                 }
             }
             Response::OffsetCommit {
@@ -345,10 +342,6 @@ impl GroupModel {
                     *a = (*a).max(*o);
                 }
             }
-            Response::OffsetCommit {
-                error: ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration,
-                ..
-            } => w.observed.set(Observed::COMMIT_FENCED),
             Response::OffsetFetch {
                 error: ErrorCode::None,
                 offsets,
@@ -360,9 +353,6 @@ impl GroupModel {
                     }
                     if o.is_some() && *o != w.log.durable_offset(*p) {
                         w.observed.set(Observed::UNDURABLE_ACK);
-                    }
-                    if after_failover && served > 0 && served <= w.acked[*p as usize] {
-                        w.observed.set(Observed::READ_AFTER_FAILOVER);
                     }
                 }
             }
@@ -439,7 +429,7 @@ impl Model for GroupModel {
             if self.deliverable(&w.network, i) {
                 actions.push(Action::Deliver(env.clone()));
             }
-            if env.client().is_some() && self.budget_left(w.used.lost_messages, faults.lost_messages) {
+            if env.client().is_some() && self.budget_left(w, w.used.lost_messages, faults.lost_messages) {
                 actions.push(Action::Lose(env.clone()));
             }
         }
@@ -454,7 +444,7 @@ impl Model for GroupModel {
         let leader = w.leader();
         let mut expirable: Vec<_> = leader.group.pending_members.clone();
         expirable.extend(leader.group.members.iter().map(|m| m.id));
-        let expiries_left = self.budget_left(w.used.session_expiries, faults.session_expiries);
+        let expiries_left = self.budget_left(w, w.used.session_expiries, faults.session_expiries);
         for id in expirable.into_iter().filter(|id| leader.can_expire(*id)) {
             // A live consumer's session expires only as a budgeted fault (a GC pause). An
             // orphan's (its process is gone) expires for sure, but session timeouts are long next
@@ -482,25 +472,24 @@ impl Model for GroupModel {
             if consumer.is_closed() {
                 continue;
             }
-            for p in consumer.processable().iter() {
-                if consumer.positions[p as usize] < cfg.max_offset {
-                    actions.push(Action::Process(id, p));
+            if consumer.phase == crate::consumer::Phase::Stable && consumer.in_flight.is_none() {
+                for p in consumer.processable().iter() {
+                    if consumer.positions[p as usize] < cfg.max_offset {
+                        actions.push(Action::Consume(id, p));
+                    }
                 }
-            }
-            if consumer.clone().commit().is_some() {
-                actions.push(Action::Commit(id));
             }
             if self.heartbeat_informative(w, consumer) {
                 actions.push(Action::Heartbeat(id));
             }
-            if self.budget_left(w.used.crashes, faults.crashes) {
+            if self.budget_left(w, w.used.crashes, faults.crashes) {
                 actions.push(Action::Crash(id));
             }
-            if consumer.phase == crate::consumer::Phase::Stable && self.budget_left(w.used.leaves, faults.leaves) {
+            if consumer.phase == crate::consumer::Phase::Stable && self.budget_left(w, w.used.leaves, faults.leaves) {
                 actions.push(Action::Close(id));
             }
         }
-        if self.budget_left(w.used.failovers, faults.failovers) {
+        if self.budget_left(w, w.used.failovers, faults.failovers) {
             for b in 0..cfg.brokers {
                 if b != w.log.leader {
                     actions.push(Action::Failover(b));

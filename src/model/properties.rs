@@ -8,10 +8,11 @@
 //! at least once, or the check fails: a property that guards a situation never reached proves
 //! nothing.
 
-use super::{GroupModel, ModelConfig, Observed, World};
+use super::{Addr, GroupModel, ModelConfig, Msg, Observed, World};
 use crate::coordinator::replay::replay;
+use crate::flaw::Flaw;
 use crate::coordinator::{GroupState, LoadState};
-use crate::protocol::{Generation, MemberId, Partitions};
+use crate::protocol::{ErrorCode, Generation, MemberId, Partitions, Response};
 use stateright::Property;
 
 type Condition = fn(&GroupModel, &World) -> bool;
@@ -79,18 +80,47 @@ pub const WITNESSES: [Witness; 12] = [
     },
     Witness {
         name: "zombie_commit_fenced",
-        applies: |c| c.faults.session_expiries > 0,
-        condition: |_, w| w.observed.has(Observed::COMMIT_FENCED),
+        // Nothing is fenced when fencing itself is the flaw.
+        applies: |c| c.faults.session_expiries > 0 && c.flaw != Some(Flaw::CommitWithoutFencing),
+        condition: |_, w| {
+            in_flight_from(w, false, |r| {
+                matches!(
+                    r,
+                    Response::OffsetCommit {
+                        error: ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration,
+                        ..
+                    }
+                )
+            })
+        },
     },
     Witness {
         name: "rebalance_after_failover",
         applies: |c| c.faults.failovers > 0,
-        condition: |_, w| w.observed.has(Observed::REBALANCE_AFTER_FAILOVER),
+        condition: |_, w| {
+            in_flight_from(w, true, |r| {
+                matches!(
+                    r,
+                    Response::SyncGroup {
+                        error: ErrorCode::None,
+                        ..
+                    }
+                )
+            })
+        },
     },
     Witness {
         name: "commit_read_after_failover",
         applies: |c| c.faults.failovers > 0,
-        condition: |_, w| w.observed.has(Observed::READ_AFTER_FAILOVER),
+        condition: |_, w| {
+            in_flight_from(w, true, |r| match r {
+                Response::OffsetFetch {
+                    error: ErrorCode::None,
+                    offsets,
+                } => offsets.iter().any(|(_, o)| o.is_some_and(|o| o > 0)),
+                _ => false,
+            })
+        },
     },
     Witness {
         name: "commit_acknowledged",
@@ -103,6 +133,15 @@ pub const WITNESSES: [Witness; 12] = [
         condition: |m, w| m.is_quiescent(w) && converged(w),
     },
 ];
+
+/// Whether a response matching `pred` is on its way to a consumer, sent by a coordinator that
+/// (if `after_failover`) was elected by a failover.
+fn in_flight_from(w: &World, after_failover: bool, pred: fn(&Response) -> bool) -> bool {
+    w.network.iter().any(|e| match (&e.src, &e.msg) {
+        (Addr::Broker(b), Msg::Response(r)) => (!after_failover || w.brokers[*b as usize].epoch > 0) && pred(r),
+        _ => false,
+    })
+}
 
 /// The properties of one configuration: every safety property and the applicable witnesses.
 pub fn for_model(cfg: &ModelConfig) -> Vec<Property<GroupModel>> {
@@ -215,7 +254,8 @@ fn replay_equivalence(m: &GroupModel, w: &World) -> bool {
 /// The durable generation never decreases, and the serving coordinator is never behind it.
 fn generation_monotonic(_: &GroupModel, w: &World) -> bool {
     let l = w.leader();
-    let serving_behind = l.load == LoadState::Active && l.epoch == w.log.leader_epoch && l.group.generation < w.max_durable_generation;
+    let durable = w.log.durable_group().map_or(0, |(g, _, _)| g);
+    let serving_behind = l.load == LoadState::Active && l.epoch == w.log.leader_epoch && l.group.generation < durable;
     !w.observed.has(Observed::GENERATION_REGRESSED) && !serving_behind
 }
 

@@ -70,30 +70,31 @@ pub struct Used {
     pub late_joins: u8,
 }
 
-/// Observations the properties need that no single state shows. Each bit, once set, stays set.
+impl Used {
+    pub fn total(&self) -> u8 {
+        self.crashes + self.session_expiries + self.failovers + self.lost_messages + self.leaves
+    }
+}
+
+/// Violations judged at the step where they happen (a response sent, a record made durable),
+/// which no later state would show. Each bit, once set, stays set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Observed(pub u16);
+pub struct Observed(pub u8);
 
 impl Observed {
     /// A success response revealed a generation, assignment or offset that was not durable.
-    pub const UNDURABLE_ACK: u16 = 1 << 0;
+    pub const UNDURABLE_ACK: u8 = 1 << 0;
     /// An OffsetFetch answer served an offset below an acknowledged commit.
-    pub const FETCH_BELOW_ACK: u16 = 1 << 1;
+    pub const FETCH_BELOW_ACK: u8 = 1 << 1;
     /// An offset commit from a non-owner became durable.
-    pub const ZOMBIE_COMMIT: u16 = 1 << 2;
+    pub const ZOMBIE_COMMIT: u8 = 1 << 2;
     /// The durable generation went backwards.
-    pub const GENERATION_REGRESSED: u16 = 1 << 3;
-    /// A commit was rejected with UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION.
-    pub const COMMIT_FENCED: u16 = 1 << 4;
-    /// A coordinator elected by a failover served an acknowledged, non-zero offset.
-    pub const READ_AFTER_FAILOVER: u16 = 1 << 5;
-    /// A coordinator elected by a failover completed a rebalance.
-    pub const REBALANCE_AFTER_FAILOVER: u16 = 1 << 6;
+    pub const GENERATION_REGRESSED: u8 = 1 << 3;
 
-    pub fn has(self, bit: u16) -> bool {
+    pub fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
     }
-    pub fn set(&mut self, bit: u16) {
+    pub fn set(&mut self, bit: u8) {
         self.0 |= bit;
     }
 }
@@ -111,8 +112,6 @@ pub struct World {
     pub used: Used,
     /// Highest offset acknowledged to a committer, per partition.
     pub acked: Vec<Offset>,
-    /// Highest durable generation seen.
-    pub max_durable_generation: u8,
     pub observed: Observed,
 }
 
@@ -162,10 +161,9 @@ pub enum Action {
     Replicate,
     /// A newly elected coordinator finishes replaying the log.
     FinishLoading(BrokerId),
-    /// A consumer processes the next record of a partition.
-    Process(u8, Partition),
-    /// A consumer commits its processed positions.
-    Commit(u8),
+    /// A consumer processes the next record of a partition and commits its positions
+    /// (auto-commit folded into the poll loop).
+    Consume(u8, Partition),
     /// A consumer heartbeats (only explored when the answer would not be NONE).
     Heartbeat(u8),
     /// A member's session timer fires. A fault when a live consumer still uses the member.
@@ -227,8 +225,7 @@ impl fmt::Display for Action {
             Action::Lose(e) => write!(f, "LOSE {e} (the request times out)"),
             Action::Replicate => write!(f, "__consumer_offsets: high watermark passes the oldest batch"),
             Action::FinishLoading(b) => write!(f, "broker-{b} finishes loading the group"),
-            Action::Process(c, p) => write!(f, "consumer-{c} processes a record of p{p}"),
-            Action::Commit(c) => write!(f, "consumer-{c} commits"),
+            Action::Consume(c, p) => write!(f, "consumer-{c} processes a record of p{p} and commits"),
             Action::Heartbeat(c) => write!(f, "consumer-{c} heartbeats"),
             Action::ExpireSession(m) => write!(f, "session of {m} expires"),
             Action::RebalanceTimeout => write!(f, "rebalance timeout ends the join phase"),

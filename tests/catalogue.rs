@@ -1,0 +1,105 @@
+//! The catalogue as a regression suite: every model in `models/` is checked exhaustively and
+//! must match the expectation its file records (violated properties, witnesses, state count).
+
+use groupcheck::catalogue;
+use groupcheck::check::{check, CheckOptions, Verdict};
+use groupcheck::flaw::Flaw;
+
+fn options() -> CheckOptions {
+    CheckOptions {
+        threads: 2,
+        ..CheckOptions::default()
+    }
+}
+
+#[test]
+fn every_model_matches_its_expectation() {
+    let models = catalogue::load_all(&catalogue::default_dir()).expect("catalogue loads");
+    let mut failures = Vec::new();
+    for m in &models {
+        let report = check(m, &options());
+        eprintln!(
+            "{:<32} {:>9} unique states {:>7.2} s  violated: {:?}",
+            m.name,
+            report.unique_states,
+            report.elapsed.as_secs_f64(),
+            report.violated()
+        );
+        if !report.matches_expectation() {
+            failures.push(format!("{}: {}", m.name, report.mismatches.join("; ")));
+        }
+    }
+    assert!(failures.is_empty(), "models not as expected:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_flaw_has_a_model_that_catches_it_and_every_passing_model_pins_its_state_count() {
+    let models = catalogue::load_all(&catalogue::default_dir()).unwrap();
+    for flaw in Flaw::ALL {
+        assert!(
+            models.iter().any(|m| m.flaw == Some(flaw) && !m.expect.violated.is_empty()),
+            "no catalogue model expects flaw {flaw} to be caught"
+        );
+    }
+    for m in models.iter().filter(|m| m.expects_pass()) {
+        assert!(m.flaw.is_none(), "{}: a model with a flaw cannot expect to pass", m.name);
+        assert!(m.expect.unique_states.is_some(), "{}: a passing model must pin its unique state count", m.name);
+    }
+}
+
+#[test]
+fn the_reference_model_has_the_faults_the_readme_promises() {
+    let m = catalogue::load(&catalogue::default_dir(), "reference").unwrap();
+    assert_eq!((m.consumers, m.partitions, m.brokers), (3, 2, 2));
+    let f = m.faults;
+    assert!(f.crashes >= 1 && f.session_expiries >= 1 && f.failovers >= 1 && f.lost_messages >= 1);
+    assert!(m.expects_pass());
+}
+
+#[test]
+fn a_bounded_run_is_inconclusive_never_a_pass() {
+    let m = catalogue::load(&catalogue::default_dir(), "small").unwrap();
+    let report = check(
+        &m,
+        &CheckOptions {
+            max_states: Some(1_000),
+            ..options()
+        },
+    );
+    assert!(!report.exhaustive);
+    assert!(!report.matches_expectation());
+    assert!(report.properties.iter().all(|p| matches!(p.verdict, Verdict::Inconclusive | Verdict::WitnessFound | Verdict::Violated)));
+    assert!(report.properties.iter().any(|p| p.verdict == Verdict::Inconclusive));
+}
+
+#[test]
+fn the_same_model_gives_the_same_counts_at_any_thread_count() {
+    let m = catalogue::load(&catalogue::default_dir(), "small").unwrap();
+    let one = check(&m, &CheckOptions { threads: 1, ..options() });
+    let two = check(&m, &CheckOptions { threads: 2, ..options() });
+    assert_eq!(one.unique_states, two.unique_states);
+    assert_eq!(one.violated(), two.violated());
+}
+
+#[test]
+fn a_missing_witness_fails_the_check() {
+    // With a failover as the only fault, nothing ever rebalances after it: the failover
+    // witnesses are unreachable, so the correct protocol "passing" here would prove nothing
+    // about failover, and the check must say so.
+    let mut m = catalogue::load(&catalogue::default_dir(), "small").unwrap();
+    m.expect.unique_states = None;
+    m.faults = groupcheck::model::config::Faults {
+        failovers: 1,
+        ..Default::default()
+    };
+    let report = check(&m, &options());
+    assert!(report.exhaustive);
+    assert!(report.violated().is_empty());
+    for witness in ["rebalance_after_failover", "commit_read_after_failover"] {
+        assert!(
+            report.properties.iter().any(|p| p.name == witness && p.verdict == Verdict::WitnessMissing),
+            "{witness} should be missing"
+        );
+    }
+    assert!(!report.matches_expectation());
+}

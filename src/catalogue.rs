@@ -10,7 +10,8 @@ pub fn default_dir() -> PathBuf {
 
 /// Every model of a directory, sorted by name.
 pub fn load_all(dir: &Path) -> Result<Vec<ModelConfig>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read model directory {}: {e}", dir.display()))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read model directory {}: {e}", dir.display()))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
@@ -33,13 +34,18 @@ pub fn load(dir: &Path, name_or_path: &str) -> Result<ModelConfig, String> {
         let known: Vec<String> = load_all(dir)
             .map(|ms| ms.into_iter().map(|m| m.name).collect())
             .unwrap_or_default();
-        return Err(format!("unknown model `{name_or_path}` (known: {})", known.join(", ")));
+        return Err(format!(
+            "unknown model `{name_or_path}` (known: {})",
+            known.join(", ")
+        ));
     }
     load_file(&path)
 }
 
 pub fn load_file(path: &Path) -> Result<ModelConfig, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read model file {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read model file {}: {e}", path.display()))?;
     let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
-    ModelConfig::parse(name, &text).map_err(|e| format!("malformed model file {}: {}", path.display(), e.trim_end()))
+    ModelConfig::parse(name, &text)
+        .map_err(|e| format!("malformed model file {}: {}", path.display(), e.trim_end()))
 }

@@ -82,7 +82,11 @@ impl CheckReport {
     }
 
     pub fn violated(&self) -> Vec<&'static str> {
-        self.properties.iter().filter(|p| p.verdict == Verdict::Violated).map(|p| p.name).collect()
+        self.properties
+            .iter()
+            .filter(|p| p.verdict == Verdict::Violated)
+            .map(|p| p.name)
+            .collect()
     }
 }
 
@@ -103,7 +107,10 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
     let mut last_report = Instant::now();
     while !handles.iter().all(|h| h.is_finished()) {
         std::thread::sleep(Duration::from_millis(20));
-        if opts.progress && start.elapsed() > Duration::from_secs(2) && last_report.elapsed() > Duration::from_secs(2) {
+        if opts.progress
+            && start.elapsed() > Duration::from_secs(2)
+            && last_report.elapsed() > Duration::from_secs(2)
+        {
             eprintln!(
                 "  … {}: {} states, {} unique, depth {}, {:.0} s",
                 cfg.name,
@@ -140,7 +147,9 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
             PropertyResult {
                 name: p.name,
                 verdict,
-                counterexample: found.filter(|_| is_safety).map(|path| path.clone().into_actions()),
+                counterexample: found
+                    .filter(|_| is_safety)
+                    .map(|path| path.clone().into_actions()),
             }
         })
         .collect();
@@ -163,13 +172,21 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
 fn mismatches(cfg: &ModelConfig, report: &CheckReport) -> Vec<String> {
     let mut out = Vec::new();
     if !report.exhaustive {
-        out.push("inconclusive: a state or time bound was hit before the state space was exhausted".into());
+        out.push(
+            "inconclusive: a state or time bound was hit before the state space was exhausted"
+                .into(),
+        );
     }
     for p in &report.properties {
         let expected_violated = cfg.expect.violated.iter().any(|v| v == p.name);
         match p.verdict {
-            Verdict::Violated if !expected_violated => out.push(format!("{} is violated but expected to hold", p.name)),
-            Verdict::Holds if expected_violated => out.push(format!("{} holds but the model expects a violation", p.name)),
+            Verdict::Violated if !expected_violated => {
+                out.push(format!("{} is violated but expected to hold", p.name))
+            }
+            Verdict::Holds if expected_violated => out.push(format!(
+                "{} holds but the model expects a violation",
+                p.name
+            )),
             Verdict::WitnessMissing => out.push(format!("witness {} was never reached", p.name)),
             _ => {}
         }
@@ -177,7 +194,10 @@ fn mismatches(cfg: &ModelConfig, report: &CheckReport) -> Vec<String> {
     if report.exhaustive && cfg.expects_pass() {
         if let Some(expected) = cfg.expect.unique_states {
             if expected != report.unique_states {
-                out.push(format!("unique states: expected {expected}, got {}", report.unique_states));
+                out.push(format!(
+                    "unique states: expected {expected}, got {}",
+                    report.unique_states
+                ));
             }
         }
     }
@@ -186,5 +206,9 @@ fn mismatches(cfg: &ModelConfig, report: &CheckReport) -> Vec<String> {
 
 /// The names of every property and witness, in report order.
 pub fn property_names() -> Vec<&'static str> {
-    ALWAYS.iter().map(|(n, _)| *n).chain(WITNESSES.iter().map(|w| w.name)).collect()
+    ALWAYS
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(WITNESSES.iter().map(|w| w.name))
+        .collect()
 }

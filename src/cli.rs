@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "groupcheck", version, about = "Proves things about Kafka's consumer group protocol")]
+#[command(
+    name = "groupcheck",
+    version,
+    about = "Proves things about Kafka's consumer group protocol"
+)]
 struct Cli {
     /// The catalogue directory.
     #[arg(long = "models", global = true, value_name = "DIR")]
@@ -26,7 +30,11 @@ enum Command {
     /// Check models exhaustively and compare each result with its expectation.
     Check {
         /// Model names (or paths to .toml files).
-        #[arg(value_name = "MODEL", required_unless_present = "all", conflicts_with = "all")]
+        #[arg(
+            value_name = "MODEL",
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
         models: Vec<String>,
         /// Check every model of the catalogue.
         #[arg(long)]
@@ -44,7 +52,9 @@ enum Command {
 }
 
 fn default_threads() -> u16 {
-    std::thread::available_parallelism().map(|n| n.get() as u16).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get() as u16)
+        .unwrap_or(1)
 }
 
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
@@ -55,7 +65,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    let dir = cli.models_dir.clone().unwrap_or_else(catalogue::default_dir);
+    let dir = cli
+        .models_dir
+        .clone()
+        .unwrap_or_else(catalogue::default_dir);
     match cli.command {
         Command::List => match catalogue::load_all(&dir) {
             Ok(models) => {
@@ -105,17 +118,25 @@ fn expectation(m: &ModelConfig) -> String {
 }
 
 fn list(models: &[ModelConfig]) {
-    println!("{:<28} {:<26} {}", "MODEL", "FLAW", "EXPECTATION");
+    println!("{:<32} {:<26} EXPECTATION", "MODEL", "FLAW");
     for m in models {
-        let flaw = m.flaw.map(|f| f.name().to_string()).unwrap_or_else(|| "-".into());
-        println!("{:<28} {:<26} {}", m.name, flaw, expectation(m));
+        let flaw = m
+            .flaw
+            .map(|f| f.name().to_string())
+            .unwrap_or_else(|| "-".into());
+        println!("{:<32} {:<26} {}", m.name, flaw, expectation(m));
     }
 }
 
 fn check_all(models: &[ModelConfig], opts: &CheckOptions) -> i32 {
     let mut failed = Vec::new();
     for m in models {
-        println!("== {} ({}; expect {})", m.name, m.description.trim(), expectation(m));
+        println!(
+            "== {} ({}; expect {})",
+            m.name,
+            m.description.trim(),
+            expectation(m)
+        );
         let report = check(m, opts);
         print_report(&report);
         if !report.matches_expectation() {
@@ -127,7 +148,12 @@ fn check_all(models: &[ModelConfig], opts: &CheckOptions) -> i32 {
         println!("{} model(s) checked, all as expected", models.len());
         0
     } else {
-        println!("{} model(s) checked, {} not as expected: {}", models.len(), failed.len(), failed.join(", "));
+        println!(
+            "{} model(s) checked, {} not as expected: {}",
+            models.len(),
+            failed.len(),
+            failed.join(", ")
+        );
         1
     }
 }
@@ -139,12 +165,19 @@ fn print_report(r: &CheckReport) {
         r.unique_states,
         r.max_depth,
         r.elapsed.as_secs_f64(),
-        if r.exhaustive { ", exhaustive" } else { ", BOUND HIT (inconclusive)" }
+        if r.exhaustive {
+            ", exhaustive"
+        } else {
+            ", BOUND HIT (inconclusive)"
+        }
     );
     for p in &r.properties {
         println!("   {:<28} {}", p.name, p.verdict.label());
         if let (Verdict::Violated, Some(steps)) = (p.verdict, &p.counterexample) {
-            println!("      counterexample, {} steps (not minimised):", steps.len());
+            println!(
+                "      counterexample, {} steps (not minimised):",
+                steps.len()
+            );
             for (i, a) in steps.iter().enumerate() {
                 println!("      {:>3}. {a}", i + 1);
             }

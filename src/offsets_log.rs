@@ -65,16 +65,25 @@ impl OffsetsLog {
         self.uncommitted.clear();
     }
 
-    /// The latest durable group metadata: generation, leader and members with assignments.
-    pub fn durable_group(&self) -> Option<(Generation, Option<MemberId>, &[(MemberId, Partitions)])> {
+    /// The latest durable group metadata.
+    pub fn durable_group(&self) -> Option<DurableGroup<'_>> {
         self.durable.iter().find_map(|r| match r {
             Record::GroupMetadata {
                 generation,
                 leader,
                 members,
-            } => Some((*generation, *leader, members.as_slice())),
+            } => Some(DurableGroup {
+                generation: *generation,
+                leader: *leader,
+                members,
+            }),
             _ => None,
         })
+    }
+
+    /// The generation of the latest durable group metadata (0 when there is none).
+    pub fn durable_generation(&self) -> Generation {
+        self.durable_group().map_or(0, |g| g.generation)
     }
 
     /// The latest durable committed offset of a partition.
@@ -87,6 +96,30 @@ impl OffsetsLog {
             } if *p == partition => Some(*offset),
             _ => None,
         })
+    }
+}
+
+/// The group metadata record as the durable log holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DurableGroup<'a> {
+    pub generation: Generation,
+    pub leader: Option<MemberId>,
+    pub members: &'a [(MemberId, Partitions)],
+}
+
+impl DurableGroup<'_> {
+    /// Whether `member` is in this generation with exactly `assignment`.
+    pub fn assigns(&self, member: MemberId, assignment: Partitions) -> bool {
+        self.members
+            .iter()
+            .any(|(m, ps)| *m == member && *ps == assignment)
+    }
+
+    /// Whether `member` is in this generation and was given `partition`.
+    pub fn gives(&self, member: MemberId, partition: Partition) -> bool {
+        self.members
+            .iter()
+            .any(|(m, ps)| *m == member && ps.contains(partition))
     }
 }
 

@@ -29,7 +29,11 @@ fn every_model_matches_its_expectation() {
             failures.push(format!("{}: {}", m.name, report.mismatches.join("; ")));
         }
     }
-    assert!(failures.is_empty(), "models not as expected:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "models not as expected:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -37,13 +41,23 @@ fn every_flaw_has_a_model_that_catches_it_and_every_passing_model_pins_its_state
     let models = catalogue::load_all(&catalogue::default_dir()).unwrap();
     for flaw in Flaw::ALL {
         assert!(
-            models.iter().any(|m| m.flaw == Some(flaw) && !m.expect.violated.is_empty()),
+            models
+                .iter()
+                .any(|m| m.flaw == Some(flaw) && !m.expect.violated.is_empty()),
             "no catalogue model expects flaw {flaw} to be caught"
         );
     }
     for m in models.iter().filter(|m| m.expects_pass()) {
-        assert!(m.flaw.is_none(), "{}: a model with a flaw cannot expect to pass", m.name);
-        assert!(m.expect.unique_states.is_some(), "{}: a passing model must pin its unique state count", m.name);
+        assert!(
+            m.flaw.is_none(),
+            "{}: a model with a flaw cannot expect to pass",
+            m.name
+        );
+        assert!(
+            m.expect.unique_states.is_some(),
+            "{}: a passing model must pin its unique state count",
+            m.name
+        );
     }
 }
 
@@ -68,15 +82,33 @@ fn a_bounded_run_is_inconclusive_never_a_pass() {
     );
     assert!(!report.exhaustive);
     assert!(!report.matches_expectation());
-    assert!(report.properties.iter().all(|p| matches!(p.verdict, Verdict::Inconclusive | Verdict::WitnessFound | Verdict::Violated)));
-    assert!(report.properties.iter().any(|p| p.verdict == Verdict::Inconclusive));
+    assert!(report.properties.iter().all(|p| matches!(
+        p.verdict,
+        Verdict::Inconclusive | Verdict::WitnessFound | Verdict::Violated
+    )));
+    assert!(report
+        .properties
+        .iter()
+        .any(|p| p.verdict == Verdict::Inconclusive));
 }
 
 #[test]
 fn the_same_model_gives_the_same_counts_at_any_thread_count() {
     let m = catalogue::load(&catalogue::default_dir(), "small").unwrap();
-    let one = check(&m, &CheckOptions { threads: 1, ..options() });
-    let two = check(&m, &CheckOptions { threads: 2, ..options() });
+    let one = check(
+        &m,
+        &CheckOptions {
+            threads: 1,
+            ..options()
+        },
+    );
+    let two = check(
+        &m,
+        &CheckOptions {
+            threads: 2,
+            ..options()
+        },
+    );
     assert_eq!(one.unique_states, two.unique_states);
     assert_eq!(one.violated(), two.violated());
 }
@@ -97,7 +129,10 @@ fn a_missing_witness_fails_the_check() {
     assert!(report.violated().is_empty());
     for witness in ["rebalance_after_failover", "commit_read_after_failover"] {
         assert!(
-            report.properties.iter().any(|p| p.name == witness && p.verdict == Verdict::WitnessMissing),
+            report
+                .properties
+                .iter()
+                .any(|p| p.name == witness && p.verdict == Verdict::WitnessMissing),
             "{witness} should be missing"
         );
     }

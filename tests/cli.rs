@@ -3,7 +3,10 @@
 use std::process::{Command, Output};
 
 fn groupcheck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_groupcheck")).args(args).output().expect("runs")
+    Command::new(env!("CARGO_BIN_EXE_groupcheck"))
+        .args(args)
+        .output()
+        .expect("runs")
 }
 
 fn stderr(o: &Output) -> String {
@@ -20,7 +23,9 @@ fn list_shows_every_model_with_its_expectation() {
     assert_eq!(o.status.code(), Some(0));
     let out = stdout(&o);
     assert!(out.contains("reference") && out.contains("pass"));
-    assert!(out.contains("flaw-commit-without-fencing") && out.contains("violates no_zombie_commit"));
+    assert!(
+        out.contains("flaw-commit-without-fencing") && out.contains("violates no_zombie_commit")
+    );
 }
 
 #[test]
@@ -53,7 +58,11 @@ fn a_bounded_run_exits_1_as_inconclusive() {
 fn an_unknown_model_exits_2_naming_it() {
     let o = groupcheck(&["check", "no-such-model"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("unknown model `no-such-model`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown model `no-such-model`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -62,10 +71,26 @@ fn a_malformed_model_file_exits_2_with_the_reason() {
     std::fs::create_dir_all(&dir).unwrap();
     let cases = [
         ("syntax.toml", "consumers = [", "malformed model file"),
-        ("unknown-field.toml", "description = \"x\"\nconsumers = 2\npartitions = 1\ncolour = 3\n[expect]\n", "unknown field"),
-        ("range.toml", "description = \"x\"\nconsumers = 0\npartitions = 1\n[expect]\n", "consumers: must be 1 to 6"),
-        ("flaw.toml", "description = \"x\"\nconsumers = 1\npartitions = 1\nflaw = \"nope\"\n[expect]\n", "unknown variant"),
-        ("property.toml", "description = \"x\"\nconsumers = 1\npartitions = 1\n[expect]\nviolated = [\"nope\"]\n", "unknown property `nope`"),
+        (
+            "unknown-field.toml",
+            "description = \"x\"\nconsumers = 2\npartitions = 1\ncolour = 3\n[expect]\n",
+            "unknown field",
+        ),
+        (
+            "range.toml",
+            "description = \"x\"\nconsumers = 0\npartitions = 1\n[expect]\n",
+            "consumers: must be 1 to 6",
+        ),
+        (
+            "flaw.toml",
+            "description = \"x\"\nconsumers = 1\npartitions = 1\nflaw = \"nope\"\n[expect]\n",
+            "unknown variant",
+        ),
+        (
+            "property.toml",
+            "description = \"x\"\nconsumers = 1\npartitions = 1\n[expect]\nviolated = [\"nope\"]\n",
+            "unknown property `nope`",
+        ),
     ];
     for (file, text, needle) in cases {
         let path = dir.join(file);

@@ -27,7 +27,8 @@ impl Assignor {
         let mut ids = members.to_vec();
         ids.sort();
         ids.dedup();
-        let mut out: Vec<(MemberId, Partitions)> = ids.iter().map(|id| (*id, Partitions::EMPTY)).collect();
+        let mut out: Vec<(MemberId, Partitions)> =
+            ids.iter().map(|id| (*id, Partitions::EMPTY)).collect();
         if out.is_empty() {
             return out;
         }
@@ -95,6 +96,9 @@ mod tests {
     fn member_order_does_not_matter() {
         let mut rev = ids(3);
         rev.reverse();
-        assert_eq!(Assignor::Range.assign(&rev, 4), Assignor::Range.assign(&ids(3), 4));
+        assert_eq!(
+            Assignor::Range.assign(&rev, 4),
+            Assignor::Range.assign(&ids(3), 4)
+        );
     }
 }

@@ -12,7 +12,8 @@
 use crate::coordinator::CoreConfig;
 use crate::flaw::Flaw;
 use crate::protocol::{
-    BrokerId, ClientAddr, ErrorCode, Generation, MemberId, Offset, Partition, Partitions, Request, Response,
+    BrokerId, ClientAddr, ErrorCode, Generation, MemberId, Offset, Partition, Partitions, Request,
+    Response,
 };
 use serde::{Deserialize, Serialize};
 
@@ -101,15 +102,17 @@ impl Consumer {
 
     /// Processed positions not yet committed.
     fn uncommitted(&self) -> Vec<(Partition, Offset)> {
-        self.processable_or_revoking()
+        self.owned
+            .difference(self.unfetched)
             .iter()
             .filter(|p| self.positions[*p as usize] > self.committed[*p as usize])
             .map(|p| (p, self.positions[p as usize]))
             .collect()
     }
 
-    fn processable_or_revoking(&self) -> Partitions {
-        self.owned.difference(self.unfetched)
+    /// Whether some processed position is not committed yet.
+    pub fn has_uncommitted(&self) -> bool {
+        !self.uncommitted().is_empty()
     }
 
     // ----------------------------------------------------------------------------------------
@@ -121,7 +124,11 @@ impl Consumer {
     }
 
     /// FindCoordinator answered: continue whatever was interrupted.
-    pub fn on_coordinator_found(&mut self, coordinator: BrokerId, cfg: &CoreConfig) -> Option<Send> {
+    pub fn on_coordinator_found(
+        &mut self,
+        coordinator: BrokerId,
+        cfg: &CoreConfig,
+    ) -> Option<Send> {
         self.coordinator = Some(coordinator);
         self.drive(cfg)
     }
@@ -149,7 +156,13 @@ impl Consumer {
             return None;
         }
         let (member_id, generation) = (self.member_id?, self.generation?);
-        self.send(InFlight::Heartbeat, Request::Heartbeat { member_id, generation })
+        self.send(
+            InFlight::Heartbeat,
+            Request::Heartbeat {
+                member_id,
+                generation,
+            },
+        )
     }
 
     /// The application closes the consumer: commit, then LeaveGroup.
@@ -194,7 +207,10 @@ impl Consumer {
         }
         self.in_flight = None;
         let error = response.error();
-        if matches!(error, ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable) {
+        if matches!(
+            error,
+            ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable
+        ) {
             self.coordinator = None;
         }
         match response {
@@ -259,7 +275,12 @@ impl Consumer {
         None
     }
 
-    fn on_sync(&mut self, error: ErrorCode, assignment: Partitions, cfg: &CoreConfig) -> Option<Send> {
+    fn on_sync(
+        &mut self,
+        error: ErrorCode,
+        assignment: Partitions,
+        cfg: &CoreConfig,
+    ) -> Option<Send> {
         match error {
             ErrorCode::None => {
                 self.unfetched = assignment.difference(self.owned);
@@ -295,9 +316,15 @@ impl Consumer {
                 }
             }
             // Retriable: try again (after rediscovery if needed).
-            ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable | ErrorCode::CoordinatorLoadInProgress => {}
-            ErrorCode::UnknownMemberId if self.phase != Phase::Leaving => self.reset_generation(true),
-            ErrorCode::IllegalGeneration if self.phase != Phase::Leaving => self.reset_generation(false),
+            ErrorCode::NotCoordinator
+            | ErrorCode::CoordinatorNotAvailable
+            | ErrorCode::CoordinatorLoadInProgress => {}
+            ErrorCode::UnknownMemberId if self.phase != Phase::Leaving => {
+                self.reset_generation(true)
+            }
+            ErrorCode::IllegalGeneration if self.phase != Phase::Leaving => {
+                self.reset_generation(false)
+            }
             ErrorCode::RebalanceInProgress if self.phase == Phase::Stable => self.request_rejoin(),
             // Revoking or leaving and the commit cannot succeed: give the partitions up as they are.
             _ => self.drop_partitions(),
@@ -305,7 +332,11 @@ impl Consumer {
         None
     }
 
-    fn on_fetch(&mut self, error: ErrorCode, offsets: &[(Partition, Option<Offset>)]) -> Option<Send> {
+    fn on_fetch(
+        &mut self,
+        error: ErrorCode,
+        offsets: &[(Partition, Option<Offset>)],
+    ) -> Option<Send> {
         if error == ErrorCode::None {
             for (p, o) in offsets {
                 if self.unfetched.contains(*p) {
@@ -371,6 +402,9 @@ impl Consumer {
     }
 
     fn request_rejoin(&mut self) {
+        if self.phase == Phase::Leaving {
+            return; // closing wins: it commits and leaves anyway
+        }
         self.phase = if self.owned.is_empty() {
             Phase::Unjoined
         } else {

@@ -39,6 +39,9 @@ pub struct Member {
     pub awaiting_join: Option<ClientAddr>,
     /// A parked SyncGroup waiting for the leader's assignment to become durable.
     pub awaiting_sync: Option<ClientAddr>,
+    /// Joined in this join phase and not yet answered: Kafka's new-member join timeout can
+    /// still remove it while its JoinGroup is parked.
+    pub is_new: bool,
 }
 
 impl Member {
@@ -48,6 +51,7 @@ impl Member {
             assignment: Partitions::EMPTY,
             awaiting_join: None,
             awaiting_sync: None,
+            is_new: false,
         }
     }
 }

@@ -226,7 +226,13 @@ impl Coordinator {
     }
 
     /// Appends a batch; if leadership is gone, unloads and reports false.
-    fn append(&mut self, log: &mut dyn LogAppender, batch: Vec<Record>, cfg: &CoreConfig, replies: &mut Replies) -> bool {
+    fn append(
+        &mut self,
+        log: &mut dyn LogAppender,
+        batch: Vec<Record>,
+        cfg: &CoreConfig,
+        replies: &mut Replies,
+    ) -> bool {
         match log.append(self.epoch, batch) {
             Ok(()) => true,
             Err(_) => {
@@ -268,6 +274,9 @@ impl Coordinator {
         log: &mut dyn LogAppender,
         cfg: &CoreConfig,
     ) -> Replies {
+        if *request == Request::FindCoordinator {
+            return vec![self.find_coordinator(from)];
+        }
         if let Err(error) = self.check_serving(request, cfg) {
             return vec![Reply {
                 to: from,
@@ -276,13 +285,7 @@ impl Coordinator {
         }
         let mut replies = Vec::new();
         match request {
-            Request::FindCoordinator => replies.push(Reply {
-                to: from,
-                response: Response::FindCoordinator {
-                    error: ErrorCode::None,
-                    coordinator: Some(self.broker),
-                },
-            }),
+            Request::FindCoordinator => replies.push(self.find_coordinator(from)),
             Request::JoinGroup { member_id } => {
                 self.join_group(from, *member_id, log, cfg, &mut replies)
             }
@@ -290,7 +293,15 @@ impl Coordinator {
                 member_id,
                 generation,
                 assignments,
-            } => self.sync_group(from, *member_id, *generation, assignments, log, cfg, &mut replies),
+            } => self.sync_group(
+                from,
+                *member_id,
+                *generation,
+                assignments,
+                log,
+                cfg,
+                &mut replies,
+            ),
             Request::Heartbeat {
                 member_id,
                 generation,
@@ -301,7 +312,11 @@ impl Coordinator {
                 },
             }),
             Request::LeaveGroup { member_id } => {
-                let error = self.leave_group(*member_id, log, cfg, &mut replies);
+                let mut error = self.leave_group(*member_id, log, cfg, &mut replies);
+                if self.load != LoadState::Active {
+                    // Emptying the group needed a write, and leadership was gone.
+                    error = ErrorCode::NotCoordinator;
+                }
                 replies.push(Reply {
                     to: from,
                     response: Response::LeaveGroup { error },
@@ -311,7 +326,15 @@ impl Coordinator {
                 member_id,
                 generation,
                 offsets,
-            } => self.offset_commit(from, *member_id, *generation, offsets, log, cfg, &mut replies),
+            } => self.offset_commit(
+                from,
+                *member_id,
+                *generation,
+                offsets,
+                log,
+                cfg,
+                &mut replies,
+            ),
             Request::OffsetFetch { partitions } => replies.push(Reply {
                 to: from,
                 response: Response::OffsetFetch {
@@ -325,6 +348,22 @@ impl Coordinator {
             }),
         }
         replies
+    }
+
+    /// FindCoordinator is not a group API: any broker answers it from cluster metadata, loading
+    /// or not. This broker knows only whether it leads the group's partition itself.
+    fn find_coordinator(&self, to: ClientAddr) -> Reply {
+        let response = match self.load {
+            LoadState::NotCoordinator => Response::error_for(
+                &Request::FindCoordinator,
+                ErrorCode::CoordinatorNotAvailable,
+            ),
+            LoadState::Loading | LoadState::Active => Response::FindCoordinator {
+                error: ErrorCode::None,
+                coordinator: Some(self.broker),
+            },
+        };
+        Reply { to, response }
     }
 
     fn mint_member_id(&mut self) -> MemberId {
@@ -345,7 +384,11 @@ impl Coordinator {
         replies: &mut Replies,
     ) {
         if self.group.state == GroupState::Dead {
-            replies.push(join_error(from, member_id, ErrorCode::CoordinatorNotAvailable));
+            replies.push(join_error(
+                from,
+                member_id,
+                ErrorCode::CoordinatorNotAvailable,
+            ));
             return;
         }
         let Some(id) = member_id else {
@@ -360,6 +403,7 @@ impl Coordinator {
             self.group.pending_members.remove(at);
             self.group.add(Member {
                 awaiting_join: Some(from),
+                is_new: true,
                 ..Member::new(id)
             });
             if self.group.state != GroupState::PreparingRebalance {
@@ -441,7 +485,12 @@ impl Coordinator {
         self.group.state = GroupState::PreparingRebalance;
     }
 
-    fn maybe_complete_join(&mut self, log: &mut dyn LogAppender, cfg: &CoreConfig, replies: &mut Replies) {
+    fn maybe_complete_join(
+        &mut self,
+        log: &mut dyn LogAppender,
+        cfg: &CoreConfig,
+        replies: &mut Replies,
+    ) {
         if self.group.state == GroupState::PreparingRebalance && self.group.all_members_joined() {
             self.complete_join(log, cfg, replies);
         }
@@ -449,7 +498,12 @@ impl Coordinator {
 
     /// Ends the join phase: members that did not rejoin are removed, the leader is kept if it
     /// rejoined, the generation is bumped and every parked JoinGroup is answered.
-    fn complete_join(&mut self, log: &mut dyn LogAppender, cfg: &CoreConfig, replies: &mut Replies) {
+    fn complete_join(
+        &mut self,
+        log: &mut dyn LogAppender,
+        cfg: &CoreConfig,
+        replies: &mut Replies,
+    ) {
         let gone: Vec<MemberId> = self
             .group
             .members
@@ -481,6 +535,7 @@ impl Coordinator {
             .iter_mut()
             .filter_map(|m| {
                 m.assignment = Partitions::EMPTY;
+                m.is_new = false;
                 m.awaiting_join.take().map(|to| (m.id, to))
             })
             .collect();
@@ -514,7 +569,11 @@ impl Coordinator {
             return;
         }
         if self.group.state == GroupState::Stable {
-            let assignment = self.group.member(id).map(|m| m.assignment).unwrap_or_default();
+            let assignment = self
+                .group
+                .member(id)
+                .map(|m| m.assignment)
+                .unwrap_or_default();
             replies.push(reply(ErrorCode::None, assignment));
             return;
         }
@@ -522,10 +581,9 @@ impl Coordinator {
         if let Some(m) = self.group.member_mut(id) {
             m.awaiting_sync = Some(from);
         }
-        let already_writing = self
-            .pending
-            .iter()
-            .any(|w| matches!(w, PendingWrite::Assignment { generation: g, .. } if *g == generation));
+        let already_writing = self.pending.iter().any(
+            |w| matches!(w, PendingWrite::Assignment { generation: g, .. } if *g == generation),
+        );
         if self.group.leader != Some(id) || already_writing {
             return;
         }
@@ -570,7 +628,13 @@ impl Coordinator {
                 .map(|(_, ps)| *ps)
                 .unwrap_or_default();
             if let Some(to) = m.awaiting_sync.take() {
-                replies.push(sync_reply(to, m.id, generation, ErrorCode::None, m.assignment));
+                replies.push(sync_reply(
+                    to,
+                    m.id,
+                    generation,
+                    ErrorCode::None,
+                    m.assignment,
+                ));
             }
         }
         self.group.state = GroupState::Stable;
@@ -593,7 +657,13 @@ impl Coordinator {
         }
     }
 
-    fn leave_group(&mut self, id: MemberId, log: &mut dyn LogAppender, cfg: &CoreConfig, replies: &mut Replies) -> ErrorCode {
+    fn leave_group(
+        &mut self,
+        id: MemberId,
+        log: &mut dyn LogAppender,
+        cfg: &CoreConfig,
+        replies: &mut Replies,
+    ) -> ErrorCode {
         if self.group.state == GroupState::Dead {
             return ErrorCode::CoordinatorNotAvailable;
         }
@@ -610,14 +680,26 @@ impl Coordinator {
     }
 
     /// Removes a member (leave, session expiry) and rebalances the rest.
-    fn remove_member(&mut self, id: MemberId, log: &mut dyn LogAppender, cfg: &CoreConfig, replies: &mut Replies) {
+    fn remove_member(
+        &mut self,
+        id: MemberId,
+        log: &mut dyn LogAppender,
+        cfg: &CoreConfig,
+        replies: &mut Replies,
+    ) {
         let generation = self.group.generation;
         if let Some(m) = self.group.remove(id) {
             if let Some(to) = m.awaiting_join {
                 replies.push(join_error(to, Some(id), ErrorCode::UnknownMemberId));
             }
             if let Some(to) = m.awaiting_sync {
-                replies.push(sync_reply(to, id, generation, ErrorCode::UnknownMemberId, Partitions::EMPTY));
+                replies.push(sync_reply(
+                    to,
+                    id,
+                    generation,
+                    ErrorCode::UnknownMemberId,
+                    Partitions::EMPTY,
+                ));
             }
         }
         if matches!(
@@ -630,7 +712,12 @@ impl Coordinator {
     }
 
     /// ClassicGroup.validateOffsetCommit for a consumer-group member.
-    fn validate_offset_commit(&self, id: MemberId, generation: Generation, cfg: &CoreConfig) -> Result<(), ErrorCode> {
+    fn validate_offset_commit(
+        &self,
+        id: MemberId,
+        generation: Generation,
+        cfg: &CoreConfig,
+    ) -> Result<(), ErrorCode> {
         if cfg.flaws.has(Flaw::CommitWithoutFencing) {
             // KAFKA-2596: the offsets are written whoever sends them.
             return Ok(());
@@ -694,19 +781,24 @@ impl Coordinator {
     // ----------------------------------------------------------------------------------------
     // Timers
 
-    /// Whether the session (or pending-sync) timer of `id` would remove it now: a member with a
-    /// parked JoinGroup or SyncGroup has satisfied its heartbeat (ClassicGroupMember).
+    /// Whether the session (or pending-sync, or new-member join) timer of `id` would remove it
+    /// now. ClassicGroupMember.hasSatisfiedHeartbeat: a new member can be expired while awaiting
+    /// join; any other member with a parked JoinGroup or SyncGroup has satisfied its heartbeat.
     pub fn can_expire(&self, id: MemberId) -> bool {
         self.load == LoadState::Active
             && (self.group.pending_members.contains(&id)
-                || self
-                    .group
-                    .member(id)
-                    .is_some_and(|m| m.awaiting_join.is_none() && m.awaiting_sync.is_none()))
+                || self.group.member(id).is_some_and(|m| {
+                    m.is_new || (m.awaiting_join.is_none() && m.awaiting_sync.is_none())
+                }))
     }
 
     /// The session timer of `id` fired.
-    pub fn expire_session(&mut self, id: MemberId, log: &mut dyn LogAppender, cfg: &CoreConfig) -> Replies {
+    pub fn expire_session(
+        &mut self,
+        id: MemberId,
+        log: &mut dyn LogAppender,
+        cfg: &CoreConfig,
+    ) -> Replies {
         let mut replies = Vec::new();
         if !self.can_expire(id) {
             return replies;
@@ -745,7 +837,13 @@ fn join_error(to: ClientAddr, member_id: Option<MemberId>, error: ErrorCode) -> 
     }
 }
 
-fn sync_reply(to: ClientAddr, member_id: MemberId, generation: Generation, error: ErrorCode, assignment: Partitions) -> Reply {
+fn sync_reply(
+    to: ClientAddr,
+    member_id: MemberId,
+    generation: Generation,
+    error: ErrorCode,
+    assignment: Partitions,
+) -> Reply {
     Reply {
         to,
         response: Response::SyncGroup {

@@ -129,14 +129,23 @@ impl ModelConfig {
 
     pub fn validate(&self) -> Result<(), String> {
         let check = |ok: bool, msg: &str| if ok { Ok(()) } else { Err(msg.to_string()) };
-        check(self.protocol == "classic-eager", "protocol: only `classic-eager` is supported")?;
-        check((1..=6).contains(&self.consumers), "consumers: must be 1 to 6")?;
+        check(
+            self.protocol == "classic-eager",
+            "protocol: only `classic-eager` is supported",
+        )?;
+        check(
+            (1..=6).contains(&self.consumers),
+            "consumers: must be 1 to 6",
+        )?;
         check(
             (1..=Partitions::MAX).contains(&self.partitions),
             "partitions: must be 1 to 16",
         )?;
         check((1..=4).contains(&self.brokers), "brokers: must be 1 to 4")?;
-        check((1..=8).contains(&self.max_offset), "max_offset: must be 1 to 8")?;
+        check(
+            (1..=8).contains(&self.max_offset),
+            "max_offset: must be 1 to 8",
+        )?;
         check(
             self.faults.late_joins < self.consumers,
             "faults.late_joins: at least one consumer must start at once",

@@ -66,7 +66,9 @@ impl GroupModel {
 
     fn initial_world(&self) -> World {
         let cfg = &self.cfg;
-        let mut brokers: Vec<Coordinator> = (0..cfg.brokers).map(|b| Coordinator::idle(b, &self.core)).collect();
+        let mut brokers: Vec<Coordinator> = (0..cfg.brokers)
+            .map(|b| Coordinator::idle(b, &self.core))
+            .collect();
         brokers[0] = Coordinator::active(0, 0, &self.core);
         let consumers = (0..cfg.consumers)
             .map(|c| {
@@ -101,9 +103,9 @@ impl GroupModel {
         loop {
             actions.clear();
             self.actions(&world, &mut actions);
-            let next = actions
-                .drain(..)
-                .find(|a| !a.is_fault(&world) && !matches!(a, Action::Consume(..)));
+            let next = actions.drain(..).find(|a| {
+                !a.is_fault(&world) && !matches!(a, Action::Consume(..) | Action::Commit(_))
+            });
             match next {
                 Some(action) => world = self.step(&world, &action),
                 None => return world,
@@ -143,6 +145,10 @@ impl GroupModel {
                 let consumer = &mut w.consumers[*c as usize];
                 consumer.process(*p);
                 let send = consumer.commit();
+                self.send(&mut w, *c as usize, send);
+            }
+            Action::Commit(c) => {
+                let send = w.consumers[*c as usize].commit();
                 self.send(&mut w, *c as usize, send);
             }
             Action::Heartbeat(c) => {
@@ -238,10 +244,15 @@ impl GroupModel {
             (Addr::Broker(b), Msg::Control(control)) => {
                 let b = *b as usize;
                 let replies = match *control {
-                    Control::StartLeading { epoch } if w.brokers[b].epoch < epoch || w.brokers[b].load == LoadState::NotCoordinator => {
+                    Control::StartLeading { epoch }
+                        if w.brokers[b].epoch < epoch
+                            || w.brokers[b].load == LoadState::NotCoordinator =>
+                    {
                         w.brokers[b].start_loading(epoch, &self.core)
                     }
-                    Control::StopLeading { epoch } if w.brokers[b].epoch < epoch => w.brokers[b].stop_leading(&self.core),
+                    Control::StopLeading { epoch } if w.brokers[b].epoch < epoch => {
+                        w.brokers[b].stop_leading(&self.core)
+                    }
                     _ => Vec::new(),
                 };
                 self.emit(w, b as u8, replies);
@@ -267,8 +278,8 @@ impl GroupModel {
             } = record
             {
                 let legit = match (w.log.durable_group(), committed_by) {
-                    (Some((generation, _, members)), Some((id, g))) => {
-                        *g == generation && members.iter().any(|(m, ps)| m == id && ps.contains(*partition))
+                    (Some(group), Some((id, g))) => {
+                        *g == group.generation && group.gives(*id, *partition)
                     }
                     _ => false,
                 };
@@ -277,9 +288,9 @@ impl GroupModel {
                 }
             }
         }
-        let before = w.log.durable_group().map(|(g, _, _)| g);
+        let before = w.log.durable_generation();
         w.log.replicate_one();
-        let after = w.log.durable_group().map(|(g, _, _)| g);
+        let after = w.log.durable_generation();
         if after < before {
             w.observed.set(Observed::GENERATION_REGRESSED);
         }
@@ -323,8 +334,8 @@ impl GroupModel {
                 generation,
                 assignment,
             } => {
-                let durable = w.log.durable_group().is_some_and(|(g, _, members)| {
-                    g == *generation && members.iter().any(|(m, ps)| m == member_id && ps == assignment)
+                let durable = w.log.durable_group().is_some_and(|g| {
+                    g.generation == *generation && g.assigns(*member_id, *assignment)
                 });
                 if !durable {
                     w.observed.set(Observed::UNDURABLE_ACK);
@@ -387,7 +398,9 @@ impl GroupModel {
 /// Nothing of the protocol is moving: no message in flight, no write waiting for the high
 /// watermark, no coordinator loading. (Requests parked at the coordinator may be waiting.)
 fn protocol_idle(w: &World) -> bool {
-    w.network.is_empty() && w.log.uncommitted.is_empty() && w.brokers.iter().all(|b| b.load != LoadState::Loading)
+    w.network.is_empty()
+        && w.log.uncommitted.is_empty()
+        && w.brokers.iter().all(|b| b.load != LoadState::Loading)
 }
 
 fn remove_envelope(network: &mut Vec<Envelope>, env: &Envelope) {
@@ -429,7 +442,9 @@ impl Model for GroupModel {
             if self.deliverable(&w.network, i) {
                 actions.push(Action::Deliver(env.clone()));
             }
-            if env.client().is_some() && self.budget_left(w, w.used.lost_messages, faults.lost_messages) {
+            if env.client().is_some()
+                && self.budget_left(w, w.used.lost_messages, faults.lost_messages)
+            {
                 actions.push(Action::Lose(env.clone()));
             }
         }
@@ -478,6 +493,9 @@ impl Model for GroupModel {
                         actions.push(Action::Consume(id, p));
                     }
                 }
+                if consumer.has_uncommitted() {
+                    actions.push(Action::Commit(id));
+                }
             }
             if self.heartbeat_informative(w, consumer) {
                 actions.push(Action::Heartbeat(id));
@@ -485,7 +503,9 @@ impl Model for GroupModel {
             if self.budget_left(w, w.used.crashes, faults.crashes) {
                 actions.push(Action::Crash(id));
             }
-            if consumer.phase == crate::consumer::Phase::Stable && self.budget_left(w, w.used.leaves, faults.leaves) {
+            if consumer.phase == crate::consumer::Phase::Stable
+                && self.budget_left(w, w.used.leaves, faults.leaves)
+            {
                 actions.push(Action::Close(id));
             }
         }
@@ -514,8 +534,14 @@ impl GroupModel {
         if consumer.phase != crate::consumer::Phase::Stable || consumer.in_flight.is_some() {
             return false;
         }
-        match (consumer.coordinator, consumer.member_id, consumer.generation) {
-            (Some(b), Some(m), Some(g)) => w.brokers[b as usize].heartbeat_error(m, g) != ErrorCode::None,
+        match (
+            consumer.coordinator,
+            consumer.member_id,
+            consumer.generation,
+        ) {
+            (Some(b), Some(m), Some(g)) => {
+                w.brokers[b as usize].heartbeat_error(m, g) != ErrorCode::None
+            }
             _ => false,
         }
     }

@@ -10,8 +10,8 @@
 
 use super::{Addr, GroupModel, ModelConfig, Msg, Observed, World};
 use crate::coordinator::replay::replay;
-use crate::flaw::Flaw;
 use crate::coordinator::{GroupState, LoadState};
+use crate::flaw::Flaw;
 use crate::protocol::{ErrorCode, Generation, MemberId, Partitions, Response};
 use stateright::Property;
 
@@ -67,7 +67,10 @@ pub const WITNESSES: [Witness; 12] = [
         applies: |c| c.faults.late_joins > 0,
         condition: |m, w| {
             let first_late = (m.cfg.consumers - m.cfg.faults.late_joins) as usize;
-            (first_late..w.consumers.len()).any(|c| w.is_live(c) && current_member(w, w.consumers[c].member_id, w.consumers[c].generation))
+            (first_late..w.consumers.len()).any(|c| {
+                w.is_live(c)
+                    && current_member(w, w.consumers[c].member_id, w.consumers[c].generation)
+            })
         },
     },
     Witness {
@@ -75,7 +78,9 @@ pub const WITNESSES: [Witness; 12] = [
         applies: |_| true,
         condition: |m, w| {
             let l = w.leader();
-            l.load == LoadState::Active && l.group.state == GroupState::Stable && l.group.generation > m.initial_generation
+            l.load == LoadState::Active
+                && l.group.state == GroupState::Stable
+                && l.group.generation > m.initial_generation
         },
     },
     Witness {
@@ -138,14 +143,19 @@ pub const WITNESSES: [Witness; 12] = [
 /// (if `after_failover`) was elected by a failover.
 fn in_flight_from(w: &World, after_failover: bool, pred: fn(&Response) -> bool) -> bool {
     w.network.iter().any(|e| match (&e.src, &e.msg) {
-        (Addr::Broker(b), Msg::Response(r)) => (!after_failover || w.brokers[*b as usize].epoch > 0) && pred(r),
+        (Addr::Broker(b), Msg::Response(r)) => {
+            (!after_failover || w.brokers[*b as usize].epoch > 0) && pred(r)
+        }
         _ => false,
     })
 }
 
 /// The properties of one configuration: every safety property and the applicable witnesses.
 pub fn for_model(cfg: &ModelConfig) -> Vec<Property<GroupModel>> {
-    let mut props: Vec<Property<GroupModel>> = ALWAYS.iter().map(|(name, f)| Property::always(name, *f)).collect();
+    let mut props: Vec<Property<GroupModel>> = ALWAYS
+        .iter()
+        .map(|(name, f)| Property::always(name, *f))
+        .collect();
     props.extend(
         WITNESSES
             .iter()
@@ -160,10 +170,13 @@ pub fn for_model(cfg: &ModelConfig) -> Vec<Property<GroupModel>> {
 fn current_group(w: &World) -> (Generation, Vec<MemberId>) {
     let l = w.leader();
     if l.load == LoadState::Active && l.epoch == w.log.leader_epoch {
-        (l.group.generation, l.group.members.iter().map(|m| m.id).collect())
+        (
+            l.group.generation,
+            l.group.members.iter().map(|m| m.id).collect(),
+        )
     } else {
         match w.log.durable_group() {
-            Some((g, _, members)) => (g, members.iter().map(|(m, _)| *m).collect()),
+            Some(g) => (g.generation, g.members.iter().map(|(m, _)| *m).collect()),
             None => (0, Vec::new()),
         }
     }
@@ -199,17 +212,31 @@ fn single_owner(_: &GroupModel, w: &World) -> bool {
 /// member; a Stable group with members has every partition assigned exactly once.
 fn assignment_is_function(m: &GroupModel, w: &World) -> bool {
     let all = Partitions::all(m.cfg.partitions);
-    let held = w.brokers.iter().filter(|b| b.load == LoadState::Active).all(|b| {
-        let g = &b.group;
-        pairwise_disjoint(g.members.iter().map(|m| m.assignment))
-            && (g.state != GroupState::Stable
-                || g.members.is_empty()
-                || g.members.iter().fold(Partitions::EMPTY, |u, m| u.union(m.assignment)) == all)
-    });
-    let written = w.log.durable.iter().chain(w.log.uncommitted.iter().flatten()).all(|r| match r {
-        crate::protocol::Record::GroupMetadata { members, .. } => pairwise_disjoint(members.iter().map(|(_, ps)| *ps)),
-        _ => true,
-    });
+    let held = w
+        .brokers
+        .iter()
+        .filter(|b| b.load == LoadState::Active)
+        .all(|b| {
+            let g = &b.group;
+            pairwise_disjoint(g.members.iter().map(|m| m.assignment))
+                && (g.state != GroupState::Stable
+                    || g.members.is_empty()
+                    || g.members
+                        .iter()
+                        .fold(Partitions::EMPTY, |u, m| u.union(m.assignment))
+                        == all)
+        });
+    let written = w
+        .log
+        .durable
+        .iter()
+        .chain(w.log.uncommitted.iter().flatten())
+        .all(|r| match r {
+            crate::protocol::Record::GroupMetadata { members, .. } => {
+                pairwise_disjoint(members.iter().map(|(_, ps)| *ps))
+            }
+            _ => true,
+        });
     held && written
 }
 
@@ -223,7 +250,10 @@ fn no_zombie_commit(_: &GroupModel, w: &World) -> bool {
 /// coordinator ever served an offset below an acknowledged commit.
 fn no_lost_commit(_: &GroupModel, w: &World) -> bool {
     !w.observed.has(Observed::FETCH_BELOW_ACK)
-        && w.acked.iter().enumerate().all(|(p, a)| *a == 0 || w.log.durable_offset(p as u8).is_some_and(|d| d >= *a))
+        && w.acked
+            .iter()
+            .enumerate()
+            .all(|(p, a)| *a == 0 || w.log.durable_offset(p as u8).is_some_and(|d| d >= *a))
 }
 
 /// No success response revealed an assignment (with its generation) or an offset that was not
@@ -254,8 +284,10 @@ fn replay_equivalence(m: &GroupModel, w: &World) -> bool {
 /// The durable generation never decreases, and the serving coordinator is never behind it.
 fn generation_monotonic(_: &GroupModel, w: &World) -> bool {
     let l = w.leader();
-    let durable = w.log.durable_group().map_or(0, |(g, _, _)| g);
-    let serving_behind = l.load == LoadState::Active && l.epoch == w.log.leader_epoch && l.group.generation < durable;
+    let durable = w.log.durable_generation();
+    let serving_behind = l.load == LoadState::Active
+        && l.epoch == w.log.leader_epoch
+        && l.group.generation < durable;
     !w.observed.has(Observed::GENERATION_REGRESSED) && !serving_behind
 }
 
@@ -268,10 +300,17 @@ fn convergence(m: &GroupModel, w: &World) -> bool {
 /// assignment, no other members, every partition owned by exactly one live consumer.
 pub fn converged(w: &World) -> bool {
     let l = w.leader();
-    if l.load != LoadState::Active || l.epoch != w.log.leader_epoch || !l.pending.is_empty() || !l.group.pending_members.is_empty() {
+    if l.load != LoadState::Active
+        || l.epoch != w.log.leader_epoch
+        || !l.pending.is_empty()
+        || !l.group.pending_members.is_empty()
+    {
         return false;
     }
-    let live: Vec<_> = (0..w.consumers.len()).filter(|c| w.is_live(*c)).map(|c| &w.consumers[c]).collect();
+    let live: Vec<_> = (0..w.consumers.len())
+        .filter(|c| w.is_live(*c))
+        .map(|c| &w.consumers[c])
+        .collect();
     if live.is_empty() {
         return l.group.members.is_empty();
     }
@@ -284,7 +323,9 @@ pub fn converged(w: &World) -> bool {
                 && c.in_flight.is_none()
                 && c.unfetched.is_empty()
                 && c.generation == Some(g.generation)
-                && c.member_id.and_then(|id| g.member(id)).is_some_and(|m| m.assignment == c.owned)
+                && c.member_id
+                    .and_then(|id| g.member(id))
+                    .is_some_and(|m| m.assignment == c.owned)
         })
         && pairwise_disjoint(live.iter().map(|c| c.owned))
         && live.iter().fold(Partitions::EMPTY, |u, c| u.union(c.owned)) == all

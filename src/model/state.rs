@@ -128,13 +128,15 @@ impl World {
     /// The consumer process behind a connection, if that process is still the one running.
     pub fn consumer_at(&self, addr: ClientAddr) -> Option<usize> {
         let c = addr.consumer as usize;
-        (c < self.consumers.len() && self.consumers[c].addr == addr && self.is_started(c)).then_some(c)
+        (c < self.consumers.len() && self.consumers[c].addr == addr && self.is_started(c))
+            .then_some(c)
     }
 
     /// Whether a live consumer still uses this member id (if not, the member is an orphan
     /// whose session will expire on its own).
     pub fn held_by_live_consumer(&self, id: MemberId) -> bool {
-        let holds = (0..self.consumers.len()).any(|c| self.is_live(c) && self.consumers[c].member_id == Some(id));
+        let holds = (0..self.consumers.len())
+            .any(|c| self.is_live(c) && self.consumers[c].member_id == Some(id));
         // A JoinGroup answer on its way to a running consumer carries the id to it.
         let on_its_way = self.network.iter().any(|e| match (&e.dst, &e.msg) {
             (Addr::Client(to), Msg::Response(Response::JoinGroup { member_id, .. })) => {
@@ -164,6 +166,8 @@ pub enum Action {
     /// A consumer processes the next record of a partition and commits its positions
     /// (auto-commit folded into the poll loop).
     Consume(u8, Partition),
+    /// The next auto-commit retries positions that a failed commit left uncommitted.
+    Commit(u8),
     /// A consumer heartbeats (only explored when the answer would not be NONE).
     Heartbeat(u8),
     /// A member's session timer fires. A fault when a live consumer still uses the member.
@@ -184,7 +188,11 @@ impl Action {
     /// Steps the environment may or may not take; a state where only these remain is settled.
     pub fn is_fault(&self, world: &World) -> bool {
         match self {
-            Action::Lose(_) | Action::Crash(_) | Action::Close(_) | Action::Start(_) | Action::Failover(_) => true,
+            Action::Lose(_)
+            | Action::Crash(_)
+            | Action::Close(_)
+            | Action::Start(_)
+            | Action::Failover(_) => true,
             Action::ExpireSession(id) => world.held_by_live_consumer(*id),
             Action::RebalanceTimeout => true,
             _ => false,
@@ -206,7 +214,9 @@ impl fmt::Display for Msg {
         match self {
             Msg::Request(r) => write!(f, "{r}"),
             Msg::Response(r) => write!(f, "{r}"),
-            Msg::Control(Control::StartLeading { epoch }) => write!(f, "StartLeading(epoch={epoch})"),
+            Msg::Control(Control::StartLeading { epoch }) => {
+                write!(f, "StartLeading(epoch={epoch})")
+            }
             Msg::Control(Control::StopLeading { epoch }) => write!(f, "StopLeading(epoch={epoch})"),
         }
     }
@@ -223,16 +233,25 @@ impl fmt::Display for Action {
         match self {
             Action::Deliver(e) => write!(f, "deliver {e}"),
             Action::Lose(e) => write!(f, "LOSE {e} (the request times out)"),
-            Action::Replicate => write!(f, "__consumer_offsets: high watermark passes the oldest batch"),
+            Action::Replicate => write!(
+                f,
+                "__consumer_offsets: high watermark passes the oldest batch"
+            ),
             Action::FinishLoading(b) => write!(f, "broker-{b} finishes loading the group"),
-            Action::Consume(c, p) => write!(f, "consumer-{c} processes a record of p{p} and commits"),
+            Action::Consume(c, p) => {
+                write!(f, "consumer-{c} processes a record of p{p} and commits")
+            }
+            Action::Commit(c) => write!(f, "consumer-{c} retries its commit"),
             Action::Heartbeat(c) => write!(f, "consumer-{c} heartbeats"),
             Action::ExpireSession(m) => write!(f, "session of {m} expires"),
             Action::RebalanceTimeout => write!(f, "rebalance timeout ends the join phase"),
             Action::Crash(c) => write!(f, "CRASH consumer-{c} (restarts empty)"),
             Action::Close(c) => write!(f, "consumer-{c} closes"),
             Action::Start(c) => write!(f, "consumer-{c} starts"),
-            Action::Failover(b) => write!(f, "FAILOVER: broker-{b} becomes leader of __consumer_offsets"),
+            Action::Failover(b) => write!(
+                f,
+                "FAILOVER: broker-{b} becomes leader of __consumer_offsets"
+            ),
         }
     }
 }

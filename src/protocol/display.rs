@@ -8,14 +8,19 @@ fn opt_member(m: &Option<MemberId>) -> String {
 }
 
 fn offsets(os: &[(Partition, Offset)]) -> String {
-    os.iter().map(|(p, o)| format!("p{p}@{o}")).collect::<Vec<_>>().join(",")
+    os.iter()
+        .map(|(p, o)| format!("p{p}@{o}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 impl fmt::Display for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Request::FindCoordinator => write!(f, "FindCoordinator"),
-            Request::JoinGroup { member_id } => write!(f, "JoinGroup(member={})", opt_member(member_id)),
+            Request::JoinGroup { member_id } => {
+                write!(f, "JoinGroup(member={})", opt_member(member_id))
+            }
             Request::SyncGroup {
                 member_id,
                 generation,
@@ -23,18 +28,28 @@ impl fmt::Display for Request {
             } => {
                 write!(f, "SyncGroup(member={member_id}, gen={generation}")?;
                 if !assignments.is_empty() {
-                    let a: Vec<String> = assignments.iter().map(|(m, ps)| format!("{m}:{ps}")).collect();
+                    let a: Vec<String> = assignments
+                        .iter()
+                        .map(|(m, ps)| format!("{m}:{ps}"))
+                        .collect();
                     write!(f, ", assignment=[{}]", a.join(" "))?;
                 }
                 write!(f, ")")
             }
-            Request::Heartbeat { member_id, generation } => write!(f, "Heartbeat(member={member_id}, gen={generation})"),
+            Request::Heartbeat {
+                member_id,
+                generation,
+            } => write!(f, "Heartbeat(member={member_id}, gen={generation})"),
             Request::LeaveGroup { member_id } => write!(f, "LeaveGroup(member={member_id})"),
             Request::OffsetCommit {
                 member_id,
                 generation,
                 offsets: os,
-            } => write!(f, "OffsetCommit(member={member_id}, gen={generation}, {})", offsets(os)),
+            } => write!(
+                f,
+                "OffsetCommit(member={member_id}, gen={generation}, {})",
+                offsets(os)
+            ),
             Request::OffsetFetch { partitions } => write!(f, "OffsetFetch({partitions})"),
         }
     }
@@ -60,18 +75,27 @@ impl fmt::Display for Response {
                 write!(f, "JoinGroup {error}")?;
                 match error {
                     super::ErrorCode::None => {
-                        write!(f, " gen={generation} member={} leader={}", opt_member(member_id), opt_member(leader))?;
+                        write!(
+                            f,
+                            " gen={generation} member={} leader={}",
+                            opt_member(member_id),
+                            opt_member(leader)
+                        )?;
                         if !members.is_empty() {
                             let ms: Vec<String> = members.iter().map(|m| m.to_string()).collect();
                             write!(f, " members=[{}]", ms.join(","))?;
                         }
                         Ok(())
                     }
-                    super::ErrorCode::MemberIdRequired => write!(f, " member={}", opt_member(member_id)),
+                    super::ErrorCode::MemberIdRequired => {
+                        write!(f, " member={}", opt_member(member_id))
+                    }
                     _ => Ok(()),
                 }
             }
-            Response::SyncGroup { error, assignment, .. } => {
+            Response::SyncGroup {
+                error, assignment, ..
+            } => {
                 write!(f, "SyncGroup {error}")?;
                 if *error == super::ErrorCode::None {
                     write!(f, " assignment={assignment}")?;
@@ -80,7 +104,9 @@ impl fmt::Display for Response {
             }
             Response::Heartbeat { error } => write!(f, "Heartbeat {error}"),
             Response::LeaveGroup { error } => write!(f, "LeaveGroup {error}"),
-            Response::OffsetCommit { error, offsets: os } => write!(f, "OffsetCommit {error} ({})", offsets(os)),
+            Response::OffsetCommit { error, offsets: os } => {
+                write!(f, "OffsetCommit {error} ({})", offsets(os))
+            }
             Response::OffsetFetch { error, offsets: os } => {
                 write!(f, "OffsetFetch {error}")?;
                 for (p, o) in os {

@@ -7,8 +7,8 @@
 //! Identifiers are small integers rather than Kafka's strings and UUIDs: a member id is unique
 //! because it carries the leader epoch of the coordinator that minted it (see [`MemberId`]).
 
-mod ids;
 mod display;
+mod ids;
 mod records;
 
 pub use ids::{BrokerId, ClientAddr, Generation, MemberId, Offset, Partition, Partitions};
@@ -74,7 +74,9 @@ pub enum Request {
     FindCoordinator,
     /// `member_id: None` is Kafka's empty member id: the coordinator answers MEMBER_ID_REQUIRED
     /// with a fresh id the client must join with (KIP-394).
-    JoinGroup { member_id: Option<MemberId> },
+    JoinGroup {
+        member_id: Option<MemberId>,
+    },
     /// The group leader sends the whole assignment; followers send an empty one.
     SyncGroup {
         member_id: MemberId,
@@ -85,13 +87,17 @@ pub enum Request {
         member_id: MemberId,
         generation: Generation,
     },
-    LeaveGroup { member_id: MemberId },
+    LeaveGroup {
+        member_id: MemberId,
+    },
     OffsetCommit {
         member_id: MemberId,
         generation: Generation,
         offsets: Vec<(Partition, Offset)>,
     },
-    OffsetFetch { partitions: Partitions },
+    OffsetFetch {
+        partitions: Partitions,
+    },
 }
 
 impl Request {
@@ -133,8 +139,12 @@ pub enum Response {
         generation: Generation,
         assignment: Partitions,
     },
-    Heartbeat { error: ErrorCode },
-    LeaveGroup { error: ErrorCode },
+    Heartbeat {
+        error: ErrorCode,
+    },
+    LeaveGroup {
+        error: ErrorCode,
+    },
     /// `offsets` echoes what was committed.
     OffsetCommit {
         error: ErrorCode,

@@ -1,0 +1,1705 @@
+//! Scenario tests of the coordinator core: one rule of Kafka's ClassicGroup coordinator per test.
+//!
+//! Every test names the rule it pins and cites, in a one-line comment, where the rule is stated
+//! in `kafka-protocol-notes.md` (sections 1.1–1.6) or, for the flaws, in `src/flaw.rs`.
+//! Consumer `c` talks on `ClientAddr { consumer: c, incarnation: 0 }`; consumer 0 is an admin
+//! client that only fetches offsets.
+
+use groupcheck::assignor::Assignor;
+use groupcheck::coordinator::replay::{self, SEGMENT_RECORDS};
+use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState, LoadState, PendingWrite};
+use groupcheck::flaw::{Flaw, Flaws};
+use groupcheck::offsets_log::OffsetsLog;
+use groupcheck::protocol::{
+    ClientAddr, ErrorCode, Generation, MemberId, Offset, Partition, Partitions, Record, Reply,
+    Request, Response,
+};
+
+const PARTITIONS: u8 = 2;
+const ADMIN: u8 = 0;
+/// A member id no coordinator in these tests ever hands out.
+const STRANGER: MemberId = MemberId { epoch: 9, seq: 9 };
+
+fn config(flaws: Flaws) -> CoreConfig {
+    CoreConfig {
+        partitions: PARTITIONS,
+        assignor: Assignor::Range,
+        flaws,
+    }
+}
+
+fn addr(consumer: u8) -> ClientAddr {
+    ClientAddr {
+        consumer,
+        incarnation: 0,
+    }
+}
+
+fn all() -> Partitions {
+    Partitions::all(PARTITIONS)
+}
+
+/// The one reply addressed to `consumer`.
+fn reply_to(replies: &[Reply], consumer: u8) -> &Response {
+    let mut to = replies.iter().filter(|r| r.to == addr(consumer));
+    let reply = to
+        .next()
+        .unwrap_or_else(|| panic!("no reply to consumer {consumer} in {replies:?}"));
+    assert!(
+        to.next().is_none(),
+        "two replies to consumer {consumer} in {replies:?}"
+    );
+    &reply.response
+}
+
+fn join_ok(
+    generation: Generation,
+    id: MemberId,
+    leader: MemberId,
+    members: &[MemberId],
+) -> Response {
+    Response::JoinGroup {
+        error: ErrorCode::None,
+        generation,
+        member_id: Some(id),
+        leader: Some(leader),
+        members: members.to_vec(),
+    }
+}
+
+fn join_error(id: Option<MemberId>, error: ErrorCode) -> Response {
+    Response::error_for(&Request::JoinGroup { member_id: id }, error)
+}
+
+fn sync_reply(
+    error: ErrorCode,
+    id: MemberId,
+    generation: Generation,
+    assignment: Partitions,
+) -> Response {
+    Response::SyncGroup {
+        error,
+        member_id: id,
+        generation,
+        assignment,
+    }
+}
+
+fn committed(error: ErrorCode, offsets: &[(Partition, Offset)]) -> Response {
+    Response::OffsetCommit {
+        error,
+        offsets: offsets.to_vec(),
+    }
+}
+
+fn reply(consumer: u8, response: Response) -> Reply {
+    Reply {
+        to: addr(consumer),
+        response,
+    }
+}
+
+/// One request of every group API, from `id` at `generation`.
+fn every_group_api(id: MemberId, generation: Generation) -> Vec<Request> {
+    vec![
+        Request::JoinGroup { member_id: None },
+        Request::JoinGroup {
+            member_id: Some(id),
+        },
+        Request::SyncGroup {
+            member_id: id,
+            generation,
+            assignments: vec![(id, all())],
+        },
+        Request::Heartbeat {
+            member_id: id,
+            generation,
+        },
+        Request::LeaveGroup { member_id: id },
+        Request::OffsetCommit {
+            member_id: id,
+            generation,
+            offsets: vec![(0, 1)],
+        },
+        Request::OffsetFetch { partitions: all() },
+    ]
+}
+
+/// A coordinator, its `__consumer_offsets` partition and the configuration.
+struct Harness {
+    coord: Coordinator,
+    log: OffsetsLog,
+    cfg: CoreConfig,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness::with_flaws(Flaws::NONE)
+    }
+
+    fn with_flaw(flaw: Flaw) -> Harness {
+        Harness::with_flaws(Flaws::NONE.with(flaw))
+    }
+
+    /// Broker 0 leads epoch 0 of an empty log and coordinates a brand-new group.
+    fn with_flaws(flaws: Flaws) -> Harness {
+        let cfg = config(flaws);
+        Harness {
+            coord: Coordinator::active(0, 0, &cfg),
+            log: OffsetsLog::new(0),
+            cfg,
+        }
+    }
+
+    fn snapshot(&self) -> (Coordinator, OffsetsLog) {
+        (self.coord.clone(), self.log.clone())
+    }
+
+    fn state(&self) -> GroupState {
+        self.coord.group.state
+    }
+
+    fn generation(&self) -> Generation {
+        self.coord.group.generation
+    }
+
+    fn member_ids(&self) -> Vec<MemberId> {
+        self.coord.group.members.iter().map(|m| m.id).collect()
+    }
+
+    fn is_member(&self, id: MemberId) -> bool {
+        self.coord.group.is_member(id)
+    }
+
+    fn send(&mut self, consumer: u8, request: Request) -> Vec<Reply> {
+        self.coord
+            .handle(addr(consumer), &request, &mut self.log, &self.cfg)
+    }
+
+    /// Sends a request that is answered at once, with exactly one reply, to its sender.
+    fn ask(&mut self, consumer: u8, request: Request) -> Response {
+        let mut replies = self.send(consumer, request);
+        assert_eq!(replies.len(), 1, "expected one reply, got {replies:?}");
+        let reply = replies.remove(0);
+        assert_eq!(reply.to, addr(consumer));
+        reply.response
+    }
+
+    /// The first half of the KIP-394 round trip: MEMBER_ID_REQUIRED with a fresh id.
+    fn member_id(&mut self, consumer: u8) -> MemberId {
+        match self.ask(consumer, Request::JoinGroup { member_id: None }) {
+            Response::JoinGroup {
+                error: ErrorCode::MemberIdRequired,
+                member_id: Some(id),
+                ..
+            } => id,
+            other => panic!("expected MEMBER_ID_REQUIRED, got {other:?}"),
+        }
+    }
+
+    fn join_with(&mut self, consumer: u8, id: MemberId) -> Vec<Reply> {
+        self.send(
+            consumer,
+            Request::JoinGroup {
+                member_id: Some(id),
+            },
+        )
+    }
+
+    /// The whole KIP-394 round trip; whatever the second JoinGroup completes is dropped.
+    fn join(&mut self, consumer: u8) -> MemberId {
+        let id = self.member_id(consumer);
+        self.join_with(consumer, id);
+        id
+    }
+
+    fn sync(
+        &mut self,
+        consumer: u8,
+        id: MemberId,
+        generation: Generation,
+        assignments: Vec<(MemberId, Partitions)>,
+    ) -> Vec<Reply> {
+        self.send(
+            consumer,
+            Request::SyncGroup {
+                member_id: id,
+                generation,
+                assignments,
+            },
+        )
+    }
+
+    /// A Heartbeat: answered at once, the same as the pure `heartbeat_error`, changing nothing.
+    fn heartbeat(&mut self, consumer: u8, id: MemberId, generation: Generation) -> ErrorCode {
+        let before = self.snapshot();
+        let pure = self.coord.heartbeat_error(id, generation);
+        let answered = self.ask(
+            consumer,
+            Request::Heartbeat {
+                member_id: id,
+                generation,
+            },
+        );
+        assert_eq!(answered, Response::Heartbeat { error: pure });
+        assert_eq!(self.snapshot(), before, "a Heartbeat changes nothing");
+        pure
+    }
+
+    fn leave(&mut self, consumer: u8, id: MemberId) -> Vec<Reply> {
+        self.send(consumer, Request::LeaveGroup { member_id: id })
+    }
+
+    fn commit(
+        &mut self,
+        consumer: u8,
+        id: MemberId,
+        generation: Generation,
+        offsets: &[(Partition, Offset)],
+    ) -> Vec<Reply> {
+        self.send(
+            consumer,
+            Request::OffsetCommit {
+                member_id: id,
+                generation,
+                offsets: offsets.to_vec(),
+            },
+        )
+    }
+
+    /// The committed offsets the coordinator serves, for every partition.
+    fn fetch(&mut self) -> Vec<(Partition, Option<Offset>)> {
+        match self.ask(ADMIN, Request::OffsetFetch { partitions: all() }) {
+            Response::OffsetFetch {
+                error: ErrorCode::None,
+                offsets,
+            } => offsets,
+            other => panic!("OffsetFetch failed: {other:?}"),
+        }
+    }
+
+    /// The high watermark passes the oldest appended batch.
+    fn durable(&mut self) -> Vec<Reply> {
+        assert!(self.log.replicate_one(), "no batch to make durable");
+        self.coord.on_batch_durable()
+    }
+
+    /// Every appended batch becomes durable.
+    fn drain(&mut self) -> Vec<Reply> {
+        let mut replies = Vec::new();
+        while self.log.replicate_one() {
+            replies.extend(self.coord.on_batch_durable());
+        }
+        replies
+    }
+
+    fn expire(&mut self, id: MemberId) -> Vec<Reply> {
+        self.coord.expire_session(id, &mut self.log, &self.cfg)
+    }
+
+    fn time_out_join(&mut self) -> Vec<Reply> {
+        self.coord.rebalance_timeout(&mut self.log, &self.cfg)
+    }
+
+    /// Consumers 1 and 2 complete one join phase (generation 1), not yet synced.
+    fn joined_pair(&mut self) -> (MemberId, MemberId) {
+        let (a, b) = (self.member_id(1), self.member_id(2));
+        self.join_with(1, a);
+        self.join_with(2, b);
+        assert_eq!(
+            (self.state(), self.generation()),
+            (GroupState::CompletingRebalance, 1)
+        );
+        (a, b)
+    }
+
+    /// A Stable group of consumers `1..=n` at generation 1: each gets its id first, so one join
+    /// phase takes them all; the leader (consumer 1) syncs the range assignment and it is durable.
+    fn stable_group(&mut self, n: u8) -> Vec<MemberId> {
+        let ids: Vec<MemberId> = (1..=n).map(|c| self.member_id(c)).collect();
+        for (c, id) in (1..=n).zip(&ids) {
+            self.join_with(c, *id);
+        }
+        assert_eq!(self.state(), GroupState::CompletingRebalance);
+        let generation = self.generation();
+        for (c, id) in (2..=n).zip(&ids[1..]) {
+            assert!(self.sync(c, *id, generation, Vec::new()).is_empty());
+        }
+        let assignment = self.cfg.assignor.assign(&ids, PARTITIONS);
+        assert!(self.sync(1, ids[0], generation, assignment).is_empty());
+        assert_eq!(self.durable().len(), n as usize);
+        assert_eq!(self.state(), GroupState::Stable);
+        ids
+    }
+
+    fn stable_pair(&mut self) -> (MemberId, MemberId) {
+        let ids = self.stable_group(2);
+        (ids[0], ids[1])
+    }
+
+    /// Broker 1 is elected (truncating what was not durable) and loads the durable log; it
+    /// replaces the old coordinator in the harness.
+    fn fail_over(&mut self) {
+        self.log.elect(1);
+        let mut next = Coordinator::idle(1, &self.cfg);
+        assert!(next
+            .start_loading(self.log.leader_epoch, &self.cfg)
+            .is_empty());
+        assert_eq!(next.load, LoadState::Loading);
+        next.finish_loading(&self.log.durable, &self.cfg);
+        self.coord = next;
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// JoinGroup
+
+// Notes 1.3 JoinGroup (KIP-394): an empty member id gets MEMBER_ID_REQUIRED and a fresh id put in pendingMembers.
+#[test]
+fn join_without_member_id_answers_member_id_required_with_a_fresh_pending_id() {
+    let mut h = Harness::new();
+    let a = match h.ask(1, Request::JoinGroup { member_id: None }) {
+        Response::JoinGroup {
+            error: ErrorCode::MemberIdRequired,
+            generation: 0,
+            member_id: Some(id),
+            leader: None,
+            members,
+        } if members.is_empty() => id,
+        other => panic!("expected MEMBER_ID_REQUIRED, got {other:?}"),
+    };
+    let b = h.member_id(2);
+    assert_ne!(a, b, "every id handed out is fresh");
+    assert_eq!(h.coord.group.pending_members, vec![a, b]);
+    assert!(h.coord.group.members.is_empty());
+    assert_eq!(
+        (h.state(), h.generation(), h.coord.group.leader),
+        (GroupState::Empty, 0, None)
+    );
+    assert!(h.log.uncommitted.is_empty());
+}
+
+// Notes 1.5 (ClassicGroup.add: the first joiner leads) and 1.2 (completeClassicGroupJoin: generation++, → CompletingRebalance, leader sees the members).
+#[test]
+fn joining_with_the_handed_out_id_adds_the_member_as_leader_and_completes_the_join_phase() {
+    let mut h = Harness::new();
+    let a = h.member_id(1);
+    let replies = h.join_with(1, a);
+    assert_eq!(replies, vec![reply(1, join_ok(1, a, a, &[a]))]);
+    assert_eq!(h.state(), GroupState::CompletingRebalance);
+    assert_eq!(h.generation(), 1);
+    assert_eq!(h.coord.group.leader, Some(a));
+    assert_eq!(h.member_ids(), vec![a]);
+    assert!(h.coord.group.pending_members.is_empty());
+    // GroupMetadata is written by the leader's SyncGroup, not at the end of the join phase.
+    assert!(h.log.uncommitted.is_empty());
+}
+
+// Notes 1.2 prepareRebalance/hasAllMembersJoined (pending members count) and 1.5 (only the leader's JoinGroup response carries the members).
+#[test]
+fn the_join_phase_waits_for_every_pending_member_and_only_the_leader_sees_the_members() {
+    let mut h = Harness::new();
+    let (a, b) = (h.member_id(1), h.member_id(2));
+    assert!(h.join_with(1, a).is_empty(), "parked until b has joined");
+    assert_eq!(
+        (h.state(), h.generation()),
+        (GroupState::PreparingRebalance, 0)
+    );
+    let replies = h.join_with(2, b);
+    assert_eq!(replies.len(), 2);
+    assert_eq!(reply_to(&replies, 1), &join_ok(1, a, a, &[a, b]));
+    assert_eq!(reply_to(&replies, 2), &join_ok(1, b, a, &[]));
+    assert_eq!(h.state(), GroupState::CompletingRebalance);
+}
+
+// Notes 1.3 JoinGroup, known member: validateMember / Empty group → UNKNOWN_MEMBER_ID.
+#[test]
+fn join_with_an_unknown_member_id_is_unknown_member_id_and_changes_nothing() {
+    let mut empty = Harness::new();
+    let mut stable = Harness::new();
+    stable.stable_pair();
+    for h in [&mut empty, &mut stable] {
+        let before = h.snapshot();
+        let answer = h.ask(
+            3,
+            Request::JoinGroup {
+                member_id: Some(STRANGER),
+            },
+        );
+        assert_eq!(
+            answer,
+            join_error(Some(STRANGER), ErrorCode::UnknownMemberId)
+        );
+        assert_eq!(h.snapshot(), before);
+    }
+}
+
+// Notes 1.2 Stable: "JoinGroup from the leader always triggers a rebalance" (KIP-423 trigger 3).
+#[test]
+fn a_leader_join_group_in_stable_starts_a_rebalance() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    assert!(h.join_with(1, a).is_empty(), "the leader's JoinGroup parks");
+    assert_eq!(
+        (h.state(), h.generation()),
+        (GroupState::PreparingRebalance, 1)
+    );
+    assert_eq!(
+        h.coord.group.member(a).unwrap().awaiting_join,
+        Some(addr(1))
+    );
+    assert_eq!(h.heartbeat(2, b, 1), ErrorCode::RebalanceInProgress);
+    let replies = h.join_with(2, b);
+    assert_eq!(reply_to(&replies, 1), &join_ok(2, a, a, &[a, b]));
+    assert_eq!(reply_to(&replies, 2), &join_ok(2, b, a, &[]));
+    assert_eq!(h.state(), GroupState::CompletingRebalance);
+    assert!(h
+        .coord
+        .group
+        .members
+        .iter()
+        .all(|m| m.assignment.is_empty()));
+}
+
+// Notes 1.2 Stable: a JoinGroup from a follower with identical metadata returns the current generation (no rebalance).
+#[test]
+fn a_follower_join_group_in_stable_gets_the_current_generation_without_a_rebalance() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    let before = h.snapshot();
+    assert_eq!(
+        h.ask(2, Request::JoinGroup { member_id: Some(b) }),
+        join_ok(1, b, a, &[])
+    );
+    assert_eq!(h.snapshot(), before);
+}
+
+// Notes 1.2 CompletingRebalance: only a new member, changed metadata, leave or failure rebalances; a rejoin with the same metadata gets the current generation.
+#[test]
+fn a_join_group_in_completing_rebalance_returns_the_current_generation() {
+    let mut h = Harness::new();
+    let (a, b) = h.joined_pair();
+    let before = h.snapshot();
+    assert_eq!(
+        h.ask(1, Request::JoinGroup { member_id: Some(a) }),
+        join_ok(1, a, a, &[a, b])
+    );
+    assert_eq!(
+        h.ask(2, Request::JoinGroup { member_id: Some(b) }),
+        join_ok(1, b, a, &[])
+    );
+    assert_eq!(h.snapshot(), before);
+}
+
+// Notes 1.2 (KIP-423 trigger 1): a new member joining a Stable group starts a rebalance; handing out its id alone does not.
+#[test]
+fn a_new_member_joining_a_stable_group_starts_a_rebalance() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    let c = h.member_id(3);
+    assert_eq!(h.state(), GroupState::Stable);
+    assert_eq!(h.heartbeat(2, b, 1), ErrorCode::None);
+    assert!(h.join_with(3, c).is_empty());
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
+    assert_eq!(h.member_ids(), vec![a, b, c]);
+    assert_eq!(h.coord.group.leader, Some(a));
+    assert!(h.join_with(1, a).is_empty());
+    let replies = h.join_with(2, b);
+    assert_eq!(replies.len(), 3);
+    assert_eq!(reply_to(&replies, 1), &join_ok(2, a, a, &[a, b, c]));
+    assert_eq!(reply_to(&replies, 3), &join_ok(2, c, a, &[]));
+}
+
+// ------------------------------------------------------------------------------------------------
+// SyncGroup
+
+// Notes 1.1 (S7: SyncGroup completes only in the append callback) and 1.2 (the leader's SyncGroup appends GroupMetadata; → Stable when it succeeds).
+#[test]
+fn leader_sync_appends_group_metadata_and_sync_replies_wait_until_it_is_durable() {
+    let mut h = Harness::new();
+    let (a, b) = h.joined_pair();
+    assert!(
+        h.sync(2, b, 1, Vec::new()).is_empty(),
+        "a follower's SyncGroup parks"
+    );
+    assert_eq!(
+        h.coord.group.member(b).unwrap().awaiting_sync,
+        Some(addr(2))
+    );
+    let assignment = Assignor::Range.assign(&[a, b], PARTITIONS);
+    assert!(h.sync(1, a, 1, assignment.clone()).is_empty());
+    let record = Record::GroupMetadata {
+        generation: 1,
+        leader: Some(a),
+        members: assignment.clone(),
+    };
+    assert_eq!(h.log.uncommitted, vec![vec![record.clone()]]);
+    assert_eq!(
+        h.coord.pending,
+        vec![PendingWrite::Assignment {
+            generation: 1,
+            assignments: assignment.clone()
+        }]
+    );
+    assert_eq!(h.state(), GroupState::CompletingRebalance);
+    assert!(h
+        .coord
+        .group
+        .members
+        .iter()
+        .all(|m| m.assignment.is_empty()));
+
+    let replies = h.durable();
+    assert_eq!(replies.len(), 2);
+    assert_eq!(
+        reply_to(&replies, 1),
+        &sync_reply(ErrorCode::None, a, 1, assignment[0].1)
+    );
+    assert_eq!(
+        reply_to(&replies, 2),
+        &sync_reply(ErrorCode::None, b, 1, assignment[1].1)
+    );
+    assert_eq!(h.state(), GroupState::Stable);
+    assert_eq!(h.coord.group.assignments(), assignment);
+    assert!(h.coord.pending.is_empty());
+    assert_eq!(h.log.durable, vec![record]);
+}
+
+// Notes 1.5: members the leader leaves out get an empty assignment; 1.2 Stable: SyncGroup returns the member's current assignment.
+#[test]
+fn members_the_leader_leaves_out_get_an_empty_assignment_and_stable_sync_returns_it() {
+    let mut h = Harness::new();
+    let (a, b) = h.joined_pair();
+    assert!(h.sync(1, a, 1, vec![(a, all())]).is_empty());
+    assert_eq!(
+        h.log.uncommitted,
+        vec![vec![Record::GroupMetadata {
+            generation: 1,
+            leader: Some(a),
+            members: vec![(a, all()), (b, Partitions::EMPTY)],
+        }]]
+    );
+    assert_eq!(
+        h.durable(),
+        vec![reply(1, sync_reply(ErrorCode::None, a, 1, all()))]
+    );
+    let before = h.snapshot();
+    let b_sync = Request::SyncGroup {
+        member_id: b,
+        generation: 1,
+        assignments: Vec::new(),
+    };
+    assert_eq!(
+        h.ask(2, b_sync),
+        sync_reply(ErrorCode::None, b, 1, Partitions::EMPTY)
+    );
+    let a_sync = Request::SyncGroup {
+        member_id: a,
+        generation: 1,
+        assignments: vec![(b, all())],
+    };
+    assert_eq!(h.ask(1, a_sync), sync_reply(ErrorCode::None, a, 1, all()));
+    assert_eq!(h.snapshot(), before, "a SyncGroup in Stable writes nothing");
+}
+
+// Notes 1.3 SyncGroup: generationId != group.generationId → ILLEGAL_GENERATION.
+#[test]
+fn sync_with_a_wrong_generation_is_illegal_generation_and_changes_nothing() {
+    let mut completing = Harness::new();
+    completing.joined_pair();
+    let mut stable = Harness::new();
+    stable.stable_pair();
+    for h in [&mut completing, &mut stable] {
+        let b = h.member_ids()[1];
+        for generation in [0, 2] {
+            let before = h.snapshot();
+            let answer = h.ask(
+                2,
+                Request::SyncGroup {
+                    member_id: b,
+                    generation,
+                    assignments: Vec::new(),
+                },
+            );
+            let expected = sync_reply(
+                ErrorCode::IllegalGeneration,
+                b,
+                generation,
+                Partitions::EMPTY,
+            );
+            assert_eq!(answer, expected);
+            assert_eq!(h.snapshot(), before);
+        }
+    }
+}
+
+// Notes 1.3 SyncGroup: group Empty or validateMember fails → UNKNOWN_MEMBER_ID.
+#[test]
+fn sync_from_an_unknown_member_is_unknown_member_id_and_changes_nothing() {
+    let mut empty = Harness::new();
+    let mut completing = Harness::new();
+    completing.joined_pair();
+    let mut stable = Harness::new();
+    stable.stable_pair();
+    for h in [&mut empty, &mut completing, &mut stable] {
+        let generation = h.generation();
+        let before = h.snapshot();
+        let answer = h.ask(
+            3,
+            Request::SyncGroup {
+                member_id: STRANGER,
+                generation,
+                assignments: vec![(STRANGER, all())],
+            },
+        );
+        let expected = sync_reply(
+            ErrorCode::UnknownMemberId,
+            STRANGER,
+            generation,
+            Partitions::EMPTY,
+        );
+        assert_eq!(answer, expected);
+        assert_eq!(h.snapshot(), before);
+    }
+}
+
+// Notes 1.2 PreparingRebalance: "respond to sync group with REBALANCE_IN_PROGRESS".
+#[test]
+fn sync_during_preparing_rebalance_is_rebalance_in_progress() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    h.join_with(1, a);
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
+    let before = h.snapshot();
+    let answer = h.ask(
+        2,
+        Request::SyncGroup {
+            member_id: b,
+            generation: 1,
+            assignments: Vec::new(),
+        },
+    );
+    assert_eq!(
+        answer,
+        sync_reply(ErrorCode::RebalanceInProgress, b, 1, Partitions::EMPTY)
+    );
+    assert_eq!(h.snapshot(), before);
+}
+
+// Notes 1.2 prepareRebalance (parked SyncGroups → REBALANCE_IN_PROGRESS) and 1.1 (the append callback installs only if still CompletingRebalance at that generation).
+#[test]
+fn a_rebalance_during_completing_rebalance_releases_parked_syncs_and_voids_the_pending_assignment()
+{
+    let mut h = Harness::new();
+    let a = h.join(1);
+    assert!(h.sync(1, a, 1, vec![(a, all())]).is_empty());
+    let b = h.member_id(2);
+    assert_eq!(
+        h.state(),
+        GroupState::CompletingRebalance,
+        "a pending member does not rebalance"
+    );
+    let replies = h.join_with(2, b);
+    assert_eq!(
+        replies,
+        vec![reply(
+            1,
+            sync_reply(ErrorCode::RebalanceInProgress, a, 1, Partitions::EMPTY)
+        )]
+    );
+    assert_eq!(
+        (h.state(), h.generation()),
+        (GroupState::PreparingRebalance, 1)
+    );
+    assert!(
+        h.durable().is_empty(),
+        "the voided assignment answers nobody"
+    );
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
+    assert!(h
+        .coord
+        .group
+        .members
+        .iter()
+        .all(|m| m.assignment.is_empty()));
+    let replies = h.join_with(1, a);
+    assert_eq!(reply_to(&replies, 1), &join_ok(2, a, a, &[a, b]));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Heartbeat
+
+// Notes 1.3 Heartbeat: validateMember first → UNKNOWN_MEMBER_ID, whatever the generation (a KIP-394 pending member is not a member yet).
+#[test]
+fn heartbeat_from_an_unknown_member_is_unknown_member_id() {
+    let mut empty = Harness::new();
+    assert_eq!(empty.heartbeat(3, STRANGER, 0), ErrorCode::UnknownMemberId);
+    let mut h = Harness::new();
+    h.stable_pair();
+    assert_eq!(h.heartbeat(3, STRANGER, 1), ErrorCode::UnknownMemberId);
+    assert_eq!(h.heartbeat(3, STRANGER, 7), ErrorCode::UnknownMemberId);
+    let pending = h.member_id(3);
+    assert_eq!(h.heartbeat(3, pending, 1), ErrorCode::UnknownMemberId);
+}
+
+// Notes 1.3 Heartbeat: generation mismatch → ILLEGAL_GENERATION, checked before the state.
+#[test]
+fn heartbeat_with_a_wrong_generation_is_illegal_generation() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    assert_eq!(h.heartbeat(2, b, 0), ErrorCode::IllegalGeneration);
+    assert_eq!(h.heartbeat(2, b, 2), ErrorCode::IllegalGeneration);
+    h.join_with(1, a);
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
+    assert_eq!(h.heartbeat(2, b, 2), ErrorCode::IllegalGeneration);
+}
+
+// Notes 1.2 PreparingRebalance: "respond to heartbeats with REBALANCE_IN_PROGRESS".
+#[test]
+fn heartbeat_during_preparing_rebalance_is_rebalance_in_progress() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    h.join_with(1, a);
+    assert_eq!(h.heartbeat(2, b, 1), ErrorCode::RebalanceInProgress);
+    assert_eq!(h.heartbeat(1, a, 1), ErrorCode::RebalanceInProgress);
+}
+
+// Notes 1.2 CompletingRebalance ("code wins": heartbeats answered NONE) and Stable: normal heartbeats.
+#[test]
+fn heartbeat_in_completing_rebalance_and_stable_is_none() {
+    let mut h = Harness::new();
+    let (a, b) = h.joined_pair();
+    assert_eq!(h.heartbeat(1, a, 1), ErrorCode::None);
+    assert_eq!(h.heartbeat(2, b, 1), ErrorCode::None);
+    h.sync(1, a, 1, Assignor::Range.assign(&[a, b], PARTITIONS));
+    h.durable();
+    assert_eq!(h.state(), GroupState::Stable);
+    assert_eq!(h.heartbeat(1, a, 1), ErrorCode::None);
+    assert_eq!(h.heartbeat(2, b, 1), ErrorCode::None);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Load state, dead group
+
+// Notes 1.1 "During load": Heartbeat → NONE, SyncGroup → REBALANCE_IN_PROGRESS, other group APIs → COORDINATOR_LOAD_IN_PROGRESS.
+#[test]
+fn a_loading_coordinator_answers_heartbeat_none_sync_rebalance_in_progress_and_the_rest_load_in_progress(
+) {
+    let mut h = Harness::new();
+    h.coord = Coordinator::idle(0, &h.cfg);
+    assert!(h.coord.start_loading(0, &h.cfg).is_empty());
+    assert_eq!(h.coord.load, LoadState::Loading);
+    let before = h.snapshot();
+    for request in every_group_api(STRANGER, 3) {
+        let expected = match request {
+            Request::Heartbeat { .. } => ErrorCode::None,
+            Request::SyncGroup { .. } => ErrorCode::RebalanceInProgress,
+            _ => ErrorCode::CoordinatorLoadInProgress,
+        };
+        let answer = h.ask(1, request.clone());
+        assert_eq!(
+            answer,
+            Response::error_for(&request, expected),
+            "{request:?}"
+        );
+    }
+    assert_eq!(h.coord.heartbeat_error(STRANGER, 3), ErrorCode::None);
+    assert!(!h.coord.can_expire(STRANGER));
+    assert_eq!(h.snapshot(), before);
+}
+
+// Notes 1.1/1.3 "All group APIs": a broker that does not lead the group's partition answers NOT_COORDINATOR.
+#[test]
+fn an_idle_coordinator_answers_not_coordinator() {
+    let mut h = Harness::new();
+    h.coord = Coordinator::idle(1, &h.cfg);
+    let before = h.snapshot();
+    for request in every_group_api(STRANGER, 1) {
+        let answer = h.ask(1, request.clone());
+        assert_eq!(
+            answer,
+            Response::error_for(&request, ErrorCode::NotCoordinator),
+            "{request:?}"
+        );
+    }
+    assert_eq!(
+        h.coord.heartbeat_error(STRANGER, 1),
+        ErrorCode::NotCoordinator
+    );
+    assert_eq!(h.snapshot(), before);
+}
+
+// Notes 1.1 FindCoordinator: KafkaApis.getCoordinator answers from metadata with the partition leader, whatever the leader's load state.
+#[test]
+fn find_coordinator_is_answered_from_metadata_even_while_loading() {
+    let mut h = Harness::new();
+    h.log.elect(1);
+    h.coord = Coordinator::idle(1, &h.cfg);
+    h.coord.start_loading(1, &h.cfg);
+    let answer = h.ask(1, Request::FindCoordinator);
+    assert_eq!(
+        answer,
+        Response::FindCoordinator {
+            error: ErrorCode::None,
+            coordinator: Some(1)
+        }
+    );
+}
+
+// Notes 1.2 Dead (KAFKA-8386): Join/Sync/Heartbeat/Leave/OffsetCommit answer COORDINATOR_NOT_AVAILABLE (the core reaches Dead only as an idle broker, so the state is set by hand).
+#[test]
+fn a_dead_group_answers_coordinator_not_available() {
+    let mut h = Harness::new();
+    let a = h.stable_group(1)[0];
+    h.coord.group.state = GroupState::Dead;
+    let before = h.snapshot();
+    for request in every_group_api(a, 1) {
+        if matches!(request, Request::OffsetFetch { .. }) {
+            continue;
+        }
+        let answer = h.ask(1, request.clone());
+        let expected = Response::error_for(&request, ErrorCode::CoordinatorNotAvailable);
+        assert_eq!(answer, expected, "{request:?}");
+    }
+    assert_eq!(h.snapshot(), before);
+}
+
+// ------------------------------------------------------------------------------------------------
+// OffsetCommit / OffsetFetch
+
+// Notes 1.4 validateOffsetCommit: validateMember → UNKNOWN_MEMBER_ID (also in an Empty group); a rejected commit writes nothing.
+#[test]
+fn commit_from_an_unknown_member_is_unknown_member_id_and_changes_nothing() {
+    let mut h = Harness::new();
+    h.stable_group(1);
+    for id in [STRANGER, h.member_id(3)] {
+        let before = h.snapshot();
+        let replies = h.commit(3, id, 1, &[(0, 5)]);
+        assert_eq!(
+            replies,
+            vec![reply(3, committed(ErrorCode::UnknownMemberId, &[(0, 5)]))]
+        );
+        assert_eq!(h.snapshot(), before);
+    }
+    let mut emptied = Harness::new();
+    let a = emptied.stable_group(1)[0];
+    emptied.leave(1, a);
+    emptied.drain();
+    assert_eq!(emptied.state(), GroupState::Empty);
+    let h = &mut emptied;
+    let before = h.snapshot();
+    let replies = h.commit(1, a, 2, &[(0, 5)]);
+    assert_eq!(
+        replies,
+        vec![reply(1, committed(ErrorCode::UnknownMemberId, &[(0, 5)]))]
+    );
+    assert_eq!(h.snapshot(), before);
+}
+
+// Notes 1.4 validateOffsetCommit: generationId != this.generationId → ILLEGAL_GENERATION.
+#[test]
+fn commit_with_a_stale_generation_is_illegal_generation_and_changes_nothing() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    // After a rebalance to generation 2, generation 1 is stale.
+    h.join_with(1, a);
+    h.join_with(2, b);
+    h.sync(2, b, 2, Vec::new());
+    h.sync(1, a, 2, Assignor::Range.assign(&[a, b], PARTITIONS));
+    h.durable();
+    assert_eq!((h.state(), h.generation()), (GroupState::Stable, 2));
+    for generation in [1, 3] {
+        let before = h.snapshot();
+        let replies = h.commit(2, b, generation, &[(1, 4)]);
+        assert_eq!(
+            replies,
+            vec![reply(2, committed(ErrorCode::IllegalGeneration, &[(1, 4)]))]
+        );
+        assert_eq!(h.snapshot(), before);
+    }
+}
+
+// Notes 1.4: in CompletingRebalance a (non-transactional) commit → REBALANCE_IN_PROGRESS.
+#[test]
+fn commit_in_completing_rebalance_is_rebalance_in_progress_and_changes_nothing() {
+    let mut h = Harness::new();
+    let (a, b) = h.joined_pair();
+    for (c, id) in [(1, a), (2, b)] {
+        let before = h.snapshot();
+        let replies = h.commit(c, id, 1, &[(0, 5)]);
+        assert_eq!(
+            replies,
+            vec![reply(
+                c,
+                committed(ErrorCode::RebalanceInProgress, &[(0, 5)])
+            )]
+        );
+        assert_eq!(h.snapshot(), before);
+    }
+}
+
+// Notes 1.2/1.4: PreparingRebalance "allow[s] offset commits from previous generation" — still the current one, so eager consumers commit on revoke.
+#[test]
+fn a_member_of_the_current_generation_may_commit_during_preparing_rebalance() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    h.join_with(1, a);
+    assert_eq!(
+        (h.state(), h.generation()),
+        (GroupState::PreparingRebalance, 1)
+    );
+    assert!(h.commit(2, b, 1, &[(1, 4)]).is_empty());
+    assert_eq!(
+        h.durable(),
+        vec![reply(2, committed(ErrorCode::None, &[(1, 4)]))]
+    );
+    assert_eq!(h.fetch(), vec![(0, None), (1, Some(4))]);
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
+}
+
+// Notes 1.1: the offset cache is updated only in the append callback; the new runtime defers the response until the batch is committed.
+#[test]
+fn a_commit_is_acknowledged_and_served_only_once_its_batch_is_durable() {
+    let mut h = Harness::new();
+    let (a, _) = h.stable_pair();
+    assert_eq!(h.fetch(), vec![(0, None), (1, None)]);
+    assert!(
+        h.commit(1, a, 1, &[(0, 5)]).is_empty(),
+        "no answer before durability"
+    );
+    assert_eq!(
+        h.log.uncommitted,
+        vec![vec![Record::OffsetCommit {
+            partition: 0,
+            offset: 5,
+            committed_by: Some((a, 1)),
+        }]]
+    );
+    assert_eq!(
+        h.coord.pending,
+        vec![PendingWrite::Offsets {
+            to: addr(1),
+            offsets: vec![(0, 5)],
+            acked: false,
+        }]
+    );
+    assert_eq!(
+        h.fetch(),
+        vec![(0, None), (1, None)],
+        "readers never see uncommitted writes"
+    );
+    assert_eq!(
+        h.durable(),
+        vec![reply(1, committed(ErrorCode::None, &[(0, 5)]))]
+    );
+    assert_eq!(h.fetch(), vec![(0, Some(5)), (1, None)]);
+    assert_eq!(h.coord.offsets, vec![Some(5), None]);
+    assert!(h.coord.pending.is_empty());
+}
+
+// Notes 1.1: onOffsetCommitAppend overwrites only with a newer record in log order ("higher log offset wins").
+#[test]
+fn commits_are_acknowledged_in_log_order_and_the_later_commit_wins() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    assert!(h.commit(1, a, 1, &[(0, 5)]).is_empty());
+    assert!(h.commit(2, b, 1, &[(0, 7), (1, 2)]).is_empty());
+    assert_eq!(
+        h.durable(),
+        vec![reply(1, committed(ErrorCode::None, &[(0, 5)]))]
+    );
+    assert_eq!(h.fetch(), vec![(0, Some(5)), (1, None)]);
+    assert_eq!(
+        h.durable(),
+        vec![reply(2, committed(ErrorCode::None, &[(0, 7), (1, 2)]))]
+    );
+    assert_eq!(h.fetch(), vec![(0, Some(7)), (1, Some(2))]);
+}
+
+// ------------------------------------------------------------------------------------------------
+// LeaveGroup
+
+// Notes 1.3 LeaveGroup: the member is removed; removal from Stable → PreparingRebalance.
+#[test]
+fn leave_group_removes_the_member_and_starts_a_rebalance() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    let replies = h.leave(2, b);
+    assert_eq!(
+        replies,
+        vec![reply(
+            2,
+            Response::LeaveGroup {
+                error: ErrorCode::None
+            }
+        )]
+    );
+    assert!(!h.is_member(b));
+    assert_eq!(
+        (h.state(), h.generation()),
+        (GroupState::PreparingRebalance, 1)
+    );
+    assert_eq!(h.heartbeat(2, b, 1), ErrorCode::UnknownMemberId);
+    assert_eq!(h.heartbeat(1, a, 1), ErrorCode::RebalanceInProgress);
+    assert_eq!(h.join_with(1, a), vec![reply(1, join_ok(2, a, a, &[a]))]);
+    assert_eq!(h.state(), GroupState::CompletingRebalance);
+}
+
+// Notes 1.5 (ClassicGroup.remove): when the leader goes, a remaining member leads.
+#[test]
+fn when_the_leader_leaves_a_remaining_member_becomes_leader() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    h.leave(1, a);
+    assert_eq!(h.coord.group.leader, Some(b));
+    assert_eq!(h.join_with(2, b), vec![reply(2, join_ok(2, b, b, &[b]))]);
+}
+
+// Notes 1.2 completeClassicGroupJoin: a join phase ending with no members → Empty, generation++, GroupMetadata with no members written.
+#[test]
+fn the_last_member_leaving_empties_the_group_and_persists_it_at_a_new_generation() {
+    let mut h = Harness::new();
+    let a = h.stable_group(1)[0];
+    assert_eq!(
+        h.leave(1, a),
+        vec![reply(
+            1,
+            Response::LeaveGroup {
+                error: ErrorCode::None
+            }
+        )]
+    );
+    assert_eq!(
+        (h.state(), h.generation(), h.coord.group.leader),
+        (GroupState::Empty, 2, None)
+    );
+    assert!(h.coord.group.members.is_empty());
+    let empty = Record::GroupMetadata {
+        generation: 2,
+        leader: None,
+        members: Vec::new(),
+    };
+    assert_eq!(h.log.uncommitted, vec![vec![empty.clone()]]);
+    assert_eq!(h.coord.pending, vec![PendingWrite::Unawaited]);
+    assert!(
+        h.durable().is_empty(),
+        "nobody waits for the empty group's record"
+    );
+    assert_eq!(
+        h.log.durable,
+        vec![empty],
+        "it replaces generation 1 (compaction)"
+    );
+    // Empty: the former member is unknown to every API (notes 1.2 Empty).
+    assert_eq!(h.heartbeat(1, a, 2), ErrorCode::UnknownMemberId);
+    assert_eq!(
+        h.ask(1, Request::JoinGroup { member_id: Some(a) }),
+        join_error(Some(a), ErrorCode::UnknownMemberId)
+    );
+}
+
+// Notes 1.3 LeaveGroup: validateMember → UNKNOWN_MEMBER_ID.
+#[test]
+fn leave_group_from_an_unknown_member_is_unknown_member_id_and_changes_nothing() {
+    let mut h = Harness::new();
+    h.stable_pair();
+    let before = h.snapshot();
+    assert_eq!(
+        h.ask(
+            3,
+            Request::LeaveGroup {
+                member_id: STRANGER
+            }
+        ),
+        Response::LeaveGroup {
+            error: ErrorCode::UnknownMemberId
+        }
+    );
+    assert_eq!(h.snapshot(), before);
+}
+
+// Notes 1.3 LeaveGroup: a pending (KIP-394) member is removed, and the join phase stops waiting for it.
+#[test]
+fn leave_group_of_a_pending_member_removes_it_and_lets_the_join_phase_complete() {
+    let mut h = Harness::new();
+    let (a, b) = (h.member_id(1), h.member_id(2));
+    assert!(h.join_with(1, a).is_empty());
+    let replies = h.leave(2, b);
+    assert_eq!(replies.len(), 2);
+    assert_eq!(reply_to(&replies, 1), &join_ok(1, a, a, &[a]));
+    assert_eq!(
+        reply_to(&replies, 2),
+        &Response::LeaveGroup {
+            error: ErrorCode::None
+        }
+    );
+    assert!(h.coord.group.pending_members.is_empty());
+    assert_eq!(h.state(), GroupState::CompletingRebalance);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Timers
+
+// Notes 1.6 session.timeout.ms and 1.2 (KIP-423 trigger 4): an expired member of a Stable group is removed and the group rebalances.
+#[test]
+fn session_expiry_in_stable_removes_the_member_and_starts_a_rebalance() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    assert!(h.coord.can_expire(b));
+    assert!(h.expire(b).is_empty());
+    assert!(!h.is_member(b));
+    assert_eq!(h.member_ids(), vec![a]);
+    assert_eq!(
+        (h.state(), h.generation()),
+        (GroupState::PreparingRebalance, 1)
+    );
+}
+
+// Notes 1.6 (ClassicGroupMember.hasSatisfiedHeartbeat): a member awaiting join has satisfied its heartbeat and is not expired.
+#[test]
+fn a_member_with_a_parked_join_group_cannot_be_expired() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    h.join_with(1, a);
+    assert!(!h.coord.can_expire(a));
+    assert!(h.coord.can_expire(b));
+    let before = h.snapshot();
+    assert!(h.expire(a).is_empty());
+    assert_eq!(h.snapshot(), before);
+}
+
+// Notes 1.6: a member awaiting sync has satisfied its heartbeat; one that never sent SyncGroup is removed (pending-sync timeout, KAFKA-12890).
+#[test]
+fn a_member_with_a_parked_sync_group_cannot_be_expired_but_one_that_never_synced_can() {
+    let mut h = Harness::new();
+    let (a, b) = h.joined_pair();
+    assert!(h.sync(2, b, 1, Vec::new()).is_empty());
+    assert!(!h.coord.can_expire(b));
+    assert!(h.coord.can_expire(a));
+    let replies = h.expire(a);
+    assert_eq!(
+        replies,
+        vec![reply(
+            2,
+            sync_reply(ErrorCode::RebalanceInProgress, b, 1, Partitions::EMPTY)
+        )]
+    );
+    assert!(!h.is_member(a));
+    assert_eq!(h.coord.group.leader, Some(b));
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
+}
+
+// Notes 1.5/1.6 (hasSatisfiedHeartbeat: "New members can be expired while awaiting join"; new-member join timeout).
+#[test]
+fn a_new_member_awaiting_its_first_join_response_can_still_be_expired() {
+    let mut h = Harness::new();
+    h.stable_pair();
+    let c = h.member_id(3);
+    assert!(h.join_with(3, c).is_empty());
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
+    assert!(h.coord.can_expire(c));
+    let replies = h.expire(c);
+    assert_eq!(
+        replies,
+        vec![reply(3, join_error(Some(c), ErrorCode::UnknownMemberId))]
+    );
+    assert!(!h.is_member(c));
+}
+
+// Notes 1.3/1.5 (KIP-394): a pending member expires after its session timeout and the join phase stops waiting for it.
+#[test]
+fn an_expired_pending_member_no_longer_blocks_the_join_phase() {
+    let mut h = Harness::new();
+    let (a, b) = (h.member_id(1), h.member_id(2));
+    assert!(h.join_with(1, a).is_empty());
+    assert!(h.coord.can_expire(b));
+    assert_eq!(h.expire(b), vec![reply(1, join_ok(1, a, a, &[a]))]);
+    assert!(h.coord.group.pending_members.is_empty());
+}
+
+// Notes 1.2 completeClassicGroupJoin: at the rebalance timeout, dynamic members that did not rejoin are removed.
+#[test]
+fn the_rebalance_timeout_removes_members_that_did_not_rejoin() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    h.join_with(1, a);
+    assert_eq!(h.time_out_join(), vec![reply(1, join_ok(2, a, a, &[a]))]);
+    assert!(!h.is_member(b));
+    assert_eq!(
+        (h.state(), h.generation()),
+        (GroupState::CompletingRebalance, 2)
+    );
+}
+
+// Notes 1.5 maybeElectNewJoinedLeader: if the leader did not rejoin, a member that did becomes leader.
+#[test]
+fn the_rebalance_timeout_elects_a_rejoined_member_when_the_leader_did_not_rejoin() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    let c = h.member_id(3);
+    h.join_with(3, c);
+    h.join_with(2, b);
+    let replies = h.time_out_join();
+    assert_eq!(replies.len(), 2);
+    assert_eq!(reply_to(&replies, 2), &join_ok(2, b, b, &[b, c]));
+    assert_eq!(reply_to(&replies, 3), &join_ok(2, c, b, &[]));
+    assert!(!h.is_member(a));
+    assert_eq!(h.coord.group.leader, Some(b));
+}
+
+// Notes 1.2 completeClassicGroupJoin: "if no member rejoined but members exist, reschedule".
+#[test]
+fn the_rebalance_timeout_does_nothing_while_nobody_has_rejoined() {
+    let mut h = Harness::new();
+    let (_, b) = h.stable_pair();
+    h.expire(b);
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
+    let before = h.snapshot();
+    assert!(h.time_out_join().is_empty());
+    assert_eq!(h.snapshot(), before);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Failover
+
+// Notes 1.1: an append refused (NOT_LEADER_OR_FOLLOWER) maps to NOT_COORDINATOR and the runtime unloads, failing every deferred event.
+#[test]
+fn after_an_election_the_old_coordinators_next_append_is_refused_and_it_unloads_with_not_coordinator(
+) {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    h.join_with(1, a);
+    assert!(h.commit(2, b, 1, &[(1, 4)]).is_empty());
+    h.log.elect(1);
+    assert!(
+        h.log.uncommitted.is_empty(),
+        "the election truncates the pending commit"
+    );
+    let replies = h.commit(2, b, 1, &[(0, 6)]);
+    assert_eq!(
+        replies,
+        vec![
+            reply(1, join_error(Some(a), ErrorCode::NotCoordinator)),
+            reply(2, committed(ErrorCode::NotCoordinator, &[(1, 4)])),
+            reply(2, committed(ErrorCode::NotCoordinator, &[(0, 6)])),
+        ]
+    );
+    assert_eq!(h.coord.load, LoadState::NotCoordinator);
+    assert_eq!(h.coord, Coordinator::idle(0, &h.cfg));
+    assert!(h.log.uncommitted.is_empty(), "nothing was appended");
+    assert_eq!(h.heartbeat(2, b, 1), ErrorCode::NotCoordinator);
+}
+
+// Notes 1.1: unloading "fails all deferred events with NOT_COORDINATOR" — parked JoinGroups and pending commits.
+#[test]
+fn stop_leading_fails_a_parked_join_and_a_pending_commit_with_not_coordinator() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    h.join_with(1, a);
+    h.commit(2, b, 1, &[(1, 4)]);
+    let replies = h.coord.stop_leading(&h.cfg);
+    assert_eq!(
+        replies,
+        vec![
+            reply(1, join_error(Some(a), ErrorCode::NotCoordinator)),
+            reply(2, committed(ErrorCode::NotCoordinator, &[(1, 4)])),
+        ]
+    );
+    assert_eq!(h.coord, Coordinator::idle(0, &h.cfg));
+    assert!(h.log.replicate_one());
+    assert!(
+        h.coord.on_batch_durable().is_empty(),
+        "nothing is pending any more"
+    );
+}
+
+// Notes 1.1: unloading fails parked SyncGroups (waiting for the assignment write) with NOT_COORDINATOR.
+#[test]
+fn stop_leading_fails_parked_syncs_with_not_coordinator() {
+    let mut h = Harness::new();
+    let (a, b) = h.joined_pair();
+    h.sync(2, b, 1, Vec::new());
+    h.sync(1, a, 1, Assignor::Range.assign(&[a, b], PARTITIONS));
+    let replies = h.coord.stop_leading(&h.cfg);
+    assert_eq!(
+        replies,
+        vec![
+            reply(
+                1,
+                sync_reply(ErrorCode::NotCoordinator, a, 1, Partitions::EMPTY)
+            ),
+            reply(
+                2,
+                sync_reply(ErrorCode::NotCoordinator, b, 1, Partitions::EMPTY)
+            ),
+        ]
+    );
+    assert_eq!(h.coord.load, LoadState::NotCoordinator);
+    assert!(h.coord.pending.is_empty());
+}
+
+// Notes 1.1 loading: the group is re-materialised Stable (it has members) at the last durable generation, with the durable offsets.
+#[test]
+fn a_new_coordinator_reloads_the_last_durable_generation_and_offsets() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    let assignment = h.coord.group.assignments();
+    h.commit(1, a, 1, &[(0, 5)]);
+    h.durable();
+    assert!(h.commit(2, b, 1, &[(1, 7)]).is_empty(), "never durable");
+    h.fail_over();
+    assert_eq!(
+        (h.coord.broker, h.coord.load, h.coord.epoch),
+        (1, LoadState::Active, 1)
+    );
+    assert_eq!(
+        (h.state(), h.generation(), h.coord.group.leader),
+        (GroupState::Stable, 1, Some(a))
+    );
+    assert_eq!(h.coord.group.assignments(), assignment);
+    assert_eq!(h.fetch(), vec![(0, Some(5)), (1, None)]);
+    assert_eq!(h.heartbeat(2, b, 1), ErrorCode::None);
+    let b_sync = Request::SyncGroup {
+        member_id: b,
+        generation: 1,
+        assignments: Vec::new(),
+    };
+    assert_eq!(
+        h.ask(2, b_sync),
+        sync_reply(ErrorCode::None, b, 1, assignment[1].1)
+    );
+    let c = h.member_id(3);
+    assert_eq!(
+        c.epoch, 1,
+        "ids minted by the new coordinator carry its epoch"
+    );
+    assert!(c != a && c != b);
+}
+
+// Notes 1.1 (KAFKA-2720 review): an in-flight rebalance is lost on failover; the group comes back at the last durably written generation.
+#[test]
+fn an_in_flight_generation_is_lost_on_failover() {
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    let generation_1 = h.coord.group.assignments();
+    h.join_with(1, a);
+    h.join_with(2, b);
+    h.sync(2, b, 2, Vec::new());
+    h.sync(1, a, 2, vec![(a, all())]);
+    assert_eq!(
+        (h.state(), h.generation(), h.log.uncommitted.len()),
+        (GroupState::CompletingRebalance, 2, 1)
+    );
+    h.fail_over();
+    assert_eq!((h.state(), h.generation()), (GroupState::Stable, 1));
+    assert_eq!(h.coord.group.assignments(), generation_1);
+    assert_eq!(h.heartbeat(1, a, 2), ErrorCode::IllegalGeneration);
+    assert_eq!(h.heartbeat(1, a, 1), ErrorCode::None);
+}
+
+// Notes 1.1 loading: a group whose last durable metadata has no members comes back Empty (at that generation; a log with no metadata at 0).
+#[test]
+fn a_group_emptied_durably_reloads_empty_at_its_generation() {
+    let mut fresh = Harness::new();
+    fresh.fail_over();
+    assert_eq!((fresh.state(), fresh.generation()), (GroupState::Empty, 0));
+    let mut h = Harness::new();
+    let a = h.stable_group(1)[0];
+    h.leave(1, a);
+    h.durable();
+    h.fail_over();
+    assert_eq!(
+        (h.state(), h.generation(), h.coord.group.leader),
+        (GroupState::Empty, 2, None)
+    );
+    assert!(h.coord.group.members.is_empty());
+}
+
+// ------------------------------------------------------------------------------------------------
+// Flaws: each changes exactly the behaviour it names
+
+// flaw.rs CommitWithoutFencing (KAFKA-2596) vs notes 1.4: validateOffsetCommit is skipped, so an unknown member's commit is written.
+#[test]
+fn flaw_commit_without_fencing_accepts_a_commit_from_an_unknown_member() {
+    let mut h = Harness::with_flaw(Flaw::CommitWithoutFencing);
+    h.stable_pair();
+    assert!(h.commit(3, STRANGER, 0, &[(0, 9)]).is_empty());
+    assert_eq!(
+        h.log.uncommitted,
+        vec![vec![Record::OffsetCommit {
+            partition: 0,
+            offset: 9,
+            committed_by: Some((STRANGER, 0)),
+        }]]
+    );
+    assert_eq!(
+        h.durable(),
+        vec![reply(3, committed(ErrorCode::None, &[(0, 9)]))]
+    );
+    assert_eq!(h.fetch(), vec![(0, Some(9)), (1, None)]);
+    // Only OffsetCommit is unfenced.
+    assert_eq!(h.heartbeat(3, STRANGER, 1), ErrorCode::UnknownMemberId);
+    assert_eq!(
+        h.ask(
+            3,
+            Request::LeaveGroup {
+                member_id: STRANGER
+            }
+        ),
+        Response::LeaveGroup {
+            error: ErrorCode::UnknownMemberId
+        }
+    );
+}
+
+// flaw.rs CommitAckBeforeDurable vs notes 1.1 (the response waits for the high watermark): the ack goes out at append, and a failover loses an acked offset.
+#[test]
+fn flaw_commit_ack_before_durable_acknowledges_at_append_but_serves_only_durable_offsets() {
+    let mut h = Harness::with_flaw(Flaw::CommitAckBeforeDurable);
+    let (a, b) = h.stable_pair();
+    assert_eq!(
+        h.commit(1, a, 1, &[(0, 5)]),
+        vec![reply(1, committed(ErrorCode::None, &[(0, 5)]))]
+    );
+    assert_eq!(
+        h.coord.pending,
+        vec![PendingWrite::Offsets {
+            to: addr(1),
+            offsets: vec![(0, 5)],
+            acked: true,
+        }]
+    );
+    assert_eq!(
+        h.fetch(),
+        vec![(0, None), (1, None)],
+        "the cache still waits for durability"
+    );
+    assert!(h.durable().is_empty(), "no second acknowledgement");
+    assert_eq!(h.fetch(), vec![(0, Some(5)), (1, None)]);
+    // Fencing is unchanged.
+    let stale = h.commit(2, b, 0, &[(1, 4)]);
+    assert_eq!(
+        stale,
+        vec![reply(2, committed(ErrorCode::IllegalGeneration, &[(1, 4)]))]
+    );
+    // An acknowledged commit is not failed again on unload, and a failover loses it.
+    assert_eq!(h.commit(1, a, 1, &[(0, 6)]).len(), 1);
+    assert!(h.coord.clone().stop_leading(&h.cfg).is_empty());
+    h.fail_over();
+    assert_eq!(h.fetch(), vec![(0, Some(5)), (1, None)]);
+}
+
+// flaw.rs SyncAckBeforePersist (KAFKA-2017) vs notes 1.1 S7: the generation is exposed before its GroupMetadata is durable.
+#[test]
+fn flaw_sync_ack_before_persist_answers_sync_group_before_the_assignment_is_durable() {
+    let mut h = Harness::with_flaw(Flaw::SyncAckBeforePersist);
+    let (a, b) = h.joined_pair();
+    assert!(
+        h.sync(2, b, 1, Vec::new()).is_empty(),
+        "followers still wait for the leader"
+    );
+    let assignment = Assignor::Range.assign(&[a, b], PARTITIONS);
+    let replies = h.sync(1, a, 1, assignment.clone());
+    assert_eq!(replies.len(), 2);
+    assert_eq!(
+        reply_to(&replies, 1),
+        &sync_reply(ErrorCode::None, a, 1, assignment[0].1)
+    );
+    assert_eq!(
+        reply_to(&replies, 2),
+        &sync_reply(ErrorCode::None, b, 1, assignment[1].1)
+    );
+    assert_eq!(h.state(), GroupState::Stable);
+    assert_eq!(h.log.uncommitted.len(), 1);
+    assert!(h.log.durable.is_empty());
+    assert_eq!(h.coord.pending, vec![PendingWrite::Unawaited]);
+    // Commits still wait for durability.
+    assert!(h.commit(1, a, 1, &[(0, 5)]).is_empty());
+    // The log never held generation 1: after a failover the group is Empty at generation 0.
+    h.fail_over();
+    assert_eq!((h.state(), h.generation()), (GroupState::Empty, 0));
+    assert_eq!(h.heartbeat(1, a, 1), ErrorCode::UnknownMemberId);
+}
+
+// flaw.rs ServeBeforeLoad vs notes 1.1 "During load": OffsetFetch and JoinGroup are served from an empty cache instead of COORDINATOR_LOAD_IN_PROGRESS.
+#[test]
+fn flaw_serve_before_load_answers_offset_fetch_and_join_group_while_loading() {
+    for flawed in [false, true] {
+        let flaws = if flawed {
+            Flaws::NONE.with(Flaw::ServeBeforeLoad)
+        } else {
+            Flaws::NONE
+        };
+        let mut h = Harness::with_flaws(flaws);
+        let a = h.stable_group(1)[0];
+        h.commit(1, a, 1, &[(0, 5)]);
+        h.durable();
+        h.log.elect(1);
+        h.coord = Coordinator::idle(1, &h.cfg);
+        h.coord.start_loading(1, &h.cfg);
+        let fetch = Request::OffsetFetch { partitions: all() };
+        let join = Request::JoinGroup { member_id: None };
+        if flawed {
+            assert_eq!(
+                h.ask(ADMIN, fetch.clone()),
+                Response::OffsetFetch {
+                    error: ErrorCode::None,
+                    offsets: vec![(0, None), (1, None)],
+                },
+                "the durable offset 5 is not served"
+            );
+            assert_eq!(h.ask(3, join).error(), ErrorCode::MemberIdRequired);
+        } else {
+            let loading = ErrorCode::CoordinatorLoadInProgress;
+            assert_eq!(
+                h.ask(ADMIN, fetch.clone()),
+                Response::error_for(&fetch, loading)
+            );
+            assert_eq!(h.ask(3, join.clone()), Response::error_for(&join, loading));
+        }
+        // Everything else answers as without the flaw.
+        assert_eq!(h.heartbeat(1, a, 1), ErrorCode::None);
+        let sync = h.sync(1, a, 1, Vec::new());
+        assert_eq!(
+            sync,
+            vec![reply(
+                1,
+                sync_reply(ErrorCode::RebalanceInProgress, a, 1, Partitions::EMPTY)
+            )]
+        );
+        let commit = h.commit(1, a, 1, &[(1, 3)]);
+        assert_eq!(
+            commit,
+            vec![reply(
+                1,
+                committed(ErrorCode::CoordinatorLoadInProgress, &[(1, 3)])
+            )]
+        );
+        h.coord.finish_loading(&h.log.durable, &h.cfg);
+        assert_eq!(h.fetch(), vec![(0, Some(5)), (1, None)]);
+    }
+}
+
+// flaw.rs PartialReplay (KAFKA-5600) vs notes 1.1 loading: only the first segment of the log is applied, while replay applies every record.
+#[test]
+fn flaw_partial_replay_loses_the_records_past_the_first_segment() {
+    assert_eq!(SEGMENT_RECORDS, 2);
+    let mut h = Harness::new();
+    let (a, b) = h.stable_pair();
+    h.commit(1, a, 1, &[(0, 5)]);
+    h.commit(2, b, 1, &[(1, 7)]);
+    h.drain();
+    let durable = h.log.durable.clone();
+    assert_eq!(durable.len(), 3, "group metadata and two offsets");
+    let flawed = Flaws::NONE.with(Flaw::PartialReplay);
+
+    let full = replay::replay(PARTITIONS, &durable);
+    assert_eq!(full.offsets, vec![Some(5), Some(7)]);
+    assert_eq!(full.generation, 1);
+    assert_eq!(replay::load(PARTITIONS, &durable, Flaws::NONE), full);
+    let partial = replay::load(PARTITIONS, &durable, flawed);
+    assert_eq!(partial.offsets, vec![Some(5), None]);
+    assert_eq!((partial.generation, &partial.members), (1, &full.members));
+    // A log that fits in one segment loses nothing.
+    let short = &durable[..SEGMENT_RECORDS];
+    assert_eq!(
+        replay::load(PARTITIONS, short, flawed),
+        replay::replay(PARTITIONS, short)
+    );
+
+    for (flaws, expected) in [(Flaws::NONE, Some(7)), (flawed, None)] {
+        let cfg = config(flaws);
+        let mut c = Coordinator::idle(1, &cfg);
+        c.start_loading(1, &cfg);
+        c.finish_loading(&durable, &cfg);
+        assert_eq!(c.offsets, vec![Some(5), expected], "{flaws:?}");
+        assert_eq!((c.group.state, c.group.generation), (GroupState::Stable, 1));
+    }
+}
+
+/// One step of a scripted run: what it is, its replies, and the coordinator and log after it.
+type Step = (&'static str, Vec<Reply>, Coordinator, OffsetsLog);
+
+/// The same script under any flaws: form a group, commit (once as a stranger), fail over, read.
+fn scripted_run(flaws: Flaws) -> Vec<Step> {
+    let mut h = Harness::with_flaws(flaws);
+    let mut steps: Vec<Step> = Vec::new();
+    let mut step = |h: &Harness, label, replies| {
+        steps.push((label, replies, h.coord.clone(), h.log.clone()));
+    };
+    let id_in = |replies: &[Reply]| match replies[0].response {
+        Response::JoinGroup {
+            member_id: Some(id),
+            ..
+        } => id,
+        ref other => panic!("no member id in {other:?}"),
+    };
+    let r = h.send(1, Request::JoinGroup { member_id: None });
+    let a = id_in(&r);
+    step(&h, "consumer 1 asks for an id", r);
+    let r = h.send(2, Request::JoinGroup { member_id: None });
+    let b = id_in(&r);
+    step(&h, "consumer 2 asks for an id", r);
+    let r = h.join_with(1, a);
+    step(&h, "consumer 1 joins", r);
+    let r = h.join_with(2, b);
+    step(&h, "consumer 2 joins", r);
+    let r = h.sync(2, b, 1, Vec::new());
+    step(&h, "the follower syncs", r);
+    let r = h.sync(1, a, 1, Assignor::Range.assign(&[a, b], PARTITIONS));
+    step(&h, "the leader syncs", r);
+    let r = h.drain();
+    step(&h, "the log catches up after the sync", r);
+    let r = h.commit(3, STRANGER, 1, &[(0, 9)]);
+    step(&h, "a stranger commits", r);
+    let r = h.commit(1, a, 1, &[(0, 5)]);
+    step(&h, "the leader commits", r);
+    let r = h.drain();
+    step(&h, "the log catches up after the commits", r);
+    let mut r = h.commit(2, b, 1, &[(1, 7)]);
+    r.extend(h.drain());
+    step(&h, "the follower commits durably", r);
+    h.log.elect(1);
+    h.coord = Coordinator::idle(1, &h.cfg);
+    let r = h.coord.start_loading(1, &h.cfg);
+    step(&h, "broker 1 starts loading", r);
+    let r = h.send(ADMIN, Request::OffsetFetch { partitions: all() });
+    step(&h, "offsets are fetched while loading", r);
+    h.coord.finish_loading(&h.log.durable, &h.cfg);
+    step(&h, "broker 1 finishes loading", Vec::new());
+    let r = h.send(ADMIN, Request::OffsetFetch { partitions: all() });
+    step(&h, "offsets are fetched after loading", r);
+    let r = h.send(
+        2,
+        Request::Heartbeat {
+            member_id: b,
+            generation: 1,
+        },
+    );
+    step(&h, "the follower heartbeats", r);
+    steps
+}
+
+// flaw.rs: each coordinator flaw is switched on at the single place its bug lived; NoRevokeBeforeRejoin lives in the consumer and never reaches the coordinator.
+#[test]
+fn each_flaw_first_changes_the_coordinator_at_the_step_it_names() {
+    let correct = scripted_run(Flaws::NONE);
+    for flaw in Flaw::ALL {
+        let run = scripted_run(Flaws::NONE.with(flaw));
+        assert_eq!(run.len(), correct.len());
+        let first = correct
+            .iter()
+            .zip(&run)
+            .find(|(x, y)| x != y)
+            .map(|(x, _)| x.0);
+        let expected = match flaw {
+            Flaw::CommitWithoutFencing => Some("a stranger commits"),
+            Flaw::SyncAckBeforePersist => Some("the leader syncs"),
+            Flaw::ServeBeforeLoad => Some("offsets are fetched while loading"),
+            Flaw::PartialReplay => Some("broker 1 finishes loading"),
+            Flaw::CommitAckBeforeDurable => Some("the leader commits"),
+            Flaw::NoRevokeBeforeRejoin => None,
+        };
+        assert_eq!(first, expected, "{flaw}");
+    }
+}

@@ -755,6 +755,11 @@ impl Coordinator {
             replies.push(reply(error));
             return;
         }
+        // Kafka answers per partition; the whole commit is refused here.
+        if offsets.iter().any(|(p, _)| *p >= cfg.partitions) {
+            replies.push(reply(ErrorCode::UnknownTopicOrPartition));
+            return;
+        }
         let batch = offsets
             .iter()
             .map(|(p, o)| Record::OffsetCommit {

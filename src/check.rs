@@ -2,7 +2,8 @@
 //! expectation.
 
 use crate::model::properties::{ALWAYS, WITNESSES};
-use crate::model::{Action, GroupModel, ModelConfig};
+use crate::model::{GroupModel, ModelConfig};
+use crate::trace::{shortest_violations, Shortest, Trace};
 use stateright::{Checker, Model};
 use std::time::{Duration, Instant};
 
@@ -58,8 +59,9 @@ impl Verdict {
 pub struct PropertyResult {
     pub name: &'static str,
     pub verdict: Verdict,
-    /// For a violation: the steps of the counterexample Stateright found (not minimal).
-    pub counterexample: Option<Vec<Action>>,
+    /// For a violation: the counterexample, a shortest one unless the search for it hit the
+    /// state bound.
+    pub trace: Option<Trace>,
 }
 
 #[derive(Clone, Debug)]
@@ -94,7 +96,7 @@ impl CheckReport {
 pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
     let model = GroupModel::new(cfg.clone());
     let properties = model.properties();
-    let mut builder = model.checker().threads(opts.threads.max(1));
+    let mut builder = model.clone().checker().threads(opts.threads.max(1));
     if let Some(n) = opts.max_states {
         builder = builder.target_state_count(n);
     }
@@ -147,12 +149,11 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
             PropertyResult {
                 name: p.name,
                 verdict,
-                counterexample: found
-                    .filter(|_| is_safety)
-                    .map(|path| path.clone().into_actions()),
+                trace: None,
             }
         })
         .collect();
+    let results = attach_traces(&model, results, &discoveries, opts);
 
     let mut report = CheckReport {
         model: cfg.name.clone(),
@@ -166,6 +167,41 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
     };
     report.mismatches = mismatches(cfg, &report);
     report
+}
+
+/// Finds a shortest counterexample for every violated property. Should that search hit the
+/// state bound, Stateright's own (longer) path is kept, marked as not minimal.
+fn attach_traces(
+    model: &GroupModel,
+    mut results: Vec<PropertyResult>,
+    discoveries: &std::collections::HashMap<
+        &'static str,
+        stateright::Path<crate::model::World, crate::model::Action>,
+    >,
+    opts: &CheckOptions,
+) -> Vec<PropertyResult> {
+    let violated: Vec<&str> = results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Violated)
+        .map(|r| r.name)
+        .collect();
+    if violated.is_empty() {
+        return results;
+    }
+    let (shortest, _) = shortest_violations(model, &violated, opts.max_states);
+    for r in results
+        .iter_mut()
+        .filter(|r| r.verdict == Verdict::Violated)
+    {
+        r.trace = match shortest.iter().find(|s| s.property == r.name) {
+            Some(s) => Some(Trace::build(model, s, true)),
+            None => discoveries.get(r.name).map(|path| {
+                let s = Shortest::from_actions(model, r.name, path.clone().into_actions());
+                Trace::build(model, &s, false)
+            }),
+        };
+    }
+    results
 }
 
 /// How a report differs from what the model file expects.

@@ -1,10 +1,16 @@
-//! `groupcheck list` and `groupcheck check`. Exit codes: 0 every model matched its expectation,
-//! 1 some model did not (or a run was inconclusive), 2 bad input.
+//! `groupcheck list`, `check`, `replay` and `explore`.
+//!
+//! Exit codes: 0 every model matched its expectation (or the trace replayed); 1 some model did
+//! not, a run was inconclusive, or a replay diverged; 2 bad input (unknown model, malformed
+//! model or trace file, bad flag).
 
 use clap::{Parser, Subcommand};
 use groupcheck::catalogue;
 use groupcheck::check::{check, CheckOptions, CheckReport, Verdict};
-use groupcheck::model::ModelConfig;
+use groupcheck::model::{GroupModel, ModelConfig};
+use groupcheck::report;
+use groupcheck::trace::replay::replay;
+use groupcheck::trace::{render, Trace};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -48,6 +54,29 @@ enum Command {
         /// Stop after this many seconds (the result is then inconclusive).
         #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
         timeout: Option<u64>,
+        /// Where to write traces and the run summary.
+        #[arg(long, value_name = "DIR", default_value = "reports")]
+        reports: PathBuf,
+        /// Write no reports.
+        #[arg(long, conflicts_with = "reports")]
+        no_reports: bool,
+        /// Also write the results as JUnit XML to this file.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
+    /// Re-execute a trace on the model and confirm its violation.
+    Replay {
+        /// A trace file written by `check` (reports/<model>/trace.json).
+        #[arg(value_name = "TRACE")]
+        trace: PathBuf,
+    },
+    /// Serve Stateright's Explorer for a model on 127.0.0.1, to click through its states.
+    Explore {
+        /// A model name (or path to a .toml file).
+        #[arg(value_name = "MODEL")]
+        model: String,
+        #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u16).range(1..))]
+        port: u16,
     },
 }
 
@@ -83,6 +112,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             threads,
             max_states,
             timeout,
+            reports,
+            no_reports,
+            junit,
         } => {
             let loaded = if all {
                 catalogue::load_all(&dir)
@@ -99,9 +131,69 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 timeout: timeout.map(Duration::from_secs),
                 progress: true,
             };
-            check_all(&models, &opts)
+            let outputs = Outputs {
+                reports: (!no_reports).then_some(reports),
+                junit,
+            };
+            check_all(&models, &opts, &outputs)
+        }
+        Command::Replay { trace } => replay_file(&trace),
+        Command::Explore { model, port } => match catalogue::load(&dir, &model) {
+            Ok(cfg) => explore(cfg, port),
+            Err(e) => bad_input(&e),
+        },
+    }
+}
+
+/// Where `check` writes what it found.
+struct Outputs {
+    reports: Option<PathBuf>,
+    junit: Option<PathBuf>,
+}
+
+fn replay_file(path: &std::path::Path) -> i32 {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return bad_input(&format!("cannot read trace file {}: {e}", path.display())),
+    };
+    let trace = match Trace::from_json(&text) {
+        Ok(t) => t,
+        Err(e) => return bad_input(&format!("{}: {e}", path.display())),
+    };
+    println!(
+        "replaying {} ({} steps) on model {}",
+        path.display(),
+        trace.steps.len(),
+        trace.model
+    );
+    match replay(&trace) {
+        Ok(()) => {
+            println!(
+                "every step matched; {} is violated as recorded: {}",
+                trace.property, trace.explanation
+            );
+            0
+        }
+        Err(d) => {
+            println!("DIVERGED at {d}");
+            1
         }
     }
+}
+
+fn explore(cfg: ModelConfig, port: u16) -> i32 {
+    use stateright::Model;
+    let addr = format!("127.0.0.1:{port}");
+    // Stateright's server panics on a port it cannot bind: find out first.
+    if let Err(e) = std::net::TcpListener::bind(&addr) {
+        return bad_input(&format!("cannot listen on {addr}: {e}"));
+    }
+    println!(
+        "Explorer for {} on http://{addr}/ (a trace's explorer_path goes after the slash); Ctrl-C to stop",
+        cfg.name
+    );
+    GroupModel::new(cfg).checker().serve(addr);
+    0
 }
 
 fn bad_input(message: &str) -> i32 {
@@ -128,8 +220,9 @@ fn list(models: &[ModelConfig]) {
     }
 }
 
-fn check_all(models: &[ModelConfig], opts: &CheckOptions) -> i32 {
+fn check_all(models: &[ModelConfig], opts: &CheckOptions, outputs: &Outputs) -> i32 {
     let mut failed = Vec::new();
+    let mut runs = Vec::new();
     for m in models {
         println!(
             "== {} ({}; expect {})",
@@ -141,6 +234,18 @@ fn check_all(models: &[ModelConfig], opts: &CheckOptions) -> i32 {
         print_report(&report);
         if !report.matches_expectation() {
             failed.push(m.name.clone());
+        }
+        runs.push((m.clone(), report));
+    }
+    if let Some(dir) = &outputs.reports {
+        match report::write(dir, &runs) {
+            Ok(()) => println!("\nreports written to {}/", dir.display()),
+            Err(e) => return bad_input(&e),
+        }
+    }
+    if let Some(file) = &outputs.junit {
+        if let Err(e) = std::fs::write(file, report::junit(&runs)) {
+            return bad_input(&format!("cannot write {}: {e}", file.display()));
         }
     }
     println!();
@@ -173,14 +278,8 @@ fn print_report(r: &CheckReport) {
     );
     for p in &r.properties {
         println!("   {:<28} {}", p.name, p.verdict.label());
-        if let (Verdict::Violated, Some(steps)) = (p.verdict, &p.counterexample) {
-            println!(
-                "      counterexample, {} steps (not minimised):",
-                steps.len()
-            );
-            for (i, a) in steps.iter().enumerate() {
-                println!("      {:>3}. {a}", i + 1);
-            }
+        if let (Verdict::Violated, Some(trace)) = (p.verdict, &p.trace) {
+            print!("{}", render::terminal(trace));
         }
     }
     if r.matches_expectation() {

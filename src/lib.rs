@@ -17,3 +17,5 @@ pub mod flaw;
 pub mod model;
 pub mod offsets_log;
 pub mod protocol;
+pub mod report;
+pub mod trace;

@@ -1,12 +1,26 @@
 //! The command line: exit codes and messages for good and bad input.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn groupcheck(args: &[&str]) -> Output {
+/// A scratch directory per test, so that `check` writes its reports there and not into the
+/// repository.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("groupcheck-cli-{}-{test}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn groupcheck_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_groupcheck"))
         .args(args)
+        .current_dir(dir)
         .output()
         .expect("runs")
+}
+
+fn groupcheck(args: &[&str]) -> Output {
+    groupcheck_in(&scratch("default"), args)
 }
 
 fn stderr(o: &Output) -> String {
@@ -67,8 +81,7 @@ fn an_unknown_model_exits_2_naming_it() {
 
 #[test]
 fn a_malformed_model_file_exits_2_with_the_reason() {
-    let dir = std::env::temp_dir().join(format!("groupcheck-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("malformed");
     let cases = [
         ("syntax.toml", "consumers = [", "malformed model file"),
         (
@@ -122,4 +135,185 @@ fn a_missing_model_directory_exits_2() {
     let o = groupcheck(&["list", "--models", "/nonexistent/groupcheck-models"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot read model directory"));
+}
+
+#[test]
+fn check_writes_the_trace_files_and_summary_for_a_violation() {
+    let dir = scratch("reports");
+    let o = groupcheck_in(&dir, &["check", "flaw-commit-without-fencing", "formation"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("shortest counterexample"));
+    let model_dir = dir.join("reports/flaw-commit-without-fencing");
+    for f in ["trace.json", "trace.md", "trace.mmd"] {
+        assert!(model_dir.join(f).exists(), "{f}");
+    }
+    assert!(!dir.join("reports/formation").exists());
+    let summary = std::fs::read_to_string(dir.join("reports/summary.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(summary["all_as_expected"], true);
+    assert_eq!(summary["models"].as_array().unwrap().len(), 2);
+    assert!(std::fs::read_to_string(dir.join("reports/summary.md"))
+        .unwrap()
+        .contains("| `formation` | pass | as expected |"));
+}
+
+#[test]
+fn junit_output_has_one_test_case_per_model_and_property() {
+    let dir = scratch("junit");
+    let o = groupcheck_in(
+        &dir,
+        &[
+            "check",
+            "flaw-commit-without-fencing",
+            "formation",
+            "--junit",
+            "out.xml",
+            "--no-reports",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let xml = std::fs::read_to_string(dir.join("out.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("valid XML");
+    let suites: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    assert_eq!(suites.len(), 2);
+    for suite in &suites {
+        let cases: Vec<_> = suite
+            .children()
+            .filter(|n| n.has_tag_name("testcase"))
+            .collect();
+        let names: Vec<_> = cases.iter().map(|c| c.attribute("name").unwrap()).collect();
+        for p in [
+            "single_owner",
+            "no_zombie_commit",
+            "convergence",
+            "exhaustive_state_count",
+        ] {
+            assert!(names.contains(&p), "{names:?}");
+        }
+        assert_eq!(suite.attribute("failures"), Some("0"));
+        assert_eq!(suite.attribute("tests").unwrap(), cases.len().to_string());
+    }
+    // The expected violation passes and carries its trace.
+    let zombie = doc
+        .descendants()
+        .find(|n| {
+            n.attribute("classname") == Some("flaw-commit-without-fencing")
+                && n.attribute("name") == Some("no_zombie_commit")
+        })
+        .unwrap();
+    let out = zombie
+        .children()
+        .find(|n| n.has_tag_name("system-out"))
+        .unwrap();
+    assert!(out.text().unwrap().contains("## Steps"));
+}
+
+#[test]
+fn junit_marks_a_model_that_is_not_as_expected_as_failed() {
+    let dir = scratch("junit-fail");
+    // The correct protocol under a model that expects a violation: the expectation fails.
+    let model = dir.join("wrong.toml");
+    std::fs::write(
+        &model,
+        "description = \"x\"\nconsumers = 1\npartitions = 1\nbrokers = 1\n[expect]\nviolated = [\"single_owner\"]\n",
+    )
+    .unwrap();
+    let o = groupcheck_in(&dir, &["check", "wrong.toml", "--junit", "out.xml"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let xml = std::fs::read_to_string(dir.join("out.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let failed: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .map(|n| n.parent().unwrap().attribute("name").unwrap().to_string())
+        .collect();
+    assert_eq!(failed, vec!["single_owner"]);
+}
+
+#[test]
+fn replay_confirms_a_committed_trace() {
+    let trace = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/reports/flaw-commit-without-fencing/trace.json"
+    );
+    let o = groupcheck(&["replay", trace]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("violated as recorded"));
+}
+
+#[test]
+fn replay_of_a_diverging_trace_exits_1_naming_the_step() {
+    let dir = scratch("diverge");
+    let trace = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/reports/flaw-commit-without-fencing/trace.json"
+    );
+    let mut t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(trace).unwrap()).unwrap();
+    t["steps"][1]["changes"][0]["to"] = serde_json::json!(99);
+    std::fs::write(dir.join("t.json"), t.to_string()).unwrap();
+    let o = groupcheck_in(&dir, &["replay", "t.json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains("DIVERGED at step 2"), "{}", stdout(&o));
+}
+
+#[test]
+fn malformed_trace_files_exit_2_without_a_panic() {
+    let dir = scratch("bad-trace");
+    for (file, text) in [
+        ("empty.json", ""),
+        ("garbage.json", "not json at all"),
+        ("other.json", "{\"format\": \"something-else\"}"),
+        (
+            "partial.json",
+            "{\"format\": \"groupcheck-trace/1\", \"model\": \"x\"}",
+        ),
+    ] {
+        std::fs::write(dir.join(file), text).unwrap();
+        let o = groupcheck_in(&dir, &["replay", file]);
+        assert_eq!(o.status.code(), Some(2), "{file}: {}", stderr(&o));
+        assert!(stderr(&o).contains(file), "{file}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{file}");
+    }
+    let o = groupcheck_in(&dir, &["replay", "missing.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot read trace file"));
+}
+
+#[test]
+fn explore_serves_the_explorer_and_refuses_a_busy_port() {
+    use std::io::{Read, Write};
+    // A busy port: a clear error, exit 2.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let o = groupcheck(&["explore", "formation", "--port", &port]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot listen"));
+    drop(busy);
+
+    // A free port: the Explorer answers.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_groupcheck"))
+        .args(["explore", "formation", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut answer = String::new();
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.write_all(b"GET /.states HTTP/1.0\r\n\r\n").unwrap();
+            let _ = s.read_to_string(&mut answer);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(answer.contains(" 200 OK"), "{answer}");
+    assert!(answer.contains("brokers"), "{answer}");
 }

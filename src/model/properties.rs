@@ -167,7 +167,7 @@ pub fn for_model(cfg: &ModelConfig) -> Vec<Property<GroupModel>> {
 
 /// Generation and members of the group as the current coordinator knows it, or as the durable
 /// log has it while no coordinator is serving.
-fn current_group(w: &World) -> (Generation, Vec<MemberId>) {
+pub fn current_group(w: &World) -> (Generation, Vec<MemberId>) {
     let l = w.leader();
     if l.load == LoadState::Active && l.epoch == w.log.leader_epoch {
         (
@@ -182,7 +182,7 @@ fn current_group(w: &World) -> (Generation, Vec<MemberId>) {
     }
 }
 
-fn current_member(w: &World, id: Option<MemberId>, generation: Option<Generation>) -> bool {
+pub fn current_member(w: &World, id: Option<MemberId>, generation: Option<Generation>) -> bool {
     let (g, members) = current_group(w);
     matches!((id, generation), (Some(id), Some(gen)) if gen == g && members.contains(&id))
 }
@@ -329,4 +329,35 @@ pub fn converged(w: &World) -> bool {
         })
         && pairwise_disjoint(live.iter().map(|c| c.owned))
         && live.iter().fold(Partitions::EMPTY, |u, c| u.union(c.owned)) == all
+}
+
+/// What a safety property says, in one line (as in the README's table).
+pub fn property_summary(name: &str) -> &'static str {
+    match name {
+        "single_owner" => {
+            "no partition is owned by two live consumers that are both members of the current generation"
+        }
+        "assignment_is_function" => {
+            "every assignment gives each partition to at most one member, and a Stable group with members gives every partition to exactly one"
+        }
+        "no_zombie_commit" => {
+            "every offset commit that becomes durable came from a member of the durable generation that was assigned the partition"
+        }
+        "no_lost_commit" => {
+            "every acknowledged commit stays in the durable log, and no coordinator serves an offset below it"
+        }
+        "durable_before_ack" => {
+            "no success response reveals an assignment or offset that is not durable"
+        }
+        "replay_equivalence" => {
+            "a serving coordinator at rest holds exactly the replay of its durable log"
+        }
+        "generation_monotonic" => {
+            "the durable generation never decreases, and the serving coordinator is never behind it"
+        }
+        "convergence" => {
+            "once nothing but faults can happen, the group is Stable with every partition owned by exactly one live member"
+        }
+        _ => "a witness: a situation that must be reached",
+    }
 }

@@ -14,6 +14,7 @@ pub type Generation = u8;
 /// uniqueness from the leader epoch of the minting coordinator (a new coordinator always has a
 /// higher epoch) and a per-coordinator sequence number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct MemberId {
     pub epoch: u8,
     pub seq: u8,
@@ -28,6 +29,7 @@ impl fmt::Display for MemberId {
 /// The connection a request arrived on: a consumer process, told apart from its earlier
 /// incarnations so that an answer meant for a crashed process is never read by its successor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct ClientAddr {
     pub consumer: u8,
     pub incarnation: u8,
@@ -40,6 +42,49 @@ impl fmt::Display for ClientAddr {
         } else {
             write!(f, "consumer-{}#{}", self.consumer, self.incarnation)
         }
+    }
+}
+
+// In JSON (traces) ids are written as they are displayed: `m0.1`, `consumer-2#1`.
+
+impl From<MemberId> for String {
+    fn from(m: MemberId) -> String {
+        m.to_string()
+    }
+}
+
+impl TryFrom<String> for MemberId {
+    type Error = String;
+    fn try_from(s: String) -> Result<MemberId, String> {
+        let bad = || format!("bad member id `{s}` (expected m<epoch>.<seq>)");
+        let (epoch, seq) = s
+            .strip_prefix('m')
+            .and_then(|r| r.split_once('.'))
+            .ok_or_else(bad)?;
+        Ok(MemberId {
+            epoch: epoch.parse().map_err(|_| bad())?,
+            seq: seq.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+impl From<ClientAddr> for String {
+    fn from(c: ClientAddr) -> String {
+        c.to_string()
+    }
+}
+
+impl TryFrom<String> for ClientAddr {
+    type Error = String;
+    fn try_from(s: String) -> Result<ClientAddr, String> {
+        let bad =
+            || format!("bad client `{s}` (expected consumer-<n> or consumer-<n>#<incarnation>)");
+        let rest = s.strip_prefix("consumer-").ok_or_else(bad)?;
+        let (consumer, incarnation) = rest.split_once('#').unwrap_or((rest, "0"));
+        Ok(ClientAddr {
+            consumer: consumer.parse().map_err(|_| bad())?,
+            incarnation: incarnation.parse().map_err(|_| bad())?,
+        })
     }
 }
 

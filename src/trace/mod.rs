@@ -1,0 +1,164 @@
+//! Counterexample traces: one serde type for every failure, built from a shortest path of the
+//! model, rendered as Markdown, Mermaid and terminal text, and replayable.
+//!
+//! A trace says which model (with its whole configuration, so it replays without the catalogue),
+//! which property broke and why in one sentence, and every step: the action exactly as the model
+//! takes it, a plain-English sentence, and only the fields of the state that changed. It ends
+//! with the violating state.
+
+pub mod diff;
+pub mod explain;
+pub mod render;
+pub mod replay;
+pub mod shortest;
+
+pub use diff::Change;
+pub use shortest::{shortest_violations, SearchEnd, Shortest};
+
+use crate::model::properties::property_summary;
+use crate::model::{Action, GroupModel, ModelConfig, World};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The trace format this build writes and reads.
+pub const FORMAT: &str = "groupcheck-trace/1";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trace {
+    pub format: String,
+    pub model: String,
+    /// The model's configuration, as in its catalogue file.
+    pub config: ModelConfig,
+    pub flaw: Option<String>,
+    pub property: String,
+    /// What the property says, in one line.
+    pub property_summary: String,
+    /// Why the last state violates it, in one sentence.
+    pub explanation: String,
+    /// True when the trace is a shortest violating execution (found by breadth-first search).
+    pub minimal: bool,
+    /// The path to open in Stateright's Explorer (`groupcheck explore`): initial state index,
+    /// then the index of each step's action among those enabled.
+    pub explorer_path: String,
+    pub steps: Vec<Step>,
+    /// The state the last step reached, in which the property fails.
+    pub violating_state: Value,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// 1-based.
+    pub step: usize,
+    /// The action as the model takes it.
+    pub action: Action,
+    /// What happened, in plain English.
+    pub description: String,
+    /// The messages this step put on the network.
+    pub sent: Vec<String>,
+    /// Every field of the state that changed.
+    pub changes: Vec<Change>,
+}
+
+impl Trace {
+    /// Builds the trace of a path (found by [`shortest_violations`]) to a violation of
+    /// `property`.
+    pub fn build(model: &GroupModel, found: &Shortest, minimal: bool) -> Trace {
+        let mut state = model_init(model);
+        let mut steps = Vec::with_capacity(found.actions.len());
+        let mut before = diff::view(&state);
+        for (i, action) in found.actions.iter().enumerate() {
+            let next = model.step(&state, action);
+            let after = diff::view(&next);
+            steps.push(Step {
+                step: i + 1,
+                action: action.clone(),
+                description: explain::describe(model, &state, action, &next),
+                sent: sent_messages(&state, &next),
+                changes: diff::diff(&before, &after),
+            });
+            state = next;
+            before = after;
+        }
+        let prev = replay::state_before_last(model, &found.actions);
+        let cfg = &model.cfg;
+        Trace {
+            format: FORMAT.into(),
+            model: cfg.name.clone(),
+            config: cfg.clone(),
+            flaw: cfg.flaw.map(|f| f.name().to_string()),
+            property: found.property.to_string(),
+            property_summary: property_summary(found.property).to_string(),
+            explanation: explain::violation(model, found.property, prev.as_ref(), &state),
+            minimal,
+            explorer_path: explorer_path(&found.action_indices),
+            steps,
+            violating_state: before,
+        }
+    }
+
+    /// The stable JSON form: fixed field order, two-space indentation, a final newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a trace serializes");
+        s.push('\n');
+        s
+    }
+
+    /// Parses a trace file, refusing other formats with a clear message.
+    pub fn from_json(text: &str) -> Result<Trace, String> {
+        let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        match v.get("format").and_then(Value::as_str) {
+            Some(FORMAT) => {}
+            Some(other) => {
+                return Err(format!(
+                    "unsupported trace format `{other}` (this build reads `{FORMAT}`)"
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "not a groupcheck trace: no \"format\": \"{FORMAT}\""
+                ))
+            }
+        }
+        let mut trace: Trace =
+            serde_json::from_value(v).map_err(|e| format!("malformed trace: {e}"))?;
+        trace.config.name = trace.model.clone();
+        trace
+            .config
+            .validate()
+            .map_err(|e| format!("malformed trace: config: {e}"))?;
+        Ok(trace)
+    }
+}
+
+fn model_init(model: &GroupModel) -> World {
+    use stateright::Model;
+    model
+        .init_states()
+        .pop()
+        .expect("a model has one initial state")
+}
+
+/// Messages present after a step that were not there before it.
+fn sent_messages(before: &World, after: &World) -> Vec<String> {
+    let mut old = before.network.clone();
+    let mut sent = Vec::new();
+    for e in &after.network {
+        match old.iter().position(|o| o == e) {
+            Some(i) => {
+                old.remove(i);
+            }
+            None => sent.push(e.to_string()),
+        }
+    }
+    sent
+}
+
+fn explorer_path(indices: &[usize]) -> String {
+    let mut path = String::from("#/steps/0");
+    for i in indices {
+        path.push_str(&format!("/{i}"));
+    }
+    path
+}

@@ -333,13 +333,8 @@ impl GroupModel {
                 member_id,
                 generation,
                 assignment,
-            } => {
-                let durable = w.log.durable_group().is_some_and(|g| {
-                    g.generation == *generation && g.assigns(*member_id, *assignment)
-                });
-                if !durable {
-                    w.observed.set(Observed::UNDURABLE_ACK);
-                }
+            } if !assignment_is_durable(&w.log, *member_id, *generation, *assignment) => {
+                w.observed.set(Observed::UNDURABLE_ACK);
             }
             Response::OffsetCommit {
                 error: ErrorCode::None,
@@ -393,6 +388,18 @@ impl GroupModel {
             (a.src, a.dst) != (b.src, b.dst)
         }
     }
+}
+
+/// Whether the durable group metadata gives `member` exactly `assignment` in `generation`:
+/// what a successful SyncGroup answer may reveal.
+pub fn assignment_is_durable(
+    log: &crate::offsets_log::OffsetsLog,
+    member: crate::protocol::MemberId,
+    generation: crate::protocol::Generation,
+    assignment: crate::protocol::Partitions,
+) -> bool {
+    log.durable_group()
+        .is_some_and(|g| g.generation == generation && g.assigns(member, assignment))
 }
 
 /// Nothing of the protocol is moving: no message in flight, no write waiting for the high

@@ -5,7 +5,7 @@ use crate::consumer::Phase;
 use crate::coordinator::replay::replay;
 use crate::coordinator::{GroupState, LoadState};
 use crate::model::properties::{converged, current_member};
-use crate::model::{Action, Addr, GroupModel, Msg, Observed, World};
+use crate::model::{assignment_is_durable, Action, Addr, GroupModel, Msg, Observed, World};
 use crate::protocol::{ErrorCode, MemberId, Offset, Partition, Partitions, Record, Response};
 
 /// What one step did.
@@ -311,18 +311,13 @@ fn zombie_commit(prev: &World) -> Option<String> {
 
 /// Responses a coordinator sent in the last step.
 fn responses_sent(prev: &World, w: &World) -> Vec<(u8, crate::protocol::ClientAddr, Response)> {
-    let mut old = prev.network.clone();
-    let mut out = Vec::new();
-    for e in &w.network {
-        if let Some(i) = old.iter().position(|o| o == e) {
-            old.remove(i);
-            continue;
-        }
-        if let (Addr::Broker(b), Addr::Client(c), Msg::Response(r)) = (&e.src, &e.dst, &e.msg) {
-            out.push((*b, *c, r.clone()));
-        }
-    }
-    out
+    super::new_messages(prev, w)
+        .into_iter()
+        .filter_map(|e| match (&e.src, &e.dst, &e.msg) {
+            (Addr::Broker(b), Addr::Client(c), Msg::Response(r)) => Some((*b, *c, r.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 fn fetch_below_ack(prev: &World, w: &World) -> Option<String> {
@@ -366,19 +361,15 @@ fn undurable_ack(prev: &World, w: &World) -> Option<String> {
                 member_id,
                 generation,
                 assignment,
-            } => {
-                let durable = w.log.durable_group();
-                let ok = durable.as_ref().is_some_and(|g| {
-                    g.generation == generation && g.assigns(member_id, assignment)
-                });
-                if !ok {
-                    let held = durable
-                        .map(|g| format!("generation {}", g.generation))
-                        .unwrap_or_else(|| "no group metadata".into());
-                    return Some(format!(
-                        "broker-{b} answered {c}'s SyncGroup with assignment {assignment} of generation {generation}, but the durable log holds {held}"
-                    ));
-                }
+            } if !assignment_is_durable(&w.log, member_id, generation, assignment) => {
+                let held = w
+                    .log
+                    .durable_group()
+                    .map(|g| format!("generation {}", g.generation))
+                    .unwrap_or_else(|| "no group metadata".into());
+                return Some(format!(
+                    "broker-{b} answered {c}'s SyncGroup with assignment {assignment} of generation {generation}, but the durable log holds {held}"
+                ));
             }
             Response::OffsetCommit {
                 error: ErrorCode::None,

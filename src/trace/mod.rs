@@ -16,7 +16,7 @@ pub use diff::Change;
 pub use shortest::{shortest_violations, SearchEnd, Shortest};
 
 use crate::model::properties::property_summary;
-use crate::model::{Action, GroupModel, ModelConfig, World};
+use crate::model::{Action, Envelope, GroupModel, ModelConfig, World};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -75,7 +75,10 @@ impl Trace {
                 step: i + 1,
                 action: action.clone(),
                 description: explain::describe(model, &state, action, &next),
-                sent: sent_messages(&state, &next),
+                sent: new_messages(&state, &next)
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect(),
                 changes: diff::diff(&before, &after),
             });
             state = next;
@@ -141,7 +144,7 @@ fn model_init(model: &GroupModel) -> World {
 }
 
 /// Messages present after a step that were not there before it.
-fn sent_messages(before: &World, after: &World) -> Vec<String> {
+fn new_messages<'a>(before: &World, after: &'a World) -> Vec<&'a Envelope> {
     let mut old = before.network.clone();
     let mut sent = Vec::new();
     for e in &after.network {
@@ -149,7 +152,7 @@ fn sent_messages(before: &World, after: &World) -> Vec<String> {
             Some(i) => {
                 old.remove(i);
             }
-            None => sent.push(e.to_string()),
+            None => sent.push(e),
         }
     }
     sent

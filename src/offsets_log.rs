@@ -9,7 +9,9 @@
 //! The durable part is kept compacted (latest record per key, in log order), which is what a
 //! coordinator replaying the partition sees once the cleaner has run.
 
-use crate::protocol::{BrokerId, Generation, MemberId, Offset, Partition, Partitions, Record};
+use crate::protocol::{
+    BrokerId, Generation, LeaderEpoch, MemberId, Offset, Partition, Partitions, Record,
+};
 use serde::{Deserialize, Serialize};
 
 /// Why an append was refused.
@@ -22,13 +24,13 @@ pub enum AppendError {
 /// What a coordinator needs of its log: a local append, tagged with the leader epoch it believes
 /// it holds. Durability is reported back separately, one batch at a time, in append order.
 pub trait LogAppender {
-    fn append(&mut self, leader_epoch: u8, batch: Vec<Record>) -> Result<(), AppendError>;
+    fn append(&mut self, leader_epoch: LeaderEpoch, batch: Vec<Record>) -> Result<(), AppendError>;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OffsetsLog {
     pub leader: BrokerId,
-    pub leader_epoch: u8,
+    pub leader_epoch: LeaderEpoch,
     /// Below the high watermark: survives any leader election. Compacted.
     pub durable: Vec<Record>,
     /// Appended by the leader, above the high watermark, oldest first.
@@ -124,7 +126,7 @@ impl DurableGroup<'_> {
 }
 
 impl LogAppender for OffsetsLog {
-    fn append(&mut self, leader_epoch: u8, batch: Vec<Record>) -> Result<(), AppendError> {
+    fn append(&mut self, leader_epoch: LeaderEpoch, batch: Vec<Record>) -> Result<(), AppendError> {
         if leader_epoch != self.leader_epoch {
             return Err(AppendError::NotLeaderOrFollower);
         }

@@ -26,7 +26,7 @@ enum Op {
 }
 
 fn member() -> impl Strategy<Value = MemberId> {
-    (0u8..1, 0u8..5).prop_map(|(epoch, seq)| MemberId { epoch, seq })
+    (0u32..1, 0u32..5).prop_map(|(epoch, seq)| MemberId { epoch, seq })
 }
 
 fn partitions() -> impl Strategy<Value = Partitions> {
@@ -39,7 +39,7 @@ fn request() -> impl Strategy<Value = Request> {
         proptest::option::of(member()).prop_map(|member_id| Request::JoinGroup { member_id }),
         (
             member(),
-            0u8..4,
+            0u32..4,
             proptest::collection::vec((member(), partitions()), 0..3)
         )
             .prop_map(|(member_id, generation, assignments)| Request::SyncGroup {
@@ -47,15 +47,15 @@ fn request() -> impl Strategy<Value = Request> {
                 generation,
                 assignments
             }),
-        (member(), 0u8..4).prop_map(|(member_id, generation)| Request::Heartbeat {
+        (member(), 0u32..4).prop_map(|(member_id, generation)| Request::Heartbeat {
             member_id,
             generation
         }),
         member().prop_map(|member_id| Request::LeaveGroup { member_id }),
         (
             member(),
-            0u8..4,
-            proptest::collection::vec((0u8..3, 0u8..5), 0..3)
+            0u32..4,
+            proptest::collection::vec((0u8..3, 0u32..5), 0..3)
         )
             .prop_map(|(member_id, generation, offsets)| Request::OffsetCommit {
                 member_id,
@@ -173,7 +173,7 @@ proptest! {
 fn record() -> impl Strategy<Value = Record> {
     prop_oneof![
         (
-            0u8..5,
+            0u32..5,
             proptest::option::of(member()),
             proptest::collection::vec((member(), partitions()), 0..3)
         )
@@ -182,7 +182,7 @@ fn record() -> impl Strategy<Value = Record> {
                 leader,
                 members
             }),
-        (0u8..3, 0u8..5).prop_map(|(partition, offset)| Record::OffsetCommit {
+        (0u8..3, 0u32..5).prop_map(|(partition, offset)| Record::OffsetCommit {
             partition,
             offset,
             committed_by: None

@@ -18,7 +18,7 @@ use crate::assignor::Assignor;
 use crate::flaw::{Flaw, Flaws};
 use crate::offsets_log::LogAppender;
 use crate::protocol::{
-    BrokerId, ClientAddr, ErrorCode, Generation, MemberId, Offset, Partition, Partitions, Record,
+    BrokerId, ClientAddr, ErrorCode, Generation, LeaderEpoch, MemberId, Offset, Partition, Partitions, Record,
     Reply, Request, Response,
 };
 use serde::{Deserialize, Serialize};
@@ -63,14 +63,14 @@ pub struct Coordinator {
     pub broker: BrokerId,
     pub load: LoadState,
     /// The leader epoch of `__consumer_offsets` this coordinator holds (or is loading).
-    pub epoch: u8,
+    pub epoch: LeaderEpoch,
     pub group: Group,
     /// The committed offsets it serves: updated only once a commit is durable.
     pub offsets: Vec<Option<Offset>>,
     /// Writes appended but not yet durable, in log order.
     pub pending: Vec<PendingWrite>,
     /// Sequence for minting member ids in this epoch.
-    pub next_member_seq: u8,
+    pub next_member_seq: u32,
 }
 
 type Replies = Vec<Reply>;
@@ -93,7 +93,7 @@ impl Coordinator {
     }
 
     /// The coordinator of a brand-new group: leads epoch `epoch` of an empty log.
-    pub fn active(broker: BrokerId, epoch: u8, cfg: &CoreConfig) -> Coordinator {
+    pub fn active(broker: BrokerId, epoch: LeaderEpoch, cfg: &CoreConfig) -> Coordinator {
         Coordinator {
             load: LoadState::Active,
             epoch,
@@ -106,7 +106,7 @@ impl Coordinator {
     // Leadership of __consumer_offsets
 
     /// Elected leader of epoch `epoch`: answer COORDINATOR_LOAD_IN_PROGRESS until loaded.
-    pub fn start_loading(&mut self, epoch: u8, cfg: &CoreConfig) -> Replies {
+    pub fn start_loading(&mut self, epoch: LeaderEpoch, cfg: &CoreConfig) -> Replies {
         let replies = self.unload();
         *self = Coordinator {
             load: LoadState::Loading,

@@ -40,7 +40,7 @@ pub use state::{Action, Addr, Control, Envelope, Msg, Observed, Used, World};
 
 use crate::consumer::{Consumer, Send};
 use crate::coordinator::{Coordinator, CoreConfig, LoadState};
-use crate::protocol::{ClientAddr, ErrorCode, Reply, Response};
+use crate::protocol::{ClientAddr, ErrorCode, Offset, Reply, Response};
 use stateright::{Model, Property};
 
 /// A catalogue configuration made checkable.
@@ -49,7 +49,7 @@ pub struct GroupModel {
     pub cfg: ModelConfig,
     pub core: CoreConfig,
     /// The generation of the initial state: a rebalance completes when the group passes it.
-    pub initial_generation: u8,
+    pub initial_generation: crate::protocol::Generation,
 }
 
 impl GroupModel {
@@ -496,7 +496,7 @@ impl Model for GroupModel {
             }
             if consumer.phase == crate::consumer::Phase::Stable && consumer.in_flight.is_none() {
                 for p in consumer.processable().iter() {
-                    if consumer.positions[p as usize] < cfg.max_offset {
+                    if consumer.positions[p as usize] < Offset::from(cfg.max_offset) {
                         actions.push(Action::Consume(id, p));
                     }
                 }

@@ -3,7 +3,9 @@
 use crate::consumer::Consumer;
 use crate::coordinator::Coordinator;
 use crate::offsets_log::OffsetsLog;
-use crate::protocol::{BrokerId, ClientAddr, MemberId, Offset, Partition, Request, Response};
+use crate::protocol::{
+    BrokerId, ClientAddr, LeaderEpoch, MemberId, Offset, Partition, Request, Response,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -30,9 +32,9 @@ impl fmt::Display for Addr {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Control {
     /// You lead `__consumer_offsets` from this epoch on: load the group.
-    StartLeading { epoch: u8 },
+    StartLeading { epoch: LeaderEpoch },
     /// Leadership moved to this epoch's leader: unload.
-    StopLeading { epoch: u8 },
+    StopLeading { epoch: LeaderEpoch },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

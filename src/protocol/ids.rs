@@ -6,9 +6,11 @@ pub type BrokerId = u8;
 /// A partition of the single subscribed topic.
 pub type Partition = u8;
 /// A position in a partition: the offset of the next record to consume.
-pub type Offset = u8;
+pub type Offset = u32;
 /// The group's generation id. Kafka's "no generation" (-1) is `Option::None` where it can occur.
-pub type Generation = u8;
+pub type Generation = u32;
+/// The leader epoch of `__consumer_offsets`: it grows with every election.
+pub type LeaderEpoch = u32;
 
 /// A member id minted by a coordinator. Kafka appends a UUID to the client id; we get the same
 /// uniqueness from the leader epoch of the minting coordinator (a new coordinator always has a
@@ -16,8 +18,8 @@ pub type Generation = u8;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub struct MemberId {
-    pub epoch: u8,
-    pub seq: u8,
+    pub epoch: LeaderEpoch,
+    pub seq: u32,
 }
 
 impl fmt::Display for MemberId {
@@ -32,7 +34,7 @@ impl fmt::Display for MemberId {
 #[serde(into = "String", try_from = "String")]
 pub struct ClientAddr {
     pub consumer: u8,
-    pub incarnation: u8,
+    pub incarnation: u32,
 }
 
 impl fmt::Display for ClientAddr {

@@ -11,7 +11,9 @@ mod display;
 mod ids;
 mod records;
 
-pub use ids::{BrokerId, ClientAddr, Generation, MemberId, Offset, Partition, Partitions};
+pub use ids::{
+    BrokerId, ClientAddr, Generation, LeaderEpoch, MemberId, Offset, Partition, Partitions,
+};
 pub use records::{Record, RecordKey};
 
 use serde::{Deserialize, Serialize};

@@ -60,7 +60,12 @@ mod tests {
     use super::*;
 
     fn ids(n: u8) -> Vec<MemberId> {
-        (0..n).map(|seq| MemberId { epoch: 0, seq: seq.into() }).collect()
+        (0..n)
+            .map(|seq| MemberId {
+                epoch: 0,
+                seq: seq.into(),
+            })
+            .collect()
     }
 
     #[test]

@@ -18,8 +18,8 @@ use crate::assignor::Assignor;
 use crate::flaw::{Flaw, Flaws};
 use crate::offsets_log::LogAppender;
 use crate::protocol::{
-    BrokerId, ClientAddr, ErrorCode, Generation, LeaderEpoch, MemberId, Offset, Partition, Partitions, Record,
-    Reply, Request, Response,
+    BrokerId, ClientAddr, ErrorCode, Generation, LeaderEpoch, MemberId, Offset, Partition,
+    Partitions, Record, Reply, Request, Response,
 };
 use serde::{Deserialize, Serialize};
 

@@ -18,4 +18,5 @@ pub mod model;
 pub mod offsets_log;
 pub mod protocol;
 pub mod report;
+pub mod runtime;
 pub mod trace;

@@ -1,0 +1,184 @@
+//! Judging a recorded run: the model's step-level properties, checked over the service's
+//! history of events (a linearisation: each event was recorded inside its critical section).
+//!
+//! The same rules as the model's: a success response of the current coordinator must reveal
+//! only what is durable (`durable_before_ack`); every commit that becomes durable comes from a
+//! member of the durable generation that was given the partition (`no_zombie_commit`); no
+//! acknowledged commit is lost or served below (`no_lost_commit`); the durable generation never
+//! goes back (`generation_monotonic`); every assignment written is a function
+//! (`assignment_is_function`).
+
+use super::service::Event;
+use crate::offsets_log::OffsetsLog;
+use crate::protocol::{ErrorCode, Offset, Record, Response};
+
+/// A property broken by a run, with the index of the event where it broke.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub property: &'static str,
+    pub event: usize,
+    pub detail: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} at event {}: {}",
+            self.property, self.event, self.detail
+        )
+    }
+}
+
+/// Checks a history; `partitions` is the topic's size.
+pub fn check(events: &[Event], partitions: u8) -> Vec<Violation> {
+    let mut out = Vec::new();
+    // The durable log as the history has made it so far (compacted, like the real one).
+    let mut durable = OffsetsLog::new(0);
+    let mut epoch = 0;
+    let mut acked: Vec<Offset> = vec![0; partitions as usize];
+    let mut violation = |property, event, detail: String| {
+        out.push(Violation {
+            property,
+            event,
+            detail,
+        })
+    };
+    for (i, e) in events.iter().enumerate() {
+        match e {
+            Event::Elected { epoch: new, .. } => epoch = *new,
+            Event::Replicated { batch } => {
+                for r in batch {
+                    match r {
+                        Record::OffsetCommit {
+                            partition,
+                            committed_by,
+                            offset,
+                        } => {
+                            let legit = match (durable.durable_group(), committed_by) {
+                                (Some(g), Some((id, gen))) => {
+                                    *gen == g.generation && g.gives(*id, *partition)
+                                }
+                                _ => false,
+                            };
+                            if !legit {
+                                violation(
+                                    "no_zombie_commit",
+                                    i,
+                                    format!("offset p{partition}@{offset} by {committed_by:?}"),
+                                );
+                            }
+                        }
+                        Record::GroupMetadata {
+                            generation,
+                            members,
+                            ..
+                        } => {
+                            let mut seen = crate::protocol::Partitions::EMPTY;
+                            for (_, ps) in members {
+                                if !seen.intersection(*ps).is_empty() {
+                                    violation(
+                                        "assignment_is_function",
+                                        i,
+                                        format!("generation {generation} gives a partition twice"),
+                                    );
+                                }
+                                seen = seen.union(*ps);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                let before = durable.durable_generation();
+                durable.uncommitted.push(batch.clone());
+                durable.replicate_one();
+                if durable.durable_generation() < before {
+                    violation(
+                        "generation_monotonic",
+                        i,
+                        format!("{before} → {}", durable.durable_generation()),
+                    );
+                }
+            }
+            _ => {}
+        }
+        let Some((from_epoch, replies)) = e.replies() else {
+            continue;
+        };
+        if from_epoch != epoch {
+            continue; // a deposed coordinator's answers are not judged (as in the model)
+        }
+        for reply in replies {
+            match &reply.response {
+                Response::SyncGroup {
+                    error: ErrorCode::None,
+                    member_id,
+                    generation,
+                    assignment,
+                } => {
+                    let ok = durable.durable_group().is_some_and(|g| {
+                        g.generation == *generation && g.assigns(*member_id, *assignment)
+                    });
+                    if !ok {
+                        violation(
+                            "durable_before_ack",
+                            i,
+                            format!("SyncGroup of generation {generation} answered before durable"),
+                        );
+                    }
+                }
+                Response::OffsetCommit {
+                    error: ErrorCode::None,
+                    offsets,
+                } => {
+                    for (p, o) in offsets {
+                        if durable.durable_offset(*p).is_none_or(|d| d < *o) {
+                            violation(
+                                "durable_before_ack",
+                                i,
+                                format!("p{p}@{o} acknowledged before durable"),
+                            );
+                        }
+                        let a = &mut acked[*p as usize];
+                        *a = (*a).max(*o);
+                    }
+                }
+                Response::OffsetFetch {
+                    error: ErrorCode::None,
+                    offsets,
+                } => {
+                    for (p, o) in offsets {
+                        if o.unwrap_or(0) < acked[*p as usize] {
+                            violation(
+                                "no_lost_commit",
+                                i,
+                                format!(
+                                    "served p{p}@{o:?} below the acknowledged {}",
+                                    acked[*p as usize]
+                                ),
+                            );
+                        }
+                        if o.is_some() && *o != durable.durable_offset(*p) {
+                            violation(
+                                "durable_before_ack",
+                                i,
+                                format!("served p{p}@{o:?}, not the durable offset"),
+                            );
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for (p, a) in acked.iter().enumerate() {
+        if *a > 0 && durable.durable_offset(p as u8).is_none_or(|d| d < *a) {
+            violation(
+                "no_lost_commit",
+                events.len(),
+                format!("acknowledged p{p}@{a} is not durable at the end"),
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,384 @@
+//! The group coordinator service: the sans-IO core behind locks, as a broker would embed it.
+//!
+//! Kafka serialises every operation on one `__consumer_offsets` partition on one event thread;
+//! here each broker's coordinator has its own lock and the partition (the log) another, so the
+//! races Kafka's design avoids are real races, and loom explores them:
+//!
+//! - **Requests** lock the broker, let the core handle the request (appending to the log, which
+//!   locks the log inside: the lock order is always broker → log), and post the replies.
+//! - **Replication** advances the high watermark under the log lock, releases it, then tells the
+//!   coordinator of that leader epoch that its oldest batch is durable. Only then can a write be
+//!   answered: the response to a write is deferred until durable.
+//! - **Failover** elects a new leader under the log lock (truncating what is not durable, so the
+//!   old leader's appends are refused from then on), then makes the new broker load and the old
+//!   one unload; unloading fails every parked request and pending write with NOT_COORDINATOR.
+//! - **Timers** (session expiry, rebalance timeout) lock the leading broker and call the core.
+//!
+//! Replies go to per-client mailboxes; a client blocks on a condition variable until its answer
+//! arrives (JoinGroup and SyncGroup are parked until their phase completes, as in Kafka).
+
+use super::sync::{lock, Condvar, Mutex};
+use crate::coordinator::{Coordinator, CoreConfig, LoadState};
+use crate::offsets_log::{AppendError, LogAppender, OffsetsLog};
+use crate::protocol::{
+    BrokerId, ClientAddr, LeaderEpoch, MemberId, Record, Reply, Request, Response,
+};
+
+/// What happened inside the service, in the order it happened: each event is recorded inside
+/// the critical section that caused it, so the history is a linearisation of the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A broker (holding `epoch`) handled a request and answered with these replies.
+    Handled {
+        broker: BrokerId,
+        epoch: LeaderEpoch,
+        from: ClientAddr,
+        request: Request,
+        replies: Vec<Reply>,
+    },
+    /// The high watermark passed the oldest batch: it is durable.
+    Replicated { batch: Vec<Record> },
+    /// The coordinator (holding `epoch`) completed what waited for its oldest batch.
+    Completed {
+        broker: BrokerId,
+        epoch: LeaderEpoch,
+        replies: Vec<Reply>,
+    },
+    /// Leadership of `__consumer_offsets` moved; the log truncated what was not durable.
+    Elected {
+        broker: BrokerId,
+        epoch: LeaderEpoch,
+    },
+    /// A broker started loading (after failing what it had parked, if anything).
+    Loading {
+        broker: BrokerId,
+        epoch: LeaderEpoch,
+        replies: Vec<Reply>,
+    },
+    /// A broker learnt of its demotion and unloaded.
+    Unloaded {
+        broker: BrokerId,
+        replies: Vec<Reply>,
+    },
+    /// A broker finished loading the group.
+    Loaded {
+        broker: BrokerId,
+        epoch: LeaderEpoch,
+    },
+    /// A timer fired at the leader.
+    Timer {
+        broker: BrokerId,
+        epoch: LeaderEpoch,
+        what: String,
+        replies: Vec<Reply>,
+    },
+}
+
+impl Event {
+    /// The replies this event sent, with the epoch of the coordinator that sent them.
+    pub fn replies(&self) -> Option<(LeaderEpoch, &[Reply])> {
+        match self {
+            Event::Handled { epoch, replies, .. }
+            | Event::Completed { epoch, replies, .. }
+            | Event::Loading { epoch, replies, .. }
+            | Event::Timer { epoch, replies, .. } => Some((*epoch, replies)),
+            Event::Unloaded { replies, .. } => Some((LeaderEpoch::MAX, replies)),
+            _ => None,
+        }
+    }
+}
+
+pub struct GroupService {
+    cfg: CoreConfig,
+    brokers: Vec<Mutex<Coordinator>>,
+    log: Mutex<OffsetsLog>,
+    mailboxes: Mutex<Vec<Reply>>,
+    arrived: Condvar,
+    /// Every event, when recording is on.
+    events: Option<Mutex<Vec<Event>>>,
+}
+
+/// The log as the core sees it during one request: each append takes the log lock.
+struct LockedLog<'a>(&'a Mutex<OffsetsLog>);
+
+impl LogAppender for LockedLog<'_> {
+    fn append(&mut self, leader_epoch: LeaderEpoch, batch: Vec<Record>) -> Result<(), AppendError> {
+        lock(self.0).append(leader_epoch, batch)
+    }
+}
+
+impl GroupService {
+    /// `brokers` brokers; broker 0 leads `__consumer_offsets` (epoch 0) with an empty group.
+    pub fn new(cfg: CoreConfig, brokers: u8, record: bool) -> GroupService {
+        let brokers = (0..brokers.max(1))
+            .map(|b| {
+                Mutex::new(if b == 0 {
+                    Coordinator::active(0, 0, &cfg)
+                } else {
+                    Coordinator::idle(b, &cfg)
+                })
+            })
+            .collect();
+        GroupService {
+            cfg,
+            brokers,
+            log: Mutex::new(OffsetsLog::new(0)),
+            mailboxes: Mutex::new(Vec::new()),
+            arrived: Condvar::new(),
+            events: record.then(|| Mutex::new(Vec::new())),
+        }
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.cfg
+    }
+
+    pub fn brokers(&self) -> usize {
+        self.brokers.len()
+    }
+
+    fn record(&self, event: impl FnOnce() -> Event) {
+        if let Some(events) = &self.events {
+            lock(events).push(event());
+        }
+    }
+
+    /// The events recorded so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.events
+            .as_ref()
+            .map(|e| lock(e).clone())
+            .unwrap_or_default()
+    }
+
+    fn post(&self, replies: Vec<Reply>) {
+        if replies.is_empty() {
+            return;
+        }
+        lock(&self.mailboxes).extend(replies);
+        self.arrived.notify_all();
+    }
+
+    /// FindCoordinator, from cluster metadata: the current leader of `__consumer_offsets`.
+    pub fn find_coordinator(&self) -> BrokerId {
+        lock(&self.log).leader
+    }
+
+    /// A request arrives at broker `to` on connection `from`. The answer (now, or when its
+    /// phase completes or its write is durable) goes to `from`'s mailbox.
+    pub fn send(&self, to: BrokerId, from: ClientAddr, request: &Request) {
+        let replies = {
+            let mut broker = lock(&self.brokers[to as usize]);
+            let replies = broker.handle(from, request, &mut LockedLog(&self.log), &self.cfg);
+            self.record(|| Event::Handled {
+                broker: to,
+                epoch: broker.epoch,
+                from,
+                request: request.clone(),
+                replies: replies.clone(),
+            });
+            replies
+        };
+        self.post(replies);
+    }
+
+    /// The answer waiting for `me`, if any.
+    pub fn try_receive(&self, me: ClientAddr) -> Option<Response> {
+        let mut boxes = lock(&self.mailboxes);
+        let at = boxes.iter().position(|r| r.to == me)?;
+        Some(boxes.remove(at).response)
+    }
+
+    /// Blocks until an answer for `me` arrives.
+    pub fn receive(&self, me: ClientAddr) -> Response {
+        let mut boxes = lock(&self.mailboxes);
+        loop {
+            if let Some(at) = boxes.iter().position(|r| r.to == me) {
+                return boxes.remove(at).response;
+            }
+            boxes = self.arrived.wait(boxes).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Blocks until an answer for `me` arrives or `timeout` passes (not under loom, which has
+    /// no clock).
+    #[cfg(not(loom))]
+    pub fn receive_timeout(
+        &self,
+        me: ClientAddr,
+        timeout: std::time::Duration,
+    ) -> Option<Response> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut boxes = lock(&self.mailboxes);
+        loop {
+            if let Some(at) = boxes.iter().position(|r| r.to == me) {
+                return Some(boxes.remove(at).response);
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            boxes = self
+                .arrived
+                .wait_timeout(boxes, deadline - now)
+                .map(|(b, _)| b)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+
+    /// Drops the answers of a connection that died (a crashed consumer).
+    pub fn disconnect(&self, me: ClientAddr) {
+        lock(&self.mailboxes).retain(|r| r.to != me);
+    }
+
+    /// The high watermark passes the oldest uncommitted batch; the coordinator of that leader
+    /// epoch completes what waited for it. Returns false if nothing was waiting to replicate.
+    pub fn replicate(&self) -> bool {
+        let (leader, epoch) = {
+            let mut log = lock(&self.log);
+            let Some(batch) = log.uncommitted.first().cloned() else {
+                return false;
+            };
+            log.replicate_one();
+            self.record(|| Event::Replicated {
+                batch: batch.clone(),
+            });
+            (log.leader, log.leader_epoch)
+        };
+        // The batch is durable before anyone hears of it. A coordinator of another epoch (the
+        // leader moved meanwhile, and unloading already failed its pending writes) has nothing
+        // to complete.
+        let replies = {
+            let mut broker = lock(&self.brokers[leader as usize]);
+            let replies = if broker.epoch == epoch && broker.load == LoadState::Active {
+                broker.on_batch_durable()
+            } else {
+                Vec::new()
+            };
+            self.record(|| Event::Completed {
+                broker: leader,
+                epoch: broker.epoch,
+                replies: replies.clone(),
+            });
+            replies
+        };
+        self.post(replies);
+        true
+    }
+
+    /// Leadership of `__consumer_offsets` moves to `to`, which starts loading. Returns the old
+    /// leader and the new epoch; the old leader keeps serving from memory until
+    /// [`GroupService::stop_leading`] reaches it, but its appends are refused from now on.
+    pub fn elect(&self, to: BrokerId) -> (BrokerId, LeaderEpoch) {
+        let (from, epoch) = {
+            let mut log = lock(&self.log);
+            let from = log.leader;
+            log.elect(to);
+            self.record(|| Event::Elected {
+                broker: to,
+                epoch: log.leader_epoch,
+            });
+            (from, log.leader_epoch)
+        };
+        let replies = {
+            let mut broker = lock(&self.brokers[to as usize]);
+            let replies = if broker.epoch < epoch || broker.load == LoadState::NotCoordinator {
+                broker.start_loading(epoch, &self.cfg)
+            } else {
+                Vec::new()
+            };
+            self.record(|| Event::Loading {
+                broker: to,
+                epoch,
+                replies: replies.clone(),
+            });
+            replies
+        };
+        self.post(replies);
+        (from, epoch)
+    }
+
+    /// The controller tells `broker` that epoch `epoch` has another leader: it unloads, failing
+    /// everything parked or pending with NOT_COORDINATOR.
+    pub fn stop_leading(&self, broker: BrokerId, epoch: LeaderEpoch) {
+        let replies = {
+            let mut b = lock(&self.brokers[broker as usize]);
+            let replies = if b.epoch < epoch {
+                b.stop_leading(&self.cfg)
+            } else {
+                Vec::new()
+            };
+            self.record(|| Event::Unloaded {
+                broker,
+                replies: replies.clone(),
+            });
+            replies
+        };
+        self.post(replies);
+    }
+
+    /// A failover: elect `to`, then unload the old leader.
+    pub fn failover(&self, to: BrokerId) {
+        let (from, epoch) = self.elect(to);
+        if from != to {
+            self.stop_leading(from, epoch);
+        }
+    }
+
+    /// `broker` finishes replaying the durable log (if it is still the leader it was elected as).
+    pub fn finish_loading(&self, broker: BrokerId) -> bool {
+        let (durable, epoch) = {
+            let log = lock(&self.log);
+            (log.durable.clone(), log.leader_epoch)
+        };
+        let mut b = lock(&self.brokers[broker as usize]);
+        if b.load != LoadState::Loading || b.epoch != epoch {
+            return false;
+        }
+        b.finish_loading(&durable, &self.cfg);
+        self.record(|| Event::Loaded { broker, epoch });
+        true
+    }
+
+    fn at_leader(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut Coordinator, &mut LockedLog) -> Vec<Reply>,
+    ) {
+        let leader = lock(&self.log).leader;
+        let replies = {
+            let mut broker = lock(&self.brokers[leader as usize]);
+            let replies = f(&mut broker, &mut LockedLog(&self.log));
+            self.record(|| Event::Timer {
+                broker: leader,
+                epoch: broker.epoch,
+                what: what.to_string(),
+                replies: replies.clone(),
+            });
+            replies
+        };
+        self.post(replies);
+    }
+
+    /// The session timer of `id` fires at the leader (the core ignores it if the member has
+    /// satisfied its heartbeat, e.g. while its JoinGroup is parked).
+    pub fn expire_session(&self, id: MemberId) {
+        let cfg = &self.cfg;
+        self.at_leader(&format!("session of {id} expires"), |b, log| {
+            b.expire_session(id, log, cfg)
+        });
+    }
+
+    /// The rebalance timeout of the join phase fires at the leader.
+    pub fn rebalance_timeout(&self) {
+        let cfg = &self.cfg;
+        self.at_leader("rebalance timeout", |b, log| b.rebalance_timeout(log, cfg));
+    }
+
+    /// A copy of every broker's coordinator and of the log. Not atomic across them: use it when
+    /// the service is quiet, or under a lock of the caller's that stops every operation.
+    pub fn snapshot(&self) -> (Vec<Coordinator>, OffsetsLog) {
+        let brokers = self.brokers.iter().map(|b| lock(b).clone()).collect();
+        (brokers, lock(&self.log).clone())
+    }
+}

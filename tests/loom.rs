@@ -1,0 +1,257 @@
+//! loom: every interleaving of the runtime's threads, one test per race.
+//!
+//! Built only with `RUSTFLAGS="--cfg loom"` (in its own target directory); `tests/loom_gate.rs`
+//! runs this file from the normal test command. Each scenario forms its group on the main thread
+//! (no branching), then races a few operations, and judges the whole recorded history with the
+//! model's properties (`runtime::history`) plus the state-based ones (single ownership among
+//! current members, replay equivalence) at the end.
+//!
+//! Preemption bounds are set per test with `loom::model::Builder::preemption_bound`; the figures
+//! are in the README.
+#![cfg(loom)]
+
+use groupcheck::assignor::Assignor;
+use groupcheck::coordinator::replay::replay;
+use groupcheck::coordinator::{CoreConfig, GroupState, LoadState};
+use groupcheck::flaw::Flaws;
+use groupcheck::protocol::{ErrorCode, Partitions, Response};
+use groupcheck::runtime::client::{form_group, settle, Client};
+use groupcheck::runtime::{history, GroupService};
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::Arc;
+use loom::thread;
+
+const CFG: CoreConfig = CoreConfig {
+    partitions: 2,
+    assignor: Assignor::Range,
+    flaws: Flaws::NONE,
+};
+
+fn model(bound: usize, f: impl Fn() + Send + Sync + 'static) {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(bound);
+    b.check(f);
+}
+
+/// The model's properties over what happened, and the state-based ones over where it ended.
+fn judge(service: &GroupService, clients: &[Client]) {
+    let violations = history::check(&service.events(), CFG.partitions);
+    assert!(violations.is_empty(), "{violations:?}");
+    let (brokers, log) = service.snapshot();
+    let leader = &brokers[log.leader as usize];
+    if leader.load == LoadState::Active && leader.epoch == log.leader_epoch {
+        // single_owner: no partition owned by two current members.
+        let mut seen = Partitions::EMPTY;
+        for c in clients {
+            let current = c.consumer.generation == Some(leader.group.generation)
+                && c.consumer
+                    .member_id
+                    .is_some_and(|m| leader.group.member(m).is_some());
+            if current {
+                assert!(
+                    seen.intersection(c.consumer.owned).is_empty(),
+                    "single_owner"
+                );
+                seen = seen.union(c.consumer.owned);
+            }
+        }
+        // replay_equivalence, when the group is at rest.
+        if leader.pending.is_empty()
+            && matches!(leader.group.state, GroupState::Stable | GroupState::Empty)
+        {
+            let expected = replay(CFG.partitions, &log.durable);
+            assert_eq!(leader.group.generation, expected.generation);
+            assert_eq!(leader.group.assignments(), expected.members);
+            assert_eq!(leader.offsets, expected.offsets);
+        }
+    }
+}
+
+/// KAFKA-2596 class, and a timer racing a state change (KAFKA-9752 / KAFKA-12890): a member
+/// commits while its session expires and the high watermark moves. Whatever the order, a commit
+/// is accepted only from a current member, and answered only once durable.
+#[test]
+fn commit_racing_its_session_expiry_is_fenced() {
+    model(3, || {
+        let service = Arc::new(GroupService::new(CFG, 1, true));
+        let mut clients = form_group(&service, 2);
+        let zombie = clients[0].consumer.member_id.unwrap();
+        let p = clients[0].consumer.owned.iter().next().unwrap();
+        clients[0].consumer.process(p);
+        let send = clients[0].consumer.commit().unwrap();
+        let addr = clients[0].addr();
+
+        let s = service.clone();
+        let committer = thread::spawn(move || s.send(send.to, addr, &send.request));
+        let s = service.clone();
+        let timer = thread::spawn(move || s.expire_session(zombie));
+        let s = service.clone();
+        let replicator = thread::spawn(move || {
+            s.replicate();
+        });
+        committer.join().unwrap();
+        timer.join().unwrap();
+        replicator.join().unwrap();
+        while service.replicate() {}
+
+        match service.try_receive(addr) {
+            Some(Response::OffsetCommit { error, .. }) => assert!(
+                matches!(
+                    error,
+                    ErrorCode::None | ErrorCode::UnknownMemberId | ErrorCode::RebalanceInProgress
+                ),
+                "{error:?}"
+            ),
+            other => panic!("the commit was not answered: {other:?}"),
+        }
+        judge(&service, &clients);
+    });
+}
+
+/// An unload racing a pending write (notes §6.3 iv): a commit is appended, the leader moves,
+/// the high watermark moves. No success may be sent for a write the election truncated, and an
+/// acknowledged offset must be what the new coordinator serves.
+#[test]
+fn failover_racing_a_pending_commit_never_acknowledges_a_truncated_write() {
+    model(3, || {
+        let service = Arc::new(GroupService::new(CFG, 2, true));
+        let mut clients = form_group(&service, 1);
+        clients[0].consumer.process(0);
+        let send = clients[0].consumer.commit().unwrap();
+        let addr = clients[0].addr();
+
+        let s = service.clone();
+        let committer = thread::spawn(move || s.send(send.to, addr, &send.request));
+        let s = service.clone();
+        let controller = thread::spawn(move || s.failover(1));
+        let s = service.clone();
+        let replicator = thread::spawn(move || {
+            s.replicate();
+        });
+        committer.join().unwrap();
+        controller.join().unwrap();
+        replicator.join().unwrap();
+        while service.replicate() {}
+        assert!(service.finish_loading(1));
+
+        let answer = service.try_receive(addr);
+        let Some(Response::OffsetCommit { error, .. }) = answer else {
+            panic!("the commit was not answered: {answer:?}");
+        };
+        let (brokers, log) = service.snapshot();
+        if error == ErrorCode::None {
+            assert_eq!(
+                log.durable_offset(0),
+                Some(1),
+                "acknowledged but not durable"
+            );
+            assert_eq!(
+                brokers[1].offsets[0],
+                Some(1),
+                "acknowledged but not served"
+            );
+        }
+        judge(&service, &clients);
+    });
+}
+
+/// The join barrier under concurrent joins and a leave: a newcomer joins, an old member rejoins
+/// after its heartbeat learns of the rebalance, another member leaves. Every JoinGroup and
+/// SyncGroup is answered (no deadlock, no lost wake-up), and the group ends with one owner per
+/// partition.
+#[test]
+fn join_barrier_with_a_concurrent_join_and_leave_completes() {
+    model(2, || {
+        let service = Arc::new(GroupService::new(CFG, 1, true));
+        let mut clients = form_group(&service, 2);
+        let mut leaver = clients.pop().unwrap();
+        let mut member = clients.pop().unwrap();
+        let mut newcomer = Client::new(
+            groupcheck::protocol::ClientAddr {
+                consumer: 2,
+                incarnation: 0,
+            },
+            &CFG,
+        );
+        // The newcomer has had its member id (the MEMBER_ID_REQUIRED round trip): the barrier
+        // now waits for its second JoinGroup.
+        let first = newcomer
+            .consumer
+            .on_coordinator_found(service.find_coordinator(), &CFG)
+            .unwrap();
+        service.send(first.to, newcomer.addr(), &first.request);
+        let answer = service.try_receive(newcomer.addr()).unwrap();
+        let second = newcomer.consumer.on_response(&answer, &CFG);
+        assert!(second.is_some());
+        let done = Arc::new(AtomicUsize::new(0));
+
+        let (s, d) = (service.clone(), done.clone());
+        let joiner = thread::spawn(move || {
+            newcomer.exchange(&s, second);
+            d.fetch_add(1, Ordering::SeqCst);
+            newcomer
+        });
+        let (s, d) = (service.clone(), done.clone());
+        let leaving = thread::spawn(move || {
+            leaver.close(&s);
+            // The heartbeat after the leave learns of the rebalance; the member rejoins.
+            member.heartbeat(&s);
+            d.fetch_add(1, Ordering::SeqCst);
+            member
+        });
+        // The high watermark keeps moving until both are through.
+        while done.load(Ordering::SeqCst) < 2 {
+            if !service.replicate() {
+                thread::yield_now();
+            }
+        }
+        let mut clients = vec![leaving.join().unwrap(), joiner.join().unwrap()];
+        settle(&service, &mut clients, Vec::new());
+        for c in &clients {
+            assert!(c.is_stable(), "{} did not get back to Stable", c.addr());
+        }
+        let owned: Vec<_> = clients.iter().map(|c| c.consumer.owned).collect();
+        assert_eq!(owned[0].union(owned[1]), Partitions::all(2));
+        judge(&service, &clients);
+    });
+}
+
+/// The high watermark racing a failover there and back: a batch becomes durable while the
+/// leader moves away and returns with a new epoch and a new pending write. The durable batch
+/// must complete nothing at the re-elected coordinator (the leader-epoch check on completion),
+/// or the new write would be acknowledged before it is durable.
+#[test]
+fn high_watermark_racing_a_failover_and_back_completes_only_its_own_epoch() {
+    model(3, || {
+        let service = Arc::new(GroupService::new(CFG, 2, true));
+        let mut clients = form_group(&service, 1);
+        let member = clients[0].consumer.member_id.unwrap();
+        let generation = clients[0].consumer.generation.unwrap();
+        clients[0].consumer.process(0);
+        let send = clients[0].consumer.commit().unwrap();
+        let addr = clients[0].addr();
+        service.send(send.to, addr, &send.request);
+
+        let s = service.clone();
+        let replicator = thread::spawn(move || {
+            s.replicate();
+        });
+        let s = service.clone();
+        let controller = thread::spawn(move || {
+            s.failover(1);
+            s.failover(0);
+            if s.finish_loading(0) {
+                let again = groupcheck::protocol::Request::OffsetCommit {
+                    member_id: member,
+                    generation,
+                    offsets: vec![(0, 2)],
+                };
+                s.send(0, addr, &again);
+            }
+        });
+        replicator.join().unwrap();
+        controller.join().unwrap();
+        while service.replicate() {}
+        judge(&service, &clients);
+    });
+}

@@ -11,6 +11,7 @@
 pub mod assignor;
 pub mod catalogue;
 pub mod check;
+pub mod conformance;
 pub mod consumer;
 pub mod coordinator;
 pub mod flaw;

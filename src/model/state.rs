@@ -149,6 +149,21 @@ impl World {
         holds || on_its_way
     }
 
+    /// Messages in flight now that were not in flight in `before` (what one step sent).
+    pub fn sent_since(&self, before: &World) -> Vec<&Envelope> {
+        let mut old: Vec<&Envelope> = before.network.iter().collect();
+        let mut sent = Vec::new();
+        for e in &self.network {
+            match old.iter().position(|o| *o == e) {
+                Some(i) => {
+                    old.remove(i);
+                }
+                None => sent.push(e),
+            }
+        }
+        sent
+    }
+
     pub fn leader(&self) -> &Coordinator {
         &self.brokers[self.log.leader as usize]
     }

@@ -129,6 +129,29 @@ impl GroupService {
         }
     }
 
+    /// A service starting from given coordinators and log (to follow a model's execution from
+    /// its initial state).
+    pub fn from_parts(
+        cfg: CoreConfig,
+        brokers: Vec<Coordinator>,
+        log: OffsetsLog,
+        record: bool,
+    ) -> GroupService {
+        GroupService {
+            cfg,
+            brokers: brokers.into_iter().map(Mutex::new).collect(),
+            log: Mutex::new(log),
+            mailboxes: Mutex::new(Vec::new()),
+            arrived: Condvar::new(),
+            events: record.then(|| Mutex::new(Vec::new())),
+        }
+    }
+
+    /// Every answer waiting in any mailbox, taken out.
+    pub fn drain(&self) -> Vec<Reply> {
+        std::mem::take(&mut *lock(&self.mailboxes))
+    }
+
     pub fn config(&self) -> &CoreConfig {
         &self.cfg
     }

@@ -311,7 +311,7 @@ fn zombie_commit(prev: &World) -> Option<String> {
 
 /// Responses a coordinator sent in the last step.
 fn responses_sent(prev: &World, w: &World) -> Vec<(u8, crate::protocol::ClientAddr, Response)> {
-    super::new_messages(prev, w)
+    w.sent_since(prev)
         .into_iter()
         .filter_map(|e| match (&e.src, &e.dst, &e.msg) {
             (Addr::Broker(b), Addr::Client(c), Msg::Response(r)) => Some((*b, *c, r.clone())),

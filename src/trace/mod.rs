@@ -16,7 +16,7 @@ pub use diff::Change;
 pub use shortest::{shortest_violations, SearchEnd, Shortest};
 
 use crate::model::properties::property_summary;
-use crate::model::{Action, Envelope, GroupModel, ModelConfig, World};
+use crate::model::{Action, GroupModel, ModelConfig, World};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -75,7 +75,8 @@ impl Trace {
                 step: i + 1,
                 action: action.clone(),
                 description: explain::describe(model, &state, action, &next),
-                sent: new_messages(&state, &next)
+                sent: next
+                    .sent_since(&state)
                     .iter()
                     .map(|e| e.to_string())
                     .collect(),
@@ -141,21 +142,6 @@ fn model_init(model: &GroupModel) -> World {
         .init_states()
         .pop()
         .expect("a model has one initial state")
-}
-
-/// Messages present after a step that were not there before it.
-fn new_messages<'a>(before: &World, after: &'a World) -> Vec<&'a Envelope> {
-    let mut old = before.network.clone();
-    let mut sent = Vec::new();
-    for e in &after.network {
-        match old.iter().position(|o| o == e) {
-            Some(i) => {
-                old.remove(i);
-            }
-            None => sent.push(e),
-        }
-    }
-    sent
 }
 
 fn explorer_path(indices: &[usize]) -> String {

@@ -1,0 +1,134 @@
+//! Conformance of the runtime to the model: the same execution, step by step, on both.
+//!
+//! The model is the environment (network, consumers, faults); the runtime's
+//! [`GroupService`](crate::runtime::GroupService) stands in for its brokers and
+//! `__consumer_offsets`. Every step that reaches a broker or the log is also performed on the
+//! runtime, through its locks, mailboxes and deferred completions; after each step the
+//! runtime's coordinators and log must equal the model's, and the answers it posted must be the
+//! ones the model put on the network.
+
+use crate::model::{Action, Addr, Control, GroupModel, Msg, World};
+use crate::protocol::Reply;
+use crate::runtime::GroupService;
+use stateright::Model;
+
+/// Where the runtime left the model's execution.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// 1-based step.
+    pub step: usize,
+    pub action: String,
+    pub what: String,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "step {} ({}): {}", self.step, self.action, self.what)
+    }
+}
+
+/// The runtime following one model execution.
+pub struct Follower {
+    pub service: GroupService,
+    steps: usize,
+}
+
+impl Follower {
+    /// A runtime in the model's state `w` (normally its initial state).
+    pub fn new(model: &GroupModel, w: &World) -> Follower {
+        Follower {
+            service: GroupService::from_parts(model.core, w.brokers.clone(), w.log.clone(), false),
+            steps: 0,
+        }
+    }
+
+    /// Performs `action` on the runtime as the model performs it from `before` to `after`,
+    /// and compares.
+    pub fn step(&mut self, before: &World, action: &Action, after: &World) -> Result<(), Mismatch> {
+        self.steps += 1;
+        let s = &self.service;
+        match action {
+            Action::Deliver(env) => match (&env.src, &env.dst, &env.msg) {
+                (Addr::Client(from), Addr::Broker(b), Msg::Request(r)) => s.send(*b, *from, r),
+                (_, Addr::Broker(b), Msg::Control(Control::StopLeading { epoch })) => {
+                    s.stop_leading(*b, *epoch)
+                }
+                _ => {}
+            },
+            Action::Replicate => {
+                s.replicate();
+            }
+            Action::FinishLoading(b) => {
+                s.finish_loading(*b);
+            }
+            Action::ExpireSession(id) => s.expire_session(*id),
+            Action::RebalanceTimeout => s.rebalance_timeout(),
+            Action::Failover(to) => {
+                s.elect(*to);
+            }
+            Action::Lose(_)
+            | Action::Consume(..)
+            | Action::Commit(_)
+            | Action::Heartbeat(_)
+            | Action::Crash(_)
+            | Action::Close(_)
+            | Action::Start(_) => {}
+        }
+        let mismatch = |what: String| Mismatch {
+            step: self.steps,
+            action: action.to_string(),
+            what,
+        };
+        // Answers: what the runtime posted to live connections = what the model sent.
+        let mut posted: Vec<Reply> = s
+            .drain()
+            .into_iter()
+            .filter(|r| after.consumer_at(r.to).is_some())
+            .collect();
+        let mut sent: Vec<Reply> = after
+            .sent_since(before)
+            .into_iter()
+            .filter_map(|e| match (&e.src, &e.dst, &e.msg) {
+                (Addr::Broker(_), Addr::Client(to), Msg::Response(r)) => Some(Reply {
+                    to: *to,
+                    response: r.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        posted.sort();
+        sent.sort();
+        if posted != sent {
+            return Err(mismatch(format!(
+                "the runtime answered {posted:?}, the model {sent:?}"
+            )));
+        }
+        let (brokers, log) = s.snapshot();
+        if log != after.log {
+            return Err(mismatch(format!(
+                "__consumer_offsets differs: runtime {log:?}, model {:?}",
+                after.log
+            )));
+        }
+        for (b, (r, m)) in brokers.iter().zip(&after.brokers).enumerate() {
+            if r != m {
+                return Err(mismatch(format!(
+                    "broker-{b} differs: runtime {r:?}, model {m:?}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Follows a whole path of the model from its initial state.
+pub fn follow(model: &GroupModel, actions: &[Action]) -> Result<(), Mismatch> {
+    let mut w = model.init_states().remove(0);
+    let mut follower = Follower::new(model, &w);
+    for a in actions {
+        let next = model.step(&w, a);
+        follower.step(&w, a, &next)?;
+        w = next;
+    }
+    Ok(())
+}

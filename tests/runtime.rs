@@ -1,0 +1,274 @@
+//! The runtime against the model: random executions (proptest state machine, shrinking to a
+//! minimal sequence), every catalogue trace and witness path replayed on it, and bad requests.
+
+use groupcheck::catalogue;
+use groupcheck::conformance::{follow, Follower};
+use groupcheck::model::properties::ALWAYS;
+use groupcheck::model::{Action, GroupModel, ModelConfig, World};
+use groupcheck::protocol::{ClientAddr, ErrorCode, MemberId, Request, Response};
+use groupcheck::runtime::client::form_group;
+use groupcheck::runtime::GroupService;
+use groupcheck::trace::Trace;
+use proptest::prelude::*;
+use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
+use stateright::{Checker, Model};
+use std::sync::LazyLock;
+
+/// A configuration for long random walks: more of every fault than exhaustive checking can
+/// afford.
+static WALK: LazyLock<GroupModel> = LazyLock::new(|| {
+    let cfg = ModelConfig::parse(
+        "random-walk",
+        r#"
+        description = "Random walks: three consumers, every fault several times."
+        consumers = 3
+        partitions = 3
+        brokers = 2
+        max_offset = 4
+        start = "empty"
+        [faults]
+        crashes = 3
+        session_expiries = 3
+        failovers = 3
+        lost_messages = 3
+        leaves = 1
+        late_joins = 1
+        [expect]
+        "#,
+    )
+    .expect("the walk configuration is valid");
+    GroupModel::new(cfg)
+});
+
+/// The model is the reference: its state, and any enabled action (or a stutter once nothing is
+/// enabled).
+struct Reference;
+
+impl ReferenceStateMachine for Reference {
+    type State = World;
+    type Transition = Option<Action>;
+
+    fn init_state() -> BoxedStrategy<World> {
+        Just(WALK.init_states().remove(0)).boxed()
+    }
+
+    fn transitions(state: &World) -> BoxedStrategy<Option<Action>> {
+        let mut actions = Vec::new();
+        WALK.actions(state, &mut actions);
+        if actions.is_empty() {
+            return Just(None).boxed();
+        }
+        proptest::sample::select(actions).prop_map(Some).boxed()
+    }
+
+    fn apply(state: World, transition: &Option<Action>) -> World {
+        match transition {
+            Some(a) => WALK.step(&state, a),
+            None => state,
+        }
+    }
+
+    fn preconditions(state: &World, transition: &Option<Action>) -> bool {
+        let mut actions = Vec::new();
+        WALK.actions(state, &mut actions);
+        match transition {
+            Some(a) => actions.contains(a),
+            None => actions.is_empty(),
+        }
+    }
+}
+
+/// The system under test: the runtime following the model, and the model state it last saw.
+struct RuntimeTest;
+
+struct Sut {
+    follower: Follower,
+    before: World,
+}
+
+impl StateMachineTest for RuntimeTest {
+    type SystemUnderTest = Sut;
+    type Reference = Reference;
+
+    fn init_test(state: &World) -> Sut {
+        Sut {
+            follower: Follower::new(&WALK, state),
+            before: state.clone(),
+        }
+    }
+
+    fn apply(mut sut: Sut, after: &World, transition: Option<Action>) -> Sut {
+        if let Some(action) = transition {
+            if let Err(m) = sut.follower.step(&sut.before, &action, after) {
+                panic!("the runtime diverged from the model: {m}");
+            }
+        }
+        sut.before = after.clone();
+        sut
+    }
+
+    /// Every safety property of the model, after every step. (The runtime's coordinators and
+    /// log equal the model's at this point, so they hold of the runtime too.)
+    fn check_invariants(_: &Sut, state: &World) {
+        for (name, condition) in ALWAYS {
+            assert!(condition(&WALK, state), "{name} violated");
+        }
+    }
+}
+
+prop_state_machine! {
+    #![proptest_config(ProptestConfig {
+        cases: 2000,
+        max_shrink_iters: 10_000,
+        ..ProptestConfig::default()
+    })]
+
+    /// Random executions with faults: the runtime stays equal to the model, step by step, and
+    /// every property holds.
+    #[test]
+    fn the_runtime_follows_the_model_on_random_executions(sequential 1..150 => RuntimeTest);
+}
+
+#[test]
+fn every_committed_trace_replays_on_the_runtime() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reports");
+    let mut replayed = 0;
+    for model_dir in std::fs::read_dir(dir).unwrap() {
+        let model_dir = model_dir.unwrap().path();
+        if !model_dir.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(&model_dir).unwrap() {
+            let p = f.unwrap().path();
+            if p.extension().is_some_and(|x| x == "json") {
+                let t = Trace::from_json(&std::fs::read_to_string(&p).unwrap()).unwrap();
+                let model = GroupModel::new(t.config.clone());
+                let actions: Vec<Action> = t.steps.iter().map(|s| s.action.clone()).collect();
+                if let Err(m) = follow(&model, &actions) {
+                    panic!("{}: {m}", p.display());
+                }
+                replayed += 1;
+            }
+        }
+    }
+    assert!(replayed >= 6);
+}
+
+/// The path Stateright found to every witness of the fast passing models replays on the runtime.
+#[test]
+fn every_witness_path_of_the_passing_models_replays_on_the_runtime() {
+    for name in ["formation", "small", "churn"] {
+        let cfg = catalogue::load(&catalogue::default_dir(), name).unwrap();
+        let checker = GroupModel::new(cfg.clone())
+            .checker()
+            .threads(1)
+            .spawn_bfs()
+            .join();
+        let model = GroupModel::new(cfg);
+        let discoveries = checker.discoveries();
+        assert!(!discoveries.is_empty());
+        for (witness, path) in discoveries {
+            let actions = path.into_actions();
+            if let Err(m) = follow(&model, &actions) {
+                panic!("{name}/{witness}: {m}");
+            }
+        }
+    }
+}
+
+fn service_with_group() -> (GroupService, MemberId, u32, ClientAddr) {
+    let cfg = groupcheck::coordinator::CoreConfig {
+        partitions: 2,
+        assignor: groupcheck::assignor::Assignor::Range,
+        flaws: groupcheck::flaw::Flaws::NONE,
+    };
+    let service = GroupService::new(cfg, 2, false);
+    let clients = form_group(&service, 2);
+    let c = &clients[0].consumer;
+    (service, c.member_id.unwrap(), c.generation.unwrap(), c.addr)
+}
+
+/// Out-of-protocol requests get Kafka's error code and change nothing.
+#[test]
+fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
+    let (service, member, generation, addr) = service_with_group();
+    let stranger = MemberId { epoch: 0, seq: 99 };
+    let cases = [
+        (
+            Request::OffsetCommit {
+                member_id: stranger,
+                generation,
+                offsets: vec![(0, 1)],
+            },
+            ErrorCode::UnknownMemberId,
+        ),
+        (
+            Request::OffsetCommit {
+                member_id: member,
+                generation: generation + 5,
+                offsets: vec![(0, 1)],
+            },
+            ErrorCode::IllegalGeneration,
+        ),
+        (
+            Request::OffsetCommit {
+                member_id: member,
+                generation,
+                offsets: vec![(7, 1)],
+            },
+            ErrorCode::UnknownTopicOrPartition,
+        ),
+        (
+            Request::Heartbeat {
+                member_id: stranger,
+                generation,
+            },
+            ErrorCode::UnknownMemberId,
+        ),
+        (
+            Request::Heartbeat {
+                member_id: member,
+                generation: generation.wrapping_sub(1),
+            },
+            ErrorCode::IllegalGeneration,
+        ),
+        (
+            Request::SyncGroup {
+                member_id: stranger,
+                generation,
+                assignments: vec![],
+            },
+            ErrorCode::UnknownMemberId,
+        ),
+        (
+            Request::LeaveGroup {
+                member_id: stranger,
+            },
+            ErrorCode::UnknownMemberId,
+        ),
+    ];
+    for (request, expected) in cases {
+        let before = service.snapshot();
+        service.send(0, addr, &request);
+        let answer = service.try_receive(addr).expect("answered at once");
+        assert_eq!(answer.error(), expected, "{request:?}");
+        assert_eq!(service.snapshot(), before, "{request:?} changed the state");
+    }
+    // A broker that does not coordinate the group.
+    let before = service.snapshot();
+    service.send(
+        1,
+        addr,
+        &Request::OffsetFetch {
+            partitions: groupcheck::protocol::Partitions::all(2),
+        },
+    );
+    assert!(matches!(
+        service.try_receive(addr),
+        Some(Response::OffsetFetch {
+            error: ErrorCode::NotCoordinator,
+            ..
+        })
+    ));
+    assert_eq!(service.snapshot(), before);
+}

@@ -9,6 +9,7 @@ use groupcheck::catalogue;
 use groupcheck::check::{check, CheckOptions, CheckReport, Verdict};
 use groupcheck::model::{GroupModel, ModelConfig};
 use groupcheck::report;
+use groupcheck::runtime::live::LiveConfig;
 use groupcheck::trace::replay::replay;
 use groupcheck::trace::{render, Trace};
 use std::ffi::OsString;
@@ -69,6 +70,34 @@ enum Command {
         /// A trace file written by `check` (reports/<model>/trace.json).
         #[arg(value_name = "TRACE")]
         trace: PathBuf,
+    },
+    /// Run a live group on the concurrent runtime with injected faults, printing the rebalance
+    /// timeline and checking the model's properties on what happened.
+    Run {
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=32))]
+        consumers: u8,
+        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u8).range(1..=16))]
+        partitions: u8,
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=8))]
+        brokers: u8,
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        seconds: u64,
+        /// Seeds the fault schedule.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print only the summary.
+        #[arg(long)]
+        quiet: bool,
+        /// Switch a flaw on in the core, to watch the checks catch it.
+        #[arg(long)]
+        flaw: Option<groupcheck::flaw::Flaw>,
+    },
+    /// Measure the runtime's throughput: OffsetCommit, Heartbeat and full rebalances with 1, 2
+    /// and 4 client threads.
+    BenchRuntime {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=600))]
+        seconds: u64,
     },
     /// Serve Stateright's Explorer for a model on 127.0.0.1, to click through its states.
     Explore {
@@ -138,6 +167,31 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             check_all(&models, &opts, &outputs)
         }
         Command::Replay { trace } => replay_file(&trace),
+        Command::BenchRuntime { seconds } => {
+            println!("| operation | client threads | per second |\n|---|---:|---:|");
+            for f in groupcheck::runtime::bench::run(Duration::from_secs(seconds)) {
+                println!("| {} | {} | {:.0} |", f.operation, f.threads, f.per_second);
+            }
+            0
+        }
+        Command::Run {
+            consumers,
+            partitions,
+            brokers,
+            seconds,
+            seed,
+            quiet,
+            flaw,
+        } => live(LiveConfig {
+            flaws: flaw.into_iter().collect(),
+            consumers,
+            partitions,
+            brokers,
+            duration: Duration::from_secs(seconds),
+            seed,
+            verbose: !quiet,
+            ..LiveConfig::default()
+        }),
         Command::Explore { model, port } => match catalogue::load(&dir, &model) {
             Ok(cfg) => explore(cfg, port),
             Err(e) => bad_input(&e),
@@ -178,6 +232,37 @@ fn replay_file(path: &std::path::Path) -> i32 {
             println!("DIVERGED at {d}");
             1
         }
+    }
+}
+
+fn live(cfg: LiveConfig) -> i32 {
+    println!(
+        "live group: {} consumers, {} partitions, {} brokers, {} s, seed {}",
+        cfg.consumers,
+        cfg.partitions,
+        cfg.brokers,
+        cfg.duration.as_secs(),
+        cfg.seed
+    );
+    let r = groupcheck::runtime::live::run(&cfg);
+    let mut faults: Vec<String> = r.faults.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    faults.sort();
+    println!(
+        "\n{} stable generations, {} records processed, {} commits acknowledged, {} events recorded; faults: {}",
+        r.generations,
+        r.records_processed,
+        r.commits_acknowledged,
+        r.events,
+        faults.join(", ")
+    );
+    if r.violations.is_empty() {
+        println!("no violation: single_owner, no_zombie_commit, no_lost_commit, durable_before_ack, generation_monotonic, assignment_is_function hold on this run");
+        0
+    } else {
+        for v in &r.violations {
+            println!("VIOLATION {v}");
+        }
+        1
     }
 }
 

@@ -317,3 +317,24 @@ fn explore_serves_the_explorer_and_refuses_a_busy_port() {
     assert!(answer.contains(" 200 OK"), "{answer}");
     assert!(answer.contains("brokers"), "{answer}");
 }
+
+#[test]
+fn a_short_live_run_reports_no_violation() {
+    let o = groupcheck(&["run", "--seconds", "2", "--quiet", "--seed", "7"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("no violation"));
+}
+
+#[test]
+fn a_live_run_with_a_flaw_is_caught() {
+    let o = groupcheck(&[
+        "run",
+        "--seconds",
+        "2",
+        "--quiet",
+        "--flaw",
+        "commit-ack-before-durable",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("VIOLATION durable_before_ack"));
+}

@@ -6,8 +6,12 @@
 //! with the core's consumer state machine. The synchronisation comes from [`sync`], which is
 //! `std` normally and loom under `cfg(loom)`.
 
+#[cfg(not(loom))]
+pub mod bench;
 pub mod client;
 pub mod history;
+#[cfg(not(loom))]
+pub mod live;
 pub mod service;
 pub mod sync;
 

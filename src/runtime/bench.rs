@@ -1,0 +1,156 @@
+//! Throughput of the runtime (a benchmark, never a timed test): OffsetCommit, Heartbeat and a
+//! full rebalance, with 1, 2 and 4 client threads.
+
+use super::client::{form_group, Client};
+use super::service::GroupService;
+use crate::assignor::Assignor;
+use crate::coordinator::CoreConfig;
+use crate::flaw::Flaws;
+use crate::protocol::ClientAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const CFG: CoreConfig = CoreConfig {
+    partitions: 4,
+    assignor: Assignor::Range,
+    flaws: Flaws::NONE,
+};
+
+#[derive(Clone, Debug)]
+pub struct Figure {
+    pub operation: &'static str,
+    pub threads: usize,
+    pub per_second: f64,
+}
+
+/// Runs `op` on `threads` client threads of a formed group for `duration`, with a replication
+/// thread keeping the high watermark moving; returns operations per second.
+fn measure(threads: usize, duration: Duration, op: fn(&mut Client, &GroupService, u64)) -> f64 {
+    let service = Arc::new(GroupService::new(CFG, 1, false));
+    let clients = form_group(&service, threads as u8);
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let replicator = {
+        let (s, stop) = (service.clone(), stop.clone());
+        thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if !s.replicate() {
+                    thread::yield_now();
+                }
+            }
+        })
+    };
+    let start = Instant::now();
+    let workers: Vec<_> = clients
+        .into_iter()
+        .map(|mut c| {
+            let (s, stop, count) = (service.clone(), stop.clone(), count.clone());
+            thread::spawn(move || {
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    op(&mut c, &s, i);
+                    i += 1;
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    thread::sleep(duration);
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        let _ = w.join();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let _ = replicator.join();
+    count.load(Ordering::Relaxed) as f64 / elapsed
+}
+
+fn commit(c: &mut Client, s: &GroupService, _: u64) {
+    let p = c.consumer.owned.iter().next();
+    match p {
+        Some(p) => c.poll(s, p),
+        None => c.heartbeat(s),
+    }
+}
+
+fn heartbeat(c: &mut Client, s: &GroupService, _: u64) {
+    c.heartbeat(s);
+}
+
+/// Full rebalances per second: `threads` fresh consumers join an empty group (join barrier,
+/// SyncGroup, the group metadata made durable, offsets fetched), on their own threads.
+fn rebalances(threads: usize, duration: Duration) -> f64 {
+    let start = Instant::now();
+    let mut done = 0u64;
+    while start.elapsed() < duration {
+        let service = Arc::new(GroupService::new(CFG, 1, false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let replicator = {
+            let (s, stop) = (service.clone(), stop.clone());
+            thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if !s.replicate() {
+                        thread::yield_now();
+                    }
+                }
+            })
+        };
+        let joiners: Vec<_> = (0..threads as u8)
+            .map(|c| {
+                let s = service.clone();
+                thread::spawn(move || {
+                    let mut client = Client::new(
+                        ClientAddr {
+                            consumer: c,
+                            incarnation: 0,
+                        },
+                        &CFG,
+                    );
+                    client.timeout = Some(Duration::from_secs(5));
+                    // Joined, then heartbeat until a heartbeat changes nothing: every member
+                    // is in the last generation.
+                    client.join(&s);
+                    loop {
+                        let g = client.consumer.generation;
+                        client.heartbeat(&s);
+                        if client.consumer.generation == g && client.is_stable() {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for j in joiners {
+            let _ = j.join();
+        }
+        stop.store(true, Ordering::Relaxed);
+        let _ = replicator.join();
+        done += 1;
+    }
+    done as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Every figure, `duration` per measurement.
+pub fn run(duration: Duration) -> Vec<Figure> {
+    let mut out = Vec::new();
+    for threads in [1, 2, 4] {
+        out.push(Figure {
+            operation: "OffsetCommit (durable, acknowledged)",
+            threads,
+            per_second: measure(threads, duration, commit),
+        });
+        out.push(Figure {
+            operation: "Heartbeat",
+            threads,
+            per_second: measure(threads, duration, heartbeat),
+        });
+        out.push(Figure {
+            operation: "full rebalance (join, sync, durable)",
+            threads,
+            per_second: rebalances(threads, duration),
+        });
+    }
+    out
+}

@@ -1,0 +1,404 @@
+//! A live group: consumer threads against the runtime, with crashes, pauses (zombies), leaves,
+//! joins and coordinator failovers injected from a seeded schedule, the rebalance timeline
+//! printed as it happens, and the model's properties checked on what happened.
+//!
+//! Time is real here (the core has no clocks; the runtime does): sessions expire when a member
+//! has not been heard from for `session_timeout`, and a join phase ends after
+//! `rebalance_timeout`. Thread scheduling is not seeded, so two runs with the same seed inject
+//! the same faults at the same times but interleave differently.
+
+use super::client::Client;
+use super::history;
+use super::service::GroupService;
+use crate::assignor::Assignor;
+use crate::coordinator::{CoreConfig, GroupState, LoadState};
+use crate::flaw::Flaws;
+use crate::protocol::{ClientAddr, Generation, MemberId, Partitions};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct LiveConfig {
+    pub consumers: u8,
+    pub partitions: u8,
+    pub brokers: u8,
+    pub duration: Duration,
+    pub seed: u64,
+    /// Mean time between injected faults.
+    pub fault_every: Duration,
+    pub session_timeout: Duration,
+    pub rebalance_timeout: Duration,
+    /// Print the timeline.
+    pub verbose: bool,
+    /// Flaws switched on in the core (to see the checks catch them).
+    pub flaws: Flaws,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        LiveConfig {
+            consumers: 4,
+            partitions: 6,
+            brokers: 2,
+            duration: Duration::from_secs(60),
+            seed: 1,
+            fault_every: Duration::from_millis(700),
+            session_timeout: Duration::from_millis(400),
+            rebalance_timeout: Duration::from_millis(600),
+            verbose: true,
+            flaws: Flaws::NONE,
+        }
+    }
+}
+
+/// What a live run did and found.
+#[derive(Clone, Debug, Default)]
+pub struct LiveReport {
+    pub generations: u32,
+    pub faults: HashMap<&'static str, u32>,
+    pub commits_acknowledged: u64,
+    pub records_processed: u64,
+    pub events: usize,
+    pub violations: Vec<String>,
+}
+
+/// A fault the schedule asks a consumer thread to suffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Order {
+    None,
+    Crash,
+    Pause,
+    Leave,
+}
+
+/// xorshift64*: a seeded schedule without a dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// What each consumer thread last published: its member id, generation and owned partitions.
+type Published = Vec<Option<(MemberId, Generation, Partitions)>>;
+
+struct Shared {
+    service: GroupService,
+    /// Consumers close and exit.
+    stop: AtomicBool,
+    /// Replication and timers stop (after the consumers have left).
+    stop_background: AtomicBool,
+    orders: Mutex<Vec<Order>>,
+    last_heard: Mutex<HashMap<MemberId, Instant>>,
+    published: Mutex<Published>,
+    acked: AtomicU64,
+    processed: AtomicU64,
+    violations: Mutex<Vec<String>>,
+    start: Instant,
+    verbose: bool,
+}
+
+impl Shared {
+    fn say(&self, what: &str) {
+        if self.verbose {
+            println!("{:>8.3} s  {what}", self.start.elapsed().as_secs_f64());
+        }
+    }
+}
+
+fn consumer_thread(
+    shared: Arc<Shared>,
+    c: u8,
+    cfg: CoreConfig,
+    timeout: Duration,
+    pause: Duration,
+) {
+    let mut incarnation = 0;
+    let new_client = |incarnation| {
+        let mut client = Client::new(
+            ClientAddr {
+                consumer: c,
+                incarnation,
+            },
+            &cfg,
+        );
+        client.timeout = Some(timeout);
+        client
+    };
+    let mut client = new_client(incarnation);
+    let mut step: u64 = c as u64;
+    while !shared.stop.load(Ordering::Relaxed) {
+        let order = std::mem::replace(&mut shared.orders.lock().unwrap()[c as usize], Order::None);
+        match order {
+            Order::Crash => {
+                shared.service.disconnect(client.addr());
+                incarnation += 1;
+                client = new_client(incarnation);
+                shared.published.lock().unwrap()[c as usize] = None;
+                continue;
+            }
+            Order::Pause => thread::sleep(pause),
+            Order::Leave => {
+                client.close(&shared.service);
+                shared.published.lock().unwrap()[c as usize] = None;
+                thread::sleep(pause / 2);
+                incarnation += 1;
+                client = new_client(incarnation);
+                continue;
+            }
+            Order::None => {}
+        }
+        let acked_before = client
+            .consumer
+            .committed
+            .iter()
+            .map(|o| *o as u64)
+            .sum::<u64>();
+        if client.is_stable() {
+            step += 1;
+            let owned: Vec<_> = client.consumer.owned.iter().collect();
+            if !owned.is_empty() && step % 3 != 0 {
+                let p = owned[(step as usize) % owned.len()];
+                shared.processed.fetch_add(1, Ordering::Relaxed);
+                client.poll(&shared.service, p);
+            } else {
+                client.heartbeat(&shared.service);
+            }
+        } else {
+            client.join(&shared.service);
+        }
+        let acked_after = client
+            .consumer
+            .committed
+            .iter()
+            .map(|o| *o as u64)
+            .sum::<u64>();
+        if acked_after > acked_before {
+            shared.acked.fetch_add(1, Ordering::Relaxed);
+        }
+        let consumer = &client.consumer;
+        if let (Some(m), Some(g)) = (consumer.member_id, consumer.generation) {
+            shared.last_heard.lock().unwrap().insert(m, Instant::now());
+            shared.published.lock().unwrap()[c as usize] =
+                client.is_stable().then_some((m, g, consumer.owned));
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    client.close(&shared.service);
+}
+
+/// Session expiry and the rebalance timeout, from real time.
+fn timer_thread(shared: Arc<Shared>, session: Duration, rebalance: Duration) {
+    let mut preparing_since: Option<(Generation, Instant)> = None;
+    while !shared.stop_background.load(Ordering::Relaxed) {
+        thread::sleep(Duration::from_millis(10));
+        let (brokers, log) = shared.service.snapshot();
+        let leader = &brokers[log.leader as usize];
+        if leader.load != LoadState::Active {
+            continue;
+        }
+        let now = Instant::now();
+        let stale: Vec<MemberId> = {
+            let mut heard = shared.last_heard.lock().unwrap();
+            let mut ids: Vec<MemberId> = leader.group.members.iter().map(|m| m.id).collect();
+            ids.extend(leader.group.pending_members.iter().copied());
+            ids.into_iter()
+                .filter(|id| {
+                    let seen = *heard.entry(*id).or_insert(now);
+                    now.duration_since(seen) > session && leader.can_expire(*id)
+                })
+                .collect()
+        };
+        for id in stale {
+            shared.say(&format!("session of {id} expires"));
+            shared.service.expire_session(id);
+        }
+        match (leader.group.state, preparing_since) {
+            (GroupState::PreparingRebalance, Some((g, since)))
+                if g == leader.group.generation && now.duration_since(since) > rebalance =>
+            {
+                if leader.can_time_out_join() {
+                    shared.say("rebalance timeout ends the join phase");
+                    shared.service.rebalance_timeout();
+                }
+                preparing_since = None;
+            }
+            (GroupState::PreparingRebalance, None) => {
+                preparing_since = Some((leader.group.generation, now))
+            }
+            (GroupState::PreparingRebalance, Some(_)) => {}
+            _ => preparing_since = None,
+        }
+    }
+}
+
+/// Checks single ownership among the members of the leader's current generation, from what
+/// the consumers published (tagged with their generation, so stale entries never count).
+fn check_ownership(shared: &Shared) {
+    let (brokers, log) = shared.service.snapshot();
+    let leader = &brokers[log.leader as usize];
+    if leader.load != LoadState::Active {
+        return;
+    }
+    let published = shared.published.lock().unwrap().clone();
+    let mut seen = Partitions::EMPTY;
+    for (m, g, owned) in published.into_iter().flatten() {
+        if g == leader.group.generation && leader.group.member(m).is_some() {
+            if !seen.intersection(owned).is_empty() {
+                shared.violations.lock().unwrap().push(format!(
+                    "single_owner: {} owned twice in generation {g}",
+                    seen.intersection(owned)
+                ));
+            }
+            seen = seen.union(owned);
+        }
+    }
+}
+
+/// Runs a live group and reports what happened.
+pub fn run(cfg: &LiveConfig) -> LiveReport {
+    let core = CoreConfig {
+        partitions: cfg.partitions,
+        assignor: Assignor::Range,
+        flaws: cfg.flaws,
+    };
+    let shared = Arc::new(Shared {
+        service: GroupService::new(core, cfg.brokers, true),
+        stop: AtomicBool::new(false),
+        stop_background: AtomicBool::new(false),
+        orders: Mutex::new(vec![Order::None; cfg.consumers as usize]),
+        last_heard: Mutex::new(HashMap::new()),
+        published: Mutex::new(vec![None; cfg.consumers as usize]),
+        acked: AtomicU64::new(0),
+        processed: AtomicU64::new(0),
+        violations: Mutex::new(Vec::new()),
+        start: Instant::now(),
+        verbose: cfg.verbose,
+    });
+    let mut consumers = Vec::new();
+    let mut threads = Vec::new();
+    for c in 0..cfg.consumers {
+        let s = shared.clone();
+        let (timeout, pause) = (cfg.rebalance_timeout * 3, cfg.session_timeout * 2);
+        consumers.push(thread::spawn(move || {
+            consumer_thread(s, c, core, timeout, pause)
+        }));
+    }
+    let s = shared.clone();
+    threads.push(thread::spawn(move || {
+        while !s.stop_background.load(Ordering::Relaxed) {
+            if !s.service.replicate() {
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }));
+    let s = shared.clone();
+    let (session, rebalance) = (cfg.session_timeout, cfg.rebalance_timeout);
+    threads.push(thread::spawn(move || timer_thread(s, session, rebalance)));
+
+    // The fault schedule and the timeline, on this thread.
+    let mut rng = Rng(cfg.seed.max(1));
+    let mut faults: HashMap<&'static str, u32> = HashMap::new();
+    let mut next_fault = Instant::now() + cfg.fault_every;
+    let mut loading: Option<(u8, Instant)> = None;
+    let mut last_seen: Option<(Generation, GroupState)> = None;
+    let mut generations = 0;
+    let end = Instant::now() + cfg.duration;
+    while Instant::now() < end {
+        thread::sleep(Duration::from_millis(5));
+        let (brokers, log) = shared.service.snapshot();
+        let leader = &brokers[log.leader as usize];
+        let now_seen = (leader.group.generation, leader.group.state);
+        if leader.load == LoadState::Active && Some(now_seen) != last_seen {
+            if leader.group.state == GroupState::Stable {
+                generations += 1;
+                let assignment: Vec<String> = leader
+                    .group
+                    .members
+                    .iter()
+                    .map(|m| format!("{}:{}", m.id, m.assignment))
+                    .collect();
+                shared.say(&format!(
+                    "broker-{} Stable at generation {}: {}",
+                    leader.broker,
+                    leader.group.generation,
+                    assignment.join(" ")
+                ));
+            }
+            last_seen = Some(now_seen);
+        }
+        check_ownership(&shared);
+        if let Some((b, at)) = loading {
+            if Instant::now() >= at {
+                shared.service.finish_loading(b);
+                shared.say(&format!("broker-{b} finished loading"));
+                loading = None;
+            }
+        }
+        if Instant::now() < next_fault {
+            continue;
+        }
+        next_fault = Instant::now()
+            + cfg.fault_every / 2
+            + Duration::from_millis(rng.below(cfg.fault_every.as_millis() as u64));
+        let kind = rng.below(5);
+        let c = rng.below(cfg.consumers as u64) as usize;
+        let (name, order) = match kind {
+            0 => ("crash", Order::Crash),
+            1 => ("pause", Order::Pause),
+            2 => ("leave", Order::Leave),
+            _ if cfg.brokers > 1 && loading.is_none() => ("failover", Order::None),
+            _ => ("crash", Order::Crash),
+        };
+        *faults.entry(name).or_default() += 1;
+        if name == "failover" {
+            let to = (log.leader + 1 + rng.below(cfg.brokers as u64 - 1) as u8) % cfg.brokers;
+            shared.say(&format!("FAILOVER to broker-{to}"));
+            shared.service.failover(to);
+            loading = Some((
+                to,
+                Instant::now() + Duration::from_millis(20 + rng.below(50)),
+            ));
+        } else {
+            shared.say(&format!("{} consumer-{c}", name.to_uppercase()));
+            shared.orders.lock().unwrap()[c] = order;
+        }
+    }
+    if let Some((b, _)) = loading {
+        shared.service.finish_loading(b);
+    }
+    // Consumers close (commit, LeaveGroup) while replication and timers still run.
+    shared.stop.store(true, Ordering::Relaxed);
+    for t in consumers {
+        let _ = t.join();
+    }
+    shared.stop_background.store(true, Ordering::Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
+    while shared.service.replicate() {}
+    let events = shared.service.events();
+    let mut violations = shared.violations.lock().unwrap().clone();
+    violations.extend(
+        history::check(&events, cfg.partitions)
+            .into_iter()
+            .map(|v| v.to_string()),
+    );
+    LiveReport {
+        generations,
+        faults,
+        commits_acknowledged: shared.acked.load(Ordering::Relaxed),
+        records_processed: shared.processed.load(Ordering::Relaxed),
+        events: events.len(),
+        violations,
+    }
+}

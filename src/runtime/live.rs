@@ -166,7 +166,7 @@ fn consumer_thread(
         if client.is_stable() {
             step += 1;
             let owned: Vec<_> = client.consumer.owned.iter().collect();
-            if !owned.is_empty() && step % 3 != 0 {
+            if !owned.is_empty() && !step.is_multiple_of(3) {
                 let p = owned[(step as usize) % owned.len()];
                 shared.processed.fetch_add(1, Ordering::Relaxed);
                 client.poll(&shared.service, p);

@@ -88,6 +88,32 @@ impl OffsetsLog {
         self.durable_group().map_or(0, |g| g.generation)
     }
 
+    /// Whether an offset commit by `committed_by` for `partition` is legitimate against the
+    /// durable group metadata: from a member of the durable generation that was given the
+    /// partition (what `no_zombie_commit` requires of every commit that becomes durable).
+    pub fn commit_is_legit(
+        &self,
+        partition: Partition,
+        committed_by: Option<(MemberId, Generation)>,
+    ) -> bool {
+        match (self.durable_group(), committed_by) {
+            (Some(g), Some((id, generation))) => {
+                generation == g.generation && g.gives(id, partition)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether acknowledging `offset` for `partition` reveals something not durable.
+    pub fn ack_is_undurable(&self, partition: Partition, offset: Offset) -> bool {
+        self.durable_offset(partition).is_none_or(|d| d < offset)
+    }
+
+    /// Whether serving `served` for `partition` reveals something other than what is durable.
+    pub fn fetch_is_undurable(&self, partition: Partition, served: Option<Offset>) -> bool {
+        served.is_some() && served != self.durable_offset(partition)
+    }
+
     /// The latest durable committed offset of a partition.
     pub fn durable_offset(&self, partition: Partition) -> Option<Offset> {
         self.durable.iter().find_map(|r| match r {

@@ -277,12 +277,7 @@ impl GroupModel {
                 ..
             } = record
             {
-                let legit = match (w.log.durable_group(), committed_by) {
-                    (Some(group), Some((id, g))) => {
-                        *g == group.generation && group.gives(*id, *partition)
-                    }
-                    _ => false,
-                };
+                let legit = w.log.commit_is_legit(*partition, *committed_by);
                 if !legit {
                     w.observed.set(Observed::ZOMBIE_COMMIT);
                 }
@@ -341,7 +336,7 @@ impl GroupModel {
                 offsets,
             } => {
                 for (p, o) in offsets {
-                    if w.log.durable_offset(*p).is_none_or(|d| d < *o) {
+                    if w.log.ack_is_undurable(*p, *o) {
                         w.observed.set(Observed::UNDURABLE_ACK);
                     }
                     let a = &mut w.acked[*p as usize];
@@ -357,7 +352,7 @@ impl GroupModel {
                     if served < w.acked[*p as usize] {
                         w.observed.set(Observed::FETCH_BELOW_ACK);
                     }
-                    if o.is_some() && *o != w.log.durable_offset(*p) {
+                    if w.log.fetch_is_undurable(*p, *o) {
                         w.observed.set(Observed::UNDURABLE_ACK);
                     }
                 }

@@ -55,17 +55,15 @@ pub fn check(events: &[Event], partitions: u8) -> Vec<Violation> {
                             committed_by,
                             offset,
                         } => {
-                            let legit = match (durable.durable_group(), committed_by) {
-                                (Some(g), Some((id, gen))) => {
-                                    *gen == g.generation && g.gives(*id, *partition)
-                                }
-                                _ => false,
-                            };
+                            let legit = durable.commit_is_legit(*partition, *committed_by);
                             if !legit {
+                                let by = committed_by.map_or("no member".to_string(), |(m, g)| {
+                                    format!("{m} in generation {g}")
+                                });
                                 violation(
                                     "no_zombie_commit",
                                     i,
-                                    format!("offset p{partition}@{offset} by {committed_by:?}"),
+                                    format!("offset p{partition}@{offset} by {by} became durable"),
                                 );
                             }
                         }
@@ -132,7 +130,7 @@ pub fn check(events: &[Event], partitions: u8) -> Vec<Violation> {
                     offsets,
                 } => {
                     for (p, o) in offsets {
-                        if durable.durable_offset(*p).is_none_or(|d| d < *o) {
+                        if durable.ack_is_undurable(*p, *o) {
                             violation(
                                 "durable_before_ack",
                                 i,
@@ -153,16 +151,20 @@ pub fn check(events: &[Event], partitions: u8) -> Vec<Violation> {
                                 "no_lost_commit",
                                 i,
                                 format!(
-                                    "served p{p}@{o:?} below the acknowledged {}",
+                                    "served p{p}@{} below the acknowledged {}",
+                                    o.map_or("none".into(), |o| o.to_string()),
                                     acked[*p as usize]
                                 ),
                             );
                         }
-                        if o.is_some() && *o != durable.durable_offset(*p) {
+                        if durable.fetch_is_undurable(*p, *o) {
                             violation(
                                 "durable_before_ack",
                                 i,
-                                format!("served p{p}@{o:?}, not the durable offset"),
+                                format!(
+                                    "served p{p}@{}, not the durable offset",
+                                    o.map_or("none".into(), |o| o.to_string())
+                                ),
                             );
                         }
                     }

@@ -279,8 +279,7 @@ fn zombie_commit(prev: &World) -> Option<String> {
         else {
             continue;
         };
-        let legit = matches!((&group, committed_by), (Some(g), Some((id, gen)))
-            if *gen == g.generation && g.gives(*id, *partition));
+        let legit = prev.log.commit_is_legit(*partition, *committed_by);
         if legit {
             continue;
         }
@@ -377,7 +376,7 @@ fn undurable_ack(prev: &World, w: &World) -> Option<String> {
             } => {
                 for (p, o) in offsets {
                     let d = w.log.durable_offset(p);
-                    if d.is_none_or(|d| d < o) {
+                    if w.log.ack_is_undurable(p, o) {
                         return Some(format!(
                             "broker-{b} acknowledged offset {o} for p{p} to {c}, but the durable log holds {} for p{p}",
                             offset(d)
@@ -391,7 +390,7 @@ fn undurable_ack(prev: &World, w: &World) -> Option<String> {
             } => {
                 for (p, o) in offsets {
                     let d = w.log.durable_offset(p);
-                    if o.is_some() && o != d {
+                    if w.log.fetch_is_undurable(p, o) {
                         return Some(format!(
                             "broker-{b} served offset {} for p{p} to {c}, but the durable log holds {} for p{p}",
                             offset(o),

@@ -256,7 +256,7 @@ fn live(cfg: LiveConfig) -> i32 {
         faults.join(", ")
     );
     if r.violations.is_empty() {
-        println!("no violation: single_owner, no_zombie_commit, no_lost_commit, durable_before_ack, generation_monotonic, assignment_is_function hold on this run");
+        println!("no violation: single_owner, replay_equivalence, no_zombie_commit, no_lost_commit, durable_before_ack, generation_monotonic, assignment_is_function hold on this run");
         0
     } else {
         for v in &r.violations {

@@ -242,12 +242,27 @@ fn timer_thread(shared: Arc<Shared>, session: Duration, rebalance: Duration) {
 }
 
 /// Checks single ownership among the members of the leader's current generation, from what
-/// the consumers published (tagged with their generation, so stale entries never count).
-fn check_ownership(shared: &Shared) {
+/// the consumers published (tagged with their generation, so stale entries never count), and
+/// replay equivalence whenever the leader is at rest (the snapshot is atomic).
+fn check_state(shared: &Shared, partitions: u8) {
     let (brokers, log) = shared.service.snapshot();
     let leader = &brokers[log.leader as usize];
-    if leader.load != LoadState::Active {
+    if leader.load != LoadState::Active || leader.epoch != log.leader_epoch {
         return;
+    }
+    if leader.pending.is_empty()
+        && matches!(leader.group.state, GroupState::Stable | GroupState::Empty)
+    {
+        let expected = crate::coordinator::replay::replay(partitions, &log.durable);
+        if leader.group.generation != expected.generation
+            || leader.group.assignments() != expected.members
+            || leader.offsets != expected.offsets
+        {
+            shared.violations.lock().unwrap().push(format!(
+                "replay_equivalence: broker-{} serves generation {} and offsets {:?}; its durable log replays to generation {} and offsets {:?}",
+                leader.broker, leader.group.generation, leader.offsets, expected.generation, expected.offsets
+            ));
+        }
     }
     let published = shared.published.lock().unwrap().clone();
     let mut seen = Partitions::EMPTY;
@@ -336,7 +351,7 @@ pub fn run(cfg: &LiveConfig) -> LiveReport {
             }
             last_seen = Some(now_seen);
         }
-        check_ownership(&shared);
+        check_state(&shared, cfg.partitions);
         if let Some((b, at)) = loading {
             if Instant::now() >= at {
                 shared.service.finish_loading(b);

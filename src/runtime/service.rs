@@ -398,10 +398,11 @@ impl GroupService {
         self.at_leader("rebalance timeout", |b, log| b.rebalance_timeout(log, cfg));
     }
 
-    /// A copy of every broker's coordinator and of the log. Not atomic across them: use it when
-    /// the service is quiet, or under a lock of the caller's that stops every operation.
+    /// A copy of every broker's coordinator and of the log, taken at one instant: every broker
+    /// lock (in broker order), then the log lock, are held together.
     pub fn snapshot(&self) -> (Vec<Coordinator>, OffsetsLog) {
-        let brokers = self.brokers.iter().map(|b| lock(b).clone()).collect();
-        (brokers, lock(&self.log).clone())
+        let guards: Vec<_> = self.brokers.iter().map(lock).collect();
+        let log = lock(&self.log).clone();
+        (guards.iter().map(|g| (**g).clone()).collect(), log)
     }
 }

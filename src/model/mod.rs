@@ -100,7 +100,9 @@ impl GroupModel {
     /// the first enabled step each time, so the result is always the same.
     fn settle(&self, mut world: World) -> World {
         let mut actions = Vec::new();
-        loop {
+        // The fault-free protocol settles in a few dozen steps; a core that never lets it
+        // settle is broken, and must fail loudly rather than hang.
+        for _ in 0..100_000 {
             actions.clear();
             self.actions(&world, &mut actions);
             let next = actions.drain(..).find(|a| {
@@ -111,6 +113,7 @@ impl GroupModel {
                 None => return world,
             }
         }
+        panic!("the fault-free protocol did not settle within 100000 steps: the core is broken")
     }
 
     /// Whether one more fault of a kind fits both its own budget and the total.

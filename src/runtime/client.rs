@@ -102,7 +102,7 @@ impl Client {
 /// re-forms) the group. Used to set up scenarios; it never blocks.
 pub fn settle(service: &GroupService, clients: &mut [Client], mut sends: Vec<Option<Send>>) {
     sends.resize(clients.len(), None);
-    loop {
+    for _ in 0..10_000 {
         run_until_still(service, clients, &mut sends);
         let before: Vec<_> = clients.iter().map(|c| c.consumer.clone()).collect();
         for (c, send) in clients.iter_mut().zip(sends.iter_mut()) {
@@ -113,10 +113,11 @@ pub fn settle(service: &GroupService, clients: &mut [Client], mut sends: Vec<Opt
             return;
         }
     }
+    panic!("the group did not settle: the core is broken");
 }
 
 fn run_until_still(service: &GroupService, clients: &mut [Client], sends: &mut [Option<Send>]) {
-    loop {
+    for _ in 0..100_000 {
         let mut moved = false;
         for (c, send) in clients.iter_mut().zip(sends.iter_mut()) {
             if send.is_none() && c.consumer.needs_coordinator() {
@@ -142,6 +143,7 @@ fn run_until_still(service: &GroupService, clients: &mut [Client], sends: &mut [
             return;
         }
     }
+    panic!("the protocol kept moving without settling: the core is broken");
 }
 
 /// `n` consumers (`consumer-0` …) that have joined a fresh group, fault-free.

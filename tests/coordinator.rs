@@ -1703,3 +1703,38 @@ fn each_flaw_first_changes_the_coordinator_at_the_step_it_names() {
         assert_eq!(first, expected, "{flaw}");
     }
 }
+
+// ------------------------------------------------------------------------------------------------
+// Writes refused after an election
+
+// A LeaveGroup that empties the group needs a write; if leadership is gone the write is
+// refused, the coordinator unloads, and the member is told NOT_COORDINATOR (not NONE).
+#[test]
+fn a_leave_whose_write_is_refused_is_answered_not_coordinator_and_unloads() {
+    let mut h = Harness::new();
+    let a = h.stable_group(1)[0];
+    h.log.elect(1);
+    assert_eq!(
+        h.leave(1, a),
+        vec![reply(
+            1,
+            Response::LeaveGroup {
+                error: ErrorCode::NotCoordinator
+            }
+        )]
+    );
+    assert_eq!(h.coord.load, LoadState::NotCoordinator);
+    assert!(h.log.uncommitted.is_empty());
+}
+
+// The leader's SyncGroup arriving twice (a retry) writes the assignment once.
+#[test]
+fn a_repeated_leader_sync_group_writes_the_assignment_once() {
+    let mut h = Harness::new();
+    let (a, b) = h.joined_pair();
+    let assignment = h.cfg.assignor.assign(&[a, b], PARTITIONS);
+    assert!(h.sync(1, a, 1, assignment.clone()).is_empty());
+    h.sync(1, a, 1, assignment);
+    assert_eq!(h.log.uncommitted.len(), 1, "one assignment record");
+    assert_eq!(h.coord.pending.len(), 1, "one pending write");
+}

@@ -1,7 +1,7 @@
 //! Property tests of the sans-IO core over random request sequences.
 
 use groupcheck::assignor::Assignor;
-use groupcheck::coordinator::replay::replay;
+use groupcheck::coordinator::replay::{load, replay};
 use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState};
 use groupcheck::flaw::Flaws;
 use groupcheck::offsets_log::{LogAppender, OffsetsLog};
@@ -206,4 +206,18 @@ fn record() -> impl Strategy<Value = Record> {
         Just(Record::GroupTombstone),
         (0u8..3).prop_map(|partition| Record::OffsetTombstone { partition }),
     ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// The loader (segment by segment) applies exactly what replaying every record in log order
+    /// gives, on any log, compacted or not, when no flaw is on.
+    #[test]
+    fn loading_equals_replay_on_any_log(records in proptest::collection::vec(record(), 0..20)) {
+        prop_assert_eq!(
+            load(3, &records, Flaws::NONE),
+            replay(3, &records)
+        );
+    }
 }

@@ -240,8 +240,10 @@ impl GroupModel {
             (Addr::Broker(b), Msg::Request(request)) => {
                 let Addr::Client(from) = env.src else { return };
                 let b = *b as usize;
+                let appended_before = w.log.uncommitted.len();
                 let (brokers, log) = (&mut w.brokers, &mut w.log);
                 let replies = brokers[b].handle(from, request, log, &self.core);
+                self.judge_appended_commits(w, b, appended_before);
                 self.emit(w, b as u8, replies);
             }
             (Addr::Broker(b), Msg::Control(control)) => {
@@ -299,14 +301,45 @@ impl GroupModel {
         }
     }
 
+    /// `no_zombie_commit` at the moment a coordinator accepts a commit: every offset record it
+    /// appended comes from a member of its current generation that owns the partition. (The
+    /// judgement when the record becomes durable, against the durable group, cannot see a
+    /// member that was just removed in memory but is still in the durable metadata.)
+    fn judge_appended_commits(&self, w: &mut World, b: usize, appended_before: usize) {
+        let group = &w.brokers[b].group;
+        let zombie = w
+            .log
+            .uncommitted
+            .iter()
+            .skip(appended_before)
+            .flatten()
+            .any(|r| match r {
+                crate::protocol::Record::OffsetCommit {
+                    partition,
+                    committed_by,
+                    ..
+                } => !committed_by.is_some_and(|(m, g)| {
+                    g == group.generation
+                        && group
+                            .member(m)
+                            .is_some_and(|member| member.assignment.contains(*partition))
+                }),
+                _ => false,
+            });
+        if zombie {
+            w.observed.set(Observed::ZOMBIE_COMMIT);
+        }
+    }
+
     /// Sends a coordinator's replies, judging each success against the durable log first.
     fn emit(&self, w: &mut World, b: u8, replies: Vec<Reply>) {
-        // Only the current leader's answers are judged: a deposed coordinator that has not heard
-        // of its demotion yet may still serve what was durable in its time (Kafka has the same
-        // window); its writes are refused, so it cannot acknowledge anything new.
+        // A deposed coordinator that has not heard of its demotion yet may still serve offsets
+        // that were durable in its time (Kafka has the same window), so its OffsetFetch answers
+        // are not judged. Acknowledgements are judged from every coordinator: its writes are
+        // refused, so it must never acknowledge anything new.
         let current = w.brokers[b as usize].epoch == w.log.leader_epoch;
         for reply in replies {
-            if current {
+            if current || !matches!(reply.response, Response::OffsetFetch { .. }) {
                 self.observe_reply(w, &reply);
             }
             if w.consumer_at(reply.to).is_none() {

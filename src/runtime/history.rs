@@ -103,10 +103,13 @@ pub fn check(events: &[Event], partitions: u8) -> Vec<Violation> {
         let Some((from_epoch, replies)) = e.replies() else {
             continue;
         };
-        if from_epoch != epoch {
-            continue; // a deposed coordinator's answers are not judged (as in the model)
-        }
+        // As in the model: a deposed coordinator may still serve offsets that were durable in
+        // its time, so only its OffsetFetch answers are not judged.
+        let current = from_epoch == epoch;
         for reply in replies {
+            if !current && matches!(reply.response, Response::OffsetFetch { .. }) {
+                continue;
+            }
             match &reply.response {
                 Response::SyncGroup {
                     error: ErrorCode::None,

@@ -141,7 +141,9 @@ pub fn violation(model: &GroupModel, property: &str, prev: Option<&World>, w: &W
     let sentence = match property {
         "single_owner" => single_owner(w),
         "assignment_is_function" => assignment_is_function(model, w),
-        "no_zombie_commit" => prev.and_then(zombie_commit),
+        "no_zombie_commit" => {
+            prev.and_then(|p| accepted_zombie_commit(p, w).or_else(|| zombie_commit(p)))
+        }
         "no_lost_commit" if newly(Observed::FETCH_BELOW_ACK) => {
             prev.and_then(|p| fetch_below_ack(p, w))
         }
@@ -263,6 +265,43 @@ fn assignment_is_function(model: &GroupModel, w: &World) -> Option<String> {
                 ));
             }
         }
+    }
+    None
+}
+
+/// A commit the coordinator accepted (appended) in the last step from a non-owner.
+fn accepted_zombie_commit(prev: &World, w: &World) -> Option<String> {
+    let mut old: Vec<&Record> = prev.log.uncommitted.iter().flatten().collect();
+    let leader = w.leader();
+    let group = &leader.group;
+    for r in w.log.uncommitted.iter().flatten() {
+        if let Some(i) = old.iter().position(|o| *o == r) {
+            old.remove(i);
+            continue;
+        }
+        let Record::OffsetCommit {
+            partition,
+            offset,
+            committed_by: Some((m, g)),
+        } = r
+        else {
+            continue;
+        };
+        let reason = match group.member(*m) {
+            None => format!("{m} is no longer a member of the group"),
+            Some(_) if *g != group.generation => {
+                format!("the group is at generation {}", group.generation)
+            }
+            Some(member) if !member.assignment.contains(*partition) => {
+                format!("{m} does not own p{partition} in generation {g}")
+            }
+            Some(_) => continue,
+        };
+        return Some(format!(
+            "{} committed offset {offset} for p{partition} in generation {g}, and broker-{} accepted it although {reason}",
+            who(prev, *m),
+            leader.broker
+        ));
     }
     None
 }

@@ -169,9 +169,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Replay { trace } => replay_file(&trace),
         Command::BenchRuntime { seconds } => {
             println!("| operation | client threads | per second |\n|---|---:|---:|");
-            for f in groupcheck::runtime::bench::run(Duration::from_secs(seconds)) {
-                println!("| {} | {} | {:.0} |", f.operation, f.threads, f.per_second);
-            }
+            groupcheck::runtime::bench::run(Duration::from_secs(seconds), |f| {
+                println!("| {} | {} | {:.0} |", f.operation, f.threads, f.per_second)
+            });
             0
         }
         Command::Run {

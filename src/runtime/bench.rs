@@ -31,9 +31,11 @@ fn measure(threads: usize, duration: Duration, op: fn(&mut Client, &GroupService
     let service = Arc::new(GroupService::new(CFG, 1, false));
     let clients = form_group(&service, threads as u8);
     let stop = Arc::new(AtomicBool::new(false));
+    // Replication stops only after the workers: a worker's last commit still needs it.
+    let stop_replication = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let replicator = {
-        let (s, stop) = (service.clone(), stop.clone());
+        let (s, stop) = (service.clone(), stop_replication.clone());
         thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 if !s.replicate() {
@@ -63,6 +65,7 @@ fn measure(threads: usize, duration: Duration, op: fn(&mut Client, &GroupService
         let _ = w.join();
     }
     let elapsed = start.elapsed().as_secs_f64();
+    stop_replication.store(true, Ordering::Relaxed);
     let _ = replicator.join();
     count.load(Ordering::Relaxed) as f64 / elapsed
 }
@@ -97,9 +100,10 @@ fn rebalances(threads: usize, duration: Duration) -> f64 {
                 }
             })
         };
+        let joined = Arc::new(AtomicU64::new(0));
         let joiners: Vec<_> = (0..threads as u8)
             .map(|c| {
-                let s = service.clone();
+                let (s, joined) = (service.clone(), joined.clone());
                 thread::spawn(move || {
                     let mut client = Client::new(
                         ClientAddr {
@@ -109,15 +113,20 @@ fn rebalances(threads: usize, duration: Duration) -> f64 {
                         &CFG,
                     );
                     client.timeout = Some(Duration::from_secs(5));
-                    // Joined, then heartbeat until a heartbeat changes nothing: every member
-                    // is in the last generation.
+                    // Joined, then heartbeat (rejoining when told to) until everyone has
+                    // joined and a heartbeat changes nothing: all are in the last generation.
                     client.join(&s);
+                    joined.fetch_add(1, Ordering::SeqCst);
                     loop {
                         let g = client.consumer.generation;
                         client.heartbeat(&s);
-                        if client.consumer.generation == g && client.is_stable() {
+                        if joined.load(Ordering::SeqCst) == threads as u64
+                            && client.consumer.generation == g
+                            && client.is_stable()
+                        {
                             break;
                         }
+                        thread::yield_now();
                     }
                 })
             })
@@ -132,25 +141,23 @@ fn rebalances(threads: usize, duration: Duration) -> f64 {
     done as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Every figure, `duration` per measurement.
-pub fn run(duration: Duration) -> Vec<Figure> {
-    let mut out = Vec::new();
+/// Every figure, `duration` per measurement, each handed to `report` as soon as it is measured.
+pub fn run(duration: Duration, mut report: impl FnMut(Figure)) {
     for threads in [1, 2, 4] {
-        out.push(Figure {
+        report(Figure {
             operation: "OffsetCommit (durable, acknowledged)",
             threads,
             per_second: measure(threads, duration, commit),
         });
-        out.push(Figure {
+        report(Figure {
             operation: "Heartbeat",
             threads,
             per_second: measure(threads, duration, heartbeat),
         });
-        out.push(Figure {
+        report(Figure {
             operation: "full rebalance (join, sync, durable)",
             threads,
             per_second: rebalances(threads, duration),
         });
     }
-    out
 }

@@ -104,6 +104,18 @@ impl OffsetsLog {
         }
     }
 
+    /// Whether the durable group metadata gives `member` exactly `assignment` in `generation`:
+    /// what a successful SyncGroup answer may reveal.
+    pub fn assignment_is_durable(
+        &self,
+        member: MemberId,
+        generation: Generation,
+        assignment: Partitions,
+    ) -> bool {
+        self.durable_group()
+            .is_some_and(|g| g.generation == generation && g.assigns(member, assignment))
+    }
+
     /// Whether acknowledging `offset` for `partition` reveals something not durable.
     pub fn ack_is_undurable(&self, partition: Partition, offset: Offset) -> bool {
         self.durable_offset(partition).is_none_or(|d| d < offset)

@@ -364,7 +364,10 @@ impl GroupModel {
                 member_id,
                 generation,
                 assignment,
-            } if !assignment_is_durable(&w.log, *member_id, *generation, *assignment) => {
+            } if !w
+                .log
+                .assignment_is_durable(*member_id, *generation, *assignment) =>
+            {
                 w.observed.set(Observed::UNDURABLE_ACK);
             }
             Response::OffsetCommit {
@@ -419,18 +422,6 @@ impl GroupModel {
             (a.src, a.dst) != (b.src, b.dst)
         }
     }
-}
-
-/// Whether the durable group metadata gives `member` exactly `assignment` in `generation`:
-/// what a successful SyncGroup answer may reveal.
-pub fn assignment_is_durable(
-    log: &crate::offsets_log::OffsetsLog,
-    member: crate::protocol::MemberId,
-    generation: crate::protocol::Generation,
-    assignment: crate::protocol::Partitions,
-) -> bool {
-    log.durable_group()
-        .is_some_and(|g| g.generation == generation && g.assigns(member, assignment))
 }
 
 /// Nothing of the protocol is moving: no message in flight, no write waiting for the high

@@ -25,6 +25,17 @@ pub struct Figure {
     pub per_second: f64,
 }
 
+/// A thread that keeps the high watermark moving until `stop`.
+fn replicate_until(service: Arc<GroupService>, stop: Arc<AtomicBool>) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            if !service.replicate() {
+                thread::yield_now();
+            }
+        }
+    })
+}
+
 /// Runs `op` on `threads` client threads of a formed group for `duration`, with a replication
 /// thread keeping the high watermark moving; returns operations per second.
 fn measure(threads: usize, duration: Duration, op: fn(&mut Client, &GroupService, u64)) -> f64 {
@@ -34,16 +45,7 @@ fn measure(threads: usize, duration: Duration, op: fn(&mut Client, &GroupService
     // Replication stops only after the workers: a worker's last commit still needs it.
     let stop_replication = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
-    let replicator = {
-        let (s, stop) = (service.clone(), stop_replication.clone());
-        thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                if !s.replicate() {
-                    thread::yield_now();
-                }
-            }
-        })
-    };
+    let replicator = replicate_until(service.clone(), stop_replication.clone());
     let start = Instant::now();
     let workers: Vec<_> = clients
         .into_iter()
@@ -90,16 +92,7 @@ fn rebalances(threads: usize, duration: Duration) -> f64 {
     while start.elapsed() < duration {
         let service = Arc::new(GroupService::new(CFG, 1, false));
         let stop = Arc::new(AtomicBool::new(false));
-        let replicator = {
-            let (s, stop) = (service.clone(), stop.clone());
-            thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    if !s.replicate() {
-                        thread::yield_now();
-                    }
-                }
-            })
-        };
+        let replicator = replicate_until(service.clone(), stop.clone());
         let joined = Arc::new(AtomicU64::new(0));
         let joiners: Vec<_> = (0..threads as u8)
             .map(|c| {

@@ -116,17 +116,12 @@ pub fn check(events: &[Event], partitions: u8) -> Vec<Violation> {
                     member_id,
                     generation,
                     assignment,
-                } => {
-                    let ok = durable.durable_group().is_some_and(|g| {
-                        g.generation == *generation && g.assigns(*member_id, *assignment)
-                    });
-                    if !ok {
-                        violation(
-                            "durable_before_ack",
-                            i,
-                            format!("SyncGroup of generation {generation} answered before durable"),
-                        );
-                    }
+                } if !durable.assignment_is_durable(*member_id, *generation, *assignment) => {
+                    violation(
+                        "durable_before_ack",
+                        i,
+                        format!("SyncGroup of generation {generation} answered before durable"),
+                    );
                 }
                 Response::OffsetCommit {
                     error: ErrorCode::None,

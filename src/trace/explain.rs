@@ -5,7 +5,7 @@ use crate::consumer::Phase;
 use crate::coordinator::replay::replay;
 use crate::coordinator::{GroupState, LoadState};
 use crate::model::properties::{converged, current_member};
-use crate::model::{assignment_is_durable, Action, Addr, GroupModel, Msg, Observed, World};
+use crate::model::{Action, Addr, GroupModel, Msg, Observed, World};
 use crate::protocol::{ErrorCode, MemberId, Offset, Partition, Partitions, Record, Response};
 
 /// What one step did.
@@ -399,7 +399,10 @@ fn undurable_ack(prev: &World, w: &World) -> Option<String> {
                 member_id,
                 generation,
                 assignment,
-            } if !assignment_is_durable(&w.log, member_id, generation, assignment) => {
+            } if !w
+                .log
+                .assignment_is_durable(member_id, generation, assignment) =>
+            {
                 let held = w
                     .log
                     .durable_group()

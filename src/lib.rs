@@ -4,8 +4,12 @@
 //! - [`protocol`], [`flaw`], [`offsets_log`]: the vocabulary — messages, error codes, records,
 //!   the named deviations, and the `__consumer_offsets` partition;
 //! - [`coordinator`], [`consumer`], [`assignor`]: the sans-IO protocol core;
-//! - [`model`]: the Stateright model built on the core, with its properties;
-//! - [`check`] and [`catalogue`]: running the models of `models/` and judging the results;
+//! - [`model`]: the Stateright model built on the core, with its properties; and [`runtime`]:
+//!   the concurrent coordinator service built on the same core (neither imports the other);
+//! - [`conformance`]: the runtime following the model step by step;
+//! - [`trace`]: shortest counterexamples, their serde form, renderings and replay;
+//! - [`check`], [`catalogue`] and [`report`]: running the models of `models/`, judging the
+//!   results, and writing `reports/` and JUnit XML;
 //! - the `groupcheck` binary's command line.
 
 pub mod assignor;

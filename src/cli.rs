@@ -92,6 +92,30 @@ enum Command {
         #[arg(long)]
         flaw: Option<groupcheck::flaw::Flaw>,
     },
+    /// Measure the checker: for each model and thread count, unique states, states per second,
+    /// peak memory and wall time (each run in its own process, so peak memory is its own).
+    Bench {
+        /// Model names (or paths to .toml files).
+        #[arg(
+            value_name = "MODEL",
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        models: Vec<String>,
+        /// Every model of the catalogue.
+        #[arg(long)]
+        all: bool,
+        /// Thread counts to measure, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [1u16, 2], value_parser = clap::value_parser!(u16).range(1..=256))]
+        threads: Vec<u16>,
+    },
+    /// One measurement of `bench`, in this process (machine-readable output).
+    #[command(hide = true)]
+    BenchOne {
+        model: String,
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+        threads: u16,
+    },
     /// Measure the runtime's throughput: OffsetCommit, Heartbeat and full rebalances with 1, 2
     /// and 4 client threads.
     BenchRuntime {
@@ -167,6 +191,41 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             check_all(&models, &opts, &outputs)
         }
         Command::Replay { trace } => replay_file(&trace),
+        Command::Bench {
+            models,
+            all,
+            threads,
+        } => {
+            let loaded = if all {
+                catalogue::load_all(&dir)
+            } else {
+                models.iter().map(|m| catalogue::load(&dir, m)).collect()
+            };
+            match loaded {
+                Ok(models) => bench(&dir, &models, &threads),
+                Err(e) => bad_input(&e),
+            }
+        }
+        Command::BenchOne { model, threads } => match catalogue::load(&dir, &model) {
+            Ok(cfg) => {
+                let opts = CheckOptions {
+                    threads: threads as usize,
+                    ..CheckOptions::default()
+                };
+                let r = check(&cfg, &opts);
+                println!(
+                    "{} {} {} {:.3} {} {}",
+                    r.unique_states,
+                    r.states,
+                    r.max_depth,
+                    r.elapsed.as_secs_f64(),
+                    peak_rss_kib().map_or("-".to_string(), |k| k.to_string()),
+                    r.exhaustive
+                );
+                0
+            }
+            Err(e) => bad_input(&e),
+        },
         Command::BenchRuntime { seconds } => {
             println!("| operation | client threads | per second |\n|---|---:|---:|");
             groupcheck::runtime::bench::run(Duration::from_secs(seconds), |f| {
@@ -233,6 +292,60 @@ fn replay_file(path: &std::path::Path) -> i32 {
             1
         }
     }
+}
+
+/// The process's peak resident memory (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn bench(dir: &std::path::Path, models: &[ModelConfig], threads: &[u16]) -> i32 {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return bad_input(&format!("cannot find this executable: {e}")),
+    };
+    println!("| model | threads | unique states | states generated | unique states/s | peak RSS | wall time |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for m in models {
+        for t in threads {
+            let path = dir.join(format!("{}.toml", m.name));
+            let target = if path.exists() {
+                path.display().to_string()
+            } else {
+                m.name.clone()
+            };
+            let out = std::process::Command::new(&exe)
+                .args(["bench-one", &target, "--threads", &t.to_string()])
+                .output();
+            let text = match out {
+                Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+                Ok(o) => return bad_input(&String::from_utf8_lossy(&o.stderr)),
+                Err(e) => return bad_input(&format!("cannot run a measurement: {e}")),
+            };
+            let f: Vec<&str> = text.split_whitespace().collect();
+            if f.len() < 6 {
+                return bad_input(&format!("unexpected measurement output: {text}"));
+            }
+            let (unique, states, secs): (f64, &str, f64) = (
+                f[0].parse().unwrap_or(0.0),
+                f[1],
+                f[3].parse().unwrap_or(0.0),
+            );
+            let rss = f[4]
+                .parse::<f64>()
+                .map_or("n/a".to_string(), |k| format!("{:.0} MB", k / 1024.0));
+            println!(
+                "| `{}` | {t} | {} | {states} | {:.0} | {rss} | {secs:.2} s{} |",
+                m.name,
+                f[0],
+                unique / secs.max(1e-9),
+                if f[5] == "true" { "" } else { " (bound hit)" }
+            );
+        }
+    }
+    0
 }
 
 fn live(cfg: LiveConfig) -> i32 {

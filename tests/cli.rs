@@ -338,3 +338,26 @@ fn a_live_run_with_a_flaw_is_caught() {
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("VIOLATION durable_before_ack"));
 }
+
+#[test]
+fn bench_measures_each_model_and_thread_count_in_a_table() {
+    let o = groupcheck(&["bench", "formation", "--threads", "1,2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("| `formation` | 1 | 1189 |"), "{out}");
+    assert!(out.contains("| `formation` | 2 | 1189 |"), "{out}");
+}
+
+#[test]
+fn bench_with_bad_input_exits_2() {
+    for args in [
+        &["bench", "no-such-model"][..],
+        &["bench", "formation", "--threads", "0"],
+        &["bench", "formation", "--threads", "two"],
+        &["bench"],
+    ] {
+        let o = groupcheck(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}");
+    }
+}

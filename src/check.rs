@@ -108,7 +108,7 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
     let handles = checker.handles();
     let mut last_report = Instant::now();
     while !handles.iter().all(|h| h.is_finished()) {
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(2));
         if opts.progress
             && start.elapsed() > Duration::from_secs(2)
             && last_report.elapsed() > Duration::from_secs(2)

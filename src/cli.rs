@@ -64,6 +64,10 @@ enum Command {
         /// Also write the results as JUnit XML to this file.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Depth-first search with symmetry reduction over consumers (fewer states; the pinned
+        /// counts are not compared).
+        #[arg(long)]
+        symmetry: bool,
     },
     /// Re-execute a trace on the model and confirm its violation.
     Replay {
@@ -108,6 +112,9 @@ enum Command {
         /// Thread counts to measure, comma-separated.
         #[arg(long, value_delimiter = ',', default_values_t = [1u16, 2], value_parser = clap::value_parser!(u16).range(1..=256))]
         threads: Vec<u16>,
+        /// Also measure depth-first search with symmetry reduction.
+        #[arg(long)]
+        symmetry: bool,
     },
     /// One measurement of `bench`, in this process (machine-readable output).
     #[command(hide = true)]
@@ -115,6 +122,8 @@ enum Command {
         model: String,
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
         threads: u16,
+        #[arg(long)]
+        symmetry: bool,
     },
     /// Measure the runtime's throughput: OffsetCommit, Heartbeat and full rebalances with 1, 2
     /// and 4 client threads.
@@ -168,6 +177,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             reports,
             no_reports,
             junit,
+            symmetry,
         } => {
             let loaded = if all {
                 catalogue::load_all(&dir)
@@ -183,6 +193,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 max_states: max_states.map(|n| n as usize),
                 timeout: timeout.map(Duration::from_secs),
                 progress: true,
+                symmetry,
             };
             let outputs = Outputs {
                 reports: (!no_reports).then_some(reports),
@@ -195,6 +206,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             models,
             all,
             threads,
+            symmetry,
         } => {
             let loaded = if all {
                 catalogue::load_all(&dir)
@@ -202,14 +214,19 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 models.iter().map(|m| catalogue::load(&dir, m)).collect()
             };
             match loaded {
-                Ok(models) => bench(&dir, &models, &threads),
+                Ok(models) => bench(&dir, &models, &threads, symmetry),
                 Err(e) => bad_input(&e),
             }
         }
-        Command::BenchOne { model, threads } => match catalogue::load(&dir, &model) {
+        Command::BenchOne {
+            model,
+            threads,
+            symmetry,
+        } => match catalogue::load(&dir, &model) {
             Ok(cfg) => {
                 let opts = CheckOptions {
                     threads: threads as usize,
+                    symmetry,
                     ..CheckOptions::default()
                 };
                 let r = check(&cfg, &opts);
@@ -301,48 +318,56 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn bench(dir: &std::path::Path, models: &[ModelConfig], threads: &[u16]) -> i32 {
+fn bench(dir: &std::path::Path, models: &[ModelConfig], threads: &[u16], symmetry: bool) -> i32 {
     let exe = match std::env::current_exe() {
         Ok(e) => e,
         Err(e) => return bad_input(&format!("cannot find this executable: {e}")),
     };
-    println!("| model | threads | unique states | states generated | unique states/s | peak RSS | wall time |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("| model | search | threads | unique states | states generated | unique states/s | peak RSS | wall time |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    let searches: &[bool] = if symmetry { &[false, true] } else { &[false] };
     for m in models {
-        for t in threads {
-            let path = dir.join(format!("{}.toml", m.name));
-            let target = if path.exists() {
-                path.display().to_string()
-            } else {
-                m.name.clone()
-            };
-            let out = std::process::Command::new(&exe)
-                .args(["bench-one", &target, "--threads", &t.to_string()])
-                .output();
-            let text = match out {
-                Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
-                Ok(o) => return bad_input(&String::from_utf8_lossy(&o.stderr)),
-                Err(e) => return bad_input(&format!("cannot run a measurement: {e}")),
-            };
-            let f: Vec<&str> = text.split_whitespace().collect();
-            if f.len() < 6 {
-                return bad_input(&format!("unexpected measurement output: {text}"));
+        for &sym in searches {
+            for t in threads {
+                let path = dir.join(format!("{}.toml", m.name));
+                let target = if path.exists() {
+                    path.display().to_string()
+                } else {
+                    m.name.clone()
+                };
+                let mut args = vec![
+                    "bench-one".to_string(),
+                    target,
+                    "--threads".into(),
+                    t.to_string(),
+                ];
+                if sym {
+                    args.push("--symmetry".into());
+                }
+                let text = match std::process::Command::new(&exe).args(&args).output() {
+                    Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+                    Ok(o) => return bad_input(&String::from_utf8_lossy(&o.stderr)),
+                    Err(e) => return bad_input(&format!("cannot run a measurement: {e}")),
+                };
+                let f: Vec<&str> = text.split_whitespace().collect();
+                if f.len() < 6 {
+                    return bad_input(&format!("unexpected measurement output: {text}"));
+                }
+                let unique: f64 = f[0].parse().unwrap_or(0.0);
+                let secs: f64 = f[3].parse().unwrap_or(0.0);
+                let rss = f[4]
+                    .parse::<f64>()
+                    .map_or("n/a".to_string(), |k| format!("{:.0} MB", k / 1024.0));
+                println!(
+                    "| `{}` | {} | {t} | {} | {} | {:.0} | {rss} | {secs:.2} s{} |",
+                    m.name,
+                    if sym { "DFS + symmetry" } else { "BFS" },
+                    f[0],
+                    f[1],
+                    unique / secs.max(1e-9),
+                    if f[5] == "true" { "" } else { " (bound hit)" }
+                );
             }
-            let (unique, states, secs): (f64, &str, f64) = (
-                f[0].parse().unwrap_or(0.0),
-                f[1],
-                f[3].parse().unwrap_or(0.0),
-            );
-            let rss = f[4]
-                .parse::<f64>()
-                .map_or("n/a".to_string(), |k| format!("{:.0} MB", k / 1024.0));
-            println!(
-                "| `{}` | {t} | {} | {states} | {:.0} | {rss} | {secs:.2} s{} |",
-                m.name,
-                f[0],
-                unique / secs.max(1e-9),
-                if f[5] == "true" { "" } else { " (bound hit)" }
-            );
         }
     }
     0

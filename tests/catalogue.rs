@@ -138,3 +138,40 @@ fn a_missing_witness_fails_the_check() {
     }
     assert!(!report.matches_expectation());
 }
+
+/// Symmetry reduction (depth-first) must not change any verdict, and it must not explore more
+/// states than the plain breadth-first search.
+#[test]
+fn symmetry_reduction_changes_no_verdict() {
+    let models = catalogue::load_all(&catalogue::default_dir()).expect("catalogue loads");
+    for m in &models {
+        let plain = check(m, &options());
+        let reduced = check(
+            m,
+            &CheckOptions {
+                symmetry: true,
+                ..options()
+            },
+        );
+        let verdicts = |r: &groupcheck::check::CheckReport| {
+            r.properties
+                .iter()
+                .map(|p| (p.name, p.verdict))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(verdicts(&plain), verdicts(&reduced), "{}", m.name);
+        assert!(
+            reduced.matches_expectation(),
+            "{}: {:?}",
+            m.name,
+            reduced.mismatches
+        );
+        assert!(
+            reduced.unique_states <= plain.unique_states,
+            "{}: {} > {}",
+            m.name,
+            reduced.unique_states,
+            plain.unique_states
+        );
+    }
+}

@@ -361,3 +361,10 @@ fn bench_with_bad_input_exits_2() {
         assert!(!stderr(&o).contains("panicked"), "{args:?}");
     }
 }
+
+#[test]
+fn check_with_symmetry_reports_as_expected() {
+    let o = groupcheck(&["check", "formation", "--symmetry", "--no-reports"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("597 unique"), "{}", stdout(&o));
+}

@@ -34,6 +34,7 @@
 pub mod config;
 pub mod properties;
 pub mod state;
+pub mod symmetry;
 
 pub use config::{ModelConfig, Start};
 pub use state::{Action, Addr, Control, Envelope, Msg, Observed, Used, World};

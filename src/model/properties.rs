@@ -65,12 +65,13 @@ pub const WITNESSES: [Witness; 12] = [
     Witness {
         name: "late_consumer_joined",
         applies: |c| c.faults.late_joins > 0,
+        // Every late consumer has started and every live consumer is a current member. (Said
+        // without consumer numbers, so that it means the same under symmetry reduction.)
         condition: |m, w| {
-            let first_late = (m.cfg.consumers - m.cfg.faults.late_joins) as usize;
-            (first_late..w.consumers.len()).any(|c| {
-                w.is_live(c)
-                    && current_member(w, w.consumers[c].member_id, w.consumers[c].generation)
-            })
+            w.used.late_joins == m.cfg.faults.late_joins
+                && (0..w.consumers.len())
+                    .filter(|c| w.is_live(*c))
+                    .all(|c| current_member(w, w.consumers[c].member_id, w.consumers[c].generation))
         },
     },
     Witness {

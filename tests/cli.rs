@@ -344,8 +344,8 @@ fn bench_measures_each_model_and_thread_count_in_a_table() {
     let o = groupcheck(&["bench", "formation", "--threads", "1,2"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("| `formation` | 1 | 1189 |"), "{out}");
-    assert!(out.contains("| `formation` | 2 | 1189 |"), "{out}");
+    assert!(out.contains("| `formation` | BFS | 1 | 1189 |"), "{out}");
+    assert!(out.contains("| `formation` | BFS | 2 | 1189 |"), "{out}");
 }
 
 #[test]

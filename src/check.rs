@@ -77,6 +77,8 @@ pub struct CheckReport {
     pub elapsed: Duration,
     /// Every reachable state was visited (no bound was hit).
     pub exhaustive: bool,
+    /// Time spent finding the shortest counterexamples (zero when nothing is violated).
+    pub trace_elapsed: Duration,
     pub properties: Vec<PropertyResult>,
     /// How the result differs from the model's expectation; empty when it matches.
     pub mismatches: Vec<String>,
@@ -165,7 +167,9 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
             }
         })
         .collect();
+    let trace_start = Instant::now();
     let results = attach_traces(&model, results, &discoveries, opts);
+    let trace_elapsed = trace_start.elapsed();
 
     let mut report = CheckReport {
         model: cfg.name.clone(),
@@ -174,6 +178,7 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
         max_depth: checker.max_depth(),
         elapsed,
         exhaustive,
+        trace_elapsed,
         properties: results,
         mismatches: Vec::new(),
     };

@@ -499,6 +499,12 @@ fn print_report(r: &CheckReport) {
             ", BOUND HIT (inconclusive)"
         }
     );
+    if r.properties.iter().any(|p| p.trace.is_some()) {
+        println!(
+            "   shortest counterexamples found in {:.2} s",
+            r.trace_elapsed.as_secs_f64()
+        );
+    }
     for p in &r.properties {
         println!("   {:<28} {}", p.name, p.verdict.label());
         if let (Verdict::Violated, Some(trace)) = (p.verdict, &p.trace) {

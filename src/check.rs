@@ -205,7 +205,7 @@ fn attach_traces(
     if violated.is_empty() {
         return results;
     }
-    let (shortest, _) = shortest_violations(model, &violated, opts.max_states);
+    let shortest = shortest_violations(model, &violated, opts.max_states);
     for r in results
         .iter_mut()
         .filter(|r| r.verdict == Verdict::Violated)

@@ -4,7 +4,7 @@
 //! not, a run was inconclusive, or a replay diverged; 2 bad input (unknown model, malformed
 //! model or trace file, bad flag).
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use groupcheck::catalogue;
 use groupcheck::check::{check, CheckOptions, CheckReport, Verdict};
 use groupcheck::model::{GroupModel, ModelConfig};
@@ -30,22 +30,42 @@ struct Cli {
     command: Command,
 }
 
+/// Which models a command works on.
+#[derive(Args)]
+struct ModelSelection {
+    /// Model names (or paths to .toml files).
+    #[arg(
+        value_name = "MODEL",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    models: Vec<String>,
+    /// Every model of the catalogue.
+    #[arg(long)]
+    all: bool,
+}
+
+impl ModelSelection {
+    fn load(&self, dir: &std::path::Path) -> Result<Vec<ModelConfig>, String> {
+        if self.all {
+            catalogue::load_all(dir)
+        } else {
+            self.models
+                .iter()
+                .map(|m| catalogue::load(dir, m))
+                .collect()
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// List the models of the catalogue with their expectations.
     List,
     /// Check models exhaustively and compare each result with its expectation.
     Check {
-        /// Model names (or paths to .toml files).
-        #[arg(
-            value_name = "MODEL",
-            required_unless_present = "all",
-            conflicts_with = "all"
-        )]
-        models: Vec<String>,
-        /// Check every model of the catalogue.
-        #[arg(long)]
-        all: bool,
+        #[command(flatten)]
+        select: ModelSelection,
         /// Checker threads.
         #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u16).range(1..=256))]
         threads: u16,
@@ -99,16 +119,8 @@ enum Command {
     /// Measure the checker: for each model and thread count, unique states, states per second,
     /// peak memory and wall time (each run in its own process, so peak memory is its own).
     Bench {
-        /// Model names (or paths to .toml files).
-        #[arg(
-            value_name = "MODEL",
-            required_unless_present = "all",
-            conflicts_with = "all"
-        )]
-        models: Vec<String>,
-        /// Every model of the catalogue.
-        #[arg(long)]
-        all: bool,
+        #[command(flatten)]
+        select: ModelSelection,
         /// Thread counts to measure, comma-separated.
         #[arg(long, value_delimiter = ',', default_values_t = [1u16, 2], value_parser = clap::value_parser!(u16).range(1..=256))]
         threads: Vec<u16>,
@@ -169,8 +181,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             Err(e) => bad_input(&e),
         },
         Command::Check {
-            models,
-            all,
+            select,
             threads,
             max_states,
             timeout,
@@ -179,12 +190,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             junit,
             symmetry,
         } => {
-            let loaded = if all {
-                catalogue::load_all(&dir)
-            } else {
-                models.iter().map(|m| catalogue::load(&dir, m)).collect()
-            };
-            let models = match loaded {
+            let models = match select.load(&dir) {
                 Ok(m) => m,
                 Err(e) => return bad_input(&e),
             };
@@ -203,21 +209,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         }
         Command::Replay { trace } => replay_file(&trace),
         Command::Bench {
-            models,
-            all,
+            select,
             threads,
             symmetry,
-        } => {
-            let loaded = if all {
-                catalogue::load_all(&dir)
-            } else {
-                models.iter().map(|m| catalogue::load(&dir, m)).collect()
-            };
-            match loaded {
-                Ok(models) => bench(&dir, &models, &threads, symmetry),
-                Err(e) => bad_input(&e),
-            }
-        }
+        } => match select.load(&dir) {
+            Ok(models) => bench(&dir, &models, &threads, symmetry),
+            Err(e) => bad_input(&e),
+        },
         Command::BenchOne {
             model,
             threads,

@@ -19,6 +19,7 @@ pub mod conformance;
 pub mod consumer;
 pub mod coordinator;
 pub mod flaw;
+pub mod judge;
 pub mod model;
 pub mod offsets_log;
 pub mod protocol;

@@ -41,7 +41,8 @@ pub use state::{Action, Addr, Control, Envelope, Msg, Observed, Used, World};
 
 use crate::consumer::{Consumer, Send};
 use crate::coordinator::{Coordinator, CoreConfig, LoadState};
-use crate::protocol::{ClientAddr, ErrorCode, Offset, Reply, Response};
+use crate::judge::{judge_reply, ReplyFault};
+use crate::protocol::{ClientAddr, ErrorCode, Offset, Reply};
 use stateright::{Model, Property};
 
 /// A catalogue configuration made checkable.
@@ -340,8 +341,11 @@ impl GroupModel {
         // refused, so it must never acknowledge anything new.
         let current = w.brokers[b as usize].epoch == w.log.leader_epoch;
         for reply in replies {
-            if current || !matches!(reply.response, Response::OffsetFetch { .. }) {
-                self.observe_reply(w, &reply);
+            for fault in judge_reply(&w.log, &mut w.acked, &reply.response, current) {
+                w.observed.set(match fault {
+                    ReplyFault::FetchBelowAck { .. } => Observed::FETCH_BELOW_ACK,
+                    _ => Observed::UNDURABLE_ACK,
+                });
             }
             if w.consumer_at(reply.to).is_none() {
                 continue; // the connection died with its process
@@ -355,49 +359,6 @@ impl GroupModel {
                 },
                 &self.cfg,
             );
-        }
-    }
-
-    fn observe_reply(&self, w: &mut World, reply: &Reply) {
-        match &reply.response {
-            Response::SyncGroup {
-                error: ErrorCode::None,
-                member_id,
-                generation,
-                assignment,
-            } if !w
-                .log
-                .assignment_is_durable(*member_id, *generation, *assignment) =>
-            {
-                w.observed.set(Observed::UNDURABLE_ACK);
-            }
-            Response::OffsetCommit {
-                error: ErrorCode::None,
-                offsets,
-            } => {
-                for (p, o) in offsets {
-                    if w.log.ack_is_undurable(*p, *o) {
-                        w.observed.set(Observed::UNDURABLE_ACK);
-                    }
-                    let a = &mut w.acked[*p as usize];
-                    *a = (*a).max(*o);
-                }
-            }
-            Response::OffsetFetch {
-                error: ErrorCode::None,
-                offsets,
-            } => {
-                for (p, o) in offsets {
-                    let served = o.unwrap_or(0);
-                    if served < w.acked[*p as usize] {
-                        w.observed.set(Observed::FETCH_BELOW_ACK);
-                    }
-                    if w.log.fetch_is_undurable(*p, *o) {
-                        w.observed.set(Observed::UNDURABLE_ACK);
-                    }
-                }
-            }
-            _ => {}
         }
     }
 

@@ -250,11 +250,7 @@ fn no_zombie_commit(_: &GroupModel, w: &World) -> bool {
 /// Every acknowledged commit is in the durable log (or superseded by a higher one), and no
 /// coordinator ever served an offset below an acknowledged commit.
 fn no_lost_commit(_: &GroupModel, w: &World) -> bool {
-    !w.observed.has(Observed::FETCH_BELOW_ACK)
-        && w.acked
-            .iter()
-            .enumerate()
-            .all(|(p, a)| *a == 0 || w.log.durable_offset(p as u8).is_some_and(|d| d >= *a))
+    !w.observed.has(Observed::FETCH_BELOW_ACK) && crate::judge::lost_ack(&w.log, &w.acked).is_none()
 }
 
 /// No success response revealed an assignment (with its generation) or an offset that was not

@@ -9,8 +9,9 @@
 //! (`assignment_is_function`).
 
 use super::service::Event;
+use crate::judge::{judge_reply, lost_ack};
 use crate::offsets_log::OffsetsLog;
-use crate::protocol::{ErrorCode, Offset, Record, Response};
+use crate::protocol::{Offset, Record};
 
 /// A property broken by a run, with the index of the event where it broke.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,80 +106,22 @@ pub fn check(events: &[Event], partitions: u8) -> Vec<Violation> {
         };
         // As in the model: a deposed coordinator may still serve offsets that were durable in
         // its time, so only its OffsetFetch answers are not judged.
-        let current = from_epoch == epoch;
         for reply in replies {
-            if !current && matches!(reply.response, Response::OffsetFetch { .. }) {
-                continue;
-            }
-            match &reply.response {
-                Response::SyncGroup {
-                    error: ErrorCode::None,
-                    member_id,
-                    generation,
-                    assignment,
-                } if !durable.assignment_is_durable(*member_id, *generation, *assignment) => {
-                    violation(
-                        "durable_before_ack",
-                        i,
-                        format!("SyncGroup of generation {generation} answered before durable"),
-                    );
-                }
-                Response::OffsetCommit {
-                    error: ErrorCode::None,
-                    offsets,
-                } => {
-                    for (p, o) in offsets {
-                        if durable.ack_is_undurable(*p, *o) {
-                            violation(
-                                "durable_before_ack",
-                                i,
-                                format!("p{p}@{o} acknowledged before durable"),
-                            );
-                        }
-                        let a = &mut acked[*p as usize];
-                        *a = (*a).max(*o);
-                    }
-                }
-                Response::OffsetFetch {
-                    error: ErrorCode::None,
-                    offsets,
-                } => {
-                    for (p, o) in offsets {
-                        if o.unwrap_or(0) < acked[*p as usize] {
-                            violation(
-                                "no_lost_commit",
-                                i,
-                                format!(
-                                    "served p{p}@{} below the acknowledged {}",
-                                    o.map_or("none".into(), |o| o.to_string()),
-                                    acked[*p as usize]
-                                ),
-                            );
-                        }
-                        if durable.fetch_is_undurable(*p, *o) {
-                            violation(
-                                "durable_before_ack",
-                                i,
-                                format!(
-                                    "served p{p}@{}, not the durable offset",
-                                    o.map_or("none".into(), |o| o.to_string())
-                                ),
-                            );
-                        }
-                    }
-                }
-                _ => {}
+            for fault in judge_reply(&durable, &mut acked, &reply.response, from_epoch == epoch) {
+                violation(
+                    fault.property(),
+                    i,
+                    format!("{fault:?} in {}", reply.response),
+                );
             }
         }
     }
-    for (p, a) in acked.iter().enumerate() {
-        if *a > 0 && durable.durable_offset(p as u8).is_none_or(|d| d < *a) {
-            violation(
-                "no_lost_commit",
-                events.len(),
-                format!("acknowledged p{p}@{a} is not durable at the end"),
-            );
-        }
+    if let Some((p, a)) = lost_ack(&durable, &acked) {
+        violation(
+            "no_lost_commit",
+            events.len(),
+            format!("acknowledged p{p}@{a} is not durable at the end"),
+        );
     }
     out
 }

@@ -4,13 +4,13 @@
 use crate::consumer::Phase;
 use crate::coordinator::replay::replay;
 use crate::coordinator::{GroupState, LoadState};
+use crate::judge::{judge_reply, lost_ack, ReplyFault};
 use crate::model::properties::{converged, current_member};
 use crate::model::{Action, Addr, GroupModel, Msg, Observed, World};
-use crate::protocol::{ErrorCode, MemberId, Offset, Partition, Partitions, Record, Response};
+use crate::protocol::{MemberId, Offset, Partition, Partitions, Record};
 
 /// What one step did.
-pub fn describe(model: &GroupModel, before: &World, action: &Action, after: &World) -> String {
-    let _ = model;
+pub fn describe(before: &World, action: &Action, after: &World) -> String {
     match action {
         Action::Deliver(env) => match (&env.src, &env.dst, &env.msg) {
             (Addr::Client(c), Addr::Broker(b), Msg::Request(r)) => {
@@ -145,10 +145,12 @@ pub fn violation(model: &GroupModel, property: &str, prev: Option<&World>, w: &W
             prev.and_then(|p| accepted_zombie_commit(p, w).or_else(|| zombie_commit(p)))
         }
         "no_lost_commit" if newly(Observed::FETCH_BELOW_ACK) => {
-            prev.and_then(|p| fetch_below_ack(p, w))
+            prev.and_then(|p| reply_fault(p, w, |f| matches!(f, ReplyFault::FetchBelowAck { .. })))
         }
         "no_lost_commit" => lost_commit(w),
-        "durable_before_ack" => prev.and_then(|p| undurable_ack(p, w)),
+        "durable_before_ack" => {
+            prev.and_then(|p| reply_fault(p, w, |f| !matches!(f, ReplyFault::FetchBelowAck { .. })))
+        }
         "replay_equivalence" => replay_differs(model, w),
         "generation_monotonic" if newly(Observed::GENERATION_REGRESSED) => prev.map(|p| {
             format!(
@@ -347,104 +349,61 @@ fn zombie_commit(prev: &World) -> Option<String> {
     None
 }
 
-/// Responses a coordinator sent in the last step.
-fn responses_sent(prev: &World, w: &World) -> Vec<(u8, crate::protocol::ClientAddr, Response)> {
-    w.sent_since(prev)
-        .into_iter()
-        .filter_map(|e| match (&e.src, &e.dst, &e.msg) {
-            (Addr::Broker(b), Addr::Client(c), Msg::Response(r)) => Some((*b, *c, r.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
-fn fetch_below_ack(prev: &World, w: &World) -> Option<String> {
-    for (b, c, r) in responses_sent(prev, w) {
-        if let Response::OffsetFetch {
-            error: ErrorCode::None,
-            offsets,
-        } = r
-        {
-            for (p, o) in offsets {
-                let acked = w.acked[p as usize];
-                if o.unwrap_or(0) < acked {
-                    return Some(format!(
-                        "broker-{b} served {} for p{p} to {c}, but offset {acked} for p{p} had been acknowledged",
-                        offset(o)
-                    ));
-                }
-            }
-        }
-    }
-    None
-}
-
-fn lost_commit(w: &World) -> Option<String> {
-    w.acked.iter().enumerate().find_map(|(p, a)| {
-        let durable = w.log.durable_offset(p as u8);
-        (*a > 0 && durable.is_none_or(|d| d < *a)).then(|| {
-            format!(
-                "offset {a} for p{p} was acknowledged, but the durable log now holds {} for p{p}",
-                offset(durable)
-            )
-        })
-    })
-}
-
-fn undurable_ack(prev: &World, w: &World) -> Option<String> {
-    for (b, c, r) in responses_sent(prev, w) {
-        match r {
-            Response::SyncGroup {
-                error: ErrorCode::None,
-                member_id,
+/// The first fault of the responses the last step sent, judged as the model judged them: in
+/// sending order, against the log after the step and the offsets acknowledged before it.
+fn reply_fault(prev: &World, w: &World, wanted: fn(&ReplyFault) -> bool) -> Option<String> {
+    let mut acked = prev.acked.clone();
+    for e in w.sent_since(prev) {
+        let (Addr::Broker(b), Addr::Client(c), Msg::Response(r)) = (&e.src, &e.dst, &e.msg) else {
+            continue;
+        };
+        let current = w.brokers[*b as usize].epoch == w.log.leader_epoch;
+        let faults = judge_reply(&w.log, &mut acked, r, current);
+        let Some(fault) = faults.into_iter().find(wanted) else {
+            continue;
+        };
+        let durable = |p| offset(w.log.durable_offset(p));
+        return Some(match fault {
+            ReplyFault::UndurableAssignment {
                 generation,
                 assignment,
-            } if !w
-                .log
-                .assignment_is_durable(member_id, generation, assignment) =>
-            {
+            } => {
                 let held = w
                     .log
                     .durable_group()
                     .map(|g| format!("generation {}", g.generation))
                     .unwrap_or_else(|| "no group metadata".into());
-                return Some(format!(
-                    "broker-{b} answered {c}'s SyncGroup with assignment {assignment} of generation {generation}, but the durable log holds {held}"
-                ));
+                format!("broker-{b} answered {c}'s SyncGroup with assignment {assignment} of generation {generation}, but the durable log holds {held}")
             }
-            Response::OffsetCommit {
-                error: ErrorCode::None,
-                offsets,
-            } => {
-                for (p, o) in offsets {
-                    let d = w.log.durable_offset(p);
-                    if w.log.ack_is_undurable(p, o) {
-                        return Some(format!(
-                            "broker-{b} acknowledged offset {o} for p{p} to {c}, but the durable log holds {} for p{p}",
-                            offset(d)
-                        ));
-                    }
-                }
-            }
-            Response::OffsetFetch {
-                error: ErrorCode::None,
-                offsets,
-            } => {
-                for (p, o) in offsets {
-                    let d = w.log.durable_offset(p);
-                    if w.log.fetch_is_undurable(p, o) {
-                        return Some(format!(
-                            "broker-{b} served offset {} for p{p} to {c}, but the durable log holds {} for p{p}",
-                            offset(o),
-                            offset(d)
-                        ));
-                    }
-                }
-            }
-            _ => {}
-        }
+            ReplyFault::UndurableAck { partition: p, offset: o } => format!(
+                "broker-{b} acknowledged offset {o} for p{p} to {c}, but the durable log holds {} for p{p}",
+                durable(p)
+            ),
+            ReplyFault::UndurableFetch { partition: p, served } => format!(
+                "broker-{b} served offset {} for p{p} to {c}, but the durable log holds {} for p{p}",
+                offset(served),
+                durable(p)
+            ),
+            ReplyFault::FetchBelowAck {
+                partition: p,
+                served,
+                acked,
+            } => format!(
+                "broker-{b} served {} for p{p} to {c}, but offset {acked} for p{p} had been acknowledged",
+                offset(served)
+            ),
+        });
     }
     None
+}
+
+fn lost_commit(w: &World) -> Option<String> {
+    lost_ack(&w.log, &w.acked).map(|(p, a)| {
+        format!(
+            "offset {a} for p{p} was acknowledged, but the durable log now holds {} for p{p}",
+            offset(w.log.durable_offset(p))
+        )
+    })
 }
 
 fn replay_differs(model: &GroupModel, w: &World) -> Option<String> {

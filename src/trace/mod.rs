@@ -13,7 +13,7 @@ pub mod replay;
 pub mod shortest;
 
 pub use diff::Change;
-pub use shortest::{shortest_violations, SearchEnd, Shortest};
+pub use shortest::{shortest_violations, Shortest};
 
 use crate::model::properties::property_summary;
 use crate::model::{Action, GroupModel, ModelConfig, World};
@@ -68,13 +68,15 @@ impl Trace {
         let mut state = model_init(model);
         let mut steps = Vec::with_capacity(found.actions.len());
         let mut before = diff::view(&state);
+        // The state before the last step: the violation is explained by what that step did.
+        let mut prev = None;
         for (i, action) in found.actions.iter().enumerate() {
             let next = model.step(&state, action);
             let after = diff::view(&next);
             steps.push(Step {
                 step: i + 1,
                 action: action.clone(),
-                description: explain::describe(model, &state, action, &next),
+                description: explain::describe(&state, action, &next),
                 sent: next
                     .sent_since(&state)
                     .iter()
@@ -82,10 +84,9 @@ impl Trace {
                     .collect(),
                 changes: diff::diff(&before, &after),
             });
-            state = next;
+            prev = Some(std::mem::replace(&mut state, next));
             before = after;
         }
-        let prev = replay::state_before_last(model, &found.actions);
         let cfg = &model.cfg;
         Trace {
             format: FORMAT.into(),

@@ -4,18 +4,8 @@
 use super::diff::{diff, view};
 use super::{model_init, Trace};
 use crate::model::properties::ALWAYS;
-use crate::model::{Action, GroupModel, World};
+use crate::model::GroupModel;
 use stateright::Model;
-
-/// The state before the last action of a path, if the path has any action.
-pub fn state_before_last(model: &GroupModel, actions: &[Action]) -> Option<World> {
-    let (_, init) = actions.split_last()?;
-    let mut state = model_init(model);
-    for a in init {
-        state = model.step(&state, a);
-    }
-    Some(state)
-}
 
 /// Where and why a replay left the trace.
 #[derive(Clone, Debug, PartialEq, Eq)]

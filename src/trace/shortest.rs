@@ -25,15 +25,6 @@ pub struct Shortest {
     pub action_indices: Vec<usize>,
 }
 
-/// Why a search stopped without finding every property asked for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SearchEnd {
-    /// Every reachable state was visited.
-    Exhausted,
-    /// The state bound was hit first.
-    Bounded,
-}
-
 fn fingerprint(w: &World) -> u64 {
     // SipHash with fixed keys: the same fingerprint on every run.
     let mut h = DefaultHasher::new();
@@ -43,12 +34,12 @@ fn fingerprint(w: &World) -> u64 {
 
 /// Finds, for each of `properties` (names of safety properties), a shortest path to a state
 /// violating it. Stops when all are found, the state space is exhausted, or `max_states` unique
-/// states were visited.
+/// states were visited; a property missing from the result was not found within the bound.
 pub fn shortest_violations(
     model: &GroupModel,
     properties: &[&str],
     max_states: Option<usize>,
-) -> (Vec<Shortest>, SearchEnd) {
+) -> Vec<Shortest> {
     let conditions: Vec<_> = ALWAYS
         .iter()
         .filter(|(name, _)| properties.contains(name))
@@ -65,7 +56,6 @@ pub fn shortest_violations(
         }
         found.iter().all(Option::is_some)
     };
-    let mut end = SearchEnd::Exhausted;
     'search: {
         for w in model.init_states() {
             let fp = fingerprint(&w);
@@ -95,7 +85,6 @@ pub fn shortest_violations(
                             break 'search;
                         }
                         if max_states.is_some_and(|n| parents.len() >= n) {
-                            end = SearchEnd::Bounded;
                             break 'search;
                         }
                         next.push(succ);
@@ -105,12 +94,11 @@ pub fn shortest_violations(
             frontier = next;
         }
     }
-    let paths = conditions
+    conditions
         .iter()
         .zip(&found)
         .filter_map(|((name, _), fp)| fp.map(|fp| path_to(model, &parents, name, fp)))
-        .collect();
-    (paths, end)
+        .collect()
 }
 
 /// Rebuilds the path to `target` from the parent links, replaying it forward from the initial

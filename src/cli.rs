@@ -115,6 +115,11 @@ enum Command {
         /// Switch a flaw on in the core, to watch the checks catch it.
         #[arg(long)]
         flaw: Option<groupcheck::flaw::Flaw>,
+        /// Also write the run as a model execution (a `groupcheck-trace/1` file), checked step
+        /// by step against the model's properties; `groupcheck replay` re-executes it. At most
+        /// 6 consumers and 4 brokers; keep the run short (a few seconds).
+        #[arg(long, value_name = "TRACE")]
+        record: Option<PathBuf>,
     },
     /// Measure the checker: for each model and thread count, unique states, states per second,
     /// peak memory and wall time (each run in its own process, so peak memory is its own).
@@ -256,16 +261,24 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             seed,
             quiet,
             flaw,
-        } => live(LiveConfig {
-            flaws: flaw.into_iter().collect(),
-            consumers,
-            partitions,
-            brokers,
-            duration: Duration::from_secs(seconds),
-            seed,
-            verbose: !quiet,
-            ..LiveConfig::default()
-        }),
+            record,
+        } => {
+            if record.is_some() && (consumers > 6 || brokers > 4) {
+                return bad_input("--record: the model has at most 6 consumers and 4 brokers");
+            }
+            let cfg = LiveConfig {
+                flaws: flaw.into_iter().collect(),
+                consumers,
+                partitions,
+                brokers,
+                duration: Duration::from_secs(seconds),
+                seed,
+                verbose: !quiet,
+                keep_history: record.is_some(),
+                ..LiveConfig::default()
+            };
+            live(cfg, flaw, record.as_deref())
+        }
         Command::Explore { model, port } => match catalogue::load(&dir, &model) {
             Ok(cfg) => explore(cfg, port),
             Err(e) => bad_input(&e),
@@ -296,10 +309,14 @@ fn replay_file(path: &std::path::Path) -> i32 {
     );
     match replay(&trace) {
         Ok(()) => {
-            println!(
-                "every step matched; {} is violated as recorded: {}",
-                trace.property, trace.explanation
-            );
+            if trace.property == groupcheck::trace::NO_VIOLATION {
+                println!("every step matched; every property held in every state, as recorded");
+            } else {
+                println!(
+                    "every step matched; {} is violated as recorded: {}",
+                    trace.property, trace.explanation
+                );
+            }
             0
         }
         Err(d) => {
@@ -371,7 +388,11 @@ fn bench(dir: &std::path::Path, models: &[ModelConfig], threads: &[u16], symmetr
     0
 }
 
-fn live(cfg: LiveConfig) -> i32 {
+fn live(
+    cfg: LiveConfig,
+    flaw: Option<groupcheck::flaw::Flaw>,
+    record: Option<&std::path::Path>,
+) -> i32 {
     println!(
         "live group: {} consumers, {} partitions, {} brokers, {} s, seed {}",
         cfg.consumers,
@@ -391,7 +412,7 @@ fn live(cfg: LiveConfig) -> i32 {
         r.events,
         faults.join(", ")
     );
-    if r.violations.is_empty() {
+    let mut code = if r.violations.is_empty() {
         println!("no violation: single_owner, replay_equivalence, no_zombie_commit, no_lost_commit, durable_before_ack, generation_monotonic, assignment_is_function hold on this run");
         0
     } else {
@@ -399,7 +420,75 @@ fn live(cfg: LiveConfig) -> i32 {
             println!("VIOLATION {v}");
         }
         1
+    };
+    if let Some(path) = record {
+        code = code.max(record_run(&cfg, flaw, &r.history, path));
     }
+    code
+}
+
+/// Writes a recorded run as a trace, checked on the model as it is written.
+fn record_run(
+    cfg: &LiveConfig,
+    flaw: Option<groupcheck::flaw::Flaw>,
+    history: &[groupcheck::runtime::Event],
+    path: &std::path::Path,
+) -> i32 {
+    let base = ModelConfig {
+        name: format!("run-seed-{}", cfg.seed),
+        description: format!(
+            "A run of the concurrent runtime: {} consumers, {} partitions, {} brokers, {} s, seed {}.",
+            cfg.consumers,
+            cfg.partitions,
+            cfg.brokers,
+            cfg.duration.as_secs(),
+            cfg.seed
+        ),
+        protocol: "classic-eager".into(),
+        consumers: cfg.consumers,
+        partitions: cfg.partitions,
+        brokers: cfg.brokers,
+        max_offset: 1,
+        assignor: groupcheck::assignor::Assignor::Range,
+        start: groupcheck::model::Start::Empty,
+        flaw,
+        network: Default::default(),
+        faults: Default::default(),
+        recorded: true,
+        expect: Default::default(),
+    };
+    let origin = format!(
+        "groupcheck run --consumers {} --partitions {} --brokers {} --seconds {} --seed {}{}",
+        cfg.consumers,
+        cfg.partitions,
+        cfg.brokers,
+        cfg.duration.as_secs(),
+        cfg.seed,
+        flaw.map(|f| format!(" --flaw {}", f.name()))
+            .unwrap_or_default()
+    );
+    let trace = match groupcheck::trace::recorded::from_history(history, &base, &origin) {
+        Ok(t) => t,
+        Err(e) => {
+            println!("INCONCLUSIVE recording: {e}");
+            return 1;
+        }
+    };
+    if let Err(e) = std::fs::write(path, trace.to_json()) {
+        return bad_input(&format!("cannot write {}: {e}", path.display()));
+    }
+    let verdict = if trace.property == groupcheck::trace::NO_VIOLATION {
+        "every property of the model held in every state".to_string()
+    } else {
+        format!("VIOLATION of {}: {}", trace.property, trace.explanation)
+    };
+    println!(
+        "recorded {} events as {} model steps in {}: {verdict}",
+        history.len(),
+        trace.steps.len(),
+        path.display()
+    );
+    i32::from(trace.property != groupcheck::trace::NO_VIOLATION)
 }
 
 fn explore(cfg: ModelConfig, port: u16) -> i32 {

@@ -37,6 +37,13 @@ pub struct ModelConfig {
     pub network: NetworkConfig,
     #[serde(default)]
     pub faults: Faults,
+    /// A run recorded from the runtime (`groupcheck run --record`), not a configuration to
+    /// explore. Real time does not follow the exploration's reductions, so they are off: an
+    /// orphan's session may expire at any time, the rebalance timeout may end a join phase that
+    /// only orphans hold up, a consumer may close in any phase and start again after closing
+    /// (a restart, counted as a crash), and `max_offset` does not bound processing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recorded: bool,
     pub expect: Expect,
 }
 

@@ -120,7 +120,12 @@ impl GroupModel {
 
     /// Whether one more fault of a kind fits both its own budget and the total.
     fn budget_left(&self, w: &World, used: u8, allowed: u8) -> bool {
-        used < allowed && self.cfg.faults.max_total.is_none_or(|t| w.used.total() < t)
+        used < allowed
+            && self
+                .cfg
+                .faults
+                .max_total
+                .is_none_or(|t| w.used.total() < u16::from(t))
     }
 
     /// Applies one action. The caller guarantees it is enabled.
@@ -458,7 +463,7 @@ impl Model for GroupModel {
             let enabled = if w.held_by_live_consumer(id) {
                 expiries_left
             } else {
-                protocol_idle(w)
+                cfg.recorded || protocol_idle(w)
             };
             if enabled {
                 actions.push(Action::ExpireSession(id));
@@ -466,8 +471,11 @@ impl Model for GroupModel {
         }
         // Orphans are removed by their own session expiry; the rebalance timeout matters when it
         // removes a live consumer that is slow to rejoin, which is a fault.
-        if leader.can_time_out_join() && state::rebalance_timeout_removes_live(w) && expiries_left {
-            actions.push(Action::RebalanceTimeout);
+        if leader.can_time_out_join() {
+            let removes_live = state::rebalance_timeout_removes_live(w);
+            if (removes_live && expiries_left) || (cfg.recorded && !removes_live) {
+                actions.push(Action::RebalanceTimeout);
+            }
         }
         for (c, consumer) in w.consumers.iter().enumerate() {
             let id = c as u8;
@@ -476,11 +484,15 @@ impl Model for GroupModel {
                 continue;
             }
             if consumer.is_closed() {
+                if cfg.recorded && self.budget_left(w, w.used.crashes, faults.crashes) {
+                    actions.push(Action::Crash(id));
+                }
                 continue;
             }
             if consumer.phase == crate::consumer::Phase::Stable && consumer.in_flight.is_none() {
                 for p in consumer.processable().iter() {
-                    if consumer.positions[p as usize] < Offset::from(cfg.max_offset) {
+                    if cfg.recorded || consumer.positions[p as usize] < Offset::from(cfg.max_offset)
+                    {
                         actions.push(Action::Consume(id, p));
                     }
                 }
@@ -494,7 +506,7 @@ impl Model for GroupModel {
             if self.budget_left(w, w.used.crashes, faults.crashes) {
                 actions.push(Action::Crash(id));
             }
-            if consumer.phase == crate::consumer::Phase::Stable
+            if (cfg.recorded || consumer.phase == crate::consumer::Phase::Stable)
                 && self.budget_left(w, w.used.leaves, faults.leaves)
             {
                 actions.push(Action::Close(id));

@@ -73,8 +73,17 @@ pub struct Used {
 }
 
 impl Used {
-    pub fn total(&self) -> u8 {
-        self.crashes + self.session_expiries + self.failovers + self.lost_messages + self.leaves
+    pub fn total(&self) -> u16 {
+        [
+            self.crashes,
+            self.session_expiries,
+            self.failovers,
+            self.lost_messages,
+            self.leaves,
+        ]
+        .into_iter()
+        .map(u16::from)
+        .sum()
     }
 }
 

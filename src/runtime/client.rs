@@ -5,26 +5,44 @@
 //! (JoinGroup → SyncGroup → OffsetFetch, a rejoin after REBALANCE_IN_PROGRESS, a rediscovery
 //! after NOT_COORDINATOR, …).
 
-use super::service::GroupService;
+use super::service::{ClientStep, GroupService};
 use crate::consumer::{Consumer, Phase, Send};
 use crate::coordinator::CoreConfig;
-use crate::protocol::{ClientAddr, Partition};
+use crate::protocol::{ClientAddr, Partition, Response};
 
 pub struct Client {
     pub consumer: Consumer,
     cfg: CoreConfig,
+    /// How the process came to be, recorded at its first step.
+    origin: Option<ClientStep>,
     /// How long to wait for an answer before the request times out (`None`: forever).
     #[cfg(not(loom))]
     pub timeout: Option<std::time::Duration>,
+    /// How long to wait before retrying after COORDINATOR_LOAD_IN_PROGRESS (Kafka's
+    /// `retry.backoff.ms`; `None`: retry at once).
+    #[cfg(not(loom))]
+    pub retry_backoff: Option<std::time::Duration>,
 }
 
 impl Client {
+    /// A consumer process starting for the first time.
     pub fn new(addr: ClientAddr, cfg: &CoreConfig) -> Client {
         Client {
             consumer: Consumer::new(addr, cfg),
             cfg: *cfg,
+            origin: Some(ClientStep::Started),
             #[cfg(not(loom))]
             timeout: None,
+            #[cfg(not(loom))]
+            retry_backoff: None,
+        }
+    }
+
+    /// A consumer process restarting with no memory (a crash, or a start after it closed).
+    pub fn restarted(addr: ClientAddr, cfg: &CoreConfig) -> Client {
+        Client {
+            origin: Some(ClientStep::Restarted),
+            ..Client::new(addr, cfg)
         }
     }
 
@@ -32,30 +50,64 @@ impl Client {
         self.consumer.addr
     }
 
+    /// Records `step` (what just happened inside the consumer) and, if the consumer lost its
+    /// coordinator and has nothing to send, looks the coordinator up in the same instant, as
+    /// the model's step does.
+    fn after(
+        &mut self,
+        service: &GroupService,
+        step: ClientStep,
+        send: Option<Send>,
+    ) -> Option<Send> {
+        if send.is_none() && self.consumer.needs_coordinator() {
+            let leader = service.find_coordinator_noting(self.addr(), step);
+            return self.consumer.on_coordinator_found(leader, &self.cfg);
+        }
+        service.note(self.addr(), step);
+        send
+    }
+
+    fn received(&mut self, service: &GroupService, response: Response) -> Option<Send> {
+        #[cfg(not(loom))]
+        if let Some(backoff) = self.retry_backoff {
+            if response.error() == crate::protocol::ErrorCode::CoordinatorLoadInProgress {
+                std::thread::sleep(backoff);
+            }
+        }
+        let send = self.consumer.on_response(&response, &self.cfg);
+        self.after(service, ClientStep::Received(response), send)
+    }
+
     fn wait(&mut self, service: &GroupService) -> Option<Send> {
         let me = self.addr();
         #[cfg(not(loom))]
         if let Some(t) = self.timeout {
             return match service.receive_timeout(me, t) {
-                Some(response) => self.consumer.on_response(&response, &self.cfg),
-                None => self.consumer.on_request_timeout(&self.cfg),
+                Some(response) => self.received(service, response),
+                None => {
+                    let send = self.consumer.on_request_timeout(&self.cfg);
+                    self.after(service, ClientStep::TimedOut, send)
+                }
             };
         }
         let response = service.receive(me);
-        self.consumer.on_response(&response, &self.cfg)
+        self.received(service, response)
     }
 
     /// Sends `send` and every follow-up until the consumer has nothing more to send.
-    pub fn exchange(&mut self, service: &GroupService, mut send: Option<Send>) {
-        loop {
-            if send.is_none() && self.consumer.needs_coordinator() {
-                let leader = service.find_coordinator();
-                send = self.consumer.on_coordinator_found(leader, &self.cfg);
-            }
-            let Some(Send { to, request }) = send else {
-                return;
-            };
-            service.send(to, self.addr(), &request);
+    pub fn exchange(&mut self, service: &GroupService, send: Option<Send>) {
+        self.send_all(service, send, None);
+    }
+
+    /// [`Client::exchange`] of what `step` (a step of the consumer's own) made it send.
+    fn send_all(
+        &mut self,
+        service: &GroupService,
+        mut send: Option<Send>,
+        mut step: Option<ClientStep>,
+    ) {
+        while let Some(Send { to, request }) = send {
+            service.send_noting(to, self.addr(), &request, step.take());
             send = self.wait(service);
         }
     }
@@ -63,32 +115,42 @@ impl Client {
     /// Joins the group (or whatever the consumer has to do next) until it is in a generation,
     /// closed, or out of things to send.
     pub fn join(&mut self, service: &GroupService) {
-        self.exchange(service, None);
+        let send = match self.origin.take() {
+            Some(step) => self.after(service, step, None),
+            None => None,
+        };
+        self.send_all(service, send, None);
     }
 
     /// The application processes a record of `p` (if it owns it), then auto-commits.
     pub fn poll(&mut self, service: &GroupService, p: Partition) {
         self.consumer.process(p);
         let send = self.consumer.commit();
-        self.exchange(service, send);
+        self.send_all(service, send, Some(ClientStep::Polled(p)));
     }
 
     /// Commits the processed positions, if any are uncommitted.
     pub fn commit(&mut self, service: &GroupService) {
         let send = self.consumer.commit();
-        self.exchange(service, send);
+        self.send_all(service, send, Some(ClientStep::Committed));
     }
 
     /// One heartbeat (and the rejoin it may trigger).
     pub fn heartbeat(&mut self, service: &GroupService) {
         let send = self.consumer.heartbeat();
-        self.exchange(service, send);
+        self.send_all(service, send, Some(ClientStep::Heartbeat));
     }
 
     /// Commits and leaves the group.
     pub fn close(&mut self, service: &GroupService) {
+        if self.consumer.is_closed() {
+            return;
+        }
         let send = self.consumer.close(&self.cfg);
-        self.exchange(service, send);
+        if send.is_none() {
+            service.note(self.addr(), ClientStep::Closed);
+        }
+        self.send_all(service, send, Some(ClientStep::Closed));
     }
 
     pub fn is_stable(&self) -> bool {

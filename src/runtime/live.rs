@@ -35,6 +35,8 @@ pub struct LiveConfig {
     pub verbose: bool,
     /// Flaws switched on in the core (to see the checks catch them).
     pub flaws: Flaws,
+    /// Keep the whole event history in the report (to write it as a trace).
+    pub keep_history: bool,
 }
 
 impl Default for LiveConfig {
@@ -50,6 +52,7 @@ impl Default for LiveConfig {
             rebalance_timeout: Duration::from_millis(600),
             verbose: true,
             flaws: Flaws::NONE,
+            keep_history: false,
         }
     }
 }
@@ -63,6 +66,8 @@ pub struct LiveReport {
     pub records_processed: u64,
     pub events: usize,
     pub violations: Vec<String>,
+    /// The event history, when [`LiveConfig::keep_history`] asked for it.
+    pub history: Vec<super::Event>,
 }
 
 /// A fault the schedule asks a consumer thread to suffer.
@@ -124,14 +129,17 @@ fn consumer_thread(
 ) {
     let mut incarnation = 0;
     let new_client = |incarnation| {
-        let mut client = Client::new(
-            ClientAddr {
-                consumer: c,
-                incarnation,
-            },
-            &cfg,
-        );
+        let addr = ClientAddr {
+            consumer: c,
+            incarnation,
+        };
+        let mut client = if incarnation == 0 {
+            Client::new(addr, &cfg)
+        } else {
+            Client::restarted(addr, &cfg)
+        };
         client.timeout = Some(timeout);
+        client.retry_backoff = Some(Duration::from_millis(5));
         client
     };
     let mut client = new_client(incarnation);
@@ -143,6 +151,8 @@ fn consumer_thread(
                 shared.service.disconnect(client.addr());
                 incarnation += 1;
                 client = new_client(incarnation);
+                // A new process looks for its coordinator and joins at once.
+                client.join(&shared.service);
                 shared.published.lock().unwrap()[c as usize] = None;
                 continue;
             }
@@ -153,6 +163,7 @@ fn consumer_thread(
                 thread::sleep(pause / 2);
                 incarnation += 1;
                 client = new_client(incarnation);
+                client.join(&shared.service);
                 continue;
             }
             Order::None => {}
@@ -415,5 +426,6 @@ pub fn run(cfg: &LiveConfig) -> LiveReport {
         records_processed: shared.processed.load(Ordering::Relaxed),
         events: events.len(),
         violations,
+        history: if cfg.keep_history { events } else { Vec::new() },
     }
 }

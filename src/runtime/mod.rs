@@ -15,4 +15,4 @@ pub mod live;
 pub mod service;
 pub mod sync;
 
-pub use service::{Event, GroupService};
+pub use service::{ClientStep, Event, GroupService, Timer};

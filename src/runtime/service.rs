@@ -21,7 +21,7 @@ use super::sync::{lock, Condvar, Mutex};
 use crate::coordinator::{Coordinator, CoreConfig, LoadState};
 use crate::offsets_log::{AppendError, LogAppender, OffsetsLog};
 use crate::protocol::{
-    BrokerId, ClientAddr, LeaderEpoch, MemberId, Record, Reply, Request, Response,
+    BrokerId, ClientAddr, LeaderEpoch, MemberId, Partition, Record, Reply, Request, Response,
 };
 
 /// What happened inside the service, in the order it happened: each event is recorded inside
@@ -33,6 +33,9 @@ pub enum Event {
         broker: BrokerId,
         epoch: LeaderEpoch,
         from: ClientAddr,
+        /// The consumer's step that made it send the request, when it was a step of its own
+        /// (a poll, a commit, a heartbeat, a close) rather than a follow-up of an answer.
+        step: Option<ClientStep>,
         request: Request,
         replies: Vec<Reply>,
     },
@@ -69,9 +72,51 @@ pub enum Event {
     Timer {
         broker: BrokerId,
         epoch: LeaderEpoch,
-        what: String,
+        timer: Timer,
         replies: Vec<Reply>,
     },
+    /// Something happened inside a consumer process (recorded by [`crate::runtime::Client`]), so
+    /// that a run can be written as a model execution.
+    Client { addr: ClientAddr, step: ClientStep },
+}
+
+/// The coordinator's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// A member was not heard from within its session timeout.
+    ExpireSession(MemberId),
+    /// The join phase lasted its rebalance timeout.
+    RebalanceTimeout,
+}
+
+impl std::fmt::Display for Timer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Timer::ExpireSession(id) => write!(f, "session of {id} expires"),
+            Timer::RebalanceTimeout => f.write_str("rebalance timeout ends the join phase"),
+        }
+    }
+}
+
+/// What a consumer process did, as the model's consumer steps name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientStep {
+    /// The process started (its first coordinator lookup).
+    Started,
+    /// The process restarted with no memory (after a crash, or after it closed).
+    Restarted,
+    /// It took an answer from its mailbox and handed it to the state machine.
+    Received(Response),
+    /// Its request got no answer in time.
+    TimedOut,
+    /// The application processed a record of the partition, then auto-commit sent a commit.
+    Polled(Partition),
+    /// It retried a commit of positions already processed.
+    Committed,
+    /// It heartbeated.
+    Heartbeat,
+    /// It began to close (commit, LeaveGroup).
+    Closed,
 }
 
 impl Event {
@@ -187,9 +232,39 @@ impl GroupService {
         lock(&self.log).leader
     }
 
+    /// Whether this service records its events.
+    pub fn is_recording(&self) -> bool {
+        self.events.is_some()
+    }
+
+    /// Records a consumer's step that sent nothing.
+    pub fn note(&self, addr: ClientAddr, step: ClientStep) {
+        self.record(|| Event::Client { addr, step });
+    }
+
+    /// Records a consumer's step and looks up the coordinator at the same instant (the model
+    /// finds the coordinator within the step that made the consumer lose it).
+    pub fn find_coordinator_noting(&self, addr: ClientAddr, step: ClientStep) -> BrokerId {
+        let log = lock(&self.log);
+        self.record(|| Event::Client { addr, step });
+        log.leader
+    }
+
     /// A request arrives at broker `to` on connection `from`. The answer (now, or when its
     /// phase completes or its write is durable) goes to `from`'s mailbox.
     pub fn send(&self, to: BrokerId, from: ClientAddr, request: &Request) {
+        self.send_noting(to, from, request, None)
+    }
+
+    /// [`GroupService::send`], recording with it what made the consumer send (a recorded run
+    /// then shows the consumer's step at the instant the broker handles its request).
+    pub fn send_noting(
+        &self,
+        to: BrokerId,
+        from: ClientAddr,
+        request: &Request,
+        step: Option<ClientStep>,
+    ) {
         let replies = {
             let mut broker = lock(&self.brokers[to as usize]);
             let replies = broker.handle(from, request, &mut LockedLog(&self.log), &self.cfg);
@@ -197,6 +272,7 @@ impl GroupService {
                 broker: to,
                 epoch: broker.epoch,
                 from,
+                step,
                 request: request.clone(),
                 replies: replies.clone(),
             });
@@ -365,7 +441,7 @@ impl GroupService {
 
     fn at_leader(
         &self,
-        what: &str,
+        timer: Timer,
         f: impl FnOnce(&mut Coordinator, &mut LockedLog) -> Vec<Reply>,
     ) {
         let leader = lock(&self.log).leader;
@@ -375,7 +451,7 @@ impl GroupService {
             self.record(|| Event::Timer {
                 broker: leader,
                 epoch: broker.epoch,
-                what: what.to_string(),
+                timer,
                 replies: replies.clone(),
             });
             replies
@@ -387,7 +463,7 @@ impl GroupService {
     /// satisfied its heartbeat, e.g. while its JoinGroup is parked).
     pub fn expire_session(&self, id: MemberId) {
         let cfg = &self.cfg;
-        self.at_leader(&format!("session of {id} expires"), |b, log| {
+        self.at_leader(Timer::ExpireSession(id), |b, log| {
             b.expire_session(id, log, cfg)
         });
     }
@@ -395,7 +471,9 @@ impl GroupService {
     /// The rebalance timeout of the join phase fires at the leader.
     pub fn rebalance_timeout(&self) {
         let cfg = &self.cfg;
-        self.at_leader("rebalance timeout", |b, log| b.rebalance_timeout(log, cfg));
+        self.at_leader(Timer::RebalanceTimeout, |b, log| {
+            b.rebalance_timeout(log, cfg)
+        });
     }
 
     /// A copy of every broker's coordinator and of the log, taken at one instant: every broker

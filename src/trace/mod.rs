@@ -8,6 +8,7 @@
 
 pub mod diff;
 pub mod explain;
+pub mod recorded;
 pub mod render;
 pub mod replay;
 pub mod shortest;
@@ -31,6 +32,12 @@ pub struct Trace {
     /// The model's configuration, as in its catalogue file.
     pub config: ModelConfig,
     pub flaw: Option<String>,
+    /// Where the execution comes from, when it is not a search of the model: a run recorded
+    /// from the runtime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The property the trace violates, or [`NO_VIOLATION`] for a recorded run in which every
+    /// property held.
     pub property: String,
     /// What the property says, in one line.
     pub property_summary: String,
@@ -42,8 +49,53 @@ pub struct Trace {
     /// then the index of each step's action among those enabled.
     pub explorer_path: String,
     pub steps: Vec<Step>,
-    /// The state the last step reached, in which the property fails.
+    /// The state the last step reached, in which the property fails (for a recorded run with
+    /// no violation: simply the last state).
     pub violating_state: Value,
+}
+
+/// The `property` of a recorded run in which every property held in every state.
+pub const NO_VIOLATION: &str = "none";
+
+/// The steps of an execution, with the state before the last step (a violation is explained
+/// by what that step did) and the last state.
+struct Walk {
+    steps: Vec<Step>,
+    prev: Option<World>,
+    last: World,
+    last_view: Value,
+}
+
+impl Walk {
+    fn new(model: &GroupModel, actions: &[Action]) -> Walk {
+        let mut state = model_init(model);
+        let mut steps = Vec::with_capacity(actions.len());
+        let mut before = diff::view(&state);
+        let mut prev = None;
+        for (i, action) in actions.iter().enumerate() {
+            let next = model.step(&state, action);
+            let after = diff::view(&next);
+            steps.push(Step {
+                step: i + 1,
+                action: action.clone(),
+                description: explain::describe(&state, action, &next),
+                sent: next
+                    .sent_since(&state)
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect(),
+                changes: diff::diff(&before, &after),
+            });
+            prev = Some(std::mem::replace(&mut state, next));
+            before = after;
+        }
+        Walk {
+            steps,
+            prev,
+            last: state,
+            last_view: before,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,41 +117,21 @@ impl Trace {
     /// Builds the trace of a path (found by [`shortest_violations`]) to a violation of
     /// `property`.
     pub fn build(model: &GroupModel, found: &Shortest, minimal: bool) -> Trace {
-        let mut state = model_init(model);
-        let mut steps = Vec::with_capacity(found.actions.len());
-        let mut before = diff::view(&state);
-        // The state before the last step: the violation is explained by what that step did.
-        let mut prev = None;
-        for (i, action) in found.actions.iter().enumerate() {
-            let next = model.step(&state, action);
-            let after = diff::view(&next);
-            steps.push(Step {
-                step: i + 1,
-                action: action.clone(),
-                description: explain::describe(&state, action, &next),
-                sent: next
-                    .sent_since(&state)
-                    .iter()
-                    .map(|e| e.to_string())
-                    .collect(),
-                changes: diff::diff(&before, &after),
-            });
-            prev = Some(std::mem::replace(&mut state, next));
-            before = after;
-        }
+        let walk = Walk::new(model, &found.actions);
         let cfg = &model.cfg;
         Trace {
             format: FORMAT.into(),
             model: cfg.name.clone(),
             config: cfg.clone(),
             flaw: cfg.flaw.map(|f| f.name().to_string()),
+            origin: None,
             property: found.property.to_string(),
             property_summary: property_summary(found.property).to_string(),
-            explanation: explain::violation(model, found.property, prev.as_ref(), &state),
+            explanation: explain::violation(model, found.property, walk.prev.as_ref(), &walk.last),
             minimal,
             explorer_path: explorer_path(&found.action_indices),
-            steps,
-            violating_state: before,
+            steps: walk.steps,
+            violating_state: walk.last_view,
         }
     }
 

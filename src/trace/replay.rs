@@ -1,8 +1,9 @@
 //! Replaying a trace on the model: every step must be enabled, must change exactly the fields the
-//! trace records, and the last state must violate the trace's property.
+//! trace records, and the last state must violate the trace's property (for a recorded run with
+//! no violation: every property must hold in every state).
 
 use super::diff::{diff, view};
-use super::{model_init, Trace};
+use super::{model_init, Trace, NO_VIOLATION};
 use crate::model::properties::ALWAYS;
 use crate::model::GroupModel;
 use stateright::Model;
@@ -29,11 +30,23 @@ impl std::fmt::Display for Divergence {
 /// reproduced.
 pub fn replay(trace: &Trace) -> Result<(), Divergence> {
     let model = GroupModel::new(trace.config.clone());
-    let Some((_, condition)) = ALWAYS.iter().find(|(n, _)| *n == trace.property) else {
-        return Err(Divergence {
-            step: 0,
-            reason: format!("unknown property `{}`", trace.property),
-        });
+    // A recorded run in which nothing broke replays with every property holding throughout.
+    let clean = trace.property == NO_VIOLATION;
+    let condition = match ALWAYS.iter().find(|(n, _)| *n == trace.property) {
+        Some((_, condition)) => Some(*condition),
+        None if clean => None,
+        None => {
+            return Err(Divergence {
+                step: 0,
+                reason: format!("unknown property `{}`", trace.property),
+            })
+        }
+    };
+    let broken = |state: &crate::model::World| {
+        ALWAYS
+            .iter()
+            .find(|(_, holds)| !holds(&model, state))
+            .map(|(name, _)| *name)
     };
     let mut state = model_init(&model);
     let mut enabled = Vec::new();
@@ -79,8 +92,16 @@ pub fn replay(trace: &Trace) -> Result<(), Divergence> {
             });
         }
         state = next;
+        if clean {
+            if let Some(name) = broken(&state) {
+                return Err(Divergence {
+                    step: n,
+                    reason: format!("{name} is violated, but the trace records no violation"),
+                });
+            }
+        }
     }
-    if condition(&model, &state) {
+    if condition.is_some_and(|holds| holds(&model, &state)) {
         return Err(Divergence {
             step: 0,
             reason: format!(

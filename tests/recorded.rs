@@ -1,0 +1,129 @@
+//! Runs recorded from the concurrent runtime, written as model executions (`groupcheck run
+//! --record`): the trace replays on the model, a run with a flaw records the violation, and a
+//! history the model could not have produced is refused.
+
+use groupcheck::assignor::Assignor;
+use groupcheck::flaw::{Flaw, Flaws};
+use groupcheck::model::{ModelConfig, Start};
+use groupcheck::protocol::{ErrorCode, Response};
+use groupcheck::runtime::live::{self, LiveConfig};
+use groupcheck::runtime::Event;
+use groupcheck::trace::recorded::from_history;
+use groupcheck::trace::replay::replay;
+use groupcheck::trace::{Trace, NO_VIOLATION};
+use std::time::Duration;
+
+fn live_config(flaw: Option<Flaw>) -> LiveConfig {
+    LiveConfig {
+        consumers: 3,
+        partitions: 4,
+        brokers: 2,
+        duration: Duration::from_millis(1500),
+        seed: 7,
+        // Faults come often, so that a short run has crashes, pauses, leaves and failovers.
+        fault_every: Duration::from_millis(250),
+        verbose: false,
+        flaws: flaw.into_iter().collect::<Flaws>(),
+        keep_history: true,
+        ..LiveConfig::default()
+    }
+}
+
+fn base(flaw: Option<Flaw>) -> ModelConfig {
+    let cfg = live_config(flaw);
+    ModelConfig {
+        name: "recorded".into(),
+        description: "a recorded run".into(),
+        protocol: "classic-eager".into(),
+        consumers: cfg.consumers,
+        partitions: cfg.partitions,
+        brokers: cfg.brokers,
+        max_offset: 1,
+        assignor: Assignor::Range,
+        start: Start::Empty,
+        flaw,
+        network: Default::default(),
+        faults: Default::default(),
+        recorded: true,
+        expect: Default::default(),
+    }
+}
+
+/// A recorded run and its trace. Thread scheduling is real, so once in a while a run takes a
+/// path the model has no single step for (see `trace::recorded`); such a run is inconclusive,
+/// not wrong, and another run is made.
+fn recorded_run(flaw: Option<Flaw>) -> (Vec<Event>, Trace) {
+    let mut refused = Vec::new();
+    for _ in 0..3 {
+        let report = live::run(&live_config(flaw));
+        match from_history(&report.history, &base(flaw), "test") {
+            Ok(trace) => return (report.history, trace),
+            Err(e) => refused.push(e.to_string()),
+        }
+    }
+    panic!("three runs in a row were not model executions: {refused:?}");
+}
+
+#[test]
+fn a_recorded_run_of_the_correct_runtime_is_a_model_execution_where_every_property_holds() {
+    let (history, trace) = recorded_run(None);
+    assert_eq!(trace.property, NO_VIOLATION, "{}", trace.explanation);
+    assert!(
+        trace.steps.len() > 100,
+        "a run of 1.5 s takes hundreds of steps"
+    );
+    let faults = trace.config.faults;
+    assert!(
+        faults.crashes + faults.session_expiries + faults.failovers + faults.leaves > 0,
+        "the run suffered faults: {faults:?}"
+    );
+    assert!(history.len() >= trace.steps.len() / 2);
+    // The file form reads back and replays on the model, every property holding throughout.
+    let back = Trace::from_json(&trace.to_json()).expect("a recorded trace reads back");
+    assert_eq!(back, trace);
+    replay(&back).expect("a recorded run replays on the model");
+}
+
+#[test]
+fn a_recorded_run_with_a_flaw_records_the_violation_and_replays_it() {
+    let (_, trace) = recorded_run(Some(Flaw::SyncAckBeforePersist));
+    assert_eq!(
+        trace.property, "durable_before_ack",
+        "{}",
+        trace.explanation
+    );
+    replay(&trace).expect("the violation replays on the model");
+}
+
+#[test]
+fn a_history_the_model_could_not_have_produced_is_refused() {
+    let (mut history, _) = recorded_run(None);
+    // Forge one answer: the first JoinGroup success becomes NOT_COORDINATOR.
+    let forged = history
+        .iter_mut()
+        .flat_map(|e| match e {
+            Event::Handled { replies, .. } | Event::Completed { replies, .. } => {
+                replies.iter_mut().collect::<Vec<_>>()
+            }
+            _ => Vec::new(),
+        })
+        .find_map(|r| match &mut r.response {
+            Response::JoinGroup { error, .. } if *error == ErrorCode::None => {
+                *error = ErrorCode::NotCoordinator;
+                Some(())
+            }
+            _ => None,
+        });
+    assert!(forged.is_some(), "the run formed a group");
+    let refused = from_history(&history, &base(None), "test").expect_err("a forged answer");
+    assert!(refused.reason.contains("the runtime answered"), "{refused}");
+
+    // Drop the record of one replication: the model's log no longer matches.
+    let (mut history, _) = recorded_run(None);
+    let at = history
+        .iter()
+        .position(|e| matches!(e, Event::Replicated { .. }))
+        .expect("the run replicated");
+    history.remove(at);
+    assert!(from_history(&history, &base(None), "test").is_err());
+}

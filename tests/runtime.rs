@@ -272,3 +272,43 @@ fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
     ));
     assert_eq!(service.snapshot(), before);
 }
+
+#[test]
+fn the_services_timer_thread_expires_silent_members_and_keeps_heard_ones() {
+    use groupcheck::coordinator::GroupState;
+    use groupcheck::runtime::timers::Timers;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    let service = Arc::new(GroupService::new(
+        catalogue::load(std::path::Path::new("models"), "formation")
+            .unwrap()
+            .core(),
+        1,
+        false,
+    ));
+    let mut clients = form_group(&service, 2);
+    let timers = Timers::start(
+        service.clone(),
+        Duration::from_millis(150),
+        Duration::from_millis(300),
+        Box::new(|_| {}),
+    );
+    let members = |s: &GroupService| s.snapshot().0[0].group.members.len();
+    assert_eq!(members(&service), 2);
+    // consumer-0 heartbeats; consumer-1 falls silent and is expired.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while members(&service) == 2 && Instant::now() < deadline {
+        clients[0].heartbeat(&service);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (brokers, _) = service.snapshot();
+    let group = &brokers[0].group;
+    assert_eq!(group.members.len(), 1, "the silent member was expired");
+    assert_eq!(
+        group.members[0].id,
+        clients[0].consumer.member_id.unwrap(),
+        "the member that heartbeats stays"
+    );
+    assert_ne!(group.state, GroupState::Empty);
+    timers.stop();
+}

@@ -10,6 +10,7 @@
 use super::client::Client;
 use super::history;
 use super::service::GroupService;
+use super::timers::Timers;
 use crate::assignor::Assignor;
 use crate::coordinator::{CoreConfig, GroupState, LoadState};
 use crate::flaw::Flaws;
@@ -97,13 +98,12 @@ impl Rng {
 type Published = Vec<Option<(MemberId, Generation, Partitions)>>;
 
 struct Shared {
-    service: GroupService,
+    service: Arc<GroupService>,
     /// Consumers close and exit.
     stop: AtomicBool,
     /// Replication and timers stop (after the consumers have left).
     stop_background: AtomicBool,
     orders: Mutex<Vec<Order>>,
-    last_heard: Mutex<HashMap<MemberId, Instant>>,
     published: Mutex<Published>,
     acked: AtomicU64,
     processed: AtomicU64,
@@ -198,58 +198,12 @@ fn consumer_thread(
         }
         let consumer = &client.consumer;
         if let (Some(m), Some(g)) = (consumer.member_id, consumer.generation) {
-            shared.last_heard.lock().unwrap().insert(m, Instant::now());
             shared.published.lock().unwrap()[c as usize] =
                 client.is_stable().then_some((m, g, consumer.owned));
         }
         thread::sleep(Duration::from_millis(5));
     }
     client.close(&shared.service);
-}
-
-/// Session expiry and the rebalance timeout, from real time.
-fn timer_thread(shared: Arc<Shared>, session: Duration, rebalance: Duration) {
-    let mut preparing_since: Option<(Generation, Instant)> = None;
-    while !shared.stop_background.load(Ordering::Relaxed) {
-        thread::sleep(Duration::from_millis(10));
-        let (brokers, log) = shared.service.snapshot();
-        let leader = &brokers[log.leader as usize];
-        if leader.load != LoadState::Active {
-            continue;
-        }
-        let now = Instant::now();
-        let stale: Vec<MemberId> = {
-            let mut heard = shared.last_heard.lock().unwrap();
-            let mut ids: Vec<MemberId> = leader.group.members.iter().map(|m| m.id).collect();
-            ids.extend(leader.group.pending_members.iter().copied());
-            ids.into_iter()
-                .filter(|id| {
-                    let seen = *heard.entry(*id).or_insert(now);
-                    now.duration_since(seen) > session && leader.can_expire(*id)
-                })
-                .collect()
-        };
-        for id in stale {
-            shared.say(&format!("session of {id} expires"));
-            shared.service.expire_session(id);
-        }
-        match (leader.group.state, preparing_since) {
-            (GroupState::PreparingRebalance, Some((g, since)))
-                if g == leader.group.generation && now.duration_since(since) > rebalance =>
-            {
-                if leader.can_time_out_join() {
-                    shared.say("rebalance timeout ends the join phase");
-                    shared.service.rebalance_timeout();
-                }
-                preparing_since = None;
-            }
-            (GroupState::PreparingRebalance, None) => {
-                preparing_since = Some((leader.group.generation, now))
-            }
-            (GroupState::PreparingRebalance, Some(_)) => {}
-            _ => preparing_since = None,
-        }
-    }
 }
 
 /// Checks single ownership among the members of the leader's current generation, from what
@@ -298,11 +252,10 @@ pub fn run(cfg: &LiveConfig) -> LiveReport {
         flaws: cfg.flaws,
     };
     let shared = Arc::new(Shared {
-        service: GroupService::new(core, cfg.brokers, true),
+        service: Arc::new(GroupService::new(core, cfg.brokers, true)),
         stop: AtomicBool::new(false),
         stop_background: AtomicBool::new(false),
         orders: Mutex::new(vec![Order::None; cfg.consumers as usize]),
-        last_heard: Mutex::new(HashMap::new()),
         published: Mutex::new(vec![None; cfg.consumers as usize]),
         acked: AtomicU64::new(0),
         processed: AtomicU64::new(0),
@@ -327,9 +280,17 @@ pub fn run(cfg: &LiveConfig) -> LiveReport {
             }
         }
     }));
-    let s = shared.clone();
-    let (session, rebalance) = (cfg.session_timeout, cfg.rebalance_timeout);
-    threads.push(thread::spawn(move || timer_thread(s, session, rebalance)));
+    let (start, verbose) = (shared.start, shared.verbose);
+    let timers = Timers::start(
+        shared.service.clone(),
+        cfg.session_timeout,
+        cfg.rebalance_timeout,
+        Box::new(move |what| {
+            if verbose {
+                println!("{:>8.3} s  {what}", start.elapsed().as_secs_f64());
+            }
+        }),
+    );
 
     // The fault schedule and the timeline, on this thread.
     let mut rng = Rng(cfg.seed.max(1));
@@ -408,6 +369,7 @@ pub fn run(cfg: &LiveConfig) -> LiveReport {
         let _ = t.join();
     }
     shared.stop_background.store(true, Ordering::Relaxed);
+    timers.stop();
     for t in threads {
         let _ = t.join();
     }

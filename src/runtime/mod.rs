@@ -14,5 +14,7 @@ pub mod history;
 pub mod live;
 pub mod service;
 pub mod sync;
+#[cfg(not(loom))]
+pub mod timers;
 
 pub use service::{ClientStep, Event, GroupService, Timer};

@@ -141,6 +141,9 @@ pub struct GroupService {
     arrived: Condvar,
     /// Every event, when recording is on.
     events: Option<Mutex<Vec<Event>>>,
+    /// When each member was last heard from (for the session timer; loom has no clock).
+    #[cfg(not(loom))]
+    heard: std::sync::Mutex<std::collections::HashMap<MemberId, std::time::Instant>>,
 }
 
 /// The log as the core sees it during one request: each append takes the log lock.
@@ -171,6 +174,8 @@ impl GroupService {
             mailboxes: Mutex::new(Vec::new()),
             arrived: Condvar::new(),
             events: record.then(|| Mutex::new(Vec::new())),
+            #[cfg(not(loom))]
+            heard: Default::default(),
         }
     }
 
@@ -189,6 +194,8 @@ impl GroupService {
             mailboxes: Mutex::new(Vec::new()),
             arrived: Condvar::new(),
             events: record.then(|| Mutex::new(Vec::new())),
+            #[cfg(not(loom))]
+            heard: Default::default(),
         }
     }
 
@@ -225,6 +232,25 @@ impl GroupService {
         }
         lock(&self.mailboxes).extend(replies);
         self.arrived.notify_all();
+    }
+
+    /// When `id` was last heard from (a request carrying its member id), if ever.
+    #[cfg(not(loom))]
+    pub fn last_heard(&self, id: MemberId) -> Option<std::time::Instant> {
+        self.heard
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .copied()
+    }
+
+    /// Notes that `id` was heard from at `at`.
+    #[cfg(not(loom))]
+    pub fn heard_from(&self, id: MemberId, at: std::time::Instant) {
+        self.heard
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, at);
     }
 
     /// FindCoordinator, from cluster metadata: the current leader of `__consumer_offsets`.
@@ -265,6 +291,10 @@ impl GroupService {
         request: &Request,
         step: Option<ClientStep>,
     ) {
+        #[cfg(not(loom))]
+        if let Some(id) = request.member_id() {
+            self.heard_from(id, std::time::Instant::now());
+        }
         let replies = {
             let mut broker = lock(&self.brokers[to as usize]);
             let replies = broker.handle(from, request, &mut LockedLog(&self.log), &self.cfg);

@@ -1,0 +1,123 @@
+//! The coordinator's clocks. The core has none: it is told when a session expired or a join
+//! phase lasted too long. This background thread tells it, from real time, as Kafka's
+//! coordinator does with its heartbeat and rebalance timers.
+//!
+//! A member is heard from whenever a request carrying its member id reaches any broker (Kafka
+//! refreshes the session on JoinGroup, SyncGroup, Heartbeat and OffsetCommit alike); the
+//! service keeps the last time. Every tick, the thread looks at the leading coordinator: a
+//! member silent for longer than the session timeout is expired (the core ignores members it
+//! must not expire, such as one whose JoinGroup is parked), and a join phase that has lasted
+//! the rebalance timeout is ended, removing the members that did not rejoin.
+
+use super::service::GroupService;
+use crate::coordinator::{GroupState, LoadState};
+use crate::protocol::{Generation, MemberId};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// The running timer thread; dropping it stops the thread.
+pub struct Timers {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// A timer that fired, for a timeline.
+pub type OnFire = Box<dyn Fn(&str) + Send>;
+
+impl Timers {
+    /// Starts the thread. `on_fire` hears of every timer that fires (before it is applied).
+    pub fn start(
+        service: Arc<GroupService>,
+        session_timeout: Duration,
+        rebalance_timeout: Duration,
+        on_fire: OnFire,
+    ) -> Timers {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = thread::spawn(move || {
+            let mut preparing_since: Option<(Generation, Instant)> = None;
+            while !stopping.load(Ordering::Relaxed) {
+                thread::sleep(Duration::from_millis(10));
+                tick(
+                    &service,
+                    session_timeout,
+                    rebalance_timeout,
+                    &mut preparing_since,
+                    &on_fire,
+                );
+            }
+        });
+        Timers {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the thread and waits for it.
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Timers {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+fn tick(
+    service: &GroupService,
+    session: Duration,
+    rebalance: Duration,
+    preparing_since: &mut Option<(Generation, Instant)>,
+    on_fire: &OnFire,
+) {
+    let (brokers, log) = service.snapshot();
+    let leader = &brokers[log.leader as usize];
+    if leader.load != LoadState::Active {
+        return;
+    }
+    let now = Instant::now();
+    let mut ids: Vec<MemberId> = leader.group.members.iter().map(|m| m.id).collect();
+    ids.extend(leader.group.pending_members.iter().copied());
+    let silent: Vec<MemberId> = ids
+        .into_iter()
+        .filter(|id| {
+            let heard = service.last_heard(*id).unwrap_or_else(|| {
+                // First seen by the clock: its session starts now.
+                service.heard_from(*id, now);
+                now
+            });
+            now.duration_since(heard) > session && leader.can_expire(*id)
+        })
+        .collect();
+    for id in silent {
+        on_fire(&format!("session of {id} expires"));
+        service.expire_session(id);
+    }
+    match (leader.group.state, *preparing_since) {
+        (GroupState::PreparingRebalance, Some((g, since)))
+            if g == leader.group.generation && now.duration_since(since) > rebalance =>
+        {
+            if leader.can_time_out_join() {
+                on_fire("rebalance timeout ends the join phase");
+                service.rebalance_timeout();
+            }
+            *preparing_since = None;
+        }
+        (GroupState::PreparingRebalance, None) => {
+            *preparing_since = Some((leader.group.generation, now))
+        }
+        (GroupState::PreparingRebalance, Some(_)) => {}
+        _ => *preparing_since = None,
+    }
+}

@@ -37,7 +37,7 @@ impl Follower {
     /// A runtime in the model's state `w` (normally its initial state).
     pub fn new(model: &GroupModel, w: &World) -> Follower {
         Follower {
-            service: GroupService::from_parts(model.core, w.brokers.clone(), w.log.clone(), false),
+            service: GroupService::from_parts(model.core, w.brokers.to_vec(), w.log.clone(), false),
             steps: 0,
         }
     }

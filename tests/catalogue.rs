@@ -1,6 +1,10 @@
 //! The catalogue as a regression suite: every model in `models/` is checked exhaustively and
 //! must match the expectation its file records (violated properties, witnesses, state count).
 
+// The command line's allocator: this test checks models in-process, as `check` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use groupcheck::catalogue;
 use groupcheck::check::{check, CheckOptions, Verdict};
 use groupcheck::flaw::Flaw;

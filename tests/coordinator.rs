@@ -370,7 +370,7 @@ fn join_without_member_id_answers_member_id_required_with_a_fresh_pending_id() {
     };
     let b = h.member_id(2);
     assert_ne!(a, b, "every id handed out is fresh");
-    assert_eq!(h.coord.group.pending_members, vec![a, b]);
+    assert_eq!(h.coord.group.pending_members.as_slice(), [a, b]);
     assert!(h.coord.group.members.is_empty());
     assert_eq!(
         (h.state(), h.generation(), h.coord.group.leader),
@@ -993,7 +993,7 @@ fn a_commit_is_acknowledged_and_served_only_once_its_batch_is_durable() {
         vec![reply(1, committed(ErrorCode::None, &[(0, 5)]))]
     );
     assert_eq!(h.fetch(), vec![(0, Some(5)), (1, None)]);
-    assert_eq!(h.coord.offsets, vec![Some(5), None]);
+    assert_eq!(h.coord.offsets.as_slice(), [Some(5), None]);
     assert!(h.coord.pending.is_empty());
 }
 
@@ -1594,11 +1594,11 @@ fn flaw_partial_replay_loses_the_records_past_the_first_segment() {
     let flawed = Flaws::NONE.with(Flaw::PartialReplay);
 
     let full = replay::replay(PARTITIONS, &durable);
-    assert_eq!(full.offsets, vec![Some(5), Some(7)]);
+    assert_eq!(full.offsets.as_slice(), [Some(5), Some(7)]);
     assert_eq!(full.generation, 1);
     assert_eq!(replay::load(PARTITIONS, &durable, Flaws::NONE), full);
     let partial = replay::load(PARTITIONS, &durable, flawed);
-    assert_eq!(partial.offsets, vec![Some(5), None]);
+    assert_eq!(partial.offsets.as_slice(), [Some(5), None]);
     assert_eq!((partial.generation, &partial.members), (1, &full.members));
     // A log that fits in one segment loses nothing.
     let short = &durable[..SEGMENT_RECORDS];
@@ -1612,7 +1612,7 @@ fn flaw_partial_replay_loses_the_records_past_the_first_segment() {
         let mut c = Coordinator::idle(1, &cfg);
         c.start_loading(1, &cfg);
         c.finish_loading(&durable, &cfg);
-        assert_eq!(c.offsets, vec![Some(5), expected], "{flaws:?}");
+        assert_eq!(c.offsets.as_slice(), [Some(5), expected], "{flaws:?}");
         assert_eq!((c.group.state, c.group.generation), (GroupState::Stable, 1));
     }
 }

@@ -1,6 +1,10 @@
 //! Counterexample traces: shortest, deterministic, replayable, and the committed reports are
 //! exactly what the checker writes.
 
+// The command line's allocator: this test checks models in-process, as `check` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use groupcheck::catalogue;
 use groupcheck::check::{check, CheckOptions, CheckReport};
 use groupcheck::model::{GroupModel, ModelConfig};

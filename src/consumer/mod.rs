@@ -11,6 +11,7 @@
 
 use crate::coordinator::CoreConfig;
 use crate::flaw::Flaw;
+use crate::protocol::PerPartition;
 use crate::protocol::{
     BrokerId, ClientAddr, ErrorCode, Generation, MemberId, Offset, Partition, Partitions, Request,
     Response,
@@ -66,9 +67,9 @@ pub struct Consumer {
     /// Owned partitions whose committed offset has not been fetched yet.
     pub unfetched: Partitions,
     /// Next offset to process, per partition (0 for partitions not owned).
-    pub positions: Vec<Offset>,
+    pub positions: PerPartition<Offset>,
     /// The last offset known committed, per partition (0 for partitions not owned).
-    pub committed: Vec<Offset>,
+    pub committed: PerPartition<Offset>,
     pub in_flight: Option<InFlight>,
 }
 
@@ -82,8 +83,8 @@ impl Consumer {
             generation: None,
             owned: Partitions::EMPTY,
             unfetched: Partitions::EMPTY,
-            positions: vec![0; cfg.partitions as usize],
-            committed: vec![0; cfg.partitions as usize],
+            positions: smallvec::smallvec![0; cfg.partitions as usize],
+            committed: smallvec::smallvec![0; cfg.partitions as usize],
             in_flight: None,
         }
     }

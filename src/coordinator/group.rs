@@ -1,5 +1,6 @@
 //! The classic group: its state, generation, leader and members (ClassicGroup in Kafka).
 
+use crate::protocol::Small;
 use crate::protocol::{ClientAddr, Generation, MemberId, Partitions};
 use serde::{Deserialize, Serialize};
 
@@ -62,9 +63,9 @@ pub struct Group {
     pub generation: Generation,
     pub leader: Option<MemberId>,
     /// Sorted by member id.
-    pub members: Vec<Member>,
+    pub members: Small<Member, 4>,
     /// KIP-394: ids handed out with MEMBER_ID_REQUIRED whose owner has not joined with them yet.
-    pub pending_members: Vec<MemberId>,
+    pub pending_members: Small<MemberId, 2>,
 }
 
 impl Group {
@@ -73,8 +74,8 @@ impl Group {
             state: GroupState::Empty,
             generation: 0,
             leader: None,
-            members: Vec::new(),
-            pending_members: Vec::new(),
+            members: Small::new(),
+            pending_members: Small::new(),
         }
     }
 

@@ -21,6 +21,7 @@ use crate::protocol::{
     BrokerId, ClientAddr, ErrorCode, Generation, LeaderEpoch, MemberId, Offset, Partition,
     Partitions, Record, Reply, Request, Response,
 };
+use crate::protocol::{PerPartition, Small};
 use serde::{Deserialize, Serialize};
 
 /// What the core needs to know of a configuration: the topic's size, the assignor the group
@@ -66,7 +67,7 @@ pub struct Coordinator {
     pub epoch: LeaderEpoch,
     pub group: Group,
     /// The committed offsets it serves: updated only once a commit is durable.
-    pub offsets: Vec<Option<Offset>>,
+    pub offsets: PerPartition<Option<Offset>>,
     /// Writes appended but not yet durable, in log order.
     pub pending: Vec<PendingWrite>,
     /// Sequence for minting member ids in this epoch.
@@ -86,7 +87,7 @@ impl Coordinator {
                 state: GroupState::Dead,
                 ..Group::empty()
             },
-            offsets: vec![None; cfg.partitions as usize],
+            offsets: smallvec::smallvec![None; cfg.partitions as usize],
             pending: Vec::new(),
             next_member_seq: 0,
         }
@@ -138,8 +139,8 @@ impl Coordinator {
             },
             generation: snapshot.generation,
             leader: snapshot.leader,
-            members,
-            pending_members: Vec::new(),
+            members: members.into_iter().collect(),
+            pending_members: Small::new(),
         };
         self.offsets = snapshot.offsets;
         self.load = LoadState::Active;

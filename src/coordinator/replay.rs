@@ -5,6 +5,7 @@
 //! the way Kafka's loader reads batches — and that read loop is where KAFKA-5600 lived.
 
 use crate::flaw::{Flaw, Flaws};
+use crate::protocol::PerPartition;
 use crate::protocol::{Generation, MemberId, Offset, Partitions, Record};
 use serde::{Deserialize, Serialize};
 
@@ -17,13 +18,13 @@ pub struct Snapshot {
     pub generation: Generation,
     pub leader: Option<MemberId>,
     pub members: Vec<(MemberId, Partitions)>,
-    pub offsets: Vec<Option<Offset>>,
+    pub offsets: PerPartition<Option<Offset>>,
 }
 
 impl Snapshot {
     pub fn empty(partitions: u8) -> Snapshot {
         Snapshot {
-            offsets: vec![None; partitions as usize],
+            offsets: smallvec::smallvec![None; partitions as usize],
             ..Snapshot::default()
         }
     }

@@ -85,13 +85,13 @@ impl GroupModel {
             .collect();
         let on_time = cfg.consumers - cfg.faults.late_joins;
         let mut world = World {
-            brokers,
+            brokers: brokers.into_iter().collect(),
             log: crate::offsets_log::OffsetsLog::new(0),
             consumers,
             started: ((1u16 << on_time) - 1) as u8,
             network: Vec::new(),
             used: Used::default(),
-            acked: vec![0; cfg.partitions as usize],
+            acked: smallvec::smallvec![0; cfg.partitions as usize],
             observed: Observed::default(),
         };
         self.find_coordinators(&mut world);
@@ -453,7 +453,7 @@ impl Model for GroupModel {
             }
         }
         let leader = w.leader();
-        let mut expirable: Vec<_> = leader.group.pending_members.clone();
+        let mut expirable: Vec<_> = leader.group.pending_members.to_vec();
         expirable.extend(leader.group.members.iter().map(|m| m.id));
         let expiries_left = self.budget_left(w, w.used.session_expiries, faults.session_expiries);
         for id in expirable.into_iter().filter(|id| leader.can_expire(*id)) {

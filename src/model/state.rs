@@ -6,6 +6,7 @@ use crate::offsets_log::OffsetsLog;
 use crate::protocol::{
     BrokerId, ClientAddr, LeaderEpoch, MemberId, Offset, Partition, Request, Response,
 };
+use crate::protocol::{PerPartition, Small};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -113,16 +114,16 @@ impl Observed {
 /// The whole system: brokers, the offsets partition, consumers, the network, and bookkeeping.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct World {
-    pub brokers: Vec<Coordinator>,
+    pub brokers: Small<Coordinator, 2>,
     pub log: OffsetsLog,
-    pub consumers: Vec<Consumer>,
+    pub consumers: Small<Consumer, 3>,
     /// Consumers that have started (late joiners start later). Bit per consumer.
     pub started: u8,
     /// Messages in flight; kept sorted so that equal networks are equal states.
     pub network: Vec<Envelope>,
     pub used: Used,
     /// Highest offset acknowledged to a committer, per partition.
-    pub acked: Vec<Offset>,
+    pub acked: PerPartition<Offset>,
     pub observed: Observed,
 }
 

@@ -18,6 +18,14 @@ pub use records::{Record, RecordKey};
 
 use serde::{Deserialize, Serialize};
 
+/// A vector kept inline up to `N` elements. The model clones and hashes its state millions of
+/// times, and for the small groups it checks, a heap allocation costs more than the copy. It
+/// hashes, compares and serializes exactly like a `Vec`.
+pub type Small<T, const N: usize> = smallvec::SmallVec<[T; N]>;
+
+/// One value per partition of the topic.
+pub type PerPartition<T> = Small<T, 4>;
+
 /// Kafka's error codes used by the group APIs (numeric values as in `org.apache.kafka.common.protocol.Errors`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -453,10 +453,10 @@ impl Model for GroupModel {
             }
         }
         let leader = w.leader();
-        let mut expirable: Vec<_> = leader.group.pending_members.to_vec();
-        expirable.extend(leader.group.members.iter().map(|m| m.id));
+        let expirable = (leader.group.pending_members.iter().copied())
+            .chain(leader.group.members.iter().map(|m| m.id));
         let expiries_left = self.budget_left(w, w.used.session_expiries, faults.session_expiries);
-        for id in expirable.into_iter().filter(|id| leader.can_expire(*id)) {
+        for id in expirable.filter(|id| leader.can_expire(*id)) {
             // A live consumer's session expires only as a budgeted fault (a GC pause). An
             // orphan's (its process is gone) expires for sure, but session timeouts are long next
             // to message delays, so only once the protocol is idle.

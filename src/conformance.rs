@@ -79,29 +79,8 @@ impl Follower {
             action: action.to_string(),
             what,
         };
-        // Answers: what the runtime posted to live connections = what the model sent.
-        let mut posted: Vec<Reply> = s
-            .drain()
-            .into_iter()
-            .filter(|r| after.consumer_at(r.to).is_some())
-            .collect();
-        let mut sent: Vec<Reply> = after
-            .sent_since(before)
-            .into_iter()
-            .filter_map(|e| match (&e.src, &e.dst, &e.msg) {
-                (Addr::Broker(_), Addr::Client(to), Msg::Response(r)) => Some(Reply {
-                    to: *to,
-                    response: r.clone(),
-                }),
-                _ => None,
-            })
-            .collect();
-        posted.sort();
-        sent.sort();
-        if posted != sent {
-            return Err(mismatch(format!(
-                "the runtime answered {posted:?}, the model {sent:?}"
-            )));
+        if let Some(what) = answers_differ(before, after, s.drain()) {
+            return Err(mismatch(what));
         }
         let (brokers, log) = s.snapshot();
         if log != after.log {
@@ -131,4 +110,31 @@ pub fn follow(model: &GroupModel, actions: &[Action]) -> Result<(), Mismatch> {
         w = next;
     }
     Ok(())
+}
+
+/// Whether the runtime's answers (to connections still alive after the step) differ from the
+/// answers the model's step from `before` to `after` sent, and how.
+pub fn answers_differ(
+    before: &World,
+    after: &World,
+    runtime: impl IntoIterator<Item = Reply>,
+) -> Option<String> {
+    let mut posted: Vec<Reply> = runtime
+        .into_iter()
+        .filter(|r| after.consumer_at(r.to).is_some())
+        .collect();
+    let mut sent: Vec<Reply> = after
+        .sent_since(before)
+        .into_iter()
+        .filter_map(|e| match (&e.src, &e.dst, &e.msg) {
+            (Addr::Broker(_), Addr::Client(to), Msg::Response(r)) => Some(Reply {
+                to: *to,
+                response: r.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    posted.sort();
+    sent.sort();
+    (posted != sent).then(|| format!("the runtime answered {posted:?}, the model {sent:?}"))
 }

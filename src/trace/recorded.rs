@@ -18,6 +18,7 @@
 //! at which event.
 
 use super::{explain, explorer_path, Trace, Walk, FORMAT, NO_VIOLATION};
+use crate::conformance::answers_differ;
 use crate::model::properties::{property_summary, ALWAYS};
 use crate::model::{Action, Addr, Control, Envelope, GroupModel, ModelConfig, Msg, World};
 use crate::protocol::{ClientAddr, ErrorCode, Reply, Response};
@@ -266,30 +267,10 @@ impl Follow {
     /// The answers the runtime sent in an event must be the ones the model's step sent (to
     /// connections still alive).
     fn same_answers(&self, before: &World, runtime: &[Reply]) -> Result<(), NotAModelExecution> {
-        let mut posted: Vec<&Reply> = runtime
-            .iter()
-            .filter(|r| self.w.consumer_at(r.to).is_some())
-            .collect();
-        let mut sent: Vec<Reply> = self
-            .w
-            .sent_since(before)
-            .into_iter()
-            .filter_map(|e| match (&e.src, &e.dst, &e.msg) {
-                (Addr::Broker(_), Addr::Client(to), Msg::Response(r)) => Some(Reply {
-                    to: *to,
-                    response: r.clone(),
-                }),
-                _ => None,
-            })
-            .collect();
-        posted.sort();
-        sent.sort();
-        if !posted.iter().copied().eq(sent.iter()) {
-            return self.fail(format!(
-                "the runtime answered {posted:?}, the model {sent:?}"
-            ));
+        match answers_differ(before, &self.w, runtime.iter().cloned()) {
+            Some(what) => self.fail(what),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// The envelope in flight that `pick` chooses.

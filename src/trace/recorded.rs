@@ -10,9 +10,11 @@
 //! Two of the runtime's operations are two critical sections where the model has one step:
 //! replication (the batch becomes durable, then its coordinator completes what waited for it)
 //! and election (the log elects, then the new leader starts loading). Events of other threads
-//! can fall between the halves. Those that touch the completing (or loading) broker are moved
-//! before the first half, the rest after the second; the model's execution then checks that
-//! the reordering changed nothing anyone could see. When it did (the old coordinator unloaded
+//! can fall between the halves. When only requests, timers and consumers' steps fell between
+//! the halves of a replication, none of which reads durability, the batch is taken to become
+//! durable at its completion. Otherwise the events that touch the completing (or loading)
+//! broker are moved before the first half, the rest after the second. Either way the model's
+//! execution then checks that the reordering changed nothing anyone could see. When it did (the old coordinator unloaded
 //! between a batch becoming durable and its completion, so a durable write was answered
 //! NOT_COORDINATOR, as Kafka can do too), the run is not a model execution, and the error says
 //! at which event.
@@ -165,6 +167,31 @@ fn linearize(events: &[Event]) -> Result<Vec<Unit>, NotAModelExecution> {
                 continue;
             }
         };
+        let replication = matches!(events[i], Event::Replicated { .. });
+        let window = || (i + 1..second).filter(|&k| !done[k]);
+        if replication
+            && window().all(|k| {
+                matches!(
+                    events[k],
+                    Event::Handled { .. } | Event::Timer { .. } | Event::Client { .. }
+                )
+            })
+        {
+            // Nothing between the halves reads durability or truncates the log: requests and
+            // timers only append (after the batch), and consumers read only their answers. So
+            // the batch may as well have become durable at its completion, and the events keep
+            // their order (a consumer's answer and the request it prompted stay in sequence).
+            for k in window().collect::<Vec<_>>() {
+                done[k] = true;
+                units.push(Unit::One(k));
+            }
+            done[second] = true;
+            units.push(Unit::Replicate {
+                replicated: i,
+                completed: second,
+            });
+            continue;
+        }
         let b = broker_of(&events[second]);
         for k in i + 1..second {
             if done[k] || broker_of(&events[k]) != b {

@@ -4,6 +4,10 @@
 //! answer, hands it to the state machine, and goes on while the state machine has a follow-up
 //! (JoinGroup → SyncGroup → OffsetFetch, a rejoin after REBALANCE_IN_PROGRESS, a rediscovery
 //! after NOT_COORDINATOR, …).
+//!
+//! The consumer's own steps (a poll, a commit, a heartbeat, a close, an answer read, a timeout,
+//! a restart) go into the service's history when it records one, so that a run can be written
+//! as a model execution (`trace::recorded`).
 
 use super::service::{ClientStep, GroupService};
 use crate::consumer::{Consumer, Phase, Send};

@@ -255,3 +255,145 @@ fn high_watermark_racing_a_failover_and_back_completes_only_its_own_epoch() {
         judge(&service, &clients);
     });
 }
+
+/// OffsetCommit and OffsetFetch are linearizable against a sequential spec with generation
+/// fencing (notes §6.3; the KAFKA-2596 class): consumer-0's session expired and the group moved
+/// on to a generation without it. Its zombie commits p0@3 while p0's new owner commits p0@1 and
+/// a third client fetches p0. The zombie is refused, the owner is acknowledged only once its
+/// offset is durable, and the fetch sees a state of the spec: no offset or the owner's, never
+/// the zombie's; if the owner's commit was acknowledged before the fetch was sent, the owner's.
+#[test]
+fn commits_and_a_fetch_across_a_generation_are_linearizable() {
+    model(2, || {
+        let service = Arc::new(GroupService::new(CFG, 1, true));
+        let mut clients = form_group(&service, 2);
+        assert!(clients[0].consumer.owned.contains(0));
+        for _ in 0..3 {
+            clients[0].consumer.process(0);
+        }
+        let zombie_commit = clients[0].consumer.commit().unwrap();
+        service.expire_session(clients[0].consumer.member_id.unwrap());
+        settle(&service, &mut clients[1..], Vec::new());
+        let mut owner = clients.pop().unwrap();
+        let zombie = clients.pop().unwrap();
+        assert!(owner.is_stable() && owner.consumer.owned == Partitions::all(2));
+        owner.consumer.process(0);
+        let fetcher = groupcheck::protocol::ClientAddr {
+            consumer: 2,
+            incarnation: 0,
+        };
+        let (acked, done) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+
+        let (s, z) = (service.clone(), zombie.addr());
+        let zombie_thread =
+            thread::spawn(move || s.send(zombie_commit.to, z, &zombie_commit.request));
+        let (s, a, d) = (service.clone(), acked.clone(), done.clone());
+        let owner_thread = thread::spawn(move || {
+            owner.commit(&s);
+            if owner.consumer.committed[0] == 1 {
+                a.store(1, Ordering::SeqCst);
+            }
+            d.fetch_add(1, Ordering::SeqCst);
+            owner
+        });
+        let (s, a, d) = (service.clone(), acked.clone(), done.clone());
+        let fetch_thread = thread::spawn(move || {
+            let acked_before = a.load(Ordering::SeqCst) == 1;
+            let fetch = groupcheck::protocol::Request::OffsetFetch {
+                partitions: Partitions::single(0),
+            };
+            s.send(s.find_coordinator(), fetcher, &fetch);
+            let answer = s.receive(fetcher);
+            d.fetch_add(1, Ordering::SeqCst);
+            (acked_before, answer)
+        });
+        while done.load(Ordering::SeqCst) < 2 {
+            if !service.replicate() {
+                thread::yield_now();
+            }
+        }
+        zombie_thread.join().unwrap();
+        let owner = owner_thread.join().unwrap();
+        let (acked_before, fetched) = fetch_thread.join().unwrap();
+        while service.replicate() {}
+
+        assert_eq!(owner.consumer.committed[0], 1, "the owner's commit failed");
+        match service.try_receive(zombie.addr()) {
+            Some(Response::OffsetCommit { error, .. }) => assert!(
+                matches!(
+                    error,
+                    ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration
+                ),
+                "the zombie's commit was answered {error:?}"
+            ),
+            other => panic!("the zombie's commit was not answered: {other:?}"),
+        }
+        let Response::OffsetFetch {
+            error: ErrorCode::None,
+            offsets,
+        } = &fetched
+        else {
+            panic!("the fetch failed: {fetched:?}");
+        };
+        let seen = offsets[0].1;
+        assert!(matches!(seen, None | Some(1)), "the fetch saw {seen:?}");
+        if acked_before {
+            assert_eq!(seen, Some(1), "an acknowledged commit was not fetched");
+        }
+        judge(&service, &[zombie, owner]);
+    });
+}
+
+/// A rejoin racing its own session expiry, and a join barrier waiting for a silent member
+/// (KAFKA-9752 / KAFKA-9232: a timer racing a state change). consumer-2 has left; consumer-0
+/// learns of the rebalance and rejoins while its session timer fires and consumer-1, silent,
+/// expires. Whatever the order, an expiry either finds consumer-0 parked in JoinGroup (its
+/// heartbeat is satisfied: it stays) or removes it first (its JoinGroup is told
+/// UNKNOWN_MEMBER_ID and it joins afresh); the expiry of the last missing member ends the join
+/// phase and wakes the parked JoinGroup. Nothing is left unanswered, and consumer-0 ends up
+/// owning every partition alone.
+#[test]
+fn rejoin_racing_its_session_expiry_and_a_silent_member_completes() {
+    model(2, || {
+        let service = Arc::new(GroupService::new(CFG, 1, true));
+        let mut clients = form_group(&service, 3);
+        let mut leaver = clients.pop().unwrap();
+        let leave = leaver.consumer.close(&CFG);
+        settle(&service, std::slice::from_mut(&mut leaver), vec![leave]);
+        let silent = clients.pop().unwrap();
+        let mut rejoiner = clients.pop().unwrap();
+        let (rejoiner_id, silent_id) = (
+            rejoiner.consumer.member_id.unwrap(),
+            silent.consumer.member_id.unwrap(),
+        );
+        let done = Arc::new(AtomicUsize::new(0));
+
+        let (s, d) = (service.clone(), done.clone());
+        let rejoining = thread::spawn(move || {
+            rejoiner.heartbeat(&s);
+            d.fetch_add(1, Ordering::SeqCst);
+            rejoiner
+        });
+        let (s, d) = (service.clone(), done.clone());
+        let timer = thread::spawn(move || {
+            s.expire_session(rejoiner_id);
+            s.expire_session(silent_id);
+            d.fetch_add(1, Ordering::SeqCst);
+        });
+        while done.load(Ordering::SeqCst) < 2 {
+            if !service.replicate() {
+                thread::yield_now();
+            }
+        }
+        let mut rejoiner = rejoining.join().unwrap();
+        timer.join().unwrap();
+        // If its session expired after it was back in a generation, a heartbeat tells it.
+        settle(&service, std::slice::from_mut(&mut rejoiner), Vec::new());
+        assert!(
+            rejoiner.is_stable(),
+            "consumer-0 did not get back to Stable"
+        );
+        assert_eq!(rejoiner.consumer.owned, Partitions::all(2));
+        judge(&service, &[rejoiner, silent, leaver]);
+    });
+}

@@ -23,7 +23,7 @@ fn loom_explores_every_race_scenario_without_a_violation() {
         "loom tests failed:\n{stdout}\n{stderr}"
     );
     assert!(
-        stdout.contains("test result: ok. 4 passed"),
-        "expected the four loom scenarios:\n{stdout}"
+        stdout.contains("test result: ok. 6 passed"),
+        "expected the six loom scenarios:\n{stdout}"
     );
 }

@@ -33,6 +33,16 @@ fn model(bound: usize, f: impl Fn() + Send + Sync + 'static) {
     b.check(f);
 }
 
+/// The high watermark keeps moving until `n` threads have counted themselves `done` (their
+/// writes need it to be answered).
+fn replicate_until(service: &GroupService, done: &AtomicUsize, n: usize) {
+    while done.load(Ordering::SeqCst) < n {
+        if !service.replicate() {
+            thread::yield_now();
+        }
+    }
+}
+
 /// The model's properties over what happened, and the state-based ones over where it ended.
 fn judge(service: &GroupService, clients: &[Client]) {
     let violations = history::check(&service.events(), CFG.partitions);
@@ -199,12 +209,7 @@ fn join_barrier_with_a_concurrent_join_and_leave_completes() {
             d.fetch_add(1, Ordering::SeqCst);
             member
         });
-        // The high watermark keeps moving until both are through.
-        while done.load(Ordering::SeqCst) < 2 {
-            if !service.replicate() {
-                thread::yield_now();
-            }
-        }
+        replicate_until(&service, &done, 2);
         let mut clients = vec![leaving.join().unwrap(), joiner.join().unwrap()];
         settle(&service, &mut clients, Vec::new());
         for c in &clients {
@@ -307,11 +312,7 @@ fn commits_and_a_fetch_across_a_generation_are_linearizable() {
             d.fetch_add(1, Ordering::SeqCst);
             (acked_before, answer)
         });
-        while done.load(Ordering::SeqCst) < 2 {
-            if !service.replicate() {
-                thread::yield_now();
-            }
-        }
+        replicate_until(&service, &done, 2);
         zombie_thread.join().unwrap();
         let owner = owner_thread.join().unwrap();
         let (acked_before, fetched) = fetch_thread.join().unwrap();
@@ -380,11 +381,7 @@ fn rejoin_racing_its_session_expiry_and_a_silent_member_completes() {
             s.expire_session(silent_id);
             d.fetch_add(1, Ordering::SeqCst);
         });
-        while done.load(Ordering::SeqCst) < 2 {
-            if !service.replicate() {
-                thread::yield_now();
-            }
-        }
+        replicate_until(&service, &done, 2);
         let mut rejoiner = rejoining.join().unwrap();
         timer.join().unwrap();
         // If its session expired after it was back in a generation, a heartbeat tells it.

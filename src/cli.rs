@@ -263,9 +263,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             flaw,
             record,
         } => {
-            if record.is_some() && (consumers > 6 || brokers > 4) {
-                return bad_input("--record: the model has at most 6 consumers and 4 brokers");
-            }
             let cfg = LiveConfig {
                 flaws: flaw.into_iter().collect(),
                 consumers,
@@ -277,7 +274,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 keep_history: record.is_some(),
                 ..LiveConfig::default()
             };
-            live(cfg, flaw, record.as_deref())
+            // A run the model cannot hold is refused before it starts.
+            let record = match record {
+                Some(path) => match groupcheck::trace::recorded::model_config(&cfg) {
+                    Ok(base) => Some((base, path)),
+                    Err(e) => return bad_input(&format!("--record: {e}")),
+                },
+                None => None,
+            };
+            live(cfg, record)
         }
         Command::Explore { model, port } => match catalogue::load(&dir, &model) {
             Ok(cfg) => explore(cfg, port),
@@ -388,11 +393,7 @@ fn bench(dir: &std::path::Path, models: &[ModelConfig], threads: &[u16], symmetr
     0
 }
 
-fn live(
-    cfg: LiveConfig,
-    flaw: Option<groupcheck::flaw::Flaw>,
-    record: Option<&std::path::Path>,
-) -> i32 {
+fn live(cfg: LiveConfig, record: Option<(ModelConfig, PathBuf)>) -> i32 {
     println!(
         "live group: {} consumers, {} partitions, {} brokers, {} s, seed {}",
         cfg.consumers,
@@ -421,8 +422,8 @@ fn live(
         }
         1
     };
-    if let Some(path) = record {
-        code = code.max(record_run(&cfg, flaw, &r.history, path));
+    if let Some((base, path)) = record {
+        code = code.max(record_run(&cfg, &base, &r.history, &path));
     }
     code
 }
@@ -430,33 +431,10 @@ fn live(
 /// Writes a recorded run as a trace, checked on the model as it is written.
 fn record_run(
     cfg: &LiveConfig,
-    flaw: Option<groupcheck::flaw::Flaw>,
+    base: &ModelConfig,
     history: &[groupcheck::runtime::Event],
     path: &std::path::Path,
 ) -> i32 {
-    let base = ModelConfig {
-        name: format!("run-seed-{}", cfg.seed),
-        description: format!(
-            "A run of the concurrent runtime: {} consumers, {} partitions, {} brokers, {} s, seed {}.",
-            cfg.consumers,
-            cfg.partitions,
-            cfg.brokers,
-            cfg.duration.as_secs(),
-            cfg.seed
-        ),
-        protocol: "classic-eager".into(),
-        consumers: cfg.consumers,
-        partitions: cfg.partitions,
-        brokers: cfg.brokers,
-        max_offset: 1,
-        assignor: groupcheck::assignor::Assignor::Range,
-        start: groupcheck::model::Start::Empty,
-        flaw,
-        network: Default::default(),
-        faults: Default::default(),
-        recorded: true,
-        expect: Default::default(),
-    };
     let origin = format!(
         "groupcheck run --consumers {} --partitions {} --brokers {} --seconds {} --seed {}{}",
         cfg.consumers,
@@ -464,10 +442,11 @@ fn record_run(
         cfg.brokers,
         cfg.duration.as_secs(),
         cfg.seed,
-        flaw.map(|f| format!(" --flaw {}", f.name()))
+        base.flaw
+            .map(|f| format!(" --flaw {}", f.name()))
             .unwrap_or_default()
     );
-    let trace = match groupcheck::trace::recorded::from_history(history, &base, &origin) {
+    let trace = match groupcheck::trace::recorded::from_history(history, base, &origin) {
         Ok(t) => t,
         Err(e) => {
             println!("INCONCLUSIVE recording: {e}");

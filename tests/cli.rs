@@ -330,6 +330,14 @@ fn a_recorded_run_writes_a_trace_that_replays() {
     let dir = scratch("recorded-run");
     let trace = dir.join("run.json");
     let trace = trace.to_str().unwrap();
+    // A run the model cannot hold (more consumers than it has room for) is bad input.
+    let o = groupcheck(&["run", "--consumers", "7", "--record", trace]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("consumers: must be 1 to 6"),
+        "{}",
+        stderr(&o)
+    );
     let o = groupcheck(&["run", "--seconds", "1", "--quiet", "--record", trace]);
     let out = stdout(&o);
     // Real thread scheduling can, rarely, take a path the model has no single step for: that
@@ -345,9 +353,6 @@ fn a_recorded_run_writes_a_trace_that_replays() {
     let o = groupcheck(&["replay", trace]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("every property held in every state"));
-    // More consumers than the model has room for is bad input.
-    let o = groupcheck(&["run", "--consumers", "7", "--record", trace]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
 #[test]

@@ -2,13 +2,12 @@
 //! --record`): the trace replays on the model, a run with a flaw records the violation, and a
 //! history the model could not have produced is refused.
 
-use groupcheck::assignor::Assignor;
 use groupcheck::flaw::{Flaw, Flaws};
-use groupcheck::model::{ModelConfig, Start};
+use groupcheck::model::ModelConfig;
 use groupcheck::protocol::{ErrorCode, Response};
 use groupcheck::runtime::live::{self, LiveConfig};
 use groupcheck::runtime::Event;
-use groupcheck::trace::recorded::from_history;
+use groupcheck::trace::recorded::{from_history, model_config};
 use groupcheck::trace::replay::replay;
 use groupcheck::trace::{Trace, NO_VIOLATION};
 use std::time::Duration;
@@ -30,23 +29,7 @@ fn live_config(flaw: Option<Flaw>) -> LiveConfig {
 }
 
 fn base(flaw: Option<Flaw>) -> ModelConfig {
-    let cfg = live_config(flaw);
-    ModelConfig {
-        name: "recorded".into(),
-        description: "a recorded run".into(),
-        protocol: "classic-eager".into(),
-        consumers: cfg.consumers,
-        partitions: cfg.partitions,
-        brokers: cfg.brokers,
-        max_offset: 1,
-        assignor: Assignor::Range,
-        start: Start::Empty,
-        flaw,
-        network: Default::default(),
-        faults: Default::default(),
-        recorded: true,
-        expect: Default::default(),
-    }
+    model_config(&live_config(flaw)).expect("the model holds the run")
 }
 
 /// A recorded run and its trace. Thread scheduling is real, so once in a while a run takes a

@@ -29,6 +29,14 @@ pub const ALWAYS: [(&str, Condition); 8] = [
     ("convergence", convergence),
 ];
 
+/// The first safety property (in [`ALWAYS`] order) that `w` violates, if any.
+pub fn first_violated(model: &GroupModel, w: &World) -> Option<&'static str> {
+    ALWAYS
+        .iter()
+        .find(|(_, holds)| !holds(model, w))
+        .map(|(name, _)| *name)
+}
+
 /// A witness: a situation that must be reached, if the configuration allows it at all.
 pub struct Witness {
     pub name: &'static str,

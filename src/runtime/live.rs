@@ -280,16 +280,12 @@ pub fn run(cfg: &LiveConfig) -> LiveReport {
             }
         }
     }));
-    let (start, verbose) = (shared.start, shared.verbose);
+    let s = shared.clone();
     let timers = Timers::start(
         shared.service.clone(),
         cfg.session_timeout,
         cfg.rebalance_timeout,
-        Box::new(move |what| {
-            if verbose {
-                println!("{:>8.3} s  {what}", start.elapsed().as_secs_f64());
-            }
-        }),
+        Box::new(move |timer| s.say(&timer.to_string())),
     );
 
     // The fault schedule and the timeline, on this thread.

@@ -143,7 +143,7 @@ pub struct GroupService {
     events: Option<Mutex<Vec<Event>>>,
     /// When each member was last heard from (for the session timer; loom has no clock).
     #[cfg(not(loom))]
-    heard: std::sync::Mutex<std::collections::HashMap<MemberId, std::time::Instant>>,
+    heard: Mutex<std::collections::HashMap<MemberId, std::time::Instant>>,
 }
 
 /// The log as the core sees it during one request: each append takes the log lock.
@@ -237,30 +237,18 @@ impl GroupService {
     /// When `id` was last heard from (a request carrying its member id), if ever.
     #[cfg(not(loom))]
     pub fn last_heard(&self, id: MemberId) -> Option<std::time::Instant> {
-        self.heard
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&id)
-            .copied()
+        lock(&self.heard).get(&id).copied()
     }
 
     /// Notes that `id` was heard from at `at`.
     #[cfg(not(loom))]
     pub fn heard_from(&self, id: MemberId, at: std::time::Instant) {
-        self.heard
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, at);
+        lock(&self.heard).insert(id, at);
     }
 
     /// FindCoordinator, from cluster metadata: the current leader of `__consumer_offsets`.
     pub fn find_coordinator(&self) -> BrokerId {
         lock(&self.log).leader
-    }
-
-    /// Whether this service records its events.
-    pub fn is_recording(&self) -> bool {
-        self.events.is_some()
     }
 
     /// Records a consumer's step that sent nothing.

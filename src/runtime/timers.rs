@@ -9,7 +9,7 @@
 //! must not expire, such as one whose JoinGroup is parked), and a join phase that has lasted
 //! the rebalance timeout is ended, removing the members that did not rejoin.
 
-use super::service::GroupService;
+use super::service::{GroupService, Timer};
 use crate::coordinator::{GroupState, LoadState};
 use crate::protocol::{Generation, MemberId};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,8 +23,8 @@ pub struct Timers {
     thread: Option<JoinHandle<()>>,
 }
 
-/// A timer that fired, for a timeline.
-pub type OnFire = Box<dyn Fn(&str) + Send>;
+/// Hears of a timer that fired, for a timeline.
+pub type OnFire = Box<dyn Fn(Timer) + Send>;
 
 impl Timers {
     /// Starts the thread. `on_fire` hears of every timer that fires (before it is applied).
@@ -101,7 +101,7 @@ fn tick(
         })
         .collect();
     for id in silent {
-        on_fire(&format!("session of {id} expires"));
+        on_fire(Timer::ExpireSession(id));
         service.expire_session(id);
     }
     match (leader.group.state, *preparing_since) {
@@ -109,7 +109,7 @@ fn tick(
             if g == leader.group.generation && now.duration_since(since) > rebalance =>
         {
             if leader.can_time_out_join() {
-                on_fire("rebalance timeout ends the join phase");
+                on_fire(Timer::RebalanceTimeout);
                 service.rebalance_timeout();
             }
             *preparing_since = None;

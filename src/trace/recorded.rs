@@ -21,9 +21,11 @@
 
 use super::{explain, explorer_path, Trace, Walk, FORMAT, NO_VIOLATION};
 use crate::conformance::answers_differ;
-use crate::model::properties::{property_summary, ALWAYS};
-use crate::model::{Action, Addr, Control, Envelope, GroupModel, ModelConfig, Msg, World};
+use crate::model::properties::{first_violated, property_summary};
+use crate::model::{Action, Addr, Control, Envelope, GroupModel, ModelConfig, Msg, Start, World};
 use crate::protocol::{ClientAddr, ErrorCode, Reply, Response};
+#[cfg(not(loom))]
+use crate::runtime::live::LiveConfig;
 use crate::runtime::{ClientStep, Event, Timer};
 use stateright::Model;
 
@@ -53,6 +55,43 @@ enum Unit {
     Failover { elected: usize, loading: usize },
 }
 
+/// The model configuration a run of `live` is written against: its consumers, partitions,
+/// brokers and flaw. An error says why the model cannot hold such a run. (Live runs are not
+/// built for loom.)
+#[cfg(not(loom))]
+pub fn model_config(live: &LiveConfig) -> Result<ModelConfig, String> {
+    let mut flaws = live.flaws.iter();
+    let flaw = flaws.next();
+    if flaws.next().is_some() {
+        return Err("the model switches on one flaw at a time".into());
+    }
+    let cfg = ModelConfig {
+        name: format!("run-seed-{}", live.seed),
+        description: format!(
+            "A run of the concurrent runtime: {} consumers, {} partitions, {} brokers, {} s, seed {}.",
+            live.consumers,
+            live.partitions,
+            live.brokers,
+            live.duration.as_secs(),
+            live.seed
+        ),
+        protocol: "classic-eager".into(),
+        consumers: live.consumers,
+        partitions: live.partitions,
+        brokers: live.brokers,
+        max_offset: 1,
+        assignor: crate::assignor::Assignor::Range,
+        start: Start::Empty,
+        flaw,
+        network: Default::default(),
+        faults: Default::default(),
+        recorded: true,
+        expect: Default::default(),
+    };
+    cfg.validate()?;
+    Ok(cfg)
+}
+
 /// Writes a recorded history as a trace. `base` gives the consumers, partitions, brokers,
 /// assignor and flaw of the run; its fault budget is replaced by the faults the run used.
 pub fn from_history(
@@ -62,7 +101,7 @@ pub fn from_history(
 ) -> Result<Trace, NotAModelExecution> {
     let mut cfg = base.clone();
     cfg.recorded = true;
-    cfg.start = crate::model::Start::Empty;
+    cfg.start = Start::Empty;
     // Budgets as large as the state can count: the run decides how many faults there are.
     cfg.faults = crate::model::config::Faults {
         crashes: u8::MAX,
@@ -283,10 +322,7 @@ impl Follow {
         self.actions.push(action);
         self.indices.push(index);
         if self.violated.is_none() {
-            self.violated = ALWAYS
-                .iter()
-                .find(|(_, holds)| !holds(&self.model, &self.w))
-                .map(|(name, _)| *name);
+            self.violated = first_violated(&self.model, &self.w);
         }
         Ok(before)
     }

@@ -4,7 +4,7 @@
 
 use super::diff::{diff, view};
 use super::{model_init, Trace, NO_VIOLATION};
-use crate::model::properties::ALWAYS;
+use crate::model::properties::{first_violated, ALWAYS};
 use crate::model::GroupModel;
 use stateright::Model;
 
@@ -41,12 +41,6 @@ pub fn replay(trace: &Trace) -> Result<(), Divergence> {
                 reason: format!("unknown property `{}`", trace.property),
             })
         }
-    };
-    let broken = |state: &crate::model::World| {
-        ALWAYS
-            .iter()
-            .find(|(_, holds)| !holds(&model, state))
-            .map(|(name, _)| *name)
     };
     let mut state = model_init(&model);
     let mut enabled = Vec::new();
@@ -93,7 +87,7 @@ pub fn replay(trace: &Trace) -> Result<(), Divergence> {
         }
         state = next;
         if clean {
-            if let Some(name) = broken(&state) {
+            if let Some(name) = first_violated(&model, &state) {
                 return Err(Divergence {
                     step: n,
                     reason: format!("{name} is violated, but the trace records no violation"),

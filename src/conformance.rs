@@ -58,6 +58,7 @@ impl Follower {
             Action::Replicate => {
                 s.replicate();
             }
+            Action::Compact => s.compact(),
             Action::FinishLoading(b) => {
                 s.finish_loading(*b);
             }
@@ -67,6 +68,8 @@ impl Follower {
                 s.elect(*to);
             }
             Action::Lose(_)
+            | Action::Abandon(_)
+            | Action::TimeOut(_)
             | Action::Consume(..)
             | Action::Commit(_)
             | Action::Heartbeat(_)
@@ -127,10 +130,14 @@ pub fn answers_differ(
         .sent_since(before)
         .into_iter()
         .filter_map(|e| match (&e.src, &e.dst, &e.msg) {
-            (Addr::Broker(_), Addr::Client(to), Msg::Response(r)) => Some(Reply {
-                to: *to,
-                response: r.clone(),
-            }),
+            (Addr::Broker(_), Addr::Client(to), Msg::Response(r))
+                if after.consumer_at(*to).is_some() =>
+            {
+                Some(Reply {
+                    to: *to,
+                    response: r.clone(),
+                })
+            }
             _ => None,
         })
         .collect();

@@ -6,11 +6,12 @@
 //! them; a leader election truncates every batch that was not yet durable, exactly the records a
 //! coordinator must never have acknowledged.
 //!
-//! The durable part is kept compacted (latest record per key, in log order), which is what a
-//! coordinator replaying the partition sees once the cleaner has run.
+//! The durable part is kept as Kafka keeps it: records in append order. The log cleaner runs
+//! in the background ([`OffsetsLog::compact`]), a step of its own that may come between any
+//! two others, so a loader may read a log that is compacted, partly rewritten, or not at all.
 
 use crate::protocol::{
-    BrokerId, Generation, LeaderEpoch, MemberId, Offset, Partition, Partitions, Record,
+    BrokerId, Generation, LeaderEpoch, MemberId, Offset, Partition, Partitions, Record, RecordKey,
 };
 use serde::{Deserialize, Serialize};
 
@@ -31,7 +32,8 @@ pub trait LogAppender {
 pub struct OffsetsLog {
     pub leader: BrokerId,
     pub leader_epoch: LeaderEpoch,
-    /// Below the high watermark: survives any leader election. Compacted.
+    /// Below the high watermark: survives any leader election. In append order, until the
+    /// cleaner compacts it.
     pub durable: Vec<Record>,
     /// Appended by the leader, above the high watermark, oldest first.
     pub uncommitted: Vec<Vec<Record>>,
@@ -52,12 +54,24 @@ impl OffsetsLog {
         if self.uncommitted.is_empty() {
             return false;
         }
-        for record in self.uncommitted.remove(0) {
-            let key = record.key();
-            self.durable.retain(|r| r.key() != key);
-            self.durable.push(record);
-        }
+        let batch = self.uncommitted.remove(0);
+        self.durable.extend(batch);
         true
+    }
+
+    /// Whether the cleaner would change the durable log: some key has an older record, or a
+    /// tombstone is still there.
+    pub fn compactable(&self) -> bool {
+        self.durable.iter().enumerate().any(|(i, r)| {
+            r.is_tombstone() || self.durable[i + 1..].iter().any(|l| l.key() == r.key())
+        })
+    }
+
+    /// The log cleaner: the latest record of each key is kept, in log order; a key whose latest
+    /// record is a tombstone disappears with it (Kafka keeps tombstones for a while, then
+    /// removes them; a loader must give the same state either way).
+    pub fn compact(&mut self) {
+        self.durable = compacted(&self.durable);
     }
 
     /// Leadership moves to `leader`: everything above the high watermark is truncated.
@@ -67,9 +81,14 @@ impl OffsetsLog {
         self.uncommitted.clear();
     }
 
-    /// The latest durable group metadata.
+    /// The latest durable group metadata (none if the latest group record is a tombstone).
     pub fn durable_group(&self) -> Option<DurableGroup<'_>> {
-        self.durable.iter().find_map(|r| match r {
+        match self
+            .durable
+            .iter()
+            .rev()
+            .find(|r| r.key() == RecordKey::Group)?
+        {
             Record::GroupMetadata {
                 generation,
                 leader,
@@ -80,7 +99,7 @@ impl OffsetsLog {
                 members,
             }),
             _ => None,
-        })
+        }
     }
 
     /// The generation of the latest durable group metadata (0 when there is none).
@@ -128,15 +147,23 @@ impl OffsetsLog {
 
     /// The latest durable committed offset of a partition.
     pub fn durable_offset(&self, partition: Partition) -> Option<Offset> {
-        self.durable.iter().find_map(|r| match r {
-            Record::OffsetCommit {
-                partition: p,
-                offset,
-                ..
-            } if *p == partition => Some(*offset),
+        let key = RecordKey::Offset(partition);
+        match self.durable.iter().rev().find(|r| r.key() == key)? {
+            Record::OffsetCommit { offset, .. } => Some(*offset),
             _ => None,
-        })
+        }
     }
+}
+
+/// A log as the cleaner leaves it: the latest record of each key, in log order, tombstones
+/// and their keys removed.
+pub fn compacted(records: &[Record]) -> Vec<Record> {
+    records
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| !r.is_tombstone() && !records[i + 1..].iter().any(|l| l.key() == r.key()))
+        .map(|(_, r)| r.clone())
+        .collect()
 }
 
 /// The group metadata record as the durable log holds it.

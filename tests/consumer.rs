@@ -18,6 +18,7 @@ fn consumer_in(phase: Phase) -> Consumer {
         ClientAddr {
             consumer: 0,
             incarnation: 0,
+            connection: 0,
         },
         &CFG,
     );

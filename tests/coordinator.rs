@@ -32,6 +32,7 @@ fn addr(consumer: u8) -> ClientAddr {
     ClientAddr {
         consumer,
         incarnation: 0,
+        connection: 0,
     }
 }
 

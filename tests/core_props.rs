@@ -133,7 +133,7 @@ proptest! {
             let before = c.clone();
             match op {
                 Op::Request(client, request) => {
-                    let from = ClientAddr { consumer: client, incarnation: 0 };
+                    let from = ClientAddr { consumer: client, ..ClientAddr::default() };
                     let replies = c.handle(from, &request, &mut log, &CFG);
                     let direct: Vec<_> = replies.iter().filter(|r| r.to == from).collect();
                     if matches!(request, Request::Heartbeat { .. } | Request::OffsetFetch { .. } | Request::FindCoordinator) {

@@ -180,6 +180,7 @@ fn join_barrier_with_a_concurrent_join_and_leave_completes() {
             groupcheck::protocol::ClientAddr {
                 consumer: 2,
                 incarnation: 0,
+                connection: 0,
             },
             &CFG,
         );
@@ -286,6 +287,7 @@ fn commits_and_a_fetch_across_a_generation_are_linearizable() {
         let fetcher = groupcheck::protocol::ClientAddr {
             consumer: 2,
             incarnation: 0,
+            connection: 0,
         };
         let (acked, done) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
 

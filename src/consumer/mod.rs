@@ -189,6 +189,17 @@ impl Consumer {
         self.drive(cfg)
     }
 
+    /// The request in flight timed out while it was still on its way (not lost: it may yet
+    /// reach the coordinator). As the Java client does on any request timeout, the connection
+    /// is closed, so its answer, if one ever comes, is never read; the client carries on over a
+    /// new connection. (After a lost message the old connection carries nothing more, so
+    /// renewing it there would change nothing.)
+    pub fn abandon_request(&mut self, cfg: &CoreConfig) -> Option<Send> {
+        self.in_flight?;
+        self.addr.connection = self.addr.connection.wrapping_add(1);
+        self.on_request_timeout(cfg)
+    }
+
     // ----------------------------------------------------------------------------------------
     // Responses
 

@@ -784,6 +784,20 @@ impl Coordinator {
         });
     }
 
+    /// Whether a request that arrived on `to` is parked here, still to be answered (a JoinGroup
+    /// or SyncGroup waiting for the join phase or the assignment, an OffsetCommit waiting for
+    /// durability).
+    pub fn parks_request_of(&self, to: ClientAddr) -> bool {
+        self.group
+            .members
+            .iter()
+            .any(|m| m.awaiting_join == Some(to) || m.awaiting_sync == Some(to))
+            || self
+                .pending
+                .iter()
+                .any(|w| matches!(w, PendingWrite::Offsets { to: t, acked: false, .. } if *t == to))
+    }
+
     // ----------------------------------------------------------------------------------------
     // Timers
 

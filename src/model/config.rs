@@ -61,9 +61,6 @@ pub struct NetworkConfig {
     /// FIFO per connection (TCP) instead of any order.
     #[serde(default)]
     pub ordered: bool,
-    /// A delivered message may be delivered again.
-    #[serde(default)]
-    pub duplicating: bool,
 }
 
 /// The fault budget: how many of each fault one execution may suffer.
@@ -85,6 +82,12 @@ pub struct Faults {
     /// A consumer closes gracefully (commit, LeaveGroup).
     #[serde(default)]
     pub leaves: u8,
+    /// A consumer gives up on a request that is still in the network: the request times out,
+    /// the client closes that connection and carries on (retries, rediscovers, rejoins) on a new
+    /// one, while the old request may still reach the coordinator later. Its answer is never
+    /// read.
+    #[serde(default)]
+    pub late_deliveries: u8,
     /// Consumers that start only later, while the group is running (the last ones).
     #[serde(default)]
     pub late_joins: u8,
@@ -97,7 +100,12 @@ pub struct Faults {
 impl Faults {
     /// The sum of the per-kind budgets.
     pub fn sum(&self) -> u8 {
-        self.crashes + self.session_expiries + self.failovers + self.lost_messages + self.leaves
+        self.crashes
+            + self.session_expiries
+            + self.failovers
+            + self.lost_messages
+            + self.leaves
+            + self.late_deliveries
     }
 }
 

@@ -78,6 +78,7 @@ impl GroupModel {
                     ClientAddr {
                         consumer: c,
                         incarnation: 0,
+                        connection: 0,
                     },
                     &self.core,
                 )
@@ -133,9 +134,7 @@ impl GroupModel {
         let mut w = world.clone();
         match action {
             Action::Deliver(env) => {
-                if !self.cfg.network.duplicating {
-                    remove_envelope(&mut w.network, env);
-                }
+                remove_envelope(&mut w.network, env);
                 self.deliver(&mut w, env);
             }
             Action::Lose(env) => {
@@ -146,7 +145,17 @@ impl GroupModel {
                     self.send(&mut w, c, send);
                 }
             }
+            Action::TimeOut(c) => {
+                let send = w.consumers[*c as usize].on_request_timeout(&self.core);
+                self.send(&mut w, *c as usize, send);
+            }
+            Action::Abandon(c) => {
+                w.used.late_deliveries += 1;
+                let send = w.consumers[*c as usize].abandon_request(&self.core);
+                self.send(&mut w, *c as usize, send);
+            }
             Action::Replicate => self.replicate(&mut w),
+            Action::Compact => w.log.compact(),
             Action::FinishLoading(b) => {
                 let durable = w.log.durable.clone();
                 w.brokers[*b as usize].finish_loading(&durable, &self.core);
@@ -188,9 +197,12 @@ impl GroupModel {
                 w.used.crashes += 1;
                 let old = w.consumers[c].addr;
                 // The process's connections die with it: answers to it are never read.
-                w.network.retain(|e| e.dst != Addr::Client(old));
+                w.network.retain(|e| {
+                    !matches!(e.dst, Addr::Client(a) if (a.consumer, a.incarnation) == (old.consumer, old.incarnation))
+                });
                 let addr = ClientAddr {
                     incarnation: old.incarnation + 1,
+                    connection: 0,
                     ..old
                 };
                 w.consumers[c] = Consumer::new(addr, &self.core);
@@ -352,7 +364,7 @@ impl GroupModel {
                     _ => Observed::UNDURABLE_ACK,
                 });
             }
-            if w.consumer_at(reply.to).is_none() {
+            if w.consumer_at(reply.to).is_none() && !w.is_abandoned(reply.to) {
                 continue; // the connection died with its process
             }
             push_envelope(
@@ -408,9 +420,6 @@ fn remove_envelope(network: &mut Vec<Envelope>, env: &Envelope) {
 /// Adds a message in canonical position: sorted, except that an ordered network keeps the
 /// sending order within a connection.
 fn push_envelope(network: &mut Vec<Envelope>, env: Envelope, cfg: &ModelConfig) {
-    if cfg.network.duplicating && network.contains(&env) {
-        return;
-    }
     let at = if cfg.network.ordered {
         network.partition_point(|e| (e.src, e.dst) <= (env.src, env.dst))
     } else {
@@ -446,6 +455,11 @@ impl Model for GroupModel {
         }
         if !w.log.uncommitted.is_empty() {
             actions.push(Action::Replicate);
+        }
+        // The cleaner runs in the background; its work shows only to a loader, so it is
+        // explored while the coordinator loads (where KAFKA-19862 lived), which also bounds it.
+        if w.log.compactable() && w.leader().load == LoadState::Loading {
+            actions.push(Action::Compact);
         }
         for b in &w.brokers {
             if b.load == LoadState::Loading && b.epoch == w.log.leader_epoch {
@@ -502,6 +516,17 @@ impl Model for GroupModel {
             }
             if self.heartbeat_informative(w, consumer) {
                 actions.push(Action::Heartbeat(id));
+            }
+            if w.awaits_in_vain(c) {
+                actions.push(Action::TimeOut(id));
+            }
+            if consumer.in_flight.is_some()
+                && self.budget_left(w, w.used.late_deliveries, faults.late_deliveries)
+                && w.network.iter().any(|e| {
+                    e.src == Addr::Client(consumer.addr) && matches!(e.msg, Msg::Request(_))
+                })
+            {
+                actions.push(Action::Abandon(id));
             }
             if self.budget_left(w, w.used.crashes, faults.crashes) {
                 actions.push(Action::Crash(id));

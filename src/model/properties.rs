@@ -9,9 +9,10 @@
 //! nothing.
 
 use super::{Addr, GroupModel, ModelConfig, Msg, Observed, World};
-use crate::coordinator::replay::replay;
+use crate::coordinator::replay::{load, replay};
 use crate::coordinator::{GroupState, LoadState};
 use crate::flaw::Flaw;
+use crate::offsets_log::compacted;
 use crate::protocol::{ErrorCode, Generation, MemberId, Partitions, Response};
 use stateright::Property;
 
@@ -44,7 +45,7 @@ pub struct Witness {
     pub condition: Condition,
 }
 
-pub const WITNESSES: [Witness; 12] = [
+pub const WITNESSES: [Witness; 15] = [
     Witness {
         name: "consumer_crashed",
         applies: |c| c.faults.crashes > 0,
@@ -137,6 +138,33 @@ pub const WITNESSES: [Witness; 12] = [
         },
     },
     Witness {
+        name: "uncompacted_log_loading",
+        // A new coordinator loads while the durable log still holds older records of some key
+        // (the cleaner has not run), so the order in which it applies them matters.
+        applies: |c| c.faults.failovers > 0,
+        condition: |_, w| w.leader().load == LoadState::Loading && w.log.compactable(),
+    },
+    Witness {
+        name: "late_request_fenced",
+        // A request its client gave up on reaches the coordinator after the member moved on,
+        // and is refused for its stale member id or generation.
+        applies: |c| c.faults.late_deliveries > 0 && c.flaw != Some(Flaw::CommitWithoutFencing),
+        condition: |_, w| {
+            to_abandoned(w, |r| {
+                matches!(
+                    r.error(),
+                    ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration
+                )
+            })
+        },
+    },
+    Witness {
+        name: "late_answer_discarded",
+        // The answer to a request its client gave up on is on its way to the closed connection.
+        applies: |c| c.faults.late_deliveries > 0,
+        condition: |_, w| to_abandoned(w, |_| true),
+    },
+    Witness {
         name: "commit_acknowledged",
         applies: |_| true,
         condition: |_, w| w.acked.iter().any(|o| *o > 0),
@@ -155,6 +183,15 @@ fn in_flight_from(w: &World, after_failover: bool, pred: fn(&Response) -> bool) 
         (Addr::Broker(b), Msg::Response(r)) => {
             (!after_failover || w.brokers[*b as usize].epoch > 0) && pred(r)
         }
+        _ => false,
+    })
+}
+
+/// Whether a response matching `pred` is on its way to a connection its (still running)
+/// consumer closed after giving up on the request.
+fn to_abandoned(w: &World, pred: fn(&Response) -> bool) -> bool {
+    w.network.iter().any(|e| match (&e.dst, &e.msg) {
+        (Addr::Client(to), Msg::Response(r)) => w.is_abandoned(*to) && pred(r),
         _ => false,
     })
 }
@@ -270,20 +307,28 @@ fn durable_before_ack(_: &GroupModel, w: &World) -> bool {
 /// The serving coordinator, whenever its group is at rest (Stable or Empty, nothing pending),
 /// holds exactly the state that replaying the durable log gives.
 fn replay_equivalence(m: &GroupModel, w: &World) -> bool {
-    w.brokers.iter().all(|b| {
-        if b.load != LoadState::Active
-            || b.epoch != w.log.leader_epoch
-            || !b.pending.is_empty()
-            || !matches!(b.group.state, GroupState::Stable | GroupState::Empty)
-        {
-            return true;
-        }
-        let expected = replay(m.cfg.partitions, &w.log.durable);
-        b.group.generation == expected.generation
-            && b.group.leader == expected.leader
-            && b.group.assignments() == expected.members
-            && b.offsets == expected.offsets
-    })
+    load_ignores_compaction(m, w)
+        && w.brokers.iter().all(|b| {
+            if b.load != LoadState::Active
+                || b.epoch != w.log.leader_epoch
+                || !b.pending.is_empty()
+                || !matches!(b.group.state, GroupState::Stable | GroupState::Empty)
+            {
+                return true;
+            }
+            let expected = replay(m.cfg.partitions, &w.log.durable);
+            b.group.generation == expected.generation
+                && b.group.leader == expected.leader
+                && b.group.assignments() == expected.members
+                && b.offsets == expected.offsets
+        })
+}
+
+/// Loading the durable log gives the same state as loading it after the cleaner has run.
+pub fn load_ignores_compaction(m: &GroupModel, w: &World) -> bool {
+    let (p, flaws) = (m.cfg.partitions, m.core.flaws);
+    !w.log.compactable()
+        || load(p, &w.log.durable, flaws) == load(p, &compacted(&w.log.durable), flaws)
 }
 
 /// The durable generation never decreases, and the serving coordinator is never behind it.

@@ -71,6 +71,8 @@ pub struct Used {
     pub lost_messages: u8,
     pub leaves: u8,
     pub late_joins: u8,
+    #[serde(default)]
+    pub late_deliveries: u8,
 }
 
 impl Used {
@@ -81,6 +83,7 @@ impl Used {
             self.failovers,
             self.lost_messages,
             self.leaves,
+            self.late_deliveries,
         ]
         .into_iter()
         .map(u16::from)
@@ -144,6 +147,29 @@ impl World {
             .then_some(c)
     }
 
+    /// Whether `addr` is a connection its consumer process closed after giving up on a request
+    /// (the process itself still runs): whatever arrives on it is never read.
+    pub fn is_abandoned(&self, addr: ClientAddr) -> bool {
+        let c = addr.consumer as usize;
+        c < self.consumers.len()
+            && self.is_started(c)
+            && self.consumers[c].addr.incarnation == addr.incarnation
+            && self.consumers[c].addr.connection != addr.connection
+    }
+
+    /// Whether consumer `c` waits for an answer that can never come: its request is neither in
+    /// the network nor parked at any broker, and no answer is on its way.
+    pub fn awaits_in_vain(&self, c: usize) -> bool {
+        let addr = Addr::Client(self.consumers[c].addr);
+        self.is_live(c)
+            && self.consumers[c].in_flight.is_some()
+            && !self.network.iter().any(|e| e.src == addr || e.dst == addr)
+            && !self
+                .brokers
+                .iter()
+                .any(|b| b.parks_request_of(self.consumers[c].addr))
+    }
+
     /// Whether a live consumer still uses this member id (if not, the member is an orphan
     /// whose session will expire on its own).
     pub fn held_by_live_consumer(&self, id: MemberId) -> bool {
@@ -188,6 +214,9 @@ pub enum Action {
     Lose(Envelope),
     /// The high watermark of `__consumer_offsets` passes the oldest uncommitted batch.
     Replicate,
+    /// The log cleaner compacts the durable part of `__consumer_offsets` (the latest record
+    /// per key). Background work: it may happen or not, at any point.
+    Compact,
     /// A newly elected coordinator finishes replaying the log.
     FinishLoading(BrokerId),
     /// A consumer processes the next record of a partition and commits its positions
@@ -201,6 +230,14 @@ pub enum Action {
     ExpireSession(MemberId),
     /// Fault: the join phase's rebalance timeout fires while a live consumer has not rejoined.
     RebalanceTimeout,
+    /// A consumer's request times out because no answer can come any more: it was consumed and
+    /// nothing parks it (a later JoinGroup of the same member, arriving late on a closed
+    /// connection, took its place). Kafka's request timeout guarantees this step.
+    TimeOut(u8),
+    /// Fault: a consumer gives up on its request while the request is still in the network
+    /// (it timed out). The client closes the connection and carries on; the request may still
+    /// be delivered later, and its answer is never read.
+    Abandon(u8),
     /// Fault: a consumer crashes and restarts with no memory.
     Crash(u8),
     /// Fault: a consumer closes (commit, LeaveGroup).
@@ -216,6 +253,7 @@ impl Action {
     pub fn is_fault(&self, world: &World) -> bool {
         match self {
             Action::Lose(_)
+            | Action::Abandon(_)
             | Action::Crash(_)
             | Action::Close(_)
             | Action::Start(_)
@@ -264,6 +302,7 @@ impl fmt::Display for Action {
                 f,
                 "__consumer_offsets: high watermark passes the oldest batch"
             ),
+            Action::Compact => write!(f, "__consumer_offsets: the cleaner compacts the log"),
             Action::FinishLoading(b) => write!(f, "broker-{b} finishes loading the group"),
             Action::Consume(c, p) => {
                 write!(f, "consumer-{c} processes a record of p{p} and commits")
@@ -272,6 +311,13 @@ impl fmt::Display for Action {
             Action::Heartbeat(c) => write!(f, "consumer-{c} heartbeats"),
             Action::ExpireSession(m) => write!(f, "session of {m} expires"),
             Action::RebalanceTimeout => write!(f, "rebalance timeout ends the join phase"),
+            Action::TimeOut(c) => {
+                write!(f, "consumer-{c}'s request times out (no answer will come)")
+            }
+            Action::Abandon(c) => write!(
+                f,
+                "TIMEOUT consumer-{c} gives up on its request (still in the network) and reconnects"
+            ),
             Action::Crash(c) => write!(f, "CRASH consumer-{c} (restarts empty)"),
             Action::Close(c) => write!(f, "consumer-{c} closes"),
             Action::Start(c) => write!(f, "consumer-{c} starts"),

@@ -29,21 +29,30 @@ impl fmt::Display for MemberId {
 }
 
 /// The connection a request arrived on: a consumer process, told apart from its earlier
-/// incarnations so that an answer meant for a crashed process is never read by its successor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// incarnations so that an answer meant for a crashed process is never read by its successor,
+/// and the process's connection to the coordinator, renewed each time the client gives up on a
+/// request, so that an answer to an abandoned request is never read as the answer to a new one
+/// (Kafka's correlation ids and closed sockets).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(into = "String", try_from = "String")]
 pub struct ClientAddr {
     pub consumer: u8,
     pub incarnation: u32,
+    pub connection: u8,
 }
 
 impl fmt::Display for ClientAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.incarnation == 0 {
-            write!(f, "consumer-{}", self.consumer)
-        } else {
-            write!(f, "consumer-{}#{}", self.consumer, self.incarnation)
+        write!(f, "consumer-{}", self.consumer)?;
+        if self.incarnation != 0 {
+            write!(f, "#{}", self.incarnation)?;
         }
+        if self.connection != 0 {
+            write!(f, ":{}", self.connection)?;
+        }
+        Ok(())
     }
 }
 
@@ -80,12 +89,14 @@ impl TryFrom<String> for ClientAddr {
     type Error = String;
     fn try_from(s: String) -> Result<ClientAddr, String> {
         let bad =
-            || format!("bad client `{s}` (expected consumer-<n> or consumer-<n>#<incarnation>)");
+            || format!("bad client `{s}` (expected consumer-<n>[#<incarnation>][:<connection>])");
         let rest = s.strip_prefix("consumer-").ok_or_else(bad)?;
+        let (rest, connection) = rest.split_once(':').unwrap_or((rest, "0"));
         let (consumer, incarnation) = rest.split_once('#').unwrap_or((rest, "0"));
         Ok(ClientAddr {
             consumer: consumer.parse().map_err(|_| bad())?,
             incarnation: incarnation.parse().map_err(|_| bad())?,
+            connection: connection.parse().map_err(|_| bad())?,
         })
     }
 }

@@ -1,8 +1,9 @@
 use super::{Generation, MemberId, Offset, Partition, Partitions};
 use serde::{Deserialize, Serialize};
 
-/// A record of the `__consumer_offsets` partition. The partition is compacted, so what a new
-/// coordinator replays is the latest record per [`RecordKey`].
+/// A record of the `__consumer_offsets` partition. The partition is compacted in the
+/// background, so a new coordinator may replay every record of a key or only the latest per
+/// [`RecordKey`]; both must give the same state.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Record {
     /// `GroupMetadataKey → GroupMetadataValue`: written when the leader's SyncGroup arrives and
@@ -33,6 +34,14 @@ pub enum RecordKey {
 }
 
 impl Record {
+    /// A null value: the key is deleted.
+    pub fn is_tombstone(&self) -> bool {
+        matches!(
+            self,
+            Record::GroupTombstone | Record::OffsetTombstone { .. }
+        )
+    }
+
     pub fn key(&self) -> RecordKey {
         match self {
             Record::GroupMetadata { .. } | Record::GroupTombstone => RecordKey::Group,

@@ -102,6 +102,7 @@ fn rebalances(threads: usize, duration: Duration) -> f64 {
                         ClientAddr {
                             consumer: c,
                             incarnation: 0,
+                            connection: 0,
                         },
                         &CFG,
                     );

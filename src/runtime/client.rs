@@ -221,6 +221,7 @@ pub fn form_group(service: &GroupService, n: u8) -> Vec<Client> {
                 ClientAddr {
                     consumer: c,
                     incarnation: 0,
+                    connection: 0,
                 },
                 &cfg,
             )

@@ -132,6 +132,7 @@ fn consumer_thread(
         let addr = ClientAddr {
             consumer: c,
             incarnation,
+            connection: 0,
         };
         let mut client = if incarnation == 0 {
             Client::new(addr, &cfg)

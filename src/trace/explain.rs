@@ -19,7 +19,9 @@ pub fn describe(before: &World, action: &Action, after: &World) -> String {
             (Addr::Broker(b), Addr::Client(c), Msg::Response(r)) => {
                 let mut s = format!("{c} receives {r} from broker-{b}");
                 let i = c.consumer as usize;
-                if before.consumer_at(*c).is_some() && before.consumers[i].phase != after.consumers[i].phase
+                if before.is_abandoned(*c) {
+                    s.push_str(" on a connection it has closed: the answer is never read");
+                } else if before.consumer_at(*c).is_some() && before.consumers[i].phase != after.consumers[i].phase
                 {
                     s.push_str(&format!(
                         " ({:?} → {:?})",
@@ -37,6 +39,13 @@ pub fn describe(before: &World, action: &Action, after: &World) -> String {
             "the network loses {} from {} to {}, and the request times out",
             env.msg, env.src, env.dst
         ),
+        Action::TimeOut(c) => format!(
+            "consumer-{c}'s request times out: it is no longer parked anywhere and no answer is on its way"
+        ),
+        Action::Abandon(c) => format!(
+            "consumer-{c}'s request times out while still on its way: it closes the connection and carries on as {}; the request may still arrive, and its answer will not be read",
+            after.consumers[*c as usize].addr
+        ),
         Action::Replicate => {
             let batch: Vec<String> = before
                 .log
@@ -48,6 +57,10 @@ pub fn describe(before: &World, action: &Action, after: &World) -> String {
                 "__consumer_offsets: the high watermark passes the batch [{}], which is now durable",
                 batch.join("; ")
             )
+        }
+        Action::Compact => {
+            let gone = before.log.durable.len() - after.log.durable.len();
+            format!("__consumer_offsets: the log cleaner compacts the durable log ({gone} older records or tombstones removed; the latest record of each key stays)")
         }
         Action::FinishLoading(b) => {
             let g = &after.brokers[*b as usize].group;

@@ -110,6 +110,7 @@ pub fn from_history(
         lost_messages: u8::MAX,
         leaves: u8::MAX,
         late_joins: 0,
+        late_deliveries: 0,
         max_total: None,
     };
     cfg.expect = Default::default();

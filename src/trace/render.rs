@@ -16,6 +16,7 @@ pub fn config_line(t: &Trace) -> String {
         (f.lost_messages, "lost message"),
         (f.leaves, "leave"),
         (f.late_joins, "late join"),
+        (f.late_deliveries, "late delivery"),
     ]
     .into_iter()
     .filter(|(n, _)| *n > 0)
@@ -31,7 +32,7 @@ pub fn config_line(t: &Trace) -> String {
     };
     let n = |k: u8, what: &str| format!("{k} {what}{}", if k == 1 { "" } else { "s" });
     format!(
-        "{}, {}, {}, {} assignor, starts {}, network {}{}; faults: {}",
+        "{}, {}, {}, {} assignor, starts {}, network {}; faults: {}",
         n(c.consumers, "consumer"),
         n(c.partitions, "partition"),
         n(c.brokers, "broker"),
@@ -44,11 +45,6 @@ pub fn config_line(t: &Trace) -> String {
             "ordered"
         } else {
             "unordered"
-        },
-        if c.network.duplicating {
-            ", duplicating"
-        } else {
-            ""
         },
         faults
     )
@@ -173,10 +169,12 @@ pub fn mermaid(t: &Trace) -> String {
                 participant(&e.dst),
                 msg_text(&e.msg)
             ),
-            Action::Replicate => format!("Note over log: {}", st.description),
+            Action::Replicate | Action::Compact => format!("Note over log: {}", st.description),
             Action::FinishLoading(b) => format!("Note over b{b}: {}", st.description),
             Action::Consume(i, _)
             | Action::Commit(i)
+            | Action::Abandon(i)
+            | Action::TimeOut(i)
             | Action::Heartbeat(i)
             | Action::Crash(i)
             | Action::Close(i)

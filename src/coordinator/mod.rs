@@ -250,6 +250,14 @@ impl Coordinator {
     /// Whether this coordinator serves `request` now; `Err` carries the answer if not.
     fn check_serving(&self, request: &Request, cfg: &CoreConfig) -> Result<(), ErrorCode> {
         match self.load {
+            // A Dead group (deleted; here only set by hand, as groups are never deleted) answers
+            // every group API this way (KAFKA-8386); its committed offsets may still be read.
+            LoadState::Active
+                if self.group.state == GroupState::Dead
+                    && !matches!(request, Request::OffsetFetch { .. }) =>
+            {
+                Err(ErrorCode::CoordinatorNotAvailable)
+            }
             LoadState::Active => Ok(()),
             LoadState::NotCoordinator => Err(ErrorCode::NotCoordinator),
             LoadState::Loading => match request {
@@ -384,14 +392,6 @@ impl Coordinator {
         cfg: &CoreConfig,
         replies: &mut Replies,
     ) {
-        if self.group.state == GroupState::Dead {
-            replies.push(join_error(
-                from,
-                member_id,
-                ErrorCode::CoordinatorNotAvailable,
-            ));
-            return;
-        }
         let Some(id) = member_id else {
             // KIP-394: hand out an id and make the client come back with it, so a retried
             // JoinGroup cannot add a second member for the same client.
@@ -558,7 +558,6 @@ impl Coordinator {
     ) {
         let reply = |error, assignment| sync_reply(from, id, generation, error, assignment);
         let error = match self.group.state {
-            GroupState::Dead => Some(ErrorCode::CoordinatorNotAvailable),
             GroupState::Empty => Some(ErrorCode::UnknownMemberId),
             _ if !self.group.is_member(id) => Some(ErrorCode::UnknownMemberId),
             _ if generation != self.group.generation => Some(ErrorCode::IllegalGeneration),
@@ -665,9 +664,6 @@ impl Coordinator {
         cfg: &CoreConfig,
         replies: &mut Replies,
     ) -> ErrorCode {
-        if self.group.state == GroupState::Dead {
-            return ErrorCode::CoordinatorNotAvailable;
-        }
         if let Some(at) = self.group.pending_members.iter().position(|p| *p == id) {
             self.group.pending_members.remove(at);
             self.maybe_complete_join(log, cfg, replies);
@@ -724,7 +720,6 @@ impl Coordinator {
             return Ok(());
         }
         match self.group.state {
-            GroupState::Dead => Err(ErrorCode::CoordinatorNotAvailable),
             _ if !self.group.is_member(id) => Err(ErrorCode::UnknownMemberId),
             _ if generation != self.group.generation => Err(ErrorCode::IllegalGeneration),
             // The assignment of the new generation is not known yet; in PreparingRebalance the

@@ -1,6 +1,8 @@
 //! Running a model to completion (or to a bound) and judging the result against its
 //! expectation.
 
+use crate::model::config::LIVENESS;
+use crate::model::liveness;
 use crate::model::properties::{ALWAYS, WITNESSES};
 use crate::model::{GroupModel, ModelConfig};
 use crate::trace::{shortest_violations, Shortest, Trace};
@@ -19,6 +21,8 @@ pub struct CheckOptions {
     /// Depth-first search with symmetry reduction over consumers (counts then differ from the
     /// pinned breadth-first counts; verdicts do not).
     pub symmetry: bool,
+    /// Check liveness: `None` as the model file says, `Some(true)` always, `Some(false)` never.
+    pub liveness: Option<bool>,
 }
 
 impl Default for CheckOptions {
@@ -29,6 +33,7 @@ impl Default for CheckOptions {
             timeout: None,
             progress: false,
             symmetry: false,
+            liveness: None,
         }
     }
 }
@@ -79,6 +84,8 @@ pub struct CheckReport {
     pub exhaustive: bool,
     /// Time spent finding the shortest counterexamples (zero when nothing is violated).
     pub trace_elapsed: Duration,
+    /// The liveness check, when the model has it: states of its graph and its time.
+    pub liveness: Option<(usize, Duration)>,
     pub properties: Vec<PropertyResult>,
     /// How the result differs from the model's expectation; empty when it matches.
     pub mismatches: Vec<String>,
@@ -168,8 +175,25 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
         })
         .collect();
     let trace_start = Instant::now();
-    let results = attach_traces(&model, results, &discoveries, opts);
+    let mut results = attach_traces(&model, results, &discoveries, opts);
     let trace_elapsed = trace_start.elapsed();
+    let liveness = opts.liveness.unwrap_or(cfg.expect.liveness).then(|| {
+        let start = Instant::now();
+        let report = liveness::check(&model, opts.max_states);
+        let (verdict, trace) = match &report.outcome {
+            liveness::Outcome::Holds => (Verdict::Holds, None),
+            liveness::Outcome::Violated(lasso) => {
+                (Verdict::Violated, Some(Trace::lasso(&model, lasso)))
+            }
+            liveness::Outcome::Inconclusive => (Verdict::Inconclusive, None),
+        };
+        results.push(PropertyResult {
+            name: LIVENESS,
+            verdict,
+            trace,
+        });
+        (report.states, start.elapsed())
+    });
 
     let mut report = CheckReport {
         model: cfg.name.clone(),
@@ -179,6 +203,7 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
         elapsed,
         exhaustive,
         trace_elapsed,
+        liveness,
         properties: results,
         mismatches: Vec::new(),
     };
@@ -230,7 +255,13 @@ fn mismatches(cfg: &ModelConfig, report: &CheckReport, symmetry: bool) -> Vec<St
                 .into(),
         );
     }
+    if cfg.expect.violated.iter().any(|v| v == LIVENESS) && !cfg.expect.liveness {
+        out.push("liveness is expected violated but not checked (expect.liveness = false)".into());
+    }
     for p in &report.properties {
+        if p.verdict == Verdict::Inconclusive && p.name == LIVENESS {
+            out.push("inconclusive: the liveness graph is larger than the state bound".into());
+        }
         let expected_violated = cfg.expect.violated.iter().any(|v| v == p.name);
         match p.verdict {
             Verdict::Violated if !expected_violated => {
@@ -263,6 +294,7 @@ pub fn property_names() -> Vec<&'static str> {
     ALWAYS
         .iter()
         .map(|(n, _)| *n)
+        .chain(std::iter::once(LIVENESS))
         .chain(WITNESSES.iter().map(|w| w.name))
         .collect()
 }

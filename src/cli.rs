@@ -88,6 +88,9 @@ enum Command {
         /// counts are not compared).
         #[arg(long)]
         symmetry: bool,
+        /// Check liveness on every model, also where the model file leaves it out (for time).
+        #[arg(long)]
+        liveness: bool,
     },
     /// Re-execute a trace on the model and confirm its violation.
     Replay {
@@ -194,6 +197,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             no_reports,
             junit,
             symmetry,
+            liveness,
         } => {
             let models = match select.load(&dir) {
                 Ok(m) => m,
@@ -205,6 +209,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 timeout: timeout.map(Duration::from_secs),
                 progress: true,
                 symmetry,
+                liveness: liveness.then_some(true),
             };
             let outputs = Outputs {
                 reports: (!no_reports).then_some(reports),
@@ -565,6 +570,12 @@ fn print_report(r: &CheckReport) {
             ", BOUND HIT (inconclusive)"
         }
     );
+    if let Some((states, elapsed)) = r.liveness {
+        println!(
+            "   liveness graph: {states} states, {:.2} s",
+            elapsed.as_secs_f64()
+        );
+    }
     if r.properties.iter().any(|p| p.trace.is_some()) {
         println!(
             "   shortest counterexamples found in {:.2} s",

@@ -31,6 +31,11 @@ pub enum Flaw {
     /// failover truncates the record and the acknowledged offset is lost.
     /// Lives in `Coordinator::offset_commit`.
     CommitAckBeforeDurable,
+    /// KAFKA-8653: a JoinGroup v0 carries no rebalance timeout, and the coordinator took it as
+    /// zero: every join phase ends the moment it begins, with only the members that have
+    /// rejoined so far; the others are removed, rejoin, and end the next phase the same way.
+    /// Lives in `Coordinator::maybe_complete_join`.
+    RebalanceTimeoutZero,
     /// An eager consumer rejoins without revoking (committing and giving up) its partitions and
     /// keeps processing them in the next generation.
     /// Lives in `Consumer::prepare_join`.
@@ -38,13 +43,14 @@ pub enum Flaw {
 }
 
 impl Flaw {
-    pub const ALL: [Flaw; 6] = [
+    pub const ALL: [Flaw; 7] = [
         Flaw::CommitWithoutFencing,
         Flaw::SyncAckBeforePersist,
         Flaw::ServeBeforeLoad,
         Flaw::PartialReplay,
         Flaw::CommitAckBeforeDurable,
         Flaw::NoRevokeBeforeRejoin,
+        Flaw::RebalanceTimeoutZero,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,6 +61,7 @@ impl Flaw {
             Flaw::PartialReplay => "partial-replay",
             Flaw::CommitAckBeforeDurable => "commit-ack-before-durable",
             Flaw::NoRevokeBeforeRejoin => "no-revoke-before-rejoin",
+            Flaw::RebalanceTimeoutZero => "rebalance-timeout-zero",
         }
     }
 
@@ -64,6 +71,7 @@ impl Flaw {
             Flaw::CommitWithoutFencing => Some("KAFKA-2596"),
             Flaw::SyncAckBeforePersist => Some("KAFKA-2017"),
             Flaw::PartialReplay => Some("KAFKA-5600"),
+            Flaw::RebalanceTimeoutZero => Some("KAFKA-8653"),
             _ => None,
         }
     }

@@ -159,6 +159,7 @@ pub fn summary_json(runs: &[(ModelConfig, CheckReport)]) -> String {
                 "max_depth": r.max_depth,
                 "seconds": (r.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
                 "trace_seconds": (r.trace_elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+                "liveness_seconds": r.liveness.map(|(_, t)| (t.as_secs_f64() * 1000.0).round() / 1000.0),
                 "exhaustive": r.exhaustive,
                 "verdicts": verdicts,
             })

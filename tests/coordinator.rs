@@ -1087,9 +1087,9 @@ fn the_last_member_leaving_empties_the_group_and_persists_it_at_a_new_generation
         "nobody waits for the empty group's record"
     );
     assert_eq!(
-        h.log.durable,
+        groupcheck::offsets_log::compacted(&h.log.durable),
         vec![empty],
-        "it replaces generation 1 (compaction)"
+        "it replaces generation 1 once the cleaner runs"
     );
     // Empty: the former member is unknown to every API (notes 1.2 Empty).
     assert_eq!(h.heartbeat(1, a, 2), ErrorCode::UnknownMemberId);

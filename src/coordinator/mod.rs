@@ -492,7 +492,13 @@ impl Coordinator {
         cfg: &CoreConfig,
         replies: &mut Replies,
     ) {
-        if self.group.state == GroupState::PreparingRebalance && self.group.all_members_joined() {
+        if self.group.state != GroupState::PreparingRebalance {
+            return;
+        }
+        // KAFKA-8653: the rebalance timeout, taken as zero, has expired as soon as anyone joined.
+        let timed_out = cfg.flaws.has(Flaw::RebalanceTimeoutZero)
+            && self.group.members.iter().any(|m| m.awaiting_join.is_some());
+        if self.group.all_members_joined() || timed_out {
             self.complete_join(log, cfg, replies);
         }
     }
@@ -558,7 +564,6 @@ impl Coordinator {
     ) {
         let reply = |error, assignment| sync_reply(from, id, generation, error, assignment);
         let error = match self.group.state {
-            GroupState::Empty => Some(ErrorCode::UnknownMemberId),
             _ if !self.group.is_member(id) => Some(ErrorCode::UnknownMemberId),
             _ if generation != self.group.generation => Some(ErrorCode::IllegalGeneration),
             GroupState::PreparingRebalance => Some(ErrorCode::RebalanceInProgress),

@@ -6,6 +6,9 @@ use crate::flaw::{Flaw, Flaws};
 use crate::protocol::Partitions;
 use serde::{Deserialize, Serialize};
 
+/// The name of the liveness property (checked apart from the `Always` properties).
+pub const LIVENESS: &str = "liveness";
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
@@ -109,7 +112,7 @@ impl Faults {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// The properties that must be violated; empty for a correct configuration.
@@ -118,6 +121,28 @@ pub struct Expect {
     /// Unique states of an exhaustive check: a regression guard.
     #[serde(default)]
     pub unique_states: Option<usize>,
+    /// Whether `check` also checks liveness (a second exploration of the whole state graph).
+    /// A model that turns it off says why in its description.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub liveness: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Expect {
+    fn default() -> Self {
+        Expect {
+            violated: Vec::new(),
+            unique_states: None,
+            liveness: true,
+        }
+    }
 }
 
 fn default_protocol() -> String {
@@ -171,7 +196,7 @@ impl ModelConfig {
         )?;
         for p in &self.expect.violated {
             check(
-                super::properties::ALWAYS.iter().any(|(n, _)| n == p),
+                super::properties::ALWAYS.iter().any(|(n, _)| n == p) || p == LIVENESS,
                 &format!("expect.violated: unknown property `{p}`"),
             )?;
         }

@@ -31,7 +31,9 @@
 //! consumers are still independent actors that only exchange messages; every protocol decision
 //! is made by the core ([`crate::coordinator`], [`crate::consumer`]).
 
+pub mod canonical;
 pub mod config;
+pub mod liveness;
 pub mod properties;
 pub mod state;
 pub mod symmetry;
@@ -238,7 +240,19 @@ impl GroupModel {
             }
         }
         self.find_coordinators(&mut w);
+        if !self.load_ahead(&w) {
+            // No loader can read the log any more, and nothing else tells an uncompacted log
+            // from a compacted one: keep it compacted, so that histories that differ only in
+            // old records are one state.
+            w.log.compact();
+        }
         w
+    }
+
+    /// Whether some coordinator may still load the log: one is loading, or a failover is left.
+    fn load_ahead(&self, w: &World) -> bool {
+        w.brokers.iter().any(|b| b.load == LoadState::Loading)
+            || self.budget_left(w, w.used.failovers, self.cfg.faults.failovers)
     }
 
     /// FindCoordinator, answered from cluster metadata: a consumer that lost its coordinator
@@ -403,6 +417,13 @@ impl GroupModel {
     }
 }
 
+/// See [`GroupModel::within_boundary`].
+pub const MAX_GENERATION_SPAN: crate::protocol::Generation = 4;
+
+/// How many appended batches may wait for the high watermark before the coordinator stops
+/// taking requests.
+pub const MAX_UNREPLICATED: usize = 3;
+
 /// Nothing of the protocol is moving: no message in flight, no write waiting for the high
 /// watermark, no coordinator loading. (Requests parked at the coordinator may be waiting.)
 fn protocol_idle(w: &World) -> bool {
@@ -443,8 +464,14 @@ impl Model for GroupModel {
     fn actions(&self, w: &World, actions: &mut Vec<Action>) {
         let cfg = &self.cfg;
         let faults = &cfg.faults;
+        // Replication keeps up: while MAX_UNREPLICATED batches wait for the high watermark, the
+        // coordinator takes no request (a timing assumption that keeps a group rebalancing
+        // forever from growing the log without end).
+        let backlog = w.log.uncommitted.len() >= MAX_UNREPLICATED;
         for (i, env) in w.network.iter().enumerate() {
-            if self.deliverable(&w.network, i) {
+            let held = backlog
+                && matches!((&env.dst, &env.msg), (Addr::Broker(b), Msg::Request(_)) if *b == w.log.leader);
+            if self.deliverable(&w.network, i) && !held {
                 actions.push(Action::Deliver(env.clone()));
             }
             if env.client().is_some()
@@ -548,6 +575,14 @@ impl Model for GroupModel {
 
     fn next_state(&self, w: &World, action: Action) -> Option<World> {
         Some(self.step(w, &action))
+    }
+
+    /// Messages, log records and members are never more than [`MAX_GENERATION_SPAN`]
+    /// generations apart: a batch reaches the high watermark, and a message its receiver,
+    /// before the group has moved on that far (a timing assumption; without it a group that
+    /// rebalances forever would leave old batches behind without end).
+    fn within_boundary(&self, w: &World) -> bool {
+        canonical::generation_span(w) <= MAX_GENERATION_SPAN
     }
 
     fn properties(&self) -> Vec<Property<Self>> {

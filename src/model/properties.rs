@@ -171,7 +171,8 @@ pub const WITNESSES: [Witness; 15] = [
     },
     Witness {
         name: "settled_converged",
-        applies: |_| true,
+        // A group that rebalances forever never settles: that flaw is caught by liveness.
+        applies: |c| c.flaw != Some(Flaw::RebalanceTimeoutZero),
         condition: |m, w| m.is_quiescent(w) && converged(w),
     },
 ];
@@ -404,6 +405,9 @@ pub fn property_summary(name: &str) -> &'static str {
         }
         "generation_monotonic" => {
             "the durable generation never decreases, and the serving coordinator is never behind it"
+        }
+        "liveness" => {
+            "after the last fault, every fair execution reaches a converged group (weak fairness of the protocol's own steps)"
         }
         "convergence" => {
             "once nothing but faults can happen, the group is Stable with every partition owned by exactly one live member"

@@ -461,6 +461,21 @@ fn replay_differs(model: &GroupModel, w: &World) -> Option<String> {
     ))
 }
 
+/// Why a lasso violates liveness; `w` is the state where the cycle starts.
+pub fn livelock(w: &World, cycle_len: usize) -> String {
+    if cycle_len == 0 {
+        format!(
+            "no fair step is enabled any more and the group has not converged: {}",
+            not_converged(w)
+        )
+    } else {
+        format!(
+            "the last {cycle_len} steps repeat forever (back to the same state up to the numbering of generations and member ids), every step that stays enabled is taken, and the group never converges: at the start of the cycle, {}",
+            not_converged(w)
+        )
+    }
+}
+
 fn not_converged(w: &World) -> String {
     debug_assert!(!converged(w));
     let l = w.leader();

@@ -48,6 +48,12 @@ pub struct Trace {
     /// The path to open in Stateright's Explorer (`groupcheck explore`): initial state index,
     /// then the index of each step's action among those enabled.
     pub explorer_path: String,
+    /// For a liveness violation (a lasso): how many steps come before the cycle. Steps
+    /// `cycle_start + 1 ..= steps.len()` repeat forever: the state after the last step is the
+    /// state after step `cycle_start` (step 0: the initial state), up to the numbering of
+    /// generations and member ids. Equal to `steps.len()` when the execution stutters there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycle_start: Option<usize>,
     pub steps: Vec<Step>,
     /// The state the last step reached, in which the property fails (for a recorded run with
     /// no violation: simply the last state).
@@ -130,12 +136,24 @@ impl Trace {
             explanation: explain::violation(model, found.property, walk.prev.as_ref(), &walk.last),
             minimal,
             explorer_path: explorer_path(&found.action_indices),
+            cycle_start: None,
             steps: walk.steps,
             violating_state: walk.last_view,
         }
     }
 
     /// The stable JSON form: fixed field order, two-space indentation, a final newline.
+    /// A liveness counterexample: `prefix`, then `cycle` forever.
+    pub fn lasso(model: &GroupModel, lasso: &crate::model::liveness::Lasso) -> Trace {
+        let actions: Vec<Action> = lasso.prefix.iter().chain(&lasso.cycle).cloned().collect();
+        let found = Shortest::from_actions(model, crate::model::config::LIVENESS, actions);
+        let mut trace = Trace::build(model, &found, false);
+        trace.cycle_start = Some(lasso.prefix.len());
+        let walk = Walk::new(model, &lasso.prefix);
+        trace.explanation = explain::livelock(&walk.last, lasso.cycle.len());
+        trace
+    }
+
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("a trace serializes");
         s.push('\n');

@@ -158,6 +158,7 @@ pub fn from_history(
         explanation,
         minimal: false,
         explorer_path: explorer_path(&run.indices),
+        cycle_start: None,
         steps: walk.steps,
         violating_state: walk.last_view,
     })

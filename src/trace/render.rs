@@ -85,6 +85,19 @@ pub fn markdown(t: &Trace, trace_path: &str) -> String {
         format!("{} steps (not proven shortest)", t.steps.len())
     };
     let _ = writeln!(s, "| trace | {length} |");
+    if let Some(k) = t.cycle_start {
+        let cycle = if k == t.steps.len() {
+            format!("after step {k} the execution stutters forever: no fair step is enabled")
+        } else {
+            format!(
+                "steps {}–{} repeat forever (a lasso: the state after step {} is the state after step {k}, up to the numbering of generations and member ids)",
+                k + 1,
+                t.steps.len(),
+                t.steps.len()
+            )
+        };
+        let _ = writeln!(s, "| cycle | {cycle} |");
+    }
     let _ = writeln!(s, "| replay | `groupcheck replay {trace_path}` |");
     let _ = writeln!(
         s,
@@ -93,6 +106,9 @@ pub fn markdown(t: &Trace, trace_path: &str) -> String {
     );
     let _ = writeln!(s, "\n## Steps\n");
     for step in &t.steps {
+        if t.cycle_start == Some(step.step - 1) {
+            let _ = writeln!(s, "**The cycle starts here; it repeats forever.**\n");
+        }
         let _ = writeln!(s, "{}. {}", step.step, step.description);
         for m in &step.sent {
             let _ = writeln!(s, "   - sends `{m}`");
@@ -155,7 +171,11 @@ pub fn mermaid(t: &Trace) -> String {
     } else {
         "b0".into()
     };
+    let in_cycle = |step: usize| t.cycle_start.is_some_and(|k| step > k);
     for st in &t.steps {
+        if t.cycle_start == Some(st.step - 1) {
+            let _ = writeln!(s, "    loop repeats forever");
+        }
         let line = match &st.action {
             Action::Deliver(e) => format!(
                 "{}->>{}: {}",
@@ -183,7 +203,15 @@ pub fn mermaid(t: &Trace) -> String {
                 format!("Note over {brokers}: {}", st.description)
             }
         };
-        let _ = writeln!(s, "    {}", mermaid_text(&numbered(&line, st.step)));
+        let indent = if in_cycle(st.step) {
+            "        "
+        } else {
+            "    "
+        };
+        let _ = writeln!(s, "{indent}{}", mermaid_text(&numbered(&line, st.step)));
+    }
+    if t.cycle_start.is_some_and(|k| k < t.steps.len()) {
+        let _ = writeln!(s, "    end");
     }
     let last = if uses_controller { "ctl" } else { "log" };
     let _ = writeln!(
@@ -216,6 +244,9 @@ pub fn terminal(t: &Trace) -> String {
         t.steps.len()
     );
     for step in &t.steps {
+        if t.cycle_start == Some(step.step - 1) {
+            let _ = writeln!(s, "      ↻ from here the cycle repeats forever:");
+        }
         let _ = writeln!(s, "      {:>3}. {}", step.step, step.description);
     }
     let _ = writeln!(s, "      ⇒ {}", t.explanation);

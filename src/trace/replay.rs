@@ -4,8 +4,10 @@
 
 use super::diff::{diff, view};
 use super::{model_init, Trace, NO_VIOLATION};
+use crate::model::config::LIVENESS;
+use crate::model::liveness::{same_state, unfair_or_converging};
 use crate::model::properties::{first_violated, ALWAYS};
-use crate::model::GroupModel;
+use crate::model::{GroupModel, World};
 use stateright::Model;
 
 /// Where and why a replay left the trace.
@@ -32,9 +34,18 @@ pub fn replay(trace: &Trace) -> Result<(), Divergence> {
     let model = GroupModel::new(trace.config.clone());
     // A recorded run in which nothing broke replays with every property holding throughout.
     let clean = trace.property == NO_VIOLATION;
+    let lasso = trace.property == LIVENESS;
+    if lasso != trace.cycle_start.is_some()
+        || trace.cycle_start.is_some_and(|k| k > trace.steps.len())
+    {
+        return Err(Divergence {
+            step: 0,
+            reason: "a liveness trace, and only one, has a cycle_start within its steps".into(),
+        });
+    }
     let condition = match ALWAYS.iter().find(|(n, _)| *n == trace.property) {
         Some((_, condition)) => Some(*condition),
-        None if clean => None,
+        None if clean || lasso => None,
         None => {
             return Err(Divergence {
                 step: 0,
@@ -43,6 +54,11 @@ pub fn replay(trace: &Trace) -> Result<(), Divergence> {
         }
     };
     let mut state = model_init(&model);
+    // The states from the start of the cycle on, for a lasso.
+    let mut cycle: Vec<World> = Vec::new();
+    if trace.cycle_start == Some(0) {
+        cycle.push(state.clone());
+    }
     let mut enabled = Vec::new();
     for (i, step) in trace.steps.iter().enumerate() {
         let n = i + 1;
@@ -61,6 +77,12 @@ pub fn replay(trace: &Trace) -> Result<(), Divergence> {
             });
         }
         let next = model.step(&state, &step.action);
+        if !model.within_boundary(&next) {
+            return Err(Divergence {
+                step: n,
+                reason: format!("`{}` leaves the model's bounds", step.action),
+            });
+        }
         let changes = diff(&view(&state), &view(&next));
         if changes != step.changes {
             let first = changes
@@ -86,6 +108,9 @@ pub fn replay(trace: &Trace) -> Result<(), Divergence> {
             });
         }
         state = next;
+        if trace.cycle_start.is_some_and(|k| n >= k) {
+            cycle.push(state.clone());
+        }
         if clean {
             if let Some(name) = first_violated(&model, &state) {
                 return Err(Divergence {
@@ -103,6 +128,28 @@ pub fn replay(trace: &Trace) -> Result<(), Divergence> {
                 trace.property
             ),
         });
+    }
+    if let Some(k) = trace.cycle_start {
+        let Some(last) = cycle.pop() else {
+            unreachable!("the cycle holds at least its first state")
+        };
+        if cycle.is_empty() {
+            cycle.push(last.clone());
+        } else if !same_state(&cycle[0], &last) {
+            return Err(Divergence {
+                step: 0,
+                reason: format!(
+                    "the state after the last step is not the state after step {k}: the cycle does not close"
+                ),
+            });
+        }
+        let actions: Vec<_> = trace.steps[k..].iter().map(|s| s.action.clone()).collect();
+        if let Some(why) = unfair_or_converging(&model, &cycle, &actions) {
+            return Err(Divergence {
+                step: 0,
+                reason: format!("the cycle is no liveness violation: {why}"),
+            });
+        }
     }
     if view(&state) != trace.violating_state {
         return Err(Divergence {

@@ -78,6 +78,9 @@ pub fn shortest_violations(
                     let Some(succ) = model.next_state(w, action) else {
                         continue;
                     };
+                    if !model.within_boundary(&succ) {
+                        continue;
+                    }
                     let fp = fingerprint(&succ);
                     if let Entry::Vacant(e) = parents.entry(fp) {
                         e.insert(Some((parent, index)));

@@ -1,0 +1,295 @@
+//! States compared up to the names the protocol gives: generations and member ids.
+//!
+//! Nothing in the protocol depends on the value of a generation, only on equality and on
+//! "one more", and nothing depends on a member id beyond equality and order (members are kept
+//! sorted, and the first one leads after the leader leaves). So two states that differ only by
+//! shifting every generation by the same amount, or by renaming member ids in an
+//! order-preserving way, have the same futures. A group that rebalances forever mints a new
+//! member id and a new generation on every round; compared this way, its states repeat, which
+//! is what lets the liveness check find the cycle (TLA+ calls such a comparison a view).
+//!
+//! The view also forgets who committed a durable offset: that note exists for
+//! `no_zombie_commit`, which judges it when the record becomes durable, and replay ignores it.
+//!
+//! The renaming: generations are shifted so that the smallest one in use by an active
+//! coordinator, the log, a consumer or a message becomes 0; member ids of each leader epoch are
+//! renumbered 0, 1, 2, … in their order, and the sequence an active coordinator mints from
+//! continues after them. The model's states stay concrete (traces show the real numbers); only
+//! their fingerprints ([`World`]'s `Hash`) and the liveness check's action labels use the view.
+
+use super::state::{Action, Envelope, Msg, World};
+use crate::coordinator::{Coordinator, LoadState, PendingWrite};
+use crate::protocol::{Generation, LeaderEpoch, MemberId, Record, Request, Response};
+
+/// Something holding generations and member ids.
+trait Names {
+    fn names(&mut self, v: &mut dyn FnMut(Name<'_>));
+}
+
+/// A name found in a state, to read or rewrite.
+enum Name<'a> {
+    Generation(&'a mut Generation),
+    Member(&'a mut MemberId),
+}
+
+fn gen(v: &mut dyn FnMut(Name<'_>), g: &mut Generation) {
+    v(Name::Generation(g))
+}
+
+fn member(v: &mut dyn FnMut(Name<'_>), m: &mut MemberId) {
+    v(Name::Member(m))
+}
+
+impl Names for Request {
+    fn names(&mut self, v: &mut dyn FnMut(Name<'_>)) {
+        match self {
+            Request::FindCoordinator | Request::OffsetFetch { .. } => {}
+            Request::JoinGroup { member_id } => member_id.iter_mut().for_each(|m| member(v, m)),
+            Request::SyncGroup {
+                member_id,
+                generation,
+                assignments,
+            } => {
+                member(v, member_id);
+                gen(v, generation);
+                assignments.iter_mut().for_each(|(m, _)| member(v, m));
+            }
+            Request::Heartbeat {
+                member_id,
+                generation,
+            }
+            | Request::OffsetCommit {
+                member_id,
+                generation,
+                ..
+            } => {
+                member(v, member_id);
+                gen(v, generation);
+            }
+            Request::LeaveGroup { member_id } => member(v, member_id),
+        }
+    }
+}
+
+impl Names for Response {
+    fn names(&mut self, v: &mut dyn FnMut(Name<'_>)) {
+        match self {
+            Response::JoinGroup {
+                generation,
+                member_id,
+                leader,
+                members,
+                error,
+            } => {
+                // An error answer carries no generation (Kafka's -1); ours is a placeholder.
+                if *error == crate::protocol::ErrorCode::None {
+                    gen(v, generation);
+                }
+                member_id.iter_mut().for_each(|m| member(v, m));
+                leader.iter_mut().for_each(|m| member(v, m));
+                members.iter_mut().for_each(|m| member(v, m));
+            }
+            Response::SyncGroup {
+                member_id,
+                generation,
+                ..
+            } => {
+                member(v, member_id);
+                gen(v, generation);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Names for Record {
+    fn names(&mut self, v: &mut dyn FnMut(Name<'_>)) {
+        match self {
+            Record::GroupMetadata {
+                generation,
+                leader,
+                members,
+            } => {
+                gen(v, generation);
+                leader.iter_mut().for_each(|m| member(v, m));
+                members.iter_mut().for_each(|(m, _)| member(v, m));
+            }
+            Record::OffsetCommit { committed_by, .. } => {
+                if let Some((m, g)) = committed_by {
+                    member(v, m);
+                    gen(v, g);
+                }
+            }
+            Record::GroupTombstone | Record::OffsetTombstone { .. } => {}
+        }
+    }
+}
+
+impl Names for Envelope {
+    fn names(&mut self, v: &mut dyn FnMut(Name<'_>)) {
+        match &mut self.msg {
+            Msg::Request(r) => r.names(v),
+            Msg::Response(r) => r.names(v),
+            Msg::Control(_) => {}
+        }
+    }
+}
+
+impl Names for Coordinator {
+    fn names(&mut self, v: &mut dyn FnMut(Name<'_>)) {
+        // Only an active coordinator's group means anything; the others hold placeholders
+        // (generation 0) that are reset before use.
+        if self.load != LoadState::Active {
+            return;
+        }
+        let g = &mut self.group;
+        gen(v, &mut g.generation);
+        g.leader.iter_mut().for_each(|m| member(v, m));
+        g.members.iter_mut().for_each(|m| member(v, &mut m.id));
+        g.pending_members.iter_mut().for_each(|m| member(v, m));
+        for w in &mut self.pending {
+            if let PendingWrite::Assignment {
+                generation,
+                assignments,
+            } = w
+            {
+                gen(v, generation);
+                assignments.iter_mut().for_each(|(m, _)| member(v, m));
+            }
+        }
+    }
+}
+
+impl Names for World {
+    fn names(&mut self, v: &mut dyn FnMut(Name<'_>)) {
+        self.brokers.iter_mut().for_each(|b| b.names(v));
+        // Who committed a durable offset is the checker's audit note, judged when the record
+        // became durable; replay ignores it, so it is left out of the view (see `canonical`).
+        self.log.durable.iter_mut().for_each(|r| r.names(v));
+        self.log
+            .uncommitted
+            .iter_mut()
+            .flatten()
+            .for_each(|r| r.names(v));
+        for c in &mut self.consumers {
+            c.member_id.iter_mut().for_each(|m| member(v, m));
+            c.generation.iter_mut().for_each(|g| gen(v, g));
+        }
+        self.network.iter_mut().for_each(|e| e.names(v));
+    }
+}
+
+impl Names for Action {
+    fn names(&mut self, v: &mut dyn FnMut(Name<'_>)) {
+        match self {
+            Action::Deliver(e) | Action::Lose(e) => e.names(v),
+            Action::ExpireSession(m) => member(v, m),
+            _ => {}
+        }
+    }
+}
+
+/// The renaming that makes a state canonical.
+pub struct Renaming {
+    shift: Generation,
+    /// Per leader epoch, the member sequence numbers in use, sorted.
+    seqs: Vec<(LeaderEpoch, Vec<u32>)>,
+}
+
+impl Renaming {
+    pub fn of(w: &World) -> Renaming {
+        Renaming::collect(&mut w.clone())
+    }
+
+    /// The renaming of `w` (which is only read: the visit needs `&mut`).
+    fn collect(probe: &mut World) -> Renaming {
+        let mut min_gen: Option<Generation> = None;
+        let mut seqs: Vec<(LeaderEpoch, Vec<u32>)> = Vec::new();
+        probe.names(&mut |n| match n {
+            Name::Generation(g) => min_gen = Some(min_gen.map_or(*g, |m| m.min(*g))),
+            Name::Member(m) => match seqs.iter_mut().find(|(e, _)| *e == m.epoch) {
+                Some((_, s)) => s.push(m.seq),
+                None => seqs.push((m.epoch, vec![m.seq])),
+            },
+        });
+        for (_, s) in &mut seqs {
+            s.sort_unstable();
+            s.dedup();
+        }
+        Renaming {
+            shift: min_gen.unwrap_or(0),
+            seqs,
+        }
+    }
+
+    /// Whether the renaming changes nothing (the state is canonical already).
+    fn is_identity(&self) -> bool {
+        self.shift == 0
+            && self
+                .seqs
+                .iter()
+                .all(|(_, s)| s.iter().enumerate().all(|(i, q)| i as u32 == *q))
+    }
+
+    fn rename(&self, n: Name<'_>) {
+        match n {
+            Name::Generation(g) => *g -= self.shift,
+            Name::Member(m) => {
+                if let Some((_, s)) = self.seqs.iter().find(|(e, _)| *e == m.epoch) {
+                    if let Ok(rank) = s.binary_search(&m.seq) {
+                        m.seq = rank as u32;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Renames `w` in place; an active coordinator mints on after the renamed ids of its epoch
+    /// (a sequence number nobody holds any more tells nothing).
+    fn apply(&self, w: &mut World) {
+        if !self.is_identity() {
+            // Renaming keeps every order, so members and the network stay sorted.
+            w.names(&mut |n| self.rename(n));
+        }
+        for b in w.brokers.iter_mut().filter(|b| b.load == LoadState::Active) {
+            b.next_member_seq = self
+                .seqs
+                .iter()
+                .find(|(e, _)| *e == b.epoch)
+                .map_or(0, |(_, s)| s.len() as u32);
+        }
+    }
+
+    /// `action` under this renaming: the same step, named as in the renamed state.
+    pub fn action(&self, action: &Action) -> Action {
+        let mut a = action.clone();
+        if !self.is_identity() {
+            a.names(&mut |n| self.rename(n));
+        }
+        a
+    }
+}
+
+/// How many generations lie between the oldest and the newest one in use in `w`.
+pub fn generation_span(w: &World) -> Generation {
+    let (mut lo, mut hi) = (Generation::MAX, 0);
+    w.clone().names(&mut |n| {
+        if let Name::Generation(g) = n {
+            lo = lo.min(*g);
+            hi = hi.max(*g);
+        }
+    });
+    hi.saturating_sub(lo)
+}
+
+/// `w` with generations and member ids renamed canonically.
+pub fn canonical(w: &World) -> World {
+    let mut c = w.clone();
+    for r in &mut c.log.durable {
+        if let Record::OffsetCommit { committed_by, .. } = r {
+            *committed_by = None;
+        }
+    }
+    Renaming::collect(&mut c).apply(&mut c);
+    c
+}

@@ -1700,6 +1700,7 @@ fn each_flaw_first_changes_the_coordinator_at_the_step_it_names() {
             Flaw::PartialReplay => Some("broker 1 finishes loading"),
             Flaw::CommitAckBeforeDurable => Some("the leader commits"),
             Flaw::NoRevokeBeforeRejoin => None,
+            Flaw::RebalanceTimeoutZero => Some("consumer 1 joins"),
         };
         assert_eq!(first, expected, "{flaw}");
     }

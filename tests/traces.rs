@@ -58,6 +58,10 @@ fn every_flaw_trace_is_a_shortest_violation() {
         let ts = traces(&report);
         assert_eq!(ts.len(), m.expect.violated.len(), "{}", m.name);
         for t in ts {
+            if t.cycle_start.is_some() {
+                // A lasso is not searched shortest; `lassos_replay_and_close_their_cycle` checks it.
+                continue;
+            }
             let property = groupcheck::check::property_names()
                 .into_iter()
                 .find(|p| *p == t.property)
@@ -210,6 +214,8 @@ fn mermaid_diagrams_are_well_formed() {
         for line in lines {
             let line = line.trim_start();
             let ok = line.starts_with("participant ")
+                || line == "loop repeats forever"
+                || line == "end"
                 || line.starts_with("Note over ")
                 || line.contains("->>")
                 || line.contains("--x");
@@ -226,8 +232,13 @@ fn mermaid_diagrams_are_well_formed() {
         }
         assert!(d.contains("VIOLATED"), "{}", path.display());
         assert!(notes >= 1);
-        // One line per step, plus the violation.
-        let steps = d.lines().filter(|l| !l.contains("participant")).count() - 1;
+        // One line per step, plus the violation (and a lasso's `loop` and `end`).
+        let steps = d
+            .lines()
+            .filter(|l| !l.contains("participant"))
+            .filter(|l| !matches!(l.trim(), "loop repeats forever" | "end"))
+            .count()
+            - 1;
         assert_eq!(steps, t.steps.len() + 1, "{}", path.display());
     }
 }
@@ -263,4 +274,38 @@ fn malformed_traces_are_refused_with_a_reason() {
         let e = Trace::from_json(text).unwrap_err();
         assert!(e.contains(needle), "{needle}: {e}");
     }
+}
+
+/// A liveness counterexample is a lasso: its cycle closes (up to renumbering), is fair, and
+/// replays; cut short or with a step of the cycle removed, it does not.
+#[test]
+fn lassos_replay_and_close_their_cycle() {
+    let m = catalogue::load(&catalogue::default_dir(), "flaw-rebalance-timeout-zero").unwrap();
+    let report = run(&m, 2);
+    let t = traces(&report)
+        .into_iter()
+        .find(|t| t.property == "liveness")
+        .expect("a liveness trace")
+        .clone();
+    let k = t.cycle_start.expect("a lasso has a cycle");
+    assert!(k < t.steps.len(), "the cycle has steps");
+    replay(&t).unwrap();
+    let d = render::mermaid(&t);
+    assert_eq!(d.matches("loop repeats forever").count(), 1);
+    assert!(render::markdown(&t, "x").contains("repeat forever"));
+
+    // The last step of the cycle removed: the cycle no longer closes.
+    let mut open = t.clone();
+    open.steps.pop();
+    open.violating_state = t.violating_state.clone();
+    assert!(replay(&open).is_err());
+    // The cycle said to start one step later: it does not come back there.
+    let mut shifted = t.clone();
+    shifted.cycle_start = Some(k + 1);
+    let d = replay(&shifted).unwrap_err();
+    assert!(d.reason.contains("does not close"), "{d}");
+    // A lasso without its cycle is refused.
+    let mut none = t.clone();
+    none.cycle_start = None;
+    assert!(replay(&none).is_err());
 }

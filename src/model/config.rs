@@ -44,7 +44,8 @@ pub struct ModelConfig {
     /// explore. Real time does not follow the exploration's reductions, so they are off: an
     /// orphan's session may expire at any time, the rebalance timeout may end a join phase that
     /// only orphans hold up, a consumer may close in any phase and start again after closing
-    /// (a restart, counted as a crash), and `max_offset` does not bound processing.
+    /// (a restart, counted as a crash), `max_offset` does not bound processing, and neither
+    /// the generation span nor the replication backlog is bounded.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub recorded: bool,
     pub expect: Expect,

@@ -27,7 +27,11 @@
 //!
 //! This is a plain `stateright::Model` rather than an `ActorModel`: faults are budgeted actions
 //! (`ActorModel`'s losses and crash/recover cycles are unbounded), and a request times out only
-//! when it or its answer was really lost, which keeps every run finite. Brokers, the log and
+//! when it or its answer was really lost, when no answer can come any more, or when the client
+//! gives up on it (the budgeted late delivery). States are compared up to the numbering of
+//! generations and member ids ([`canonical`]), and two timing assumptions
+//! ([`MAX_GENERATION_SPAN`], [`MAX_UNREPLICATED`]) keep even a group that rebalances forever
+//! finite, so that [`liveness`] can find its cycle. Brokers, the log and
 //! consumers are still independent actors that only exchange messages; every protocol decision
 //! is made by the core ([`crate::coordinator`], [`crate::consumer`]).
 
@@ -465,9 +469,9 @@ impl Model for GroupModel {
         let cfg = &self.cfg;
         let faults = &cfg.faults;
         // Replication keeps up: while MAX_UNREPLICATED batches wait for the high watermark, the
-        // coordinator takes no request (a timing assumption that keeps a group rebalancing
-        // forever from growing the log without end).
-        let backlog = w.log.uncommitted.len() >= MAX_UNREPLICATED;
+        // coordinator takes no request (a timing assumption of the exploration, as the two
+        // below; it keeps stale requests and unreplicated batches from piling up).
+        let backlog = !cfg.recorded && w.log.uncommitted.len() >= MAX_UNREPLICATED;
         for (i, env) in w.network.iter().enumerate() {
             let held = backlog
                 && matches!((&env.dst, &env.msg), (Addr::Broker(b), Msg::Request(_)) if *b == w.log.leader);
@@ -582,7 +586,7 @@ impl Model for GroupModel {
     /// before the group has moved on that far (a timing assumption; without it a group that
     /// rebalances forever would leave old batches behind without end).
     fn within_boundary(&self, w: &World) -> bool {
-        canonical::generation_span(w) <= MAX_GENERATION_SPAN
+        self.cfg.recorded || canonical::generation_span(w) <= MAX_GENERATION_SPAN
     }
 
     fn properties(&self) -> Vec<Property<Self>> {

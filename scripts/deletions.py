@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Deletes each fencing, validation and durability check of the core in turn, rebuilds, runs
+`groupcheck check --all --no-reports`, and prints which catalogue models then fail, and how.
+
+Run from the repository root on a clean tree: `python3 scripts/deletions.py [N ...]` (N: run
+only those rows). Each row names the check, the file, the exact text deleted (or replaced).
+The file is restored after each row. The table in docs/model-fidelity.md comes from this.
+About 90 s a row on 2 cores.
+"""
+import json
+import re
+import subprocess
+import sys
+
+D = [
+ ("join: unknown member id -> UNKNOWN_MEMBER_ID", "src/coordinator/mod.rs",
+  "        if !self.group.is_member(id) {\n            replies.push(join_error(from, Some(id), ErrorCode::UnknownMemberId));\n            return;\n        }\n", ""),
+ ("sync: not a member -> UNKNOWN_MEMBER_ID", "src/coordinator/mod.rs",
+  "            _ if !self.group.is_member(id) => Some(ErrorCode::UnknownMemberId),\n", ""),
+ ("sync: generation -> ILLEGAL_GENERATION", "src/coordinator/mod.rs",
+  "            _ if generation != self.group.generation => Some(ErrorCode::IllegalGeneration),\n", ""),
+ ("sync: PreparingRebalance -> REBALANCE_IN_PROGRESS", "src/coordinator/mod.rs",
+  "            GroupState::PreparingRebalance => Some(ErrorCode::RebalanceInProgress),\n", ""),
+ ("sync: only the leader's SyncGroup writes the assignment", "src/coordinator/mod.rs",
+  "if self.group.leader != Some(id) || already_writing {", "if already_writing {"),
+ ("sync: one assignment write per generation", "src/coordinator/mod.rs",
+  "if self.group.leader != Some(id) || already_writing {", "if self.group.leader != Some(id) {"),
+ ("heartbeat: not a member -> UNKNOWN_MEMBER_ID", "src/coordinator/mod.rs",
+  "            _ if !self.group.is_member(id) => ErrorCode::UnknownMemberId,\n", ""),
+ ("heartbeat: generation -> ILLEGAL_GENERATION", "src/coordinator/mod.rs",
+  "            _ if generation != self.group.generation => ErrorCode::IllegalGeneration,\n            GroupState::PreparingRebalance => ErrorCode::RebalanceInProgress,\n", "            GroupState::PreparingRebalance => ErrorCode::RebalanceInProgress,\n"),
+ ("heartbeat: PreparingRebalance -> REBALANCE_IN_PROGRESS", "src/coordinator/mod.rs",
+  "            GroupState::PreparingRebalance => ErrorCode::RebalanceInProgress,\n            _ => ErrorCode::None,\n", "            _ => ErrorCode::None,\n"),
+ ("leave: not a member -> UNKNOWN_MEMBER_ID", "src/coordinator/mod.rs",
+  "        if !self.group.is_member(id) {\n            return ErrorCode::UnknownMemberId;\n        }\n", ""),
+ ("commit: not a member -> UNKNOWN_MEMBER_ID", "src/coordinator/mod.rs",
+  "            _ if !self.group.is_member(id) => Err(ErrorCode::UnknownMemberId),\n", ""),
+ ("commit: generation -> ILLEGAL_GENERATION", "src/coordinator/mod.rs",
+  "            _ if generation != self.group.generation => Err(ErrorCode::IllegalGeneration),\n", ""),
+ ("commit: CompletingRebalance -> REBALANCE_IN_PROGRESS", "src/coordinator/mod.rs",
+  "            GroupState::CompletingRebalance => Err(ErrorCode::RebalanceInProgress),\n", ""),
+ ("durable assignment installed only in its own CompletingRebalance generation", "src/coordinator/mod.rs",
+  "                if self.group.state == GroupState::CompletingRebalance\n                    && self.group.generation == generation\n                {", "                if true {"),
+ ("consumer: fenced (UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION) drops its partitions", "src/consumer/mod.rs",
+  "        if forget_member_id {\n            self.member_id = None;\n        }\n        self.drop_partitions();\n", "        if forget_member_id {\n            self.member_id = None;\n        }\n"),
+ ("coordinator: a member with a parked JoinGroup/SyncGroup cannot expire", "src/coordinator/mod.rs",
+  "                    m.is_new || (m.awaiting_join.is_none() && m.awaiting_sync.is_none())", "                    true"),
+ ("append refused: unload (NOT_COORDINATOR)", "src/coordinator/mod.rs",
+  "                replies.extend(self.stop_leading(cfg));\n                false", "                false"),
+ ("join: a follower of a Stable group gets its generation back without a rebalance", "src/coordinator/mod.rs",
+  "            GroupState::Stable if self.group.leader != Some(id) => {", "            GroupState::Stable if false => {"),
+ ("leave: a pending (KIP-394) member's leave removes it", "src/coordinator/mod.rs",
+  "        if let Some(at) = self.group.pending_members.iter().position(|p| *p == id) {\n            self.group.pending_members.remove(at);\n            self.maybe_complete_join(log, cfg, replies);\n            return ErrorCode::None;\n        }\n", ""),
+ ("log: an append from a stale leader epoch is refused", "src/offsets_log.rs",
+  "        if leader_epoch != self.leader_epoch {\n            return Err(AppendError::NotLeaderOrFollower);\n        }\n", ""),
+ ("loading: SyncGroup -> REBALANCE_IN_PROGRESS", "src/coordinator/mod.rs",
+  "                Request::SyncGroup { .. } => Err(ErrorCode::RebalanceInProgress),\n", ""),
+]
+only = sys.argv[1:]
+for i, (name, path, old, new) in enumerate(D):
+    if only and str(i) not in only:
+        continue
+    original = open(path).read()
+    if original.count(old) != 1:
+        print(json.dumps([name, f"text to delete found {original.count(old)} times"]), flush=True)
+        continue
+    try:
+        open(path, "w").write(original.replace(old, new))
+        b = subprocess.run(["cargo", "build", "--release", "-q"], capture_output=True, text=True)
+        if b.returncode != 0:
+            print(json.dumps([name, "build failed: " + b.stderr[-300:]]), flush=True)
+            continue
+        r = subprocess.run(
+            ["./target/release/groupcheck", "check", "--all", "--no-reports", "--threads", "2"],
+            capture_output=True,
+            text=True,
+        )
+        fails, model = [], None
+        for line in r.stdout.splitlines():
+            m = re.match(r"== (\S+) ", line)
+            if m:
+                model = m.group(1)
+            m = re.search(r"NOT AS EXPECTED: (.*)", line)
+            if m:
+                fails.append(f"{model}: {m.group(1)}")
+        print(json.dumps([name, fails]), flush=True)
+    finally:
+        open(path, "w").write(original)

@@ -163,27 +163,24 @@ struct Graph {
 
 impl Graph {
     fn edges_of(&self, s: u32) -> &[(u32, u32, u16)] {
-        let s = s as usize;
-        let end = self
-            .first_edge
-            .get(s + 1)
-            .map_or(self.edges.len(), |e| *e as usize);
-        &self.edges[self.first_edge[s] as usize..end]
+        run_of(&self.first_edge, &self.edges, s)
     }
 
     fn enabled_of(&self, s: u32) -> &[u32] {
-        let s = s as usize;
-        let end = self
-            .first_enabled
-            .get(s + 1)
-            .map_or(self.enabled.len(), |e| *e as usize);
-        &self.enabled[self.first_enabled[s] as usize..end]
+        run_of(&self.first_enabled, &self.enabled, s)
     }
 
     /// An edge that stays in the graph after the last fault, between non-converged states.
     fn live_edge(&self, from: u32, e: &(u32, u32, u16)) -> bool {
         e.1 != FAULT && !self.converged[from as usize] && !self.converged[e.0 as usize]
     }
+}
+
+/// State `s`'s run of `items`, which holds every state's run one after the other.
+fn run_of<'a, T>(first: &[u32], items: &'a [T], s: u32) -> &'a [T] {
+    let s = s as usize;
+    let end = first.get(s + 1).map_or(items.len(), |e| *e as usize);
+    &items[first[s] as usize..end]
 }
 
 fn fingerprint(w: &World) -> u64 {

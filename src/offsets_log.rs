@@ -7,8 +7,8 @@
 //! coordinator must never have acknowledged.
 //!
 //! The durable part is kept as Kafka keeps it: records in append order. The log cleaner runs
-//! in the background ([`OffsetsLog::compact`]), a step of its own that may come between any
-//! two others, so a loader may read a log that is compacted, partly rewritten, or not at all.
+//! in the background ([`OffsetsLog::compact`]), a step of its own, so a loader may read a log
+//! that is compacted, partly compacted, or not at all.
 
 use crate::protocol::{
     BrokerId, Generation, LeaderEpoch, MemberId, Offset, Partition, Partitions, Record, RecordKey,
@@ -62,9 +62,7 @@ impl OffsetsLog {
     /// Whether the cleaner would change the durable log: some key has an older record, or a
     /// tombstone is still there.
     pub fn compactable(&self) -> bool {
-        self.durable.iter().enumerate().any(|(i, r)| {
-            r.is_tombstone() || self.durable[i + 1..].iter().any(|l| l.key() == r.key())
-        })
+        (0..self.durable.len()).any(|i| cleaned_away(&self.durable, i))
     }
 
     /// The log cleaner: the latest record of each key is kept, in log order; a key whose latest
@@ -158,12 +156,16 @@ impl OffsetsLog {
 /// A log as the cleaner leaves it: the latest record of each key, in log order, tombstones
 /// and their keys removed.
 pub fn compacted(records: &[Record]) -> Vec<Record> {
-    records
-        .iter()
-        .enumerate()
-        .filter(|(i, r)| !r.is_tombstone() && !records[i + 1..].iter().any(|l| l.key() == r.key()))
-        .map(|(_, r)| r.clone())
+    (0..records.len())
+        .filter(|i| !cleaned_away(records, *i))
+        .map(|i| records[i].clone())
         .collect()
+}
+
+/// Whether the cleaner removes `records[i]`: a later record has its key, or it is a tombstone.
+fn cleaned_away(records: &[Record], i: usize) -> bool {
+    let r = &records[i];
+    r.is_tombstone() || records[i + 1..].iter().any(|l| l.key() == r.key())
 }
 
 /// The group metadata record as the durable log holds it.

@@ -489,7 +489,7 @@ impl Model for GroupModel {
         }
         // The cleaner runs in the background; its work shows only to a loader, so it is
         // explored while the coordinator loads (where KAFKA-19862 lived), which also bounds it.
-        if w.log.compactable() && w.leader().load == LoadState::Loading {
+        if w.leader().load == LoadState::Loading && w.log.compactable() {
             actions.push(Action::Compact);
         }
         for b in &w.brokers {

@@ -13,6 +13,9 @@ use crate::protocol::{MemberId, Offset, Partition, Partitions, Record};
 pub fn describe(before: &World, action: &Action, after: &World) -> String {
     match action {
         Action::Deliver(env) => match (&env.src, &env.dst, &env.msg) {
+            (Addr::Client(c), Addr::Broker(b), Msg::Request(r)) if before.is_abandoned(*c) => {
+                format!("broker-{b} receives {r} from {c}, late: its client gave up on it")
+            }
             (Addr::Client(c), Addr::Broker(b), Msg::Request(r)) => {
                 format!("broker-{b} receives {r} from {c}")
             }

@@ -15,13 +15,6 @@ pub enum Assignor {
 }
 
 impl Assignor {
-    pub fn name(self) -> &'static str {
-        match self {
-            Assignor::Range => "range",
-            Assignor::RoundRobin => "round-robin",
-        }
-    }
-
     /// Assigns partitions `0..partitions` to `members` (any order; duplicates ignored).
     pub fn assign(self, members: &[MemberId], partitions: u8) -> Vec<(MemberId, Partitions)> {
         let mut ids = members.to_vec();

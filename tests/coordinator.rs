@@ -1,7 +1,7 @@
 //! Scenario tests of the coordinator core: one rule of Kafka's ClassicGroup coordinator per test.
 //!
 //! Every test names the rule it pins and cites, in a one-line comment, where the rule is stated
-//! in `kafka-protocol-notes.md` (sections 1.1–1.6) or, for the flaws, in `src/flaw.rs`.
+//! in `docs/protocol.md` (sections 1.1–1.6) or, for the flaws, in `src/flaw.rs`.
 //! Consumer `c` talks on `ClientAddr { consumer: c, incarnation: 0 }`; consumer 0 is an admin
 //! client that only fetches offsets.
 
@@ -355,7 +355,7 @@ impl Harness {
 // ------------------------------------------------------------------------------------------------
 // JoinGroup
 
-// Notes 1.3 JoinGroup (KIP-394): an empty member id gets MEMBER_ID_REQUIRED and a fresh id put in pendingMembers.
+// docs/protocol.md §1.3 JoinGroup (KIP-394): an empty member id gets MEMBER_ID_REQUIRED and a fresh id put in pendingMembers.
 #[test]
 fn join_without_member_id_answers_member_id_required_with_a_fresh_pending_id() {
     let mut h = Harness::new();
@@ -380,7 +380,7 @@ fn join_without_member_id_answers_member_id_required_with_a_fresh_pending_id() {
     assert!(h.log.uncommitted.is_empty());
 }
 
-// Notes 1.5 (ClassicGroup.add: the first joiner leads) and 1.2 (completeClassicGroupJoin: generation++, → CompletingRebalance, leader sees the members).
+// docs/protocol.md §1.5 (ClassicGroup.add: the first joiner leads) and 1.2 (completeClassicGroupJoin: generation++, → CompletingRebalance, leader sees the members).
 #[test]
 fn joining_with_the_handed_out_id_adds_the_member_as_leader_and_completes_the_join_phase() {
     let mut h = Harness::new();
@@ -396,7 +396,7 @@ fn joining_with_the_handed_out_id_adds_the_member_as_leader_and_completes_the_jo
     assert!(h.log.uncommitted.is_empty());
 }
 
-// Notes 1.2 prepareRebalance/hasAllMembersJoined (pending members count) and 1.5 (only the leader's JoinGroup response carries the members).
+// docs/protocol.md §1.2 prepareRebalance/hasAllMembersJoined (pending members count) and 1.5 (only the leader's JoinGroup response carries the members).
 #[test]
 fn the_join_phase_waits_for_every_pending_member_and_only_the_leader_sees_the_members() {
     let mut h = Harness::new();
@@ -413,7 +413,7 @@ fn the_join_phase_waits_for_every_pending_member_and_only_the_leader_sees_the_me
     assert_eq!(h.state(), GroupState::CompletingRebalance);
 }
 
-// Notes 1.3 JoinGroup, known member: validateMember / Empty group → UNKNOWN_MEMBER_ID.
+// docs/protocol.md §1.3 JoinGroup, known member: validateMember / Empty group → UNKNOWN_MEMBER_ID.
 #[test]
 fn join_with_an_unknown_member_id_is_unknown_member_id_and_changes_nothing() {
     let mut empty = Harness::new();
@@ -435,7 +435,7 @@ fn join_with_an_unknown_member_id_is_unknown_member_id_and_changes_nothing() {
     }
 }
 
-// Notes 1.2 Stable: "JoinGroup from the leader always triggers a rebalance" (KIP-423 trigger 3).
+// docs/protocol.md §1.2 Stable: "JoinGroup from the leader always triggers a rebalance" (KIP-423 trigger 3).
 #[test]
 fn a_leader_join_group_in_stable_starts_a_rebalance() {
     let mut h = Harness::new();
@@ -462,7 +462,7 @@ fn a_leader_join_group_in_stable_starts_a_rebalance() {
         .all(|m| m.assignment.is_empty()));
 }
 
-// Notes 1.2 Stable: a JoinGroup from a follower with identical metadata returns the current generation (no rebalance).
+// docs/protocol.md §1.2 Stable: a JoinGroup from a follower with identical metadata returns the current generation (no rebalance).
 #[test]
 fn a_follower_join_group_in_stable_gets_the_current_generation_without_a_rebalance() {
     let mut h = Harness::new();
@@ -475,7 +475,7 @@ fn a_follower_join_group_in_stable_gets_the_current_generation_without_a_rebalan
     assert_eq!(h.snapshot(), before);
 }
 
-// Notes 1.2 CompletingRebalance: only a new member, changed metadata, leave or failure rebalances; a rejoin with the same metadata gets the current generation.
+// docs/protocol.md §1.2 CompletingRebalance: only a new member, changed metadata, leave or failure rebalances; a rejoin with the same metadata gets the current generation.
 #[test]
 fn a_join_group_in_completing_rebalance_returns_the_current_generation() {
     let mut h = Harness::new();
@@ -492,7 +492,7 @@ fn a_join_group_in_completing_rebalance_returns_the_current_generation() {
     assert_eq!(h.snapshot(), before);
 }
 
-// Notes 1.2 (KIP-423 trigger 1): a new member joining a Stable group starts a rebalance; handing out its id alone does not.
+// docs/protocol.md §1.2 (KIP-423 trigger 1): a new member joining a Stable group starts a rebalance; handing out its id alone does not.
 #[test]
 fn a_new_member_joining_a_stable_group_starts_a_rebalance() {
     let mut h = Harness::new();
@@ -514,7 +514,7 @@ fn a_new_member_joining_a_stable_group_starts_a_rebalance() {
 // ------------------------------------------------------------------------------------------------
 // SyncGroup
 
-// Notes 1.1 (S7: SyncGroup completes only in the append callback) and 1.2 (the leader's SyncGroup appends GroupMetadata; → Stable when it succeeds).
+// docs/protocol.md §1.1 (S7: SyncGroup completes only in the append callback) and 1.2 (the leader's SyncGroup appends GroupMetadata; → Stable when it succeeds).
 #[test]
 fn leader_sync_appends_group_metadata_and_sync_replies_wait_until_it_is_durable() {
     let mut h = Harness::new();
@@ -566,7 +566,7 @@ fn leader_sync_appends_group_metadata_and_sync_replies_wait_until_it_is_durable(
     assert_eq!(h.log.durable, vec![record]);
 }
 
-// Notes 1.5: members the leader leaves out get an empty assignment; 1.2 Stable: SyncGroup returns the member's current assignment.
+// docs/protocol.md §1.5: members the leader leaves out get an empty assignment; 1.2 Stable: SyncGroup returns the member's current assignment.
 #[test]
 fn members_the_leader_leaves_out_get_an_empty_assignment_and_stable_sync_returns_it() {
     let mut h = Harness::new();
@@ -603,7 +603,7 @@ fn members_the_leader_leaves_out_get_an_empty_assignment_and_stable_sync_returns
     assert_eq!(h.snapshot(), before, "a SyncGroup in Stable writes nothing");
 }
 
-// Notes 1.3 SyncGroup: generationId != group.generationId → ILLEGAL_GENERATION.
+// docs/protocol.md §1.3 SyncGroup: generationId != group.generationId → ILLEGAL_GENERATION.
 #[test]
 fn sync_with_a_wrong_generation_is_illegal_generation_and_changes_nothing() {
     let mut completing = Harness::new();
@@ -634,7 +634,7 @@ fn sync_with_a_wrong_generation_is_illegal_generation_and_changes_nothing() {
     }
 }
 
-// Notes 1.3 SyncGroup: group Empty or validateMember fails → UNKNOWN_MEMBER_ID.
+// docs/protocol.md §1.3 SyncGroup: group Empty or validateMember fails → UNKNOWN_MEMBER_ID.
 #[test]
 fn sync_from_an_unknown_member_is_unknown_member_id_and_changes_nothing() {
     let mut empty = Harness::new();
@@ -664,7 +664,7 @@ fn sync_from_an_unknown_member_is_unknown_member_id_and_changes_nothing() {
     }
 }
 
-// Notes 1.2 PreparingRebalance: "respond to sync group with REBALANCE_IN_PROGRESS".
+// docs/protocol.md §1.2 PreparingRebalance: "respond to sync group with REBALANCE_IN_PROGRESS".
 #[test]
 fn sync_during_preparing_rebalance_is_rebalance_in_progress() {
     let mut h = Harness::new();
@@ -687,7 +687,7 @@ fn sync_during_preparing_rebalance_is_rebalance_in_progress() {
     assert_eq!(h.snapshot(), before);
 }
 
-// Notes 1.2 prepareRebalance (parked SyncGroups → REBALANCE_IN_PROGRESS) and 1.1 (the append callback installs only if still CompletingRebalance at that generation).
+// docs/protocol.md §1.2 prepareRebalance (parked SyncGroups → REBALANCE_IN_PROGRESS) and 1.1 (the append callback installs only if still CompletingRebalance at that generation).
 #[test]
 fn a_rebalance_during_completing_rebalance_releases_parked_syncs_and_voids_the_pending_assignment()
 {
@@ -730,7 +730,7 @@ fn a_rebalance_during_completing_rebalance_releases_parked_syncs_and_voids_the_p
 // ------------------------------------------------------------------------------------------------
 // Heartbeat
 
-// Notes 1.3 Heartbeat: validateMember first → UNKNOWN_MEMBER_ID, whatever the generation (a KIP-394 pending member is not a member yet).
+// docs/protocol.md §1.3 Heartbeat: validateMember first → UNKNOWN_MEMBER_ID, whatever the generation (a KIP-394 pending member is not a member yet).
 #[test]
 fn heartbeat_from_an_unknown_member_is_unknown_member_id() {
     let mut empty = Harness::new();
@@ -743,7 +743,7 @@ fn heartbeat_from_an_unknown_member_is_unknown_member_id() {
     assert_eq!(h.heartbeat(3, pending, 1), ErrorCode::UnknownMemberId);
 }
 
-// Notes 1.3 Heartbeat: generation mismatch → ILLEGAL_GENERATION, checked before the state.
+// docs/protocol.md §1.3 Heartbeat: generation mismatch → ILLEGAL_GENERATION, checked before the state.
 #[test]
 fn heartbeat_with_a_wrong_generation_is_illegal_generation() {
     let mut h = Harness::new();
@@ -755,7 +755,7 @@ fn heartbeat_with_a_wrong_generation_is_illegal_generation() {
     assert_eq!(h.heartbeat(2, b, 2), ErrorCode::IllegalGeneration);
 }
 
-// Notes 1.2 PreparingRebalance: "respond to heartbeats with REBALANCE_IN_PROGRESS".
+// docs/protocol.md §1.2 PreparingRebalance: "respond to heartbeats with REBALANCE_IN_PROGRESS".
 #[test]
 fn heartbeat_during_preparing_rebalance_is_rebalance_in_progress() {
     let mut h = Harness::new();
@@ -765,7 +765,7 @@ fn heartbeat_during_preparing_rebalance_is_rebalance_in_progress() {
     assert_eq!(h.heartbeat(1, a, 1), ErrorCode::RebalanceInProgress);
 }
 
-// Notes 1.2 CompletingRebalance ("code wins": heartbeats answered NONE) and Stable: normal heartbeats.
+// docs/protocol.md §1.2 CompletingRebalance ("code wins": heartbeats answered NONE) and Stable: normal heartbeats.
 #[test]
 fn heartbeat_in_completing_rebalance_and_stable_is_none() {
     let mut h = Harness::new();
@@ -782,7 +782,7 @@ fn heartbeat_in_completing_rebalance_and_stable_is_none() {
 // ------------------------------------------------------------------------------------------------
 // Load state, dead group
 
-// Notes 1.1 "During load": Heartbeat → NONE, SyncGroup → REBALANCE_IN_PROGRESS, other group APIs → COORDINATOR_LOAD_IN_PROGRESS.
+// docs/protocol.md §1.1 "During load": Heartbeat → NONE, SyncGroup → REBALANCE_IN_PROGRESS, other group APIs → COORDINATOR_LOAD_IN_PROGRESS.
 #[test]
 fn a_loading_coordinator_answers_heartbeat_none_sync_rebalance_in_progress_and_the_rest_load_in_progress(
 ) {
@@ -809,7 +809,7 @@ fn a_loading_coordinator_answers_heartbeat_none_sync_rebalance_in_progress_and_t
     assert_eq!(h.snapshot(), before);
 }
 
-// Notes 1.1/1.3 "All group APIs": a broker that does not lead the group's partition answers NOT_COORDINATOR.
+// docs/protocol.md §1.1/1.3 "All group APIs": a broker that does not lead the group's partition answers NOT_COORDINATOR.
 #[test]
 fn an_idle_coordinator_answers_not_coordinator() {
     let mut h = Harness::new();
@@ -830,7 +830,7 @@ fn an_idle_coordinator_answers_not_coordinator() {
     assert_eq!(h.snapshot(), before);
 }
 
-// Notes 1.1 FindCoordinator: KafkaApis.getCoordinator answers from metadata with the partition leader, whatever the leader's load state.
+// docs/protocol.md §1.1 FindCoordinator: KafkaApis.getCoordinator answers from metadata with the partition leader, whatever the leader's load state.
 #[test]
 fn find_coordinator_is_answered_from_metadata_even_while_loading() {
     let mut h = Harness::new();
@@ -847,7 +847,7 @@ fn find_coordinator_is_answered_from_metadata_even_while_loading() {
     );
 }
 
-// Notes 1.2 Dead (KAFKA-8386): Join/Sync/Heartbeat/Leave/OffsetCommit answer COORDINATOR_NOT_AVAILABLE (the core reaches Dead only as an idle broker, so the state is set by hand).
+// docs/protocol.md §1.2 Dead (KAFKA-8386): Join/Sync/Heartbeat/Leave/OffsetCommit answer COORDINATOR_NOT_AVAILABLE (the core reaches Dead only as an idle broker, so the state is set by hand).
 #[test]
 fn a_dead_group_answers_coordinator_not_available() {
     let mut h = Harness::new();
@@ -868,7 +868,7 @@ fn a_dead_group_answers_coordinator_not_available() {
 // ------------------------------------------------------------------------------------------------
 // OffsetCommit / OffsetFetch
 
-// Notes 1.4 validateOffsetCommit: validateMember → UNKNOWN_MEMBER_ID (also in an Empty group); a rejected commit writes nothing.
+// docs/protocol.md §1.4 validateOffsetCommit: validateMember → UNKNOWN_MEMBER_ID (also in an Empty group); a rejected commit writes nothing.
 #[test]
 fn commit_from_an_unknown_member_is_unknown_member_id_and_changes_nothing() {
     let mut h = Harness::new();
@@ -897,7 +897,7 @@ fn commit_from_an_unknown_member_is_unknown_member_id_and_changes_nothing() {
     assert_eq!(h.snapshot(), before);
 }
 
-// Notes 1.4 validateOffsetCommit: generationId != this.generationId → ILLEGAL_GENERATION.
+// docs/protocol.md §1.4 validateOffsetCommit: generationId != this.generationId → ILLEGAL_GENERATION.
 #[test]
 fn commit_with_a_stale_generation_is_illegal_generation_and_changes_nothing() {
     let mut h = Harness::new();
@@ -920,7 +920,7 @@ fn commit_with_a_stale_generation_is_illegal_generation_and_changes_nothing() {
     }
 }
 
-// Notes 1.4: in CompletingRebalance a (non-transactional) commit → REBALANCE_IN_PROGRESS.
+// docs/protocol.md §1.4: in CompletingRebalance a (non-transactional) commit → REBALANCE_IN_PROGRESS.
 #[test]
 fn commit_in_completing_rebalance_is_rebalance_in_progress_and_changes_nothing() {
     let mut h = Harness::new();
@@ -939,7 +939,7 @@ fn commit_in_completing_rebalance_is_rebalance_in_progress_and_changes_nothing()
     }
 }
 
-// Notes 1.2/1.4: PreparingRebalance "allow[s] offset commits from previous generation" — still the current one, so eager consumers commit on revoke.
+// docs/protocol.md §1.2/1.4: PreparingRebalance "allow[s] offset commits from previous generation" — still the current one, so eager consumers commit on revoke.
 #[test]
 fn a_member_of_the_current_generation_may_commit_during_preparing_rebalance() {
     let mut h = Harness::new();
@@ -958,7 +958,7 @@ fn a_member_of_the_current_generation_may_commit_during_preparing_rebalance() {
     assert_eq!(h.state(), GroupState::PreparingRebalance);
 }
 
-// Notes 1.1: the offset cache is updated only in the append callback; the new runtime defers the response until the batch is committed.
+// docs/protocol.md §1.1: the offset cache is updated only in the append callback; the new runtime defers the response until the batch is committed.
 #[test]
 fn a_commit_is_acknowledged_and_served_only_once_its_batch_is_durable() {
     let mut h = Harness::new();
@@ -998,7 +998,7 @@ fn a_commit_is_acknowledged_and_served_only_once_its_batch_is_durable() {
     assert!(h.coord.pending.is_empty());
 }
 
-// Notes 1.1: onOffsetCommitAppend overwrites only with a newer record in log order ("higher log offset wins").
+// docs/protocol.md §1.1: onOffsetCommitAppend overwrites only with a newer record in log order ("higher log offset wins").
 #[test]
 fn commits_are_acknowledged_in_log_order_and_the_later_commit_wins() {
     let mut h = Harness::new();
@@ -1020,7 +1020,7 @@ fn commits_are_acknowledged_in_log_order_and_the_later_commit_wins() {
 // ------------------------------------------------------------------------------------------------
 // LeaveGroup
 
-// Notes 1.3 LeaveGroup: the member is removed; removal from Stable → PreparingRebalance.
+// docs/protocol.md §1.3 LeaveGroup: the member is removed; removal from Stable → PreparingRebalance.
 #[test]
 fn leave_group_removes_the_member_and_starts_a_rebalance() {
     let mut h = Harness::new();
@@ -1046,7 +1046,7 @@ fn leave_group_removes_the_member_and_starts_a_rebalance() {
     assert_eq!(h.state(), GroupState::CompletingRebalance);
 }
 
-// Notes 1.5 (ClassicGroup.remove): when the leader goes, a remaining member leads.
+// docs/protocol.md §1.5 (ClassicGroup.remove): when the leader goes, a remaining member leads.
 #[test]
 fn when_the_leader_leaves_a_remaining_member_becomes_leader() {
     let mut h = Harness::new();
@@ -1056,7 +1056,7 @@ fn when_the_leader_leaves_a_remaining_member_becomes_leader() {
     assert_eq!(h.join_with(2, b), vec![reply(2, join_ok(2, b, b, &[b]))]);
 }
 
-// Notes 1.2 completeClassicGroupJoin: a join phase ending with no members → Empty, generation++, GroupMetadata with no members written.
+// docs/protocol.md §1.2 completeClassicGroupJoin: a join phase ending with no members → Empty, generation++, GroupMetadata with no members written.
 #[test]
 fn the_last_member_leaving_empties_the_group_and_persists_it_at_a_new_generation() {
     let mut h = Harness::new();
@@ -1091,7 +1091,7 @@ fn the_last_member_leaving_empties_the_group_and_persists_it_at_a_new_generation
         vec![empty],
         "it replaces generation 1 once the cleaner runs"
     );
-    // Empty: the former member is unknown to every API (notes 1.2 Empty).
+    // Empty: the former member is unknown to every API (docs/protocol.md §1.2 Empty).
     assert_eq!(h.heartbeat(1, a, 2), ErrorCode::UnknownMemberId);
     assert_eq!(
         h.ask(1, Request::JoinGroup { member_id: Some(a) }),
@@ -1099,7 +1099,7 @@ fn the_last_member_leaving_empties_the_group_and_persists_it_at_a_new_generation
     );
 }
 
-// Notes 1.3 LeaveGroup: validateMember → UNKNOWN_MEMBER_ID.
+// docs/protocol.md §1.3 LeaveGroup: validateMember → UNKNOWN_MEMBER_ID.
 #[test]
 fn leave_group_from_an_unknown_member_is_unknown_member_id_and_changes_nothing() {
     let mut h = Harness::new();
@@ -1119,7 +1119,7 @@ fn leave_group_from_an_unknown_member_is_unknown_member_id_and_changes_nothing()
     assert_eq!(h.snapshot(), before);
 }
 
-// Notes 1.3 LeaveGroup: a pending (KIP-394) member is removed, and the join phase stops waiting for it.
+// docs/protocol.md §1.3 LeaveGroup: a pending (KIP-394) member is removed, and the join phase stops waiting for it.
 #[test]
 fn leave_group_of_a_pending_member_removes_it_and_lets_the_join_phase_complete() {
     let mut h = Harness::new();
@@ -1141,7 +1141,7 @@ fn leave_group_of_a_pending_member_removes_it_and_lets_the_join_phase_complete()
 // ------------------------------------------------------------------------------------------------
 // Timers
 
-// Notes 1.6 session.timeout.ms and 1.2 (KIP-423 trigger 4): an expired member of a Stable group is removed and the group rebalances.
+// docs/protocol.md §1.6 session.timeout.ms and 1.2 (KIP-423 trigger 4): an expired member of a Stable group is removed and the group rebalances.
 #[test]
 fn session_expiry_in_stable_removes_the_member_and_starts_a_rebalance() {
     let mut h = Harness::new();
@@ -1156,7 +1156,7 @@ fn session_expiry_in_stable_removes_the_member_and_starts_a_rebalance() {
     );
 }
 
-// Notes 1.6 (ClassicGroupMember.hasSatisfiedHeartbeat): a member awaiting join has satisfied its heartbeat and is not expired.
+// docs/protocol.md §1.6 (ClassicGroupMember.hasSatisfiedHeartbeat): a member awaiting join has satisfied its heartbeat and is not expired.
 #[test]
 fn a_member_with_a_parked_join_group_cannot_be_expired() {
     let mut h = Harness::new();
@@ -1169,7 +1169,7 @@ fn a_member_with_a_parked_join_group_cannot_be_expired() {
     assert_eq!(h.snapshot(), before);
 }
 
-// Notes 1.6: a member awaiting sync has satisfied its heartbeat; one that never sent SyncGroup is removed (pending-sync timeout, KAFKA-12890).
+// docs/protocol.md §1.6: a member awaiting sync has satisfied its heartbeat; one that never sent SyncGroup is removed (pending-sync timeout, KAFKA-12890).
 #[test]
 fn a_member_with_a_parked_sync_group_cannot_be_expired_but_one_that_never_synced_can() {
     let mut h = Harness::new();
@@ -1190,7 +1190,7 @@ fn a_member_with_a_parked_sync_group_cannot_be_expired_but_one_that_never_synced
     assert_eq!(h.state(), GroupState::PreparingRebalance);
 }
 
-// Notes 1.5/1.6 (hasSatisfiedHeartbeat: "New members can be expired while awaiting join"; new-member join timeout).
+// docs/protocol.md §1.5/1.6 (hasSatisfiedHeartbeat: "New members can be expired while awaiting join"; new-member join timeout).
 #[test]
 fn a_new_member_awaiting_its_first_join_response_can_still_be_expired() {
     let mut h = Harness::new();
@@ -1207,7 +1207,7 @@ fn a_new_member_awaiting_its_first_join_response_can_still_be_expired() {
     assert!(!h.is_member(c));
 }
 
-// Notes 1.3/1.5 (KIP-394): a pending member expires after its session timeout and the join phase stops waiting for it.
+// docs/protocol.md §1.3/1.5 (KIP-394): a pending member expires after its session timeout and the join phase stops waiting for it.
 #[test]
 fn an_expired_pending_member_no_longer_blocks_the_join_phase() {
     let mut h = Harness::new();
@@ -1218,7 +1218,7 @@ fn an_expired_pending_member_no_longer_blocks_the_join_phase() {
     assert!(h.coord.group.pending_members.is_empty());
 }
 
-// Notes 1.2 completeClassicGroupJoin: at the rebalance timeout, dynamic members that did not rejoin are removed.
+// docs/protocol.md §1.2 completeClassicGroupJoin: at the rebalance timeout, dynamic members that did not rejoin are removed.
 #[test]
 fn the_rebalance_timeout_removes_members_that_did_not_rejoin() {
     let mut h = Harness::new();
@@ -1232,7 +1232,7 @@ fn the_rebalance_timeout_removes_members_that_did_not_rejoin() {
     );
 }
 
-// Notes 1.5 maybeElectNewJoinedLeader: if the leader did not rejoin, a member that did becomes leader.
+// docs/protocol.md §1.5 maybeElectNewJoinedLeader: if the leader did not rejoin, a member that did becomes leader.
 #[test]
 fn the_rebalance_timeout_elects_a_rejoined_member_when_the_leader_did_not_rejoin() {
     let mut h = Harness::new();
@@ -1248,7 +1248,7 @@ fn the_rebalance_timeout_elects_a_rejoined_member_when_the_leader_did_not_rejoin
     assert_eq!(h.coord.group.leader, Some(b));
 }
 
-// Notes 1.2 completeClassicGroupJoin: "if no member rejoined but members exist, reschedule".
+// docs/protocol.md §1.2 completeClassicGroupJoin: "if no member rejoined but members exist, reschedule".
 #[test]
 fn the_rebalance_timeout_does_nothing_while_nobody_has_rejoined() {
     let mut h = Harness::new();
@@ -1263,7 +1263,7 @@ fn the_rebalance_timeout_does_nothing_while_nobody_has_rejoined() {
 // ------------------------------------------------------------------------------------------------
 // Failover
 
-// Notes 1.1: an append refused (NOT_LEADER_OR_FOLLOWER) maps to NOT_COORDINATOR and the runtime unloads, failing every deferred event.
+// docs/protocol.md §1.1: an append refused (NOT_LEADER_OR_FOLLOWER) maps to NOT_COORDINATOR and the runtime unloads, failing every deferred event.
 #[test]
 fn after_an_election_the_old_coordinators_next_append_is_refused_and_it_unloads_with_not_coordinator(
 ) {
@@ -1291,7 +1291,7 @@ fn after_an_election_the_old_coordinators_next_append_is_refused_and_it_unloads_
     assert_eq!(h.heartbeat(2, b, 1), ErrorCode::NotCoordinator);
 }
 
-// Notes 1.1: unloading "fails all deferred events with NOT_COORDINATOR" — parked JoinGroups and pending commits.
+// docs/protocol.md §1.1: unloading "fails all deferred events with NOT_COORDINATOR" — parked JoinGroups and pending commits.
 #[test]
 fn stop_leading_fails_a_parked_join_and_a_pending_commit_with_not_coordinator() {
     let mut h = Harness::new();
@@ -1314,7 +1314,7 @@ fn stop_leading_fails_a_parked_join_and_a_pending_commit_with_not_coordinator() 
     );
 }
 
-// Notes 1.1: unloading fails parked SyncGroups (waiting for the assignment write) with NOT_COORDINATOR.
+// docs/protocol.md §1.1: unloading fails parked SyncGroups (waiting for the assignment write) with NOT_COORDINATOR.
 #[test]
 fn stop_leading_fails_parked_syncs_with_not_coordinator() {
     let mut h = Harness::new();
@@ -1339,7 +1339,7 @@ fn stop_leading_fails_parked_syncs_with_not_coordinator() {
     assert!(h.coord.pending.is_empty());
 }
 
-// Notes 1.1 loading: the group is re-materialised Stable (it has members) at the last durable generation, with the durable offsets.
+// docs/protocol.md §1.1 loading: the group is re-materialised Stable (it has members) at the last durable generation, with the durable offsets.
 #[test]
 fn a_new_coordinator_reloads_the_last_durable_generation_and_offsets() {
     let mut h = Harness::new();
@@ -1377,7 +1377,7 @@ fn a_new_coordinator_reloads_the_last_durable_generation_and_offsets() {
     assert!(c != a && c != b);
 }
 
-// Notes 1.1 (KAFKA-2720 review): an in-flight rebalance is lost on failover; the group comes back at the last durably written generation.
+// docs/protocol.md §1.1 (KAFKA-2720 review): an in-flight rebalance is lost on failover; the group comes back at the last durably written generation.
 #[test]
 fn an_in_flight_generation_is_lost_on_failover() {
     let mut h = Harness::new();
@@ -1398,7 +1398,7 @@ fn an_in_flight_generation_is_lost_on_failover() {
     assert_eq!(h.heartbeat(1, a, 1), ErrorCode::None);
 }
 
-// Notes 1.1 loading: a group whose last durable metadata has no members comes back Empty (at that generation; a log with no metadata at 0).
+// docs/protocol.md §1.1 loading: a group whose last durable metadata has no members comes back Empty (at that generation; a log with no metadata at 0).
 #[test]
 fn a_group_emptied_durably_reloads_empty_at_its_generation() {
     let mut fresh = Harness::new();
@@ -1419,7 +1419,7 @@ fn a_group_emptied_durably_reloads_empty_at_its_generation() {
 // ------------------------------------------------------------------------------------------------
 // Flaws: each changes exactly the behaviour it names
 
-// flaw.rs CommitWithoutFencing (KAFKA-2596) vs notes 1.4: validateOffsetCommit is skipped, so an unknown member's commit is written.
+// flaw.rs CommitWithoutFencing (KAFKA-2596) vs docs/protocol.md §1.4: validateOffsetCommit is skipped, so an unknown member's commit is written.
 #[test]
 fn flaw_commit_without_fencing_accepts_a_commit_from_an_unknown_member() {
     let mut h = Harness::with_flaw(Flaw::CommitWithoutFencing);
@@ -1453,7 +1453,7 @@ fn flaw_commit_without_fencing_accepts_a_commit_from_an_unknown_member() {
     );
 }
 
-// flaw.rs CommitAckBeforeDurable vs notes 1.1 (the response waits for the high watermark): the ack goes out at append, and a failover loses an acked offset.
+// flaw.rs CommitAckBeforeDurable vs docs/protocol.md §1.1 (the response waits for the high watermark): the ack goes out at append, and a failover loses an acked offset.
 #[test]
 fn flaw_commit_ack_before_durable_acknowledges_at_append_but_serves_only_durable_offsets() {
     let mut h = Harness::with_flaw(Flaw::CommitAckBeforeDurable);
@@ -1490,7 +1490,7 @@ fn flaw_commit_ack_before_durable_acknowledges_at_append_but_serves_only_durable
     assert_eq!(h.fetch(), vec![(0, Some(5)), (1, None)]);
 }
 
-// flaw.rs SyncAckBeforePersist (KAFKA-2017) vs notes 1.1 S7: the generation is exposed before its GroupMetadata is durable.
+// flaw.rs SyncAckBeforePersist (KAFKA-2017) vs docs/protocol.md §1.1 S7: the generation is exposed before its GroupMetadata is durable.
 #[test]
 fn flaw_sync_ack_before_persist_answers_sync_group_before_the_assignment_is_durable() {
     let mut h = Harness::with_flaw(Flaw::SyncAckBeforePersist);
@@ -1522,7 +1522,7 @@ fn flaw_sync_ack_before_persist_answers_sync_group_before_the_assignment_is_dura
     assert_eq!(h.heartbeat(1, a, 1), ErrorCode::UnknownMemberId);
 }
 
-// flaw.rs ServeBeforeLoad vs notes 1.1 "During load": OffsetFetch and JoinGroup are served from an empty cache instead of COORDINATOR_LOAD_IN_PROGRESS.
+// flaw.rs ServeBeforeLoad vs docs/protocol.md §1.1 "During load": OffsetFetch and JoinGroup are served from an empty cache instead of COORDINATOR_LOAD_IN_PROGRESS.
 #[test]
 fn flaw_serve_before_load_answers_offset_fetch_and_join_group_while_loading() {
     for flawed in [false, true] {
@@ -1581,7 +1581,7 @@ fn flaw_serve_before_load_answers_offset_fetch_and_join_group_while_loading() {
     }
 }
 
-// flaw.rs PartialReplay (KAFKA-5600) vs notes 1.1 loading: only the first segment of the log is applied, while replay applies every record.
+// flaw.rs PartialReplay (KAFKA-5600) vs docs/protocol.md §1.1 loading: only the first segment of the log is applied, while replay applies every record.
 #[test]
 fn flaw_partial_replay_loses_the_records_past_the_first_segment() {
     assert_eq!(SEGMENT_RECORDS, 2);

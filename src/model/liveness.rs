@@ -29,9 +29,8 @@ use super::properties::converged;
 use super::{Action, GroupModel, World};
 use crate::protocol::BrokerId;
 use stateright::Model;
-use std::collections::hash_map::{DefaultHasher, Entry};
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
 
 /// A kind of step that weak fairness forces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -183,12 +182,6 @@ fn run_of<'a, T>(first: &[u32], items: &'a [T], s: u32) -> &'a [T] {
     &items[first[s] as usize..end]
 }
 
-fn fingerprint(w: &World) -> u64 {
-    let mut h = DefaultHasher::new();
-    w.hash(&mut h);
-    h.finish()
-}
-
 /// Builds the state graph breadth-first (so parents give shortest prefixes).
 fn build(model: &GroupModel, max_states: Option<usize>) -> Option<Graph> {
     let mut kinds: HashMap<FairStep, u32> = HashMap::new();
@@ -203,7 +196,7 @@ fn build(model: &GroupModel, max_states: Option<usize>) -> Option<Graph> {
     };
     let mut queue: VecDeque<World> = VecDeque::new();
     for w in model.init_states() {
-        if let Entry::Vacant(e) = index.entry(fingerprint(&w)) {
+        if let Entry::Vacant(e) = index.entry(w.fingerprint()) {
             e.insert(g.converged.len() as u32);
             g.converged.push(converged(&w));
             g.parent.push(None);
@@ -235,7 +228,7 @@ fn build(model: &GroupModel, max_states: Option<usize>) -> Option<Graph> {
             if !model.within_boundary(&succ) {
                 continue;
             }
-            let to = match index.entry(fingerprint(&succ)) {
+            let to = match index.entry(succ.fingerprint()) {
                 Entry::Occupied(e) => *e.get(),
                 Entry::Vacant(e) => {
                     let id = g.converged.len() as u32;

@@ -149,6 +149,14 @@ impl Hash for World {
 }
 
 impl World {
+    /// The state's fingerprint (SipHash with fixed keys: the same on every run), as the
+    /// exploration uses it: equal for states equal up to renumbering.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.hash(&mut h);
+        h.finish()
+    }
+
     pub fn is_started(&self, c: usize) -> bool {
         self.started & (1 << c) != 0
     }

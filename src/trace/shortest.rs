@@ -11,9 +11,8 @@
 use crate::model::properties::ALWAYS;
 use crate::model::{Action, GroupModel, World};
 use stateright::Model;
-use std::collections::hash_map::{DefaultHasher, Entry};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 
 /// A shortest path to a state that violates `property`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,13 +22,6 @@ pub struct Shortest {
     /// For each step, the index of its action in [`Model::actions`] of the state before it:
     /// the path Stateright's Explorer takes in its URL.
     pub action_indices: Vec<usize>,
-}
-
-fn fingerprint(w: &World) -> u64 {
-    // SipHash with fixed keys: the same fingerprint on every run.
-    let mut h = DefaultHasher::new();
-    w.hash(&mut h);
-    h.finish()
 }
 
 /// Finds, for each of `properties` (names of safety properties), a shortest path to a state
@@ -58,7 +50,7 @@ pub fn shortest_violations(
     };
     'search: {
         for w in model.init_states() {
-            let fp = fingerprint(&w);
+            let fp = w.fingerprint();
             if let Entry::Vacant(e) = parents.entry(fp) {
                 e.insert(None);
                 if check(&w, fp, &mut found) {
@@ -71,7 +63,7 @@ pub fn shortest_violations(
         while !frontier.is_empty() {
             let mut next = Vec::new();
             for w in &frontier {
-                let parent = fingerprint(w);
+                let parent = w.fingerprint();
                 actions.clear();
                 model.actions(w, &mut actions);
                 for (index, action) in actions.drain(..).enumerate() {
@@ -81,7 +73,7 @@ pub fn shortest_violations(
                     if !model.within_boundary(&succ) {
                         continue;
                     }
-                    let fp = fingerprint(&succ);
+                    let fp = succ.fingerprint();
                     if let Entry::Vacant(e) = parents.entry(fp) {
                         e.insert(Some((parent, index)));
                         if check(&succ, fp, &mut found) {
@@ -123,7 +115,7 @@ fn path_to(
     let mut state = model
         .init_states()
         .into_iter()
-        .find(|w| fingerprint(w) == root)
+        .find(|w| w.fingerprint() == root)
         .expect("the path starts at an initial state");
     let mut actions = Vec::with_capacity(indices.len());
     let mut enabled = Vec::new();

@@ -1,10 +1,10 @@
 //! Running a model to completion (or to a bound) and judging the result against its
 //! expectation.
 
-use crate::model::config::LIVENESS;
 use crate::model::liveness;
-use crate::model::properties::{ALWAYS, WITNESSES};
+use crate::model::properties::WITNESSES;
 use crate::model::{GroupModel, ModelConfig};
+use crate::property::Property;
 use crate::trace::{shortest_violations, Shortest, Trace};
 use stateright::{Checker, Model};
 use std::time::{Duration, Instant};
@@ -158,7 +158,7 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
     let results: Vec<PropertyResult> = properties
         .iter()
         .map(|p| {
-            let is_safety = ALWAYS.iter().any(|(n, _)| *n == p.name);
+            let is_safety = Property::from_name(p.name).is_some();
             let found = discoveries.get(p.name);
             let verdict = match (is_safety, found.is_some(), exhaustive) {
                 (true, true, _) => Verdict::Violated,
@@ -188,7 +188,7 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
             liveness::Outcome::Inconclusive => (Verdict::Inconclusive, None),
         };
         results.push(PropertyResult {
-            name: LIVENESS,
+            name: Property::Liveness.name(),
             verdict,
             trace,
         });
@@ -222,10 +222,10 @@ fn attach_traces(
     >,
     opts: &CheckOptions,
 ) -> Vec<PropertyResult> {
-    let violated: Vec<&str> = results
+    let violated: Vec<Property> = results
         .iter()
         .filter(|r| r.verdict == Verdict::Violated)
-        .map(|r| r.name)
+        .filter_map(|r| Property::from_name(r.name))
         .collect();
     if violated.is_empty() {
         return results;
@@ -235,10 +235,11 @@ fn attach_traces(
         .iter_mut()
         .filter(|r| r.verdict == Verdict::Violated)
     {
-        r.trace = match shortest.iter().find(|s| s.property == r.name) {
+        r.trace = match shortest.iter().find(|s| s.property.name() == r.name) {
             Some(s) => Some(Trace::build(model, s, true)),
             None => discoveries.get(r.name).map(|path| {
-                let s = Shortest::from_actions(model, r.name, path.clone().into_actions());
+                let p = Property::from_name(r.name).expect("only safety properties are violated");
+                let s = Shortest::from_actions(model, p, path.clone().into_actions());
                 Trace::build(model, &s, false)
             }),
         };
@@ -255,14 +256,14 @@ fn mismatches(cfg: &ModelConfig, report: &CheckReport, symmetry: bool) -> Vec<St
                 .into(),
         );
     }
-    if cfg.expect.violated.iter().any(|v| v == LIVENESS) && !cfg.expect.liveness {
+    if cfg.expect.violated.contains(&Property::Liveness) && !cfg.expect.liveness {
         out.push("liveness is expected violated but not checked (expect.liveness = false)".into());
     }
     for p in &report.properties {
-        if p.verdict == Verdict::Inconclusive && p.name == LIVENESS {
+        if p.verdict == Verdict::Inconclusive && p.name == Property::Liveness.name() {
             out.push("inconclusive: the liveness graph is larger than the state bound".into());
         }
-        let expected_violated = cfg.expect.violated.iter().any(|v| v == p.name);
+        let expected_violated = cfg.expect.violates(p.name);
         match p.verdict {
             Verdict::Violated if !expected_violated => {
                 out.push(format!("{} is violated but expected to hold", p.name))
@@ -291,10 +292,10 @@ fn mismatches(cfg: &ModelConfig, report: &CheckReport, symmetry: bool) -> Vec<St
 
 /// The names of every property and witness, in report order.
 pub fn property_names() -> Vec<&'static str> {
-    ALWAYS
-        .iter()
-        .map(|(n, _)| *n)
-        .chain(std::iter::once(LIVENESS))
+    Property::ALWAYS
+        .into_iter()
+        .chain([Property::Liveness])
+        .map(Property::name)
         .chain(WITNESSES.iter().map(|w| w.name))
         .collect()
 }

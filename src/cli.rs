@@ -495,14 +495,6 @@ fn bad_input(message: &str) -> i32 {
     2
 }
 
-fn expectation(m: &ModelConfig) -> String {
-    if m.expects_pass() {
-        "pass".into()
-    } else {
-        format!("violates {}", m.expect.violated.join(", "))
-    }
-}
-
 fn list(models: &[ModelConfig]) {
     println!("{:<32} {:<26} EXPECTATION", "MODEL", "FLAW");
     for m in models {
@@ -510,7 +502,7 @@ fn list(models: &[ModelConfig]) {
             .flaw
             .map(|f| f.name().to_string())
             .unwrap_or_else(|| "-".into());
-        println!("{:<32} {:<26} {}", m.name, flaw, expectation(m));
+        println!("{:<32} {:<26} {}", m.name, flaw, m.expectation());
     }
 }
 
@@ -522,7 +514,7 @@ fn check_all(models: &[ModelConfig], opts: &CheckOptions, outputs: &Outputs) -> 
             "== {} ({}; expect {})",
             m.name,
             m.description.trim(),
-            expectation(m)
+            m.expectation()
         );
         let report = check(m, opts);
         print_report(&report);

@@ -4,6 +4,7 @@
 //! - [`protocol`], [`flaw`], [`offsets_log`]: the vocabulary — messages, error codes, records,
 //!   the named deviations, and the `__consumer_offsets` partition;
 //! - [`coordinator`], [`consumer`], [`assignor`]: the sans-IO protocol core;
+//! - [`property`]: the named properties and their judgements, over what the core holds;
 //! - [`model`]: the Stateright model built on the core, with its properties; and [`runtime`]:
 //!   the concurrent coordinator service built on the same core (neither imports the other);
 //! - [`conformance`]: the runtime following the model step by step;
@@ -19,9 +20,9 @@ pub mod conformance;
 pub mod consumer;
 pub mod coordinator;
 pub mod flaw;
-pub mod judge;
 pub mod model;
 pub mod offsets_log;
+pub mod property;
 pub mod protocol;
 pub mod report;
 pub mod runtime;

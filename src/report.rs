@@ -77,14 +77,6 @@ pub fn write(dir: &Path, runs: &[(ModelConfig, CheckReport)]) -> Result<(), Stri
     Ok(())
 }
 
-fn expectation(cfg: &ModelConfig) -> String {
-    if cfg.expects_pass() {
-        "pass".into()
-    } else {
-        format!("violates {}", cfg.expect.violated.join(", "))
-    }
-}
-
 pub fn summary_markdown(runs: &[(ModelConfig, CheckReport)]) -> String {
     let mut s = String::from("# groupcheck summary\n\n");
     s.push_str("| model | expected | result | violated | unique states | states | max depth | time | exhaustive |\n");
@@ -95,7 +87,7 @@ pub fn summary_markdown(runs: &[(ModelConfig, CheckReport)]) -> String {
             s,
             "| `{}` | {} | {} | {} | {} | {} | {} | {:.2} s | {} |",
             r.model,
-            expectation(cfg),
+            cfg.expectation(),
             if r.matches_expectation() {
                 "as expected"
             } else {
@@ -202,7 +194,7 @@ pub fn junit(runs: &[(ModelConfig, CheckReport)]) -> String {
         let mut cases = String::new();
         let mut failures = 0;
         for p in &r.properties {
-            let expected_violated = cfg.expect.violated.iter().any(|v| v == p.name);
+            let expected_violated = cfg.expect.violates(p.name);
             let failure = match p.verdict {
                 Verdict::Violated if !expected_violated => Some(format!("{} is violated", p.name)),
                 Verdict::Holds if expected_violated => Some(format!(

@@ -102,7 +102,7 @@ fn a_malformed_model_file_exits_2_with_the_reason() {
         (
             "property.toml",
             "description = \"x\"\nconsumers = 1\npartitions = 1\n[expect]\nviolated = [\"nope\"]\n",
-            "unknown property `nope`",
+            "unknown variant `nope`, expected one of `single_owner`",
         ),
     ];
     for (file, text, needle) in cases {

@@ -234,7 +234,7 @@ impl Harness {
     /// A Heartbeat: answered at once, the same as the pure `heartbeat_error`, changing nothing.
     fn heartbeat(&mut self, consumer: u8, id: MemberId, generation: Generation) -> ErrorCode {
         let before = self.snapshot();
-        let pure = self.coord.heartbeat_error(id, generation);
+        let pure = self.coord.heartbeat_error(id, generation, &self.cfg);
         let answered = self.ask(
             consumer,
             Request::Heartbeat {
@@ -804,7 +804,10 @@ fn a_loading_coordinator_answers_heartbeat_none_sync_rebalance_in_progress_and_t
             "{request:?}"
         );
     }
-    assert_eq!(h.coord.heartbeat_error(STRANGER, 3), ErrorCode::None);
+    assert_eq!(
+        h.coord.heartbeat_error(STRANGER, 3, &h.cfg),
+        ErrorCode::None
+    );
     assert!(!h.coord.can_expire(STRANGER));
     assert_eq!(h.snapshot(), before);
 }
@@ -824,7 +827,7 @@ fn an_idle_coordinator_answers_not_coordinator() {
         );
     }
     assert_eq!(
-        h.coord.heartbeat_error(STRANGER, 1),
+        h.coord.heartbeat_error(STRANGER, 1, &h.cfg),
         ErrorCode::NotCoordinator
     );
     assert_eq!(h.snapshot(), before);

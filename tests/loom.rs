@@ -7,13 +7,13 @@
 //! current members, replay equivalence) at the end.
 //!
 //! Preemption bounds are set per test with `loom::model::Builder::preemption_bound`; the figures
-//! are in the README.
+//! are in docs/runtime.md.
 #![cfg(loom)]
 
 use groupcheck::assignor::Assignor;
-use groupcheck::coordinator::replay::replay;
-use groupcheck::coordinator::{CoreConfig, GroupState, LoadState};
+use groupcheck::coordinator::{CoreConfig, LoadState};
 use groupcheck::flaw::Flaws;
+use groupcheck::property::{replay_difference, Claim, GroupView, Property};
 use groupcheck::protocol::{ErrorCode, Partitions, Response};
 use groupcheck::runtime::client::{form_group, settle, Client};
 use groupcheck::runtime::{history, GroupService};
@@ -50,31 +50,20 @@ fn judge(service: &GroupService, clients: &[Client]) {
     let (brokers, log) = service.snapshot();
     let leader = &brokers[log.leader as usize];
     if leader.load == LoadState::Active && leader.epoch == log.leader_epoch {
-        // single_owner: no partition owned by two current members.
-        let mut seen = Partitions::EMPTY;
-        for c in clients {
-            let current = c.consumer.generation == Some(leader.group.generation)
-                && c.consumer
-                    .member_id
-                    .is_some_and(|m| leader.group.member(m).is_some());
-            if current {
-                assert!(
-                    seen.intersection(c.consumer.owned).is_empty(),
-                    "single_owner"
-                );
-                seen = seen.union(c.consumer.owned);
-            }
-        }
-        // replay_equivalence, when the group is at rest.
-        if leader.pending.is_empty()
-            && matches!(leader.group.state, GroupState::Stable | GroupState::Empty)
-        {
-            let expected = replay(CFG.partitions, &log.durable);
-            assert_eq!(leader.group.generation, expected.generation);
-            assert_eq!(leader.group.assignments(), expected.members);
-            assert_eq!(leader.offsets, expected.offsets);
-        }
+        let claims = clients
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| Claim::of(i, &c.consumer))
+            .collect();
+        let double = GroupView::of(&leader.group, claims).double_owner();
+        assert!(double.is_none(), "{}: {double:?}", Property::SingleOwner);
     }
+    let replayed = replay_difference(leader, log.leader_epoch, &log.durable, CFG.partitions);
+    assert!(
+        replayed.is_none(),
+        "{}: {replayed:?}",
+        Property::ReplayEquivalence
+    );
 }
 
 /// KAFKA-2596 class, and a timer racing a state change (KAFKA-9752 / KAFKA-12890): a member

@@ -93,11 +93,23 @@ impl Consumer {
         self.phase == Phase::Closed
     }
 
-    /// Partitions whose records it may process now.
+    /// Synced into a generation, holding that generation's assignment.
+    pub fn is_stable(&self) -> bool {
+        self.phase == Phase::Stable
+    }
+
+    /// Stable with no request in flight: free to process, commit or heartbeat.
+    pub fn is_at_rest(&self) -> bool {
+        self.is_stable() && self.in_flight.is_none()
+    }
+
+    /// Partitions whose records it may process now: only at rest (the eager protocol gives up
+    /// everything before it rejoins), and only once their committed position is fetched.
     pub fn processable(&self) -> Partitions {
-        match self.phase {
-            Phase::Revoking | Phase::Leaving | Phase::Closed => Partitions::EMPTY,
-            _ => self.owned.difference(self.unfetched),
+        if self.is_at_rest() {
+            self.owned.difference(self.unfetched)
+        } else {
+            Partitions::EMPTY
         }
     }
 
@@ -111,9 +123,18 @@ impl Consumer {
             .collect()
     }
 
-    /// Whether some processed position is not committed yet.
-    pub fn has_uncommitted(&self) -> bool {
-        !self.uncommitted().is_empty()
+    /// Whether it would commit now: at rest, with processed positions not committed yet.
+    pub fn wants_commit(&self) -> bool {
+        self.is_at_rest() && !self.uncommitted().is_empty()
+    }
+
+    /// The heartbeat it would send now, if any: to which coordinator, as which member of which
+    /// generation.
+    pub fn heartbeat_due(&self) -> Option<(BrokerId, MemberId, Generation)> {
+        if !self.is_at_rest() {
+            return None;
+        }
+        Some((self.coordinator?, self.member_id?, self.generation?))
     }
 
     // ----------------------------------------------------------------------------------------
@@ -145,7 +166,7 @@ impl Consumer {
     /// refuses to commit otherwise).
     pub fn commit(&mut self) -> Option<Send> {
         let offsets = self.uncommitted();
-        if self.phase != Phase::Stable || self.in_flight.is_some() || offsets.is_empty() {
+        if !self.is_at_rest() || offsets.is_empty() {
             return None;
         }
         self.send_commit(offsets)
@@ -153,10 +174,7 @@ impl Consumer {
 
     /// The heartbeat thread's request.
     pub fn heartbeat(&mut self) -> Option<Send> {
-        if self.phase != Phase::Stable || self.in_flight.is_some() {
-            return None;
-        }
-        let (member_id, generation) = (self.member_id?, self.generation?);
+        let (_, member_id, generation) = self.heartbeat_due()?;
         self.send(
             InFlight::Heartbeat,
             Request::Heartbeat {

@@ -1,18 +1,22 @@
-//! The group coordinator: the classic group state machine, offsets, and failover by replay.
+//! The group coordinator: what every group protocol shares — leadership of
+//! `__consumer_offsets` (loading by replay, unloading), which requests it serves, the log and
+//! its pending writes, and offsets — with the classic protocol's handlers in [`classic`].
 //!
-//! Sans-IO: a handler takes a request (or a timer, or a log event) and returns the replies it
-//! can send now. Replies to writes are held back until the batch holding their records is
-//! durable ([`Coordinator::on_batch_durable`]); an append refused because leadership moved
-//! unloads the coordinator, failing everything pending with NOT_COORDINATOR. The coordinator
-//! never answers with anything the log would not give back after a failover.
+//! Sans-IO, with one output convention: a public entry point (a request, a timer, a log or
+//! controller event) returns the replies it can send now, and everything below it pushes into
+//! that list. Replies to writes are held back until the batch holding their records is durable
+//! ([`Coordinator::on_batch_durable`]); an append refused because leadership moved unloads the
+//! coordinator, failing everything pending with NOT_COORDINATOR. The coordinator never answers
+//! with anything the log would not give back after a failover.
 //!
-//! The rules follow Kafka's `GroupMetadataManager` and `ClassicGroup` (group-coordinator module):
-//! see the README for the short list of simplifications.
+//! The rules follow Kafka's group-coordinator module (`GroupMetadataManager`,
+//! `OffsetMetadataManager`, `classic/ClassicGroup`): docs/protocol.md states them, and
+//! docs/model.md lists where we simplify.
 
-mod group;
+pub mod classic;
 pub mod replay;
 
-pub use group::{Group, GroupState, Member};
+pub use classic::{Group, GroupState, Member};
 
 use crate::assignor::Assignor;
 use crate::flaw::{Flaw, Flaws};
@@ -106,9 +110,30 @@ impl Coordinator {
     // ----------------------------------------------------------------------------------------
     // Leadership of __consumer_offsets
 
+    /// Told (by the controller) that it leads epoch `epoch`. A message about an epoch it already
+    /// holds is stale and changes nothing.
+    pub fn on_start_leading(&mut self, epoch: LeaderEpoch, cfg: &CoreConfig) -> Replies {
+        if self.epoch < epoch || self.load == LoadState::NotCoordinator {
+            self.start_loading(epoch, cfg)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Told (by the controller) that epoch `epoch` has another leader. Stale if it already holds
+    /// a later epoch.
+    pub fn on_stop_leading(&mut self, epoch: LeaderEpoch, cfg: &CoreConfig) -> Replies {
+        if self.epoch < epoch {
+            self.stop_leading(cfg)
+        } else {
+            Vec::new()
+        }
+    }
+
     /// Elected leader of epoch `epoch`: answer COORDINATOR_LOAD_IN_PROGRESS until loaded.
     pub fn start_loading(&mut self, epoch: LeaderEpoch, cfg: &CoreConfig) -> Replies {
-        let replies = self.unload();
+        let mut replies = Vec::new();
+        self.unload(&mut replies);
         *self = Coordinator {
             load: LoadState::Loading,
             epoch,
@@ -148,27 +173,15 @@ impl Coordinator {
 
     /// Leadership moved away: fail every parked request and pending write with NOT_COORDINATOR.
     pub fn stop_leading(&mut self, cfg: &CoreConfig) -> Replies {
-        let replies = self.unload();
+        let mut replies = Vec::new();
+        self.unload(&mut replies);
         *self = Coordinator::idle(self.broker, cfg);
         replies
     }
 
-    fn unload(&mut self) -> Replies {
-        let mut replies = Vec::new();
-        for m in &self.group.members {
-            if let Some(to) = m.awaiting_join {
-                replies.push(join_error(to, Some(m.id), ErrorCode::NotCoordinator));
-            }
-            if let Some(to) = m.awaiting_sync {
-                replies.push(sync_reply(
-                    to,
-                    m.id,
-                    self.group.generation,
-                    ErrorCode::NotCoordinator,
-                    Partitions::EMPTY,
-                ));
-            }
-        }
+    /// Fails every parked request and unacknowledged commit with NOT_COORDINATOR.
+    fn unload(&self, replies: &mut Replies) {
+        self.fail_parked(ErrorCode::NotCoordinator, replies);
         for w in &self.pending {
             if let PendingWrite::Offsets {
                 to,
@@ -185,45 +198,36 @@ impl Coordinator {
                 });
             }
         }
-        replies
     }
 
     /// The oldest pending batch is durable: complete what waited for it.
     pub fn on_batch_durable(&mut self) -> Replies {
+        let mut replies = Vec::new();
         if self.pending.is_empty() {
-            return Vec::new();
+            return replies;
         }
         match self.pending.remove(0) {
             PendingWrite::Assignment {
                 generation,
                 assignments,
-            } => {
-                if self.group.state == GroupState::CompletingRebalance
-                    && self.group.generation == generation
-                {
-                    self.install_assignment(&assignments)
-                } else {
-                    Vec::new()
-                }
-            }
+            } => self.on_assignment_durable(generation, &assignments, &mut replies),
             PendingWrite::Offsets { to, offsets, acked } => {
                 for (p, o) in &offsets {
                     self.offsets[*p as usize] = Some(*o);
                 }
-                if acked {
-                    Vec::new()
-                } else {
-                    vec![Reply {
+                if !acked {
+                    replies.push(Reply {
                         to,
                         response: Response::OffsetCommit {
                             error: ErrorCode::None,
                             offsets,
                         },
-                    }]
+                    });
                 }
             }
-            PendingWrite::Unawaited => Vec::new(),
+            PendingWrite::Unawaited => {}
         }
+        replies
     }
 
     /// Appends a batch; if leadership is gone, unloads and reports false.
@@ -317,7 +321,7 @@ impl Coordinator {
             } => replies.push(Reply {
                 to: from,
                 response: Response::Heartbeat {
-                    error: self.heartbeat_error(*member_id, *generation),
+                    error: self.heartbeat_error(*member_id, *generation, cfg),
                 },
             }),
             Request::LeaveGroup { member_id } => {
@@ -373,365 +377,6 @@ impl Coordinator {
             },
         };
         Reply { to, response }
-    }
-
-    fn mint_member_id(&mut self) -> MemberId {
-        let id = MemberId {
-            epoch: self.epoch,
-            seq: self.next_member_seq,
-        };
-        self.next_member_seq += 1;
-        id
-    }
-
-    fn join_group(
-        &mut self,
-        from: ClientAddr,
-        member_id: Option<MemberId>,
-        log: &mut dyn LogAppender,
-        cfg: &CoreConfig,
-        replies: &mut Replies,
-    ) {
-        let Some(id) = member_id else {
-            // KIP-394: hand out an id and make the client come back with it, so a retried
-            // JoinGroup cannot add a second member for the same client.
-            let id = self.mint_member_id();
-            self.group.pending_members.push(id);
-            replies.push(join_error(from, Some(id), ErrorCode::MemberIdRequired));
-            return;
-        };
-        if let Some(at) = self.group.pending_members.iter().position(|p| *p == id) {
-            self.group.pending_members.remove(at);
-            self.group.add(Member {
-                awaiting_join: Some(from),
-                is_new: true,
-                ..Member::new(id)
-            });
-            if self.group.state != GroupState::PreparingRebalance {
-                self.prepare_rebalance(replies);
-            }
-            self.maybe_complete_join(log, cfg, replies);
-            return;
-        }
-        if !self.group.is_member(id) {
-            replies.push(join_error(from, Some(id), ErrorCode::UnknownMemberId));
-            return;
-        }
-        let park = |group: &mut Group| {
-            if let Some(m) = group.member_mut(id) {
-                m.awaiting_join = Some(from);
-            }
-        };
-        match self.group.state {
-            GroupState::PreparingRebalance => {
-                park(&mut self.group);
-                self.maybe_complete_join(log, cfg, replies);
-            }
-            // A follower rejoining with unchanged metadata (it probably lost the JoinGroup
-            // response) gets the current generation back without a new rebalance.
-            GroupState::CompletingRebalance => replies.push(self.join_reply(from, id)),
-            GroupState::Stable if self.group.leader != Some(id) => {
-                replies.push(self.join_reply(from, id))
-            }
-            // A JoinGroup from the leader of a Stable group always starts a rebalance.
-            GroupState::Stable => {
-                park(&mut self.group);
-                self.prepare_rebalance(replies);
-                self.maybe_complete_join(log, cfg, replies);
-            }
-            GroupState::Empty | GroupState::Dead => {
-                replies.push(join_error(from, Some(id), ErrorCode::UnknownMemberId))
-            }
-        }
-    }
-
-    /// The JoinGroup answer of the current generation; only the leader sees the members.
-    fn join_reply(&self, to: ClientAddr, id: MemberId) -> Reply {
-        let is_leader = self.group.leader == Some(id);
-        Reply {
-            to,
-            response: Response::JoinGroup {
-                error: ErrorCode::None,
-                generation: self.group.generation,
-                member_id: Some(id),
-                leader: self.group.leader,
-                members: if is_leader {
-                    self.group.members.iter().map(|m| m.id).collect()
-                } else {
-                    Vec::new()
-                },
-            },
-        }
-    }
-
-    fn prepare_rebalance(&mut self, replies: &mut Replies) {
-        if self.group.state == GroupState::CompletingRebalance {
-            // The assignment being synced is void: release the parked SyncGroups.
-            let generation = self.group.generation;
-            for m in &mut self.group.members {
-                m.assignment = Partitions::EMPTY;
-                if let Some(to) = m.awaiting_sync.take() {
-                    replies.push(sync_reply(
-                        to,
-                        m.id,
-                        generation,
-                        ErrorCode::RebalanceInProgress,
-                        Partitions::EMPTY,
-                    ));
-                }
-            }
-            // A pending assignment write stays queued (its batch is in the log) but will not be
-            // installed: on_batch_durable checks the state and generation.
-        }
-        self.group.state = GroupState::PreparingRebalance;
-    }
-
-    fn maybe_complete_join(
-        &mut self,
-        log: &mut dyn LogAppender,
-        cfg: &CoreConfig,
-        replies: &mut Replies,
-    ) {
-        if self.group.state != GroupState::PreparingRebalance {
-            return;
-        }
-        // KAFKA-8653: the rebalance timeout, taken as zero, has expired as soon as anyone joined.
-        let timed_out = cfg.flaws.has(Flaw::RebalanceTimeoutZero)
-            && self.group.members.iter().any(|m| m.awaiting_join.is_some());
-        if self.group.all_members_joined() || timed_out {
-            self.complete_join(log, cfg, replies);
-        }
-    }
-
-    /// Ends the join phase: members that did not rejoin are removed, the leader is kept if it
-    /// rejoined, the generation is bumped and every parked JoinGroup is answered.
-    fn complete_join(
-        &mut self,
-        log: &mut dyn LogAppender,
-        cfg: &CoreConfig,
-        replies: &mut Replies,
-    ) {
-        let gone: Vec<MemberId> = self
-            .group
-            .members
-            .iter()
-            .filter(|m| m.awaiting_join.is_none())
-            .map(|m| m.id)
-            .collect();
-        for id in gone {
-            self.group.remove(id);
-        }
-        self.group.generation += 1;
-        if self.group.members.is_empty() {
-            self.group.state = GroupState::Empty;
-            self.group.leader = None;
-            let record = Record::GroupMetadata {
-                generation: self.group.generation,
-                leader: None,
-                members: Vec::new(),
-            };
-            if self.append(log, vec![record], cfg, replies) {
-                self.pending.push(PendingWrite::Unawaited);
-            }
-            return;
-        }
-        self.group.state = GroupState::CompletingRebalance;
-        let ids: Vec<(MemberId, ClientAddr)> = self
-            .group
-            .members
-            .iter_mut()
-            .filter_map(|m| {
-                m.assignment = Partitions::EMPTY;
-                m.is_new = false;
-                m.awaiting_join.take().map(|to| (m.id, to))
-            })
-            .collect();
-        for (id, to) in ids {
-            replies.push(self.join_reply(to, id));
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn sync_group(
-        &mut self,
-        from: ClientAddr,
-        id: MemberId,
-        generation: Generation,
-        assignments: &[(MemberId, Partitions)],
-        log: &mut dyn LogAppender,
-        cfg: &CoreConfig,
-        replies: &mut Replies,
-    ) {
-        let reply = |error, assignment| sync_reply(from, id, generation, error, assignment);
-        let error = match self.group.state {
-            _ if !self.group.is_member(id) => Some(ErrorCode::UnknownMemberId),
-            _ if generation != self.group.generation => Some(ErrorCode::IllegalGeneration),
-            GroupState::PreparingRebalance => Some(ErrorCode::RebalanceInProgress),
-            _ => None,
-        };
-        if let Some(error) = error {
-            replies.push(reply(error, Partitions::EMPTY));
-            return;
-        }
-        if self.group.state == GroupState::Stable {
-            let assignment = self
-                .group
-                .member(id)
-                .map(|m| m.assignment)
-                .unwrap_or_default();
-            replies.push(reply(ErrorCode::None, assignment));
-            return;
-        }
-        // CompletingRebalance: park until the leader's assignment is durable.
-        if let Some(m) = self.group.member_mut(id) {
-            m.awaiting_sync = Some(from);
-        }
-        let already_writing = self.pending.iter().any(
-            |w| matches!(w, PendingWrite::Assignment { generation: g, .. } if *g == generation),
-        );
-        if self.group.leader != Some(id) || already_writing {
-            return;
-        }
-        // Members the leader left out get an empty assignment.
-        let assignments: Vec<(MemberId, Partitions)> = self
-            .group
-            .members
-            .iter()
-            .map(|m| {
-                let a = assignments.iter().find(|(mid, _)| *mid == m.id);
-                (m.id, a.map(|(_, ps)| *ps).unwrap_or_default())
-            })
-            .collect();
-        let record = Record::GroupMetadata {
-            generation,
-            leader: self.group.leader,
-            members: assignments.clone(),
-        };
-        if !self.append(log, vec![record], cfg, replies) {
-            return;
-        }
-        if cfg.flaws.has(Flaw::SyncAckBeforePersist) {
-            // KAFKA-2017: the members learn the assignment before it is durable.
-            replies.extend(self.install_assignment(&assignments));
-            self.pending.push(PendingWrite::Unawaited);
-        } else {
-            self.pending.push(PendingWrite::Assignment {
-                generation,
-                assignments,
-            });
-        }
-    }
-
-    /// The generation's assignment takes effect: answer every parked SyncGroup, become Stable.
-    fn install_assignment(&mut self, assignments: &[(MemberId, Partitions)]) -> Replies {
-        let generation = self.group.generation;
-        let mut replies = Vec::new();
-        for m in &mut self.group.members {
-            m.assignment = assignments
-                .iter()
-                .find(|(id, _)| *id == m.id)
-                .map(|(_, ps)| *ps)
-                .unwrap_or_default();
-            if let Some(to) = m.awaiting_sync.take() {
-                replies.push(sync_reply(
-                    to,
-                    m.id,
-                    generation,
-                    ErrorCode::None,
-                    m.assignment,
-                ));
-            }
-        }
-        self.group.state = GroupState::Stable;
-        replies
-    }
-
-    /// The Heartbeat answer for `(member, generation)`. Pure, so callers may ask without sending.
-    pub fn heartbeat_error(&self, id: MemberId, generation: Generation) -> ErrorCode {
-        match self.load {
-            LoadState::NotCoordinator => return ErrorCode::NotCoordinator,
-            LoadState::Loading => return ErrorCode::None,
-            LoadState::Active => {}
-        }
-        match self.group.state {
-            GroupState::Dead => ErrorCode::CoordinatorNotAvailable,
-            _ if !self.group.is_member(id) => ErrorCode::UnknownMemberId,
-            _ if generation != self.group.generation => ErrorCode::IllegalGeneration,
-            GroupState::PreparingRebalance => ErrorCode::RebalanceInProgress,
-            _ => ErrorCode::None,
-        }
-    }
-
-    fn leave_group(
-        &mut self,
-        id: MemberId,
-        log: &mut dyn LogAppender,
-        cfg: &CoreConfig,
-        replies: &mut Replies,
-    ) -> ErrorCode {
-        if let Some(at) = self.group.pending_members.iter().position(|p| *p == id) {
-            self.group.pending_members.remove(at);
-            self.maybe_complete_join(log, cfg, replies);
-            return ErrorCode::None;
-        }
-        if !self.group.is_member(id) {
-            return ErrorCode::UnknownMemberId;
-        }
-        self.remove_member(id, log, cfg, replies);
-        ErrorCode::None
-    }
-
-    /// Removes a member (leave, session expiry) and rebalances the rest.
-    fn remove_member(
-        &mut self,
-        id: MemberId,
-        log: &mut dyn LogAppender,
-        cfg: &CoreConfig,
-        replies: &mut Replies,
-    ) {
-        let generation = self.group.generation;
-        if let Some(m) = self.group.remove(id) {
-            if let Some(to) = m.awaiting_join {
-                replies.push(join_error(to, Some(id), ErrorCode::UnknownMemberId));
-            }
-            if let Some(to) = m.awaiting_sync {
-                replies.push(sync_reply(
-                    to,
-                    id,
-                    generation,
-                    ErrorCode::UnknownMemberId,
-                    Partitions::EMPTY,
-                ));
-            }
-        }
-        if matches!(
-            self.group.state,
-            GroupState::Stable | GroupState::CompletingRebalance
-        ) {
-            self.prepare_rebalance(replies);
-        }
-        self.maybe_complete_join(log, cfg, replies);
-    }
-
-    /// ClassicGroup.validateOffsetCommit for a consumer-group member.
-    fn validate_offset_commit(
-        &self,
-        id: MemberId,
-        generation: Generation,
-        cfg: &CoreConfig,
-    ) -> Result<(), ErrorCode> {
-        if cfg.flaws.has(Flaw::CommitWithoutFencing) {
-            // KAFKA-2596: the offsets are written whoever sends them.
-            return Ok(());
-        }
-        match self.group.state {
-            _ if !self.group.is_member(id) => Err(ErrorCode::UnknownMemberId),
-            _ if generation != self.group.generation => Err(ErrorCode::IllegalGeneration),
-            // The assignment of the new generation is not known yet; in PreparingRebalance the
-            // old generation may still commit (that is how eager consumers commit on revoke).
-            GroupState::CompletingRebalance => Err(ErrorCode::RebalanceInProgress),
-            _ => Ok(()),
-        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -796,81 +441,5 @@ impl Coordinator {
                 .pending
                 .iter()
                 .any(|w| matches!(w, PendingWrite::Offsets { to: t, acked: false, .. } if *t == to))
-    }
-
-    // ----------------------------------------------------------------------------------------
-    // Timers
-
-    /// Whether the session (or pending-sync, or new-member join) timer of `id` would remove it
-    /// now. ClassicGroupMember.hasSatisfiedHeartbeat: a new member can be expired while awaiting
-    /// join; any other member with a parked JoinGroup or SyncGroup has satisfied its heartbeat.
-    pub fn can_expire(&self, id: MemberId) -> bool {
-        self.load == LoadState::Active
-            && (self.group.pending_members.contains(&id)
-                || self.group.member(id).is_some_and(|m| {
-                    m.is_new || (m.awaiting_join.is_none() && m.awaiting_sync.is_none())
-                }))
-    }
-
-    /// The session timer of `id` fired.
-    pub fn expire_session(
-        &mut self,
-        id: MemberId,
-        log: &mut dyn LogAppender,
-        cfg: &CoreConfig,
-    ) -> Replies {
-        let mut replies = Vec::new();
-        if !self.can_expire(id) {
-            return replies;
-        }
-        if let Some(at) = self.group.pending_members.iter().position(|p| *p == id) {
-            self.group.pending_members.remove(at);
-            self.maybe_complete_join(log, cfg, &mut replies);
-        } else {
-            self.remove_member(id, log, cfg, &mut replies);
-        }
-        replies
-    }
-
-    /// Whether the rebalance timeout would end the join phase now (someone joined, not all).
-    pub fn can_time_out_join(&self) -> bool {
-        self.load == LoadState::Active
-            && self.group.state == GroupState::PreparingRebalance
-            && self.group.members.iter().any(|m| m.awaiting_join.is_some())
-            && !self.group.all_members_joined()
-    }
-
-    /// The rebalance timeout fired: end the join phase without the members that did not rejoin.
-    pub fn rebalance_timeout(&mut self, log: &mut dyn LogAppender, cfg: &CoreConfig) -> Replies {
-        let mut replies = Vec::new();
-        if self.can_time_out_join() {
-            self.complete_join(log, cfg, &mut replies);
-        }
-        replies
-    }
-}
-
-fn join_error(to: ClientAddr, member_id: Option<MemberId>, error: ErrorCode) -> Reply {
-    Reply {
-        to,
-        response: Response::error_for(&Request::JoinGroup { member_id }, error),
-    }
-}
-
-fn sync_reply(
-    to: ClientAddr,
-    member_id: MemberId,
-    generation: Generation,
-    error: ErrorCode,
-    assignment: Partitions,
-) -> Reply {
-    Reply {
-        to,
-        response: Response::SyncGroup {
-            error,
-            member_id,
-            generation,
-            assignment,
-        },
     }
 }

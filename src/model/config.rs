@@ -3,11 +3,9 @@
 use crate::assignor::Assignor;
 use crate::coordinator::CoreConfig;
 use crate::flaw::{Flaw, Flaws};
+use crate::property::Property;
 use crate::protocol::Partitions;
 use serde::{Deserialize, Serialize};
-
-/// The name of the liveness property (checked apart from the `Always` properties).
-pub const LIVENESS: &str = "liveness";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,9 +15,9 @@ pub struct ModelConfig {
     pub name: String,
     /// One or two sentences: what this configuration is for.
     pub description: String,
-    /// Only the classic protocol with eager rebalancing exists so far.
-    #[serde(default = "default_protocol")]
-    pub protocol: String,
+    /// The group protocol the consumers and the coordinator speak.
+    #[serde(default)]
+    pub protocol: Protocol,
     pub consumers: u8,
     pub partitions: u8,
     /// Brokers that can coordinate the group (lead `__consumer_offsets`).
@@ -49,6 +47,16 @@ pub struct ModelConfig {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub recorded: bool,
     pub expect: Expect,
+}
+
+/// The group protocol of a model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protocol {
+    /// The classic protocol (JoinGroup/SyncGroup) with eager rebalancing: every member gives
+    /// up all its partitions before it rejoins.
+    #[default]
+    ClassicEager,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,15 +109,57 @@ pub struct Faults {
     pub max_total: Option<u8>,
 }
 
+/// A kind of fault, as the budget counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Fault {
+    Crash,
+    SessionExpiry,
+    Failover,
+    LostMessage,
+    Leave,
+    LateDelivery,
+    /// Not counted in `max_total`: a consumer that starts late is part of the scenario.
+    LateJoin,
+}
+
+impl Fault {
+
+    /// The kinds `max_total` counts.
+    pub const TOTALLED: [Fault; 6] = [
+        Fault::Crash,
+        Fault::SessionExpiry,
+        Fault::Failover,
+        Fault::LostMessage,
+        Fault::Leave,
+        Fault::LateDelivery,
+    ];
+}
+
 impl Faults {
-    /// The sum of the per-kind budgets.
+    /// The budget of one kind.
+    pub fn budget(mut self, f: Fault) -> u8 {
+        *self.slot(f)
+    }
+
+    pub fn set_budget(&mut self, f: Fault, n: u8) {
+        *self.slot(f) = n;
+    }
+
+    fn slot(&mut self, f: Fault) -> &mut u8 {
+        match f {
+            Fault::Crash => &mut self.crashes,
+            Fault::SessionExpiry => &mut self.session_expiries,
+            Fault::Failover => &mut self.failovers,
+            Fault::LostMessage => &mut self.lost_messages,
+            Fault::Leave => &mut self.leaves,
+            Fault::LateDelivery => &mut self.late_deliveries,
+            Fault::LateJoin => &mut self.late_joins,
+        }
+    }
+
+    /// The sum of the per-kind budgets `max_total` counts.
     pub fn sum(&self) -> u8 {
-        self.crashes
-            + self.session_expiries
-            + self.failovers
-            + self.lost_messages
-            + self.leaves
-            + self.late_deliveries
+        Fault::TOTALLED.iter().map(|f| self.budget(*f)).sum()
     }
 }
 
@@ -118,7 +168,7 @@ impl Faults {
 pub struct Expect {
     /// The properties that must be violated; empty for a correct configuration.
     #[serde(default)]
-    pub violated: Vec<String>,
+    pub violated: Vec<Property>,
     /// Unique states of an exhaustive check: a regression guard.
     #[serde(default)]
     pub unique_states: Option<usize>,
@@ -126,6 +176,13 @@ pub struct Expect {
     /// A model that turns it off says why in its description.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub liveness: bool,
+}
+
+impl Expect {
+    /// Whether the property (or witness) of that name is expected to be violated.
+    pub fn violates(&self, name: &str) -> bool {
+        self.violated.iter().any(|p| p.name() == name)
+    }
 }
 
 fn is_true(b: &bool) -> bool {
@@ -146,9 +203,6 @@ impl Default for Expect {
     }
 }
 
-fn default_protocol() -> String {
-    "classic-eager".into()
-}
 fn default_brokers() -> u8 {
     2
 }
@@ -171,10 +225,6 @@ impl ModelConfig {
     pub fn validate(&self) -> Result<(), String> {
         let check = |ok: bool, msg: &str| if ok { Ok(()) } else { Err(msg.to_string()) };
         check(
-            self.protocol == "classic-eager",
-            "protocol: only `classic-eager` is supported",
-        )?;
-        check(
             (1..=6).contains(&self.consumers),
             "consumers: must be 1 to 6",
         )?;
@@ -195,12 +245,6 @@ impl ModelConfig {
             self.faults.failovers == 0 || self.brokers >= 2,
             "faults.failovers: a failover needs at least 2 brokers",
         )?;
-        for p in &self.expect.violated {
-            check(
-                super::properties::ALWAYS.iter().any(|(n, _)| n == p) || p == LIVENESS,
-                &format!("expect.violated: unknown property `{p}`"),
-            )?;
-        }
         Ok(())
     }
 
@@ -210,6 +254,15 @@ impl ModelConfig {
             assignor: self.assignor,
             flaws: self.flaw.into_iter().collect::<Flaws>(),
         }
+    }
+
+    /// What the check must find, in words: `pass` or `violates …`.
+    pub fn expectation(&self) -> String {
+        if self.expects_pass() {
+            return "pass".into();
+        }
+        let names: Vec<&str> = self.expect.violated.iter().map(|p| p.name()).collect();
+        format!("violates {}", names.join(", "))
     }
 
     /// Whether the correct protocol is expected to pass.

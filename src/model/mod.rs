@@ -42,12 +42,12 @@ pub mod properties;
 pub mod state;
 pub mod symmetry;
 
-pub use config::{ModelConfig, Start};
+pub use config::{Fault, ModelConfig, Start};
 pub use state::{Action, Addr, Control, Envelope, Msg, Observed, Used, World};
 
 use crate::consumer::{Consumer, Send};
 use crate::coordinator::{Coordinator, CoreConfig, LoadState};
-use crate::judge::{judge_reply, ReplyFault};
+use crate::property::reply::{judge_reply, ReplyFault};
 use crate::protocol::{ClientAddr, ErrorCode, Offset, Reply};
 use stateright::{Model, Property};
 
@@ -126,8 +126,8 @@ impl GroupModel {
     }
 
     /// Whether one more fault of a kind fits both its own budget and the total.
-    fn budget_left(&self, w: &World, used: u8, allowed: u8) -> bool {
-        used < allowed
+    fn budget_left(&self, w: &World, f: Fault) -> bool {
+        w.used.of(f) < self.cfg.faults.budget(f)
             && self
                 .cfg
                 .faults
@@ -145,7 +145,7 @@ impl GroupModel {
             }
             Action::Lose(env) => {
                 remove_envelope(&mut w.network, env);
-                w.used.lost_messages += 1;
+                w.used.count(Fault::LostMessage);
                 if let Some(c) = env.client().and_then(|addr| w.consumer_at(addr)) {
                     let send = w.consumers[c].on_request_timeout(&self.core);
                     self.send(&mut w, c, send);
@@ -156,7 +156,7 @@ impl GroupModel {
                 self.send(&mut w, *c as usize, send);
             }
             Action::Abandon(c) => {
-                w.used.late_deliveries += 1;
+                w.used.count(Fault::LateDelivery);
                 let send = w.consumers[*c as usize].abandon_request(&self.core);
                 self.send(&mut w, *c as usize, send);
             }
@@ -182,7 +182,7 @@ impl GroupModel {
             }
             Action::ExpireSession(id) => {
                 if w.held_by_live_consumer(*id) {
-                    w.used.session_expiries += 1;
+                    w.used.count(Fault::SessionExpiry);
                 }
                 let b = w.log.leader as usize;
                 let (brokers, log) = (&mut w.brokers, &mut w.log);
@@ -191,7 +191,7 @@ impl GroupModel {
             }
             Action::RebalanceTimeout => {
                 if state::rebalance_timeout_removes_live(&w) {
-                    w.used.session_expiries += 1;
+                    w.used.count(Fault::SessionExpiry);
                 }
                 let b = w.log.leader as usize;
                 let (brokers, log) = (&mut w.brokers, &mut w.log);
@@ -200,7 +200,7 @@ impl GroupModel {
             }
             Action::Crash(c) => {
                 let c = *c as usize;
-                w.used.crashes += 1;
+                w.used.count(Fault::Crash);
                 let old = w.consumers[c].addr;
                 // The process's connections die with it: answers to it are never read.
                 w.network.retain(|e| {
@@ -214,23 +214,23 @@ impl GroupModel {
                 w.consumers[c] = Consumer::new(addr, &self.core);
             }
             Action::Close(c) => {
-                w.used.leaves += 1;
+                w.used.count(Fault::Leave);
                 let send = w.consumers[*c as usize].close(&self.core);
                 self.send(&mut w, *c as usize, send);
             }
             Action::Start(c) => {
-                w.used.late_joins += 1;
+                w.used.count(Fault::LateJoin);
                 w.started |= 1 << c;
             }
             Action::Failover(to) => {
-                w.used.failovers += 1;
+                w.used.count(Fault::Failover);
                 let from = w.log.leader;
                 w.log.elect(*to);
                 let epoch = w.log.leader_epoch;
                 // The new leader starts loading at once; the old one learns of its demotion
                 // only when the controller's message arrives, and until then still serves
                 // (its appends are refused).
-                let replies = w.brokers[*to as usize].start_loading(epoch, &self.core);
+                let replies = w.brokers[*to as usize].on_start_leading(epoch, &self.core);
                 self.emit(&mut w, *to, replies);
                 push_envelope(
                     &mut w.network,
@@ -256,7 +256,7 @@ impl GroupModel {
     /// Whether some coordinator may still load the log: one is loading, or a failover is left.
     fn load_ahead(&self, w: &World) -> bool {
         w.brokers.iter().any(|b| b.load == LoadState::Loading)
-            || self.budget_left(w, w.used.failovers, self.cfg.faults.failovers)
+            || self.budget_left(w, Fault::Failover)
     }
 
     /// FindCoordinator, answered from cluster metadata: a consumer that lost its coordinator
@@ -286,16 +286,12 @@ impl GroupModel {
             (Addr::Broker(b), Msg::Control(control)) => {
                 let b = *b as usize;
                 let replies = match *control {
-                    Control::StartLeading { epoch }
-                        if w.brokers[b].epoch < epoch
-                            || w.brokers[b].load == LoadState::NotCoordinator =>
-                    {
-                        w.brokers[b].start_loading(epoch, &self.core)
+                    Control::StartLeading { epoch } => {
+                        w.brokers[b].on_start_leading(epoch, &self.core)
                     }
-                    Control::StopLeading { epoch } if w.brokers[b].epoch < epoch => {
-                        w.brokers[b].stop_leading(&self.core)
+                    Control::StopLeading { epoch } => {
+                        w.brokers[b].on_stop_leading(epoch, &self.core)
                     }
-                    _ => Vec::new(),
                 };
                 self.emit(w, b as u8, replies);
             }
@@ -467,7 +463,6 @@ impl Model for GroupModel {
 
     fn actions(&self, w: &World, actions: &mut Vec<Action>) {
         let cfg = &self.cfg;
-        let faults = &cfg.faults;
         // Replication keeps up: while MAX_UNREPLICATED batches wait for the high watermark, the
         // coordinator takes no request (a timing assumption of the exploration, as the two
         // below; it keeps stale requests and unreplicated batches from piling up).
@@ -478,9 +473,7 @@ impl Model for GroupModel {
             if self.deliverable(&w.network, i) && !held {
                 actions.push(Action::Deliver(env.clone()));
             }
-            if env.client().is_some()
-                && self.budget_left(w, w.used.lost_messages, faults.lost_messages)
-            {
+            if env.client().is_some() && self.budget_left(w, Fault::LostMessage) {
                 actions.push(Action::Lose(env.clone()));
             }
         }
@@ -500,7 +493,7 @@ impl Model for GroupModel {
         let leader = w.leader();
         let expirable = (leader.group.pending_members.iter().copied())
             .chain(leader.group.members.iter().map(|m| m.id));
-        let expiries_left = self.budget_left(w, w.used.session_expiries, faults.session_expiries);
+        let expiries_left = self.budget_left(w, Fault::SessionExpiry);
         for id in expirable.filter(|id| leader.can_expire(*id)) {
             // A live consumer's session expires only as a budgeted fault (a GC pause). An
             // orphan's (its process is gone) expires for sure, but session timeouts are long next
@@ -529,21 +522,18 @@ impl Model for GroupModel {
                 continue;
             }
             if consumer.is_closed() {
-                if cfg.recorded && self.budget_left(w, w.used.crashes, faults.crashes) {
+                if cfg.recorded && self.budget_left(w, Fault::Crash) {
                     actions.push(Action::Crash(id));
                 }
                 continue;
             }
-            if consumer.phase == crate::consumer::Phase::Stable && consumer.in_flight.is_none() {
-                for p in consumer.processable().iter() {
-                    if cfg.recorded || consumer.positions[p as usize] < Offset::from(cfg.max_offset)
-                    {
-                        actions.push(Action::Consume(id, p));
-                    }
+            for p in consumer.processable().iter() {
+                if cfg.recorded || consumer.positions[p as usize] < Offset::from(cfg.max_offset) {
+                    actions.push(Action::Consume(id, p));
                 }
-                if consumer.has_uncommitted() {
-                    actions.push(Action::Commit(id));
-                }
+            }
+            if consumer.wants_commit() {
+                actions.push(Action::Commit(id));
             }
             if self.heartbeat_informative(w, consumer) {
                 actions.push(Action::Heartbeat(id));
@@ -552,23 +542,21 @@ impl Model for GroupModel {
                 actions.push(Action::TimeOut(id));
             }
             if consumer.in_flight.is_some()
-                && self.budget_left(w, w.used.late_deliveries, faults.late_deliveries)
+                && self.budget_left(w, Fault::LateDelivery)
                 && w.network.iter().any(|e| {
                     e.src == Addr::Client(consumer.addr) && matches!(e.msg, Msg::Request(_))
                 })
             {
                 actions.push(Action::Abandon(id));
             }
-            if self.budget_left(w, w.used.crashes, faults.crashes) {
+            if self.budget_left(w, Fault::Crash) {
                 actions.push(Action::Crash(id));
             }
-            if (cfg.recorded || consumer.phase == crate::consumer::Phase::Stable)
-                && self.budget_left(w, w.used.leaves, faults.leaves)
-            {
+            if (cfg.recorded || consumer.is_stable()) && self.budget_left(w, Fault::Leave) {
                 actions.push(Action::Close(id));
             }
         }
-        if self.budget_left(w, w.used.failovers, faults.failovers) {
+        if self.budget_left(w, Fault::Failover) {
             for b in 0..cfg.brokers {
                 if b != w.log.leader {
                     actions.push(Action::Failover(b));
@@ -598,19 +586,9 @@ impl GroupModel {
     /// A heartbeat answered NONE by a Stable group changes nothing anywhere, so only heartbeats
     /// whose answer would tell the consumer something are explored.
     fn heartbeat_informative(&self, w: &World, consumer: &Consumer) -> bool {
-        if consumer.phase != crate::consumer::Phase::Stable || consumer.in_flight.is_some() {
-            return false;
-        }
-        match (
-            consumer.coordinator,
-            consumer.member_id,
-            consumer.generation,
-        ) {
-            (Some(b), Some(m), Some(g)) => {
-                w.brokers[b as usize].heartbeat_error(m, g) != ErrorCode::None
-            }
-            _ => false,
-        }
+        consumer.heartbeat_due().is_some_and(|(b, m, g)| {
+            w.brokers[b as usize].heartbeat_error(m, g, &self.core) != ErrorCode::None
+        })
     }
 
     /// Whether the system has settled: nothing but faults could happen next.

@@ -8,34 +8,38 @@
 //! at least once, or the check fails: a property that guards a situation never reached proves
 //! nothing.
 
-use super::{Addr, GroupModel, ModelConfig, Msg, Observed, World};
-use crate::coordinator::replay::{load, replay};
+use super::{Addr, Fault, GroupModel, ModelConfig, Msg, Observed, World};
+use crate::consumer::Phase;
+use crate::coordinator::replay::load;
 use crate::coordinator::{GroupState, LoadState};
 use crate::flaw::Flaw;
 use crate::offsets_log::compacted;
-use crate::protocol::{ErrorCode, Generation, MemberId, Partitions, Response};
-use stateright::Property;
+use crate::property::{first_overlap, replay_difference, Claim, GroupView, Property};
+use crate::protocol::{BrokerId, ErrorCode, Generation, MemberId, Partitions, Record, Response};
 
 type Condition = fn(&GroupModel, &World) -> bool;
 
-/// Safety properties, by name.
-pub const ALWAYS: [(&str, Condition); 8] = [
-    ("single_owner", single_owner),
-    ("assignment_is_function", assignment_is_function),
-    ("no_zombie_commit", no_zombie_commit),
-    ("no_lost_commit", no_lost_commit),
-    ("durable_before_ack", durable_before_ack),
-    ("replay_equivalence", replay_equivalence),
-    ("generation_monotonic", generation_monotonic),
-    ("convergence", convergence),
-];
+/// The state check of a safety property.
+pub fn condition(p: Property) -> Condition {
+    match p {
+        Property::SingleOwner => single_owner,
+        Property::AssignmentIsFunction => assignment_is_function,
+        Property::NoZombieCommit => no_zombie_commit,
+        Property::NoLostCommit => no_lost_commit,
+        Property::DurableBeforeAck => durable_before_ack,
+        Property::ReplayEquivalence => replay_equivalence,
+        Property::GenerationMonotonic => generation_monotonic,
+        Property::Convergence => convergence,
+        // Judged on the state graph (liveness.rs); holds in every single state.
+        Property::Liveness => |_, _| true,
+    }
+}
 
-/// The first safety property (in [`ALWAYS`] order) that `w` violates, if any.
-pub fn first_violated(model: &GroupModel, w: &World) -> Option<&'static str> {
-    ALWAYS
-        .iter()
-        .find(|(_, holds)| !holds(model, w))
-        .map(|(name, _)| *name)
+/// The first safety property (in [`Property::ALWAYS`] order) that `w` violates, if any.
+pub fn first_violated(model: &GroupModel, w: &World) -> Option<Property> {
+    Property::ALWAYS
+        .into_iter()
+        .find(|p| !condition(*p)(model, w))
 }
 
 /// A witness: a situation that must be reached, if the configuration allows it at all.
@@ -49,27 +53,27 @@ pub const WITNESSES: [Witness; 15] = [
     Witness {
         name: "consumer_crashed",
         applies: |c| c.faults.crashes > 0,
-        condition: |_, w| w.used.crashes > 0,
+        condition: |_, w| w.used.of(Fault::Crash) > 0,
     },
     Witness {
         name: "live_session_expired",
         applies: |c| c.faults.session_expiries > 0,
-        condition: |_, w| w.used.session_expiries > 0,
+        condition: |_, w| w.used.of(Fault::SessionExpiry) > 0,
     },
     Witness {
         name: "coordinator_failed_over",
         applies: |c| c.faults.failovers > 0,
-        condition: |_, w| w.used.failovers > 0 && w.leader().load == LoadState::Active,
+        condition: |_, w| w.used.of(Fault::Failover) > 0 && w.leader().load == LoadState::Active,
     },
     Witness {
         name: "message_lost",
         applies: |c| c.faults.lost_messages > 0,
-        condition: |_, w| w.used.lost_messages > 0,
+        condition: |_, w| w.used.of(Fault::LostMessage) > 0,
     },
     Witness {
         name: "consumer_left",
         applies: |c| c.faults.leaves > 0,
-        condition: |_, w| w.used.leaves > 0 && w.consumers.iter().any(|c| c.is_closed()),
+        condition: |_, w| w.used.of(Fault::Leave) > 0 && w.consumers.iter().any(|c| c.is_closed()),
     },
     Witness {
         name: "late_consumer_joined",
@@ -77,7 +81,7 @@ pub const WITNESSES: [Witness; 15] = [
         // Every late consumer has started and every live consumer is a current member. (Said
         // without consumer numbers, so that it means the same under symmetry reduction.)
         condition: |m, w| {
-            w.used.late_joins == m.cfg.faults.late_joins
+            w.used.of(Fault::LateJoin) == m.cfg.faults.late_joins
                 && (0..w.consumers.len())
                     .filter(|c| w.is_live(*c))
                     .all(|c| current_member(w, w.consumers[c].member_id, w.consumers[c].generation))
@@ -198,25 +202,25 @@ fn to_abandoned(w: &World, pred: fn(&Response) -> bool) -> bool {
 }
 
 /// The properties of one configuration: every safety property and the applicable witnesses.
-pub fn for_model(cfg: &ModelConfig) -> Vec<Property<GroupModel>> {
-    let mut props: Vec<Property<GroupModel>> = ALWAYS
-        .iter()
-        .map(|(name, f)| Property::always(name, *f))
+pub fn for_model(cfg: &ModelConfig) -> Vec<stateright::Property<GroupModel>> {
+    let mut props: Vec<stateright::Property<GroupModel>> = Property::ALWAYS
+        .into_iter()
+        .map(|p| stateright::Property::always(p.name(), condition(p)))
         .collect();
     props.extend(
         WITNESSES
             .iter()
             .filter(|w| (w.applies)(cfg))
-            .map(|w| Property::sometimes(w.name, w.condition)),
+            .map(|w| stateright::Property::sometimes(w.name, w.condition)),
     );
     props
 }
 
-/// Generation and members of the group as the current coordinator knows it, or as the durable
-/// log has it while no coordinator is serving.
-pub fn current_group(w: &World) -> (Generation, Vec<MemberId>) {
+/// The group as the properties see it: the generation and members of the current coordinator,
+/// or of the durable log while no coordinator is serving, and the claims of the live consumers.
+pub fn group_view(w: &World) -> GroupView {
     let l = w.leader();
-    if l.load == LoadState::Active && l.epoch == w.log.leader_epoch {
+    let (generation, members) = if l.load == LoadState::Active && l.epoch == w.log.leader_epoch {
         (
             l.group.generation,
             l.group.members.iter().map(|m| m.id).collect(),
@@ -226,33 +230,26 @@ pub fn current_group(w: &World) -> (Generation, Vec<MemberId>) {
             Some(g) => (g.generation, g.members.iter().map(|(m, _)| *m).collect()),
             None => (0, Vec::new()),
         }
+    };
+    let claims = (0..w.consumers.len())
+        .filter(|c| w.is_live(*c))
+        .filter_map(|c| Claim::of(c, &w.consumers[c]))
+        .collect();
+    GroupView {
+        generation,
+        members,
+        claims,
     }
 }
 
+/// Whether `id` in `generation` is a member the current group counts.
 pub fn current_member(w: &World, id: Option<MemberId>, generation: Option<Generation>) -> bool {
-    let (g, members) = current_group(w);
-    matches!((id, generation), (Some(id), Some(gen)) if gen == g && members.contains(&id))
-}
-
-fn pairwise_disjoint(sets: impl Iterator<Item = Partitions>) -> bool {
-    let mut seen = Partitions::EMPTY;
-    for s in sets {
-        if !seen.intersection(s).is_empty() {
-            return false;
-        }
-        seen = seen.union(s);
-    }
-    true
+    matches!((id, generation), (Some(id), Some(g)) if group_view(w).counts(id, g))
 }
 
 /// No partition is owned by two live consumers that are both members of the current generation.
 fn single_owner(_: &GroupModel, w: &World) -> bool {
-    let owners = (0..w.consumers.len())
-        .filter(|c| w.is_live(*c))
-        .map(|c| &w.consumers[c])
-        .filter(|c| current_member(w, c.member_id, c.generation))
-        .map(|c| c.owned);
-    pairwise_disjoint(owners)
+    group_view(w).double_owner().is_none()
 }
 
 /// Every assignment a coordinator holds or has written gives each partition to at most one
@@ -265,7 +262,7 @@ fn assignment_is_function(m: &GroupModel, w: &World) -> bool {
         .filter(|b| b.load == LoadState::Active)
         .all(|b| {
             let g = &b.group;
-            pairwise_disjoint(g.members.iter().map(|m| m.assignment))
+            first_overlap(&g.assignments()).is_none()
                 && (g.state != GroupState::Stable
                     || g.members.is_empty()
                     || g.members
@@ -279,9 +276,7 @@ fn assignment_is_function(m: &GroupModel, w: &World) -> bool {
         .iter()
         .chain(w.log.uncommitted.iter().flatten())
         .all(|r| match r {
-            crate::protocol::Record::GroupMetadata { members, .. } => {
-                pairwise_disjoint(members.iter().map(|(_, ps)| *ps))
-            }
+            Record::GroupMetadata { members, .. } => first_overlap(members).is_none(),
             _ => true,
         });
     held && written
@@ -296,7 +291,8 @@ fn no_zombie_commit(_: &GroupModel, w: &World) -> bool {
 /// Every acknowledged commit is in the durable log (or superseded by a higher one), and no
 /// coordinator ever served an offset below an acknowledged commit.
 fn no_lost_commit(_: &GroupModel, w: &World) -> bool {
-    !w.observed.has(Observed::FETCH_BELOW_ACK) && crate::judge::lost_ack(&w.log, &w.acked).is_none()
+    !w.observed.has(Observed::FETCH_BELOW_ACK)
+        && crate::property::reply::lost_ack(&w.log, &w.acked).is_none()
 }
 
 /// No success response revealed an assignment (with its generation) or an offset that was not
@@ -310,18 +306,7 @@ fn durable_before_ack(_: &GroupModel, w: &World) -> bool {
 fn replay_equivalence(m: &GroupModel, w: &World) -> bool {
     load_ignores_compaction(m, w)
         && w.brokers.iter().all(|b| {
-            if b.load != LoadState::Active
-                || b.epoch != w.log.leader_epoch
-                || !b.pending.is_empty()
-                || !matches!(b.group.state, GroupState::Stable | GroupState::Empty)
-            {
-                return true;
-            }
-            let expected = replay(m.cfg.partitions, &w.log.durable);
-            b.group.generation == expected.generation
-                && b.group.leader == expected.leader
-                && b.group.assignments() == expected.members
-                && b.offsets == expected.offsets
+            replay_difference(b, w.log.leader_epoch, &w.log.durable, m.cfg.partitions).is_none()
         })
 }
 
@@ -350,68 +335,108 @@ fn convergence(m: &GroupModel, w: &World) -> bool {
 /// Stable at the serving coordinator, every live consumer a synced member owning exactly its
 /// assignment, no other members, every partition owned by exactly one live consumer.
 pub fn converged(w: &World) -> bool {
-    let l = w.leader();
-    if l.load != LoadState::Active
-        || l.epoch != w.log.leader_epoch
-        || !l.pending.is_empty()
-        || !l.group.pending_members.is_empty()
-    {
-        return false;
-    }
-    let live: Vec<_> = (0..w.consumers.len())
-        .filter(|c| w.is_live(*c))
-        .map(|c| &w.consumers[c])
-        .collect();
-    if live.is_empty() {
-        return l.group.members.is_empty();
-    }
-    let g = &l.group;
-    let all = Partitions::all(w.acked.len() as u8);
-    g.state == GroupState::Stable
-        && g.members.len() == live.len()
-        && live.iter().all(|c| {
-            c.phase == crate::consumer::Phase::Stable
-                && c.in_flight.is_none()
-                && c.unfetched.is_empty()
-                && c.generation == Some(g.generation)
-                && c.member_id
-                    .and_then(|id| g.member(id))
-                    .is_some_and(|m| m.assignment == c.owned)
-        })
-        && pairwise_disjoint(live.iter().map(|c| c.owned))
-        && live.iter().fold(Partitions::EMPTY, |u, c| u.union(c.owned)) == all
+    unconverged(w).is_none()
 }
 
-/// What a safety property says, in one line (as in the README's table).
-pub fn property_summary(name: &str) -> &'static str {
-    match name {
-        "single_owner" => {
-            "no partition is owned by two live consumers that are both members of the current generation"
+/// Why a group has not converged: the first requirement of [`converged`] it misses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unconverged {
+    NotServing(BrokerId),
+    WritesPending(BrokerId),
+    MembersPending(BrokerId),
+    NotStable(GroupState, Generation, BrokerId),
+    NotAMember(usize),
+    NotSynced(usize, Phase, Option<Generation>, Generation),
+    OwnsOtherThanAssigned(usize, Partitions, Partitions),
+    MemberCount(usize, usize),
+    Owners(u8, usize),
+    WorkInFlight,
+}
+
+/// The first requirement of convergence that `w` misses, if any.
+pub fn unconverged(w: &World) -> Option<Unconverged> {
+    use Unconverged::*;
+    let l = w.leader();
+    if l.load != LoadState::Active || l.epoch != w.log.leader_epoch {
+        return Some(NotServing(l.broker));
+    }
+    if !l.pending.is_empty() {
+        return Some(WritesPending(l.broker));
+    }
+    let g = &l.group;
+    if !g.pending_members.is_empty() {
+        return Some(MembersPending(l.broker));
+    }
+    let live: Vec<usize> = (0..w.consumers.len()).filter(|c| w.is_live(*c)).collect();
+    if live.is_empty() && g.members.is_empty() {
+        return None;
+    }
+    if g.state != GroupState::Stable {
+        return Some(NotStable(g.state, g.generation, l.broker));
+    }
+    for &c in &live {
+        let consumer = &w.consumers[c];
+        match consumer.member_id.and_then(|id| g.member(id)) {
+            None => return Some(NotAMember(c)),
+            Some(_)
+                if consumer.phase != Phase::Stable || consumer.generation != Some(g.generation) =>
+            {
+                return Some(NotSynced(
+                    c,
+                    consumer.phase,
+                    consumer.generation,
+                    g.generation,
+                ))
+            }
+            Some(m) if m.assignment != consumer.owned => {
+                return Some(OwnsOtherThanAssigned(c, consumer.owned, m.assignment))
+            }
+            _ => {}
         }
-        "assignment_is_function" => {
-            "every assignment gives each partition to at most one member, and a Stable group with members gives every partition to exactly one"
+    }
+    if g.members.len() != live.len() {
+        return Some(MemberCount(g.members.len(), live.len()));
+    }
+    for p in 0..w.acked.len() as u8 {
+        let owners = live
+            .iter()
+            .filter(|c| w.consumers[**c].owned.contains(p))
+            .count();
+        if owners != 1 {
+            return Some(Owners(p, owners));
         }
-        "no_zombie_commit" => {
-            "every offset commit that becomes durable came from a member of the durable generation that was assigned the partition"
+    }
+    live.iter()
+        .map(|c| &w.consumers[*c])
+        .any(|c| c.in_flight.is_some() || !c.unfetched.is_empty())
+        .then_some(WorkInFlight)
+}
+
+impl std::fmt::Display for Unconverged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use Unconverged::*;
+        match self {
+            NotServing(b) => write!(f, "broker-{b} is not serving the group"),
+            WritesPending(b) => write!(f, "broker-{b} still has writes pending"),
+            MembersPending(b) => write!(f, "broker-{b} still awaits pending members"),
+            NotStable(state, generation, b) => write!(
+                f,
+                "the group is {state:?} at generation {generation} on broker-{b}"
+            ),
+            NotAMember(c) => write!(f, "consumer-{c} is not a member of the group"),
+            NotSynced(c, phase, generation, group) => write!(
+                f,
+                "consumer-{c} is {phase:?} in generation {generation:?} while the group is at generation {group}"
+            ),
+            OwnsOtherThanAssigned(c, owned, assigned) => {
+                write!(f, "consumer-{c} owns {owned} but is assigned {assigned}")
+            }
+            MemberCount(members, live) => write!(
+                f,
+                "the group has {members} members for {live} live consumers"
+            ),
+            Owners(p, n) => write!(f, "p{p} is owned by {n} live consumers"),
+            WorkInFlight => f.write_str("a consumer still has work in flight"),
         }
-        "no_lost_commit" => {
-            "every acknowledged commit stays in the durable log, and no coordinator serves an offset below it"
-        }
-        "durable_before_ack" => {
-            "no success response reveals an assignment or offset that is not durable"
-        }
-        "replay_equivalence" => {
-            "a serving coordinator at rest holds exactly the replay of its durable log"
-        }
-        "generation_monotonic" => {
-            "the durable generation never decreases, and the serving coordinator is never behind it"
-        }
-        "liveness" => {
-            "after the last fault, every fair execution reaches a converged group (weak fairness of the protocol's own steps)"
-        }
-        "convergence" => {
-            "once nothing but faults can happen, the group is Stable with every partition owned by exactly one live member"
-        }
-        _ => "a witness: a situation that must be reached",
     }
 }

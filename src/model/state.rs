@@ -1,5 +1,6 @@
 //! The state of the modelled system and the steps that change it.
 
+use super::Fault;
 use crate::consumer::Consumer;
 use crate::coordinator::Coordinator;
 use crate::offsets_log::OffsetsLog;
@@ -77,18 +78,31 @@ pub struct Used {
 }
 
 impl Used {
+    /// How many faults of kind `f` this execution has suffered.
+    pub fn of(mut self, f: Fault) -> u8 {
+        *self.slot(f)
+    }
+
+    /// One more fault of kind `f`.
+    pub fn count(&mut self, f: Fault) {
+        *self.slot(f) += 1;
+    }
+
+    fn slot(&mut self, f: Fault) -> &mut u8 {
+        match f {
+            Fault::Crash => &mut self.crashes,
+            Fault::SessionExpiry => &mut self.session_expiries,
+            Fault::Failover => &mut self.failovers,
+            Fault::LostMessage => &mut self.lost_messages,
+            Fault::Leave => &mut self.leaves,
+            Fault::LateDelivery => &mut self.late_deliveries,
+            Fault::LateJoin => &mut self.late_joins,
+        }
+    }
+
+    /// The faults `max_total` counts.
     pub fn total(&self) -> u16 {
-        [
-            self.crashes,
-            self.session_expiries,
-            self.failovers,
-            self.lost_messages,
-            self.leaves,
-            self.late_deliveries,
-        ]
-        .into_iter()
-        .map(u16::from)
-        .sum()
+        Fault::TOTALLED.iter().map(|f| u16::from(self.of(*f))).sum()
     }
 }
 

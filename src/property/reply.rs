@@ -2,6 +2,7 @@
 //! and the fetch half of `no_lost_commit`, in one place for the model, the runtime's history
 //! checker and the trace explanations.
 
+use super::Property;
 use crate::offsets_log::OffsetsLog;
 use crate::protocol::{ErrorCode, Generation, Offset, Partition, Partitions, Response};
 
@@ -33,10 +34,10 @@ pub enum ReplyFault {
 
 impl ReplyFault {
     /// The property the fault breaks.
-    pub fn property(self) -> &'static str {
+    pub fn property(self) -> Property {
         match self {
-            ReplyFault::FetchBelowAck { .. } => "no_lost_commit",
-            _ => "durable_before_ack",
+            ReplyFault::FetchBelowAck { .. } => Property::NoLostCommit,
+            _ => Property::DurableBeforeAck,
         }
     }
 }

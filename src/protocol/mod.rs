@@ -114,18 +114,6 @@ pub enum Request {
 }
 
 impl Request {
-    /// The member the request speaks for, if it names one.
-    pub fn member_id(&self) -> Option<MemberId> {
-        match self {
-            Request::FindCoordinator | Request::OffsetFetch { .. } => None,
-            Request::JoinGroup { member_id } => *member_id,
-            Request::SyncGroup { member_id, .. }
-            | Request::Heartbeat { member_id, .. }
-            | Request::LeaveGroup { member_id }
-            | Request::OffsetCommit { member_id, .. } => Some(*member_id),
-        }
-    }
-
     /// The Kafka API name of the request.
     pub fn api(&self) -> &'static str {
         match self {

@@ -10,7 +10,7 @@
 //! as a model execution (`trace::recorded`).
 
 use super::service::{ClientStep, GroupService};
-use crate::consumer::{Consumer, Phase, Send};
+use crate::consumer::{Consumer, Send};
 use crate::coordinator::CoreConfig;
 use crate::protocol::{ClientAddr, Partition, Response};
 
@@ -158,7 +158,7 @@ impl Client {
     }
 
     pub fn is_stable(&self) -> bool {
-        self.consumer.phase == Phase::Stable && self.consumer.in_flight.is_none()
+        self.consumer.is_at_rest()
     }
 }
 

@@ -9,14 +9,15 @@
 //! (`assignment_is_function`).
 
 use super::service::Event;
-use crate::judge::{judge_reply, lost_ack};
 use crate::offsets_log::OffsetsLog;
+use crate::property::reply::{judge_reply, lost_ack};
+use crate::property::{first_overlap, Property};
 use crate::protocol::{Offset, Record};
 
 /// A property broken by a run, with the index of the event where it broke.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
-    pub property: &'static str,
+    pub property: Property,
     pub event: usize,
     pub detail: String,
 }
@@ -62,7 +63,7 @@ pub fn check(events: &[Event], partitions: u8) -> Vec<Violation> {
                                     format!("{m} in generation {g}")
                                 });
                                 violation(
-                                    "no_zombie_commit",
+                                    Property::NoZombieCommit,
                                     i,
                                     format!("offset p{partition}@{offset} by {by} became durable"),
                                 );
@@ -73,16 +74,14 @@ pub fn check(events: &[Event], partitions: u8) -> Vec<Violation> {
                             members,
                             ..
                         } => {
-                            let mut seen = crate::protocol::Partitions::EMPTY;
-                            for (_, ps) in members {
-                                if !seen.intersection(*ps).is_empty() {
-                                    violation(
-                                        "assignment_is_function",
-                                        i,
-                                        format!("generation {generation} gives a partition twice"),
-                                    );
-                                }
-                                seen = seen.union(*ps);
+                            if let Some((p, m, n)) = first_overlap(members) {
+                                violation(
+                                    Property::AssignmentIsFunction,
+                                    i,
+                                    format!(
+                                        "generation {generation} gives p{p} to both {m} and {n}"
+                                    ),
+                                );
                             }
                         }
                         _ => {}
@@ -93,7 +92,7 @@ pub fn check(events: &[Event], partitions: u8) -> Vec<Violation> {
                 durable.replicate_one();
                 if durable.durable_generation() < before {
                     violation(
-                        "generation_monotonic",
+                        Property::GenerationMonotonic,
                         i,
                         format!("{before} → {}", durable.durable_generation()),
                     );
@@ -118,7 +117,7 @@ pub fn check(events: &[Event], partitions: u8) -> Vec<Violation> {
     }
     if let Some((p, a)) = lost_ack(&durable, &acked) {
         violation(
-            "no_lost_commit",
+            Property::NoLostCommit,
             events.len(),
             format!("acknowledged p{p}@{a} is not durable at the end"),
         );

@@ -14,6 +14,7 @@ use super::timers::Timers;
 use crate::assignor::Assignor;
 use crate::coordinator::{CoreConfig, GroupState, LoadState};
 use crate::flaw::Flaws;
+use crate::property::{replay_difference, Claim, GroupView, Property};
 use crate::protocol::{ClientAddr, Generation, MemberId, Partitions};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -216,33 +217,27 @@ fn check_state(shared: &Shared, partitions: u8) {
     if leader.load != LoadState::Active || leader.epoch != log.leader_epoch {
         return;
     }
-    if leader.pending.is_empty()
-        && matches!(leader.group.state, GroupState::Stable | GroupState::Empty)
-    {
-        let expected = crate::coordinator::replay::replay(partitions, &log.durable);
-        if leader.group.generation != expected.generation
-            || leader.group.assignments() != expected.members
-            || leader.offsets != expected.offsets
-        {
-            shared.violations.lock().unwrap().push(format!(
-                "replay_equivalence: broker-{} serves generation {} and offsets {:?}; its durable log replays to generation {} and offsets {:?}",
-                leader.broker, leader.group.generation, leader.offsets, expected.generation, expected.offsets
-            ));
-        }
+    let mut violations = Vec::new();
+    if let Some(d) = replay_difference(leader, log.leader_epoch, &log.durable, partitions) {
+        violations.push(format!("{}: {d}", Property::ReplayEquivalence));
     }
-    let published = shared.published.lock().unwrap().clone();
-    let mut seen = Partitions::EMPTY;
-    for (m, g, owned) in published.into_iter().flatten() {
-        if g == leader.group.generation && leader.group.member(m).is_some() {
-            if !seen.intersection(owned).is_empty() {
-                shared.violations.lock().unwrap().push(format!(
-                    "single_owner: {} owned twice in generation {g}",
-                    seen.intersection(owned)
-                ));
-            }
-            seen = seen.union(owned);
-        }
+    let claims = shared.published.lock().unwrap().clone();
+    let claims = claims
+        .into_iter()
+        .enumerate()
+        .filter_map(|(consumer, p)| {
+            p.map(|(member, generation, owned)| Claim {
+                consumer,
+                member,
+                generation,
+                owned,
+            })
+        })
+        .collect();
+    if let Some(d) = GroupView::of(&leader.group, claims).double_owner() {
+        violations.push(format!("{}: {d}", Property::SingleOwner));
     }
+    shared.violations.lock().unwrap().extend(violations);
 }
 
 /// Runs a live group and reports what happened.

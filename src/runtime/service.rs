@@ -280,7 +280,7 @@ impl GroupService {
         step: Option<ClientStep>,
     ) {
         #[cfg(not(loom))]
-        if let Some(id) = request.member_id() {
+        if let Some(id) = Coordinator::session_refreshed_by(request) {
             self.heard_from(id, std::time::Instant::now());
         }
         let replies = {
@@ -405,11 +405,7 @@ impl GroupService {
         };
         let replies = {
             let mut broker = lock(&self.brokers[to as usize]);
-            let replies = if broker.epoch < epoch || broker.load == LoadState::NotCoordinator {
-                broker.start_loading(epoch, &self.cfg)
-            } else {
-                Vec::new()
-            };
+            let replies = broker.on_start_leading(epoch, &self.cfg);
             self.record(|| Event::Loading {
                 broker: to,
                 epoch,
@@ -426,11 +422,7 @@ impl GroupService {
     pub fn stop_leading(&self, broker: BrokerId, epoch: LeaderEpoch) {
         let replies = {
             let mut b = lock(&self.brokers[broker as usize]);
-            let replies = if b.epoch < epoch {
-                b.stop_leading(&self.cfg)
-            } else {
-                Vec::new()
-            };
+            let replies = b.on_stop_leading(epoch, &self.cfg);
             self.record(|| Event::Unloaded {
                 broker,
                 replies: replies.clone(),

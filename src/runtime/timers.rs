@@ -2,9 +2,8 @@
 //! phase lasted too long. This background thread tells it, from real time, as Kafka's
 //! coordinator does with its heartbeat and rebalance timers.
 //!
-//! A member is heard from whenever a request carrying its member id reaches any broker (Kafka
-//! refreshes the session on JoinGroup, SyncGroup, Heartbeat and OffsetCommit alike); the
-//! service keeps the last time. Every tick, the thread looks at the leading coordinator: a
+//! A member is heard from whenever a request that refreshes its session reaches any broker
+//! (the core says which: `Coordinator::session_refreshed_by`); the service keeps the last time. Every tick, the thread looks at the leading coordinator: a
 //! member silent for longer than the session timeout is expired (the core ignores members it
 //! must not expire, such as one whose JoinGroup is parked), and a join phase that has lasted
 //! the rebalance timeout is ended, removing the members that did not rejoin.

@@ -1,13 +1,17 @@
 //! Plain English: one sentence per step, and one sentence saying why the last state violates
 //! the property.
 
-use crate::consumer::Phase;
-use crate::coordinator::replay::replay;
 use crate::coordinator::{GroupState, LoadState};
-use crate::judge::{judge_reply, lost_ack, ReplyFault};
-use crate::model::properties::{converged, current_member};
+use crate::model::properties::{group_view, unconverged};
 use crate::model::{Action, Addr, GroupModel, Msg, Observed, World};
-use crate::protocol::{MemberId, Offset, Partition, Partitions, Record};
+use crate::property::reply::{judge_reply, lost_ack, ReplyFault};
+use crate::coordinator::replay::load;
+use crate::model::properties::load_ignores_compaction;
+use crate::offsets_log::compacted;
+use crate::property::{
+    first_overlap, offset_text as offset, offsets_line, replay_difference, Property,
+};
+use crate::protocol::{MemberId, Partitions, Record};
 
 /// What one step did.
 pub fn describe(before: &World, action: &Action, after: &World) -> String {
@@ -146,36 +150,44 @@ fn who(w: &World, id: MemberId) -> String {
     }
 }
 
-fn offset(o: Option<Offset>) -> String {
-    o.map(|o| o.to_string()).unwrap_or_else(|| "nothing".into())
-}
-
 /// Why `w` violates `property`; `prev` is the state before the last step (none when the initial
 /// state already violates it).
-pub fn violation(model: &GroupModel, property: &str, prev: Option<&World>, w: &World) -> String {
+pub fn violation(
+    model: &GroupModel,
+    property: Property,
+    prev: Option<&World>,
+    w: &World,
+) -> String {
     let newly = |bit: u8| w.observed.has(bit) && !prev.is_some_and(|p| p.observed.has(bit));
     let sentence = match property {
-        "single_owner" => single_owner(w),
-        "assignment_is_function" => assignment_is_function(model, w),
-        "no_zombie_commit" => {
+        Property::SingleOwner => group_view(w).double_owner().map(|d| d.to_string()),
+        Property::AssignmentIsFunction => assignment_is_function(model, w),
+        Property::NoZombieCommit => {
             prev.and_then(|p| accepted_zombie_commit(p, w).or_else(|| zombie_commit(p)))
         }
-        "no_lost_commit" if newly(Observed::FETCH_BELOW_ACK) => {
+        Property::NoLostCommit if newly(Observed::FETCH_BELOW_ACK) => {
             prev.and_then(|p| reply_fault(p, w, |f| matches!(f, ReplyFault::FetchBelowAck { .. })))
         }
-        "no_lost_commit" => lost_commit(w),
-        "durable_before_ack" => {
+        Property::NoLostCommit => lost_commit(w),
+        Property::DurableBeforeAck => {
             prev.and_then(|p| reply_fault(p, w, |f| !matches!(f, ReplyFault::FetchBelowAck { .. })))
         }
-        "replay_equivalence" => replay_differs(model, w),
-        "generation_monotonic" if newly(Observed::GENERATION_REGRESSED) => prev.map(|p| {
+        Property::ReplayEquivalence => w
+            .brokers
+            .iter()
+            .find_map(|b| {
+                replay_difference(b, w.log.leader_epoch, &w.log.durable, model.cfg.partitions)
+                    .map(|d| d.to_string())
+            })
+            .or_else(|| compaction_changes_load(model, w)),
+        Property::GenerationMonotonic if newly(Observed::GENERATION_REGRESSED) => prev.map(|p| {
             format!(
                 "the durable generation went back from {} to {}",
                 p.log.durable_generation(),
                 w.log.durable_generation()
             )
         }),
-        "generation_monotonic" => {
+        Property::GenerationMonotonic => {
             let l = w.leader();
             Some(format!(
                 "broker-{} serves generation {} while the durable log is at generation {}",
@@ -184,11 +196,10 @@ pub fn violation(model: &GroupModel, property: &str, prev: Option<&World>, w: &W
                 w.log.durable_generation()
             ))
         }
-        "convergence" => Some(format!(
-            "nothing but faults can happen any more, yet the group has not converged: {}",
-            not_converged(w)
-        )),
-        _ => None,
+        Property::Convergence => unconverged(w).map(|u| {
+            format!("nothing but faults can happen any more, yet the group has not converged: {u}")
+        }),
+        Property::Liveness => None,
     };
     match (sentence, prev) {
         (Some(s), _) => s,
@@ -197,52 +208,6 @@ pub fn violation(model: &GroupModel, property: &str, prev: Option<&World>, w: &W
         ),
         (None, Some(_)) => format!("{property} fails in the last state"),
     }
-}
-
-fn offsets_line(offsets: &[Option<Offset>]) -> String {
-    let parts: Vec<String> = offsets
-        .iter()
-        .enumerate()
-        .map(|(p, o)| format!("p{p}@{}", offset(*o)))
-        .collect();
-    parts.join(" ")
-}
-
-fn members_line(members: &[(MemberId, Partitions)]) -> String {
-    let parts: Vec<String> = members.iter().map(|(m, ps)| format!("{m}:{ps}")).collect();
-    format!("[{}]", parts.join(" "))
-}
-
-fn single_owner(w: &World) -> Option<String> {
-    let owners: Vec<usize> = (0..w.consumers.len())
-        .filter(|c| w.is_live(*c))
-        .filter(|c| current_member(w, w.consumers[*c].member_id, w.consumers[*c].generation))
-        .collect();
-    for (i, a) in owners.iter().enumerate() {
-        for b in &owners[i + 1..] {
-            let (x, y) = (&w.consumers[*a], &w.consumers[*b]);
-            if let Some(p) = x.owned.intersection(y.owned).iter().next() {
-                return Some(format!(
-                    "consumer-{a} ({}) and consumer-{b} ({}) both own p{p} as members of generation {}",
-                    x.member_id?,
-                    y.member_id?,
-                    x.generation?
-                ));
-            }
-        }
-    }
-    None
-}
-
-fn first_overlap(sets: &[(MemberId, Partitions)]) -> Option<(Partition, MemberId, MemberId)> {
-    for (i, (m, a)) in sets.iter().enumerate() {
-        for (n, b) in &sets[i + 1..] {
-            if let Some(p) = a.intersection(*b).iter().next() {
-                return Some((p, *m, *n));
-            }
-        }
-    }
-    None
 }
 
 fn assignment_is_function(model: &GroupModel, w: &World) -> Option<String> {
@@ -422,45 +387,20 @@ fn lost_commit(w: &World) -> Option<String> {
     })
 }
 
-fn replay_differs(model: &GroupModel, w: &World) -> Option<String> {
-    let b = w.brokers.iter().find(|b| {
-        b.load == LoadState::Active && b.epoch == w.log.leader_epoch && b.pending.is_empty()
-    })?;
-    let expected = replay(model.cfg.partitions, &w.log.durable);
-    let mut diffs = Vec::new();
-    if b.group.generation != expected.generation {
-        diffs.push(format!(
-            "generation {} instead of {}",
-            b.group.generation, expected.generation
-        ));
+/// The other half of replay_equivalence: loading the log must not depend on the cleaner.
+fn compaction_changes_load(model: &GroupModel, w: &World) -> Option<String> {
+    if load_ignores_compaction(model, w) {
+        return None;
     }
-    if b.group.leader != expected.leader {
-        let name = |m: Option<MemberId>| m.map_or("none".to_string(), |m| m.to_string());
-        diffs.push(format!(
-            "leader {} instead of {}",
-            name(b.group.leader),
-            name(expected.leader)
-        ));
-    }
-    if b.group.assignments() != expected.members {
-        diffs.push(format!(
-            "members {} instead of {}",
-            members_line(&b.group.assignments()),
-            members_line(&expected.members)
-        ));
-    }
-    if b.offsets != expected.offsets {
-        diffs.push(format!(
-            "offsets {} instead of {}",
-            offsets_line(&b.offsets),
-            offsets_line(&expected.offsets)
-        ));
-    }
+    let (p, flaws) = (model.cfg.partitions, model.core.flaws);
+    let raw = load(p, &w.log.durable, flaws);
+    let clean = load(p, &compacted(&w.log.durable), flaws);
     Some(format!(
-        "broker-{} is {:?} with {}: replaying its durable log gives the latter",
-        b.broker,
-        b.group.state,
-        diffs.join(", ")
+        "loading the durable log as it is gives generation {} and offsets {}, but loading it after the log cleaner has run gives generation {} and offsets {}",
+        raw.generation,
+        offsets_line(&raw.offsets),
+        clean.generation,
+        offsets_line(&clean.offsets)
     ))
 }
 
@@ -469,73 +409,12 @@ pub fn livelock(w: &World, cycle_len: usize) -> String {
     if cycle_len == 0 {
         format!(
             "no fair step is enabled any more and the group has not converged: {}",
-            not_converged(w)
+            unconverged(w).map(|u| u.to_string()).unwrap_or_default()
         )
     } else {
         format!(
             "the last {cycle_len} steps repeat forever (back to the same state up to the numbering of generations and member ids), every step that stays enabled is taken, and the group never converges: at the start of the cycle, {}",
-            not_converged(w)
+            unconverged(w).map(|u| u.to_string()).unwrap_or_default()
         )
     }
-}
-
-fn not_converged(w: &World) -> String {
-    debug_assert!(!converged(w));
-    let l = w.leader();
-    if l.load != LoadState::Active || l.epoch != w.log.leader_epoch {
-        return format!("broker-{} is not serving the group", l.broker);
-    }
-    if !l.pending.is_empty() {
-        return format!("broker-{} still has writes pending", l.broker);
-    }
-    let g = &l.group;
-    if !g.pending_members.is_empty() {
-        return format!("broker-{} still awaits pending members", l.broker);
-    }
-    if g.state != GroupState::Stable {
-        return format!(
-            "the group is {:?} at generation {} on broker-{}",
-            g.state, g.generation, l.broker
-        );
-    }
-    let live: Vec<usize> = (0..w.consumers.len()).filter(|c| w.is_live(*c)).collect();
-    for &c in &live {
-        let consumer = &w.consumers[c];
-        let member = consumer.member_id.and_then(|id| g.member(id));
-        match member {
-            None => return format!("consumer-{c} is not a member of the group"),
-            Some(_)
-                if consumer.phase != Phase::Stable || consumer.generation != Some(g.generation) =>
-            {
-                return format!(
-                    "consumer-{c} is {:?} in generation {:?} while the group is at generation {}",
-                    consumer.phase, consumer.generation, g.generation
-                )
-            }
-            Some(m) if m.assignment != consumer.owned => {
-                return format!(
-                    "consumer-{c} owns {} but is assigned {}",
-                    consumer.owned, m.assignment
-                )
-            }
-            _ => {}
-        }
-    }
-    if g.members.len() != live.len() {
-        return format!(
-            "the group has {} members for {} live consumers",
-            g.members.len(),
-            live.len()
-        );
-    }
-    for p in 0..w.acked.len() as u8 {
-        let owners = live
-            .iter()
-            .filter(|c| w.consumers[**c].owned.contains(p))
-            .count();
-        if owners != 1 {
-            return format!("p{p} is owned by {owners} live consumers");
-        }
-    }
-    "a consumer still has work in flight".into()
 }

@@ -16,8 +16,8 @@ pub mod shortest;
 pub use diff::Change;
 pub use shortest::{shortest_violations, Shortest};
 
-use crate::model::properties::property_summary;
 use crate::model::{Action, GroupModel, ModelConfig, World};
+use crate::property::Property;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -132,7 +132,7 @@ impl Trace {
             flaw: cfg.flaw.map(|f| f.name().to_string()),
             origin: None,
             property: found.property.to_string(),
-            property_summary: property_summary(found.property).to_string(),
+            property_summary: found.property.summary().to_string(),
             explanation: explain::violation(model, found.property, walk.prev.as_ref(), &walk.last),
             minimal,
             explorer_path: explorer_path(&found.action_indices),
@@ -146,7 +146,7 @@ impl Trace {
     /// A liveness counterexample: `prefix`, then `cycle` forever.
     pub fn lasso(model: &GroupModel, lasso: &crate::model::liveness::Lasso) -> Trace {
         let actions: Vec<Action> = lasso.prefix.iter().chain(&lasso.cycle).cloned().collect();
-        let found = Shortest::from_actions(model, crate::model::config::LIVENESS, actions);
+        let found = Shortest::from_actions(model, Property::Liveness, actions);
         let mut trace = Trace::build(model, &found, false);
         trace.cycle_start = Some(lasso.prefix.len());
         let walk = Walk::new(model, &lasso.prefix);

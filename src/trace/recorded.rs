@@ -21,8 +21,11 @@
 
 use super::{explain, explorer_path, Trace, Walk, FORMAT, NO_VIOLATION};
 use crate::conformance::answers_differ;
-use crate::model::properties::{first_violated, property_summary};
+use crate::model::config::Protocol;
+use crate::model::properties::first_violated;
+use crate::model::Fault;
 use crate::model::{Action, Addr, Control, Envelope, GroupModel, ModelConfig, Msg, Start, World};
+use crate::property::Property;
 use crate::protocol::{ClientAddr, ErrorCode, Reply, Response};
 #[cfg(not(loom))]
 use crate::runtime::live::LiveConfig;
@@ -75,7 +78,7 @@ pub fn model_config(live: &LiveConfig) -> Result<ModelConfig, String> {
             live.duration.as_secs(),
             live.seed
         ),
-        protocol: "classic-eager".into(),
+        protocol: Protocol::ClassicEager,
         consumers: live.consumers,
         partitions: live.partitions,
         brokers: live.brokers,
@@ -124,18 +127,22 @@ pub fn from_history(
     // The budget the run used, so that the trace replays with exactly these faults.
     let used = run.w.used;
     let mut cfg = run.model.cfg.clone();
-    cfg.faults.crashes = used.crashes;
-    cfg.faults.session_expiries = used.session_expiries;
-    cfg.faults.failovers = used.failovers;
-    cfg.faults.lost_messages = used.lost_messages;
-    cfg.faults.leaves = used.leaves;
-    cfg.expect.violated = run.violated.iter().map(|p| p.to_string()).collect();
+    for f in [
+        Fault::Crash,
+        Fault::SessionExpiry,
+        Fault::Failover,
+        Fault::LostMessage,
+        Fault::Leave,
+    ] {
+        cfg.faults.set_budget(f, used.of(f));
+    }
+    cfg.expect.violated = run.violated.into_iter().collect();
     let model = GroupModel::new(cfg);
     let walk = Walk::new(&model, &run.actions);
     let (property, summary, explanation) = match run.violated {
         Some(p) => (
-            p,
-            property_summary(p).to_string(),
+            p.name(),
+            p.summary().to_string(),
             explain::violation(&model, p, walk.prev.as_ref(), &walk.last),
         ),
         None => (
@@ -272,7 +279,7 @@ struct Follow {
     /// nothing, and the model explores only heartbeats whose answer tells something): their
     /// next answer is that NONE, and is left out too.
     skipped_heartbeat: Vec<ClientAddr>,
-    violated: Option<&'static str>,
+    violated: Option<Property>,
     event: usize,
 }
 

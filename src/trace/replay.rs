@@ -4,10 +4,10 @@
 
 use super::diff::{diff, view};
 use super::{model_init, Trace, NO_VIOLATION};
-use crate::model::config::LIVENESS;
 use crate::model::liveness::{same_state, unfair_or_converging};
-use crate::model::properties::{first_violated, ALWAYS};
+use crate::model::properties::{condition, first_violated};
 use crate::model::{GroupModel, World};
+use crate::property::Property;
 use stateright::Model;
 
 /// Where and why a replay left the trace.
@@ -34,7 +34,7 @@ pub fn replay(trace: &Trace) -> Result<(), Divergence> {
     let model = GroupModel::new(trace.config.clone());
     // A recorded run in which nothing broke replays with every property holding throughout.
     let clean = trace.property == NO_VIOLATION;
-    let lasso = trace.property == LIVENESS;
+    let lasso = trace.property == Property::Liveness.name();
     if lasso != trace.cycle_start.is_some()
         || trace.cycle_start.is_some_and(|k| k > trace.steps.len())
     {
@@ -43,9 +43,9 @@ pub fn replay(trace: &Trace) -> Result<(), Divergence> {
             reason: "a liveness trace, and only one, has a cycle_start within its steps".into(),
         });
     }
-    let condition = match ALWAYS.iter().find(|(n, _)| *n == trace.property) {
-        Some((_, condition)) => Some(*condition),
-        None if clean || lasso => None,
+    let condition = match Property::from_name(&trace.property) {
+        _ if clean || lasso => None,
+        Some(p) => Some(condition(p)),
         None => {
             return Err(Divergence {
                 step: 0,

@@ -8,8 +8,9 @@
 //! property. Ties are broken by the model's action order, so the same trace comes out on every
 //! run, whatever `--threads` the main check used.
 
-use crate::model::properties::ALWAYS;
+use crate::model::properties::condition;
 use crate::model::{Action, GroupModel, World};
+use crate::property::Property;
 use stateright::Model;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -17,24 +18,25 @@ use std::collections::HashMap;
 /// A shortest path to a state that violates `property`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shortest {
-    pub property: &'static str,
+    pub property: Property,
     pub actions: Vec<Action>,
     /// For each step, the index of its action in [`Model::actions`] of the state before it:
     /// the path Stateright's Explorer takes in its URL.
     pub action_indices: Vec<usize>,
 }
 
-/// Finds, for each of `properties` (names of safety properties), a shortest path to a state
+/// Finds, for each of `properties` (safety properties), a shortest path to a state
 /// violating it. Stops when all are found, the state space is exhausted, or `max_states` unique
 /// states were visited; a property missing from the result was not found within the bound.
 pub fn shortest_violations(
     model: &GroupModel,
-    properties: &[&str],
+    properties: &[Property],
     max_states: Option<usize>,
 ) -> Vec<Shortest> {
-    let conditions: Vec<_> = ALWAYS
-        .iter()
-        .filter(|(name, _)| properties.contains(name))
+    let conditions: Vec<_> = Property::ALWAYS
+        .into_iter()
+        .filter(|p| properties.contains(p))
+        .map(|p| (p, condition(p)))
         .collect();
     let mut found: Vec<Option<u64>> = vec![None; conditions.len()];
     // fingerprint → (parent fingerprint, action index); roots have no parent.
@@ -92,7 +94,7 @@ pub fn shortest_violations(
     conditions
         .iter()
         .zip(&found)
-        .filter_map(|((name, _), fp)| fp.map(|fp| path_to(model, &parents, name, fp)))
+        .filter_map(|((p, _), fp)| fp.map(|fp| path_to(model, &parents, *p, fp)))
         .collect()
 }
 
@@ -101,7 +103,7 @@ pub fn shortest_violations(
 fn path_to(
     model: &GroupModel,
     parents: &HashMap<u64, Option<(u64, usize)>>,
-    property: &'static str,
+    property: Property,
     target: u64,
 ) -> Shortest {
     let mut indices = Vec::new();
@@ -135,11 +137,7 @@ fn path_to(
 
 impl Shortest {
     /// A path found some other way (not proven shortest), with its Explorer indices.
-    pub fn from_actions(
-        model: &GroupModel,
-        property: &'static str,
-        actions: Vec<Action>,
-    ) -> Shortest {
+    pub fn from_actions(model: &GroupModel, property: Property, actions: Vec<Action>) -> Shortest {
         let mut state = model.init_states().remove(0);
         let mut enabled = Vec::new();
         let mut action_indices = Vec::with_capacity(actions.len());

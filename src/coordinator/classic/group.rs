@@ -69,6 +69,17 @@ pub struct Group {
 }
 
 impl Group {
+    /// Moves to `next`, which must be a transition Kafka allows (`ClassicGroup.transitionTo`
+    /// throws otherwise): a core that attempts another is broken and must fail loudly.
+    pub fn transition_to(&mut self, next: GroupState) {
+        assert!(
+            self.state.can_become(next),
+            "illegal classic group transition {:?} -> {next:?}",
+            self.state
+        );
+        self.state = next;
+    }
+
     pub fn empty() -> Group {
         Group {
             state: GroupState::Empty,

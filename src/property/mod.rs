@@ -1,0 +1,316 @@
+//! The named properties, each written once: its name, what it says, and the judgements that
+//! decide it. The model's state checks, the trace explanations, the runtime's history and state
+//! checks and the loom scenarios all call these.
+//!
+//! A property judges what every protocol has, not how one protocol keeps it: the generation and
+//! members the coordinator counts, what each consumer claims to own ([`GroupView`]), the state a
+//! coordinator holds against the replay of its log ([`replay_difference`]), and what a success
+//! response reveals against the durable log ([`reply`]).
+
+pub mod reply;
+
+use crate::consumer::Consumer;
+use crate::coordinator::replay::{replay, Snapshot};
+use crate::coordinator::{Coordinator, Group, GroupState, LoadState};
+use crate::protocol::{Generation, LeaderEpoch, MemberId, Offset, Partition, Partitions, Record};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A named property of the catalogue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Property {
+    SingleOwner,
+    AssignmentIsFunction,
+    NoZombieCommit,
+    NoLostCommit,
+    DurableBeforeAck,
+    ReplayEquivalence,
+    GenerationMonotonic,
+    Convergence,
+    /// Judged on the state graph (fair cycles), not state by state.
+    Liveness,
+}
+
+impl Property {
+    /// The safety properties, checked in every reachable state, in report order.
+    pub const ALWAYS: [Property; 8] = [
+        Property::SingleOwner,
+        Property::AssignmentIsFunction,
+        Property::NoZombieCommit,
+        Property::NoLostCommit,
+        Property::DurableBeforeAck,
+        Property::ReplayEquivalence,
+        Property::GenerationMonotonic,
+        Property::Convergence,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Property::SingleOwner => "single_owner",
+            Property::AssignmentIsFunction => "assignment_is_function",
+            Property::NoZombieCommit => "no_zombie_commit",
+            Property::NoLostCommit => "no_lost_commit",
+            Property::DurableBeforeAck => "durable_before_ack",
+            Property::ReplayEquivalence => "replay_equivalence",
+            Property::GenerationMonotonic => "generation_monotonic",
+            Property::Convergence => "convergence",
+            Property::Liveness => "liveness",
+        }
+    }
+
+    /// The property of that name, if there is one.
+    pub fn from_name(name: &str) -> Option<Property> {
+        Property::ALWAYS
+            .into_iter()
+            .chain([Property::Liveness])
+            .find(|p| p.name() == name)
+    }
+
+    /// What the property says, in one line.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Property::SingleOwner => {
+                "no partition is owned by two live consumers that are both members of the current generation"
+            }
+            Property::AssignmentIsFunction => {
+                "every assignment gives each partition to at most one member, and a Stable group with members gives every partition to exactly one"
+            }
+            Property::NoZombieCommit => {
+                "every offset commit that becomes durable came from a member of the durable generation that was assigned the partition"
+            }
+            Property::NoLostCommit => {
+                "every acknowledged commit stays in the durable log, and no coordinator serves an offset below it"
+            }
+            Property::DurableBeforeAck => {
+                "no success response reveals an assignment or offset that is not durable"
+            }
+            Property::ReplayEquivalence => {
+                "a serving coordinator at rest holds exactly the replay of its durable log"
+            }
+            Property::GenerationMonotonic => {
+                "the durable generation never decreases, and the serving coordinator is never behind it"
+            }
+            Property::Convergence => {
+                "once nothing but faults can happen, the group is Stable with every partition owned by exactly one live member"
+            }
+            Property::Liveness => {
+                "after the last fault, every fair execution reaches a converged group (weak fairness of the protocol's own steps)"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Property {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+// --------------------------------------------------------------------------------------------
+// single_owner and assignment_is_function
+
+/// A consumer's claim to be a member that owns partitions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// Which consumer (its index), for the explanation.
+    pub consumer: usize,
+    pub member: MemberId,
+    pub generation: Generation,
+    pub owned: Partitions,
+}
+
+impl Claim {
+    /// What consumer number `index` claims, if it believes it is a member.
+    pub fn of(index: usize, c: &Consumer) -> Option<Claim> {
+        Some(Claim {
+            consumer: index,
+            member: c.member_id?,
+            generation: c.generation?,
+            owned: c.owned,
+        })
+    }
+}
+
+/// The group as a property sees it, whatever the protocol: the generation and the members the
+/// coordinator counts, and what each running consumer claims.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupView {
+    pub generation: Generation,
+    pub members: Vec<MemberId>,
+    pub claims: Vec<Claim>,
+}
+
+/// Two members of the current generation that own one partition: single_owner broken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DoubleOwner {
+    pub partition: Partition,
+    pub first: Claim,
+    pub second: Claim,
+}
+
+impl GroupView {
+    /// The view of a group a coordinator holds, with the consumers' claims.
+    pub fn of(group: &Group, claims: Vec<Claim>) -> GroupView {
+        GroupView {
+            generation: group.generation,
+            members: group.members.iter().map(|m| m.id).collect(),
+            claims,
+        }
+    }
+
+    /// Whether the coordinator counts this claim's member in the current generation.
+    pub fn counts(&self, member: MemberId, generation: Generation) -> bool {
+        generation == self.generation && self.members.contains(&member)
+    }
+
+    /// single_owner's judgement: the first partition owned by two claims the coordinator counts.
+    pub fn double_owner(&self) -> Option<DoubleOwner> {
+        let counted: Vec<&Claim> = self
+            .claims
+            .iter()
+            .filter(|c| self.counts(c.member, c.generation))
+            .collect();
+        for (i, a) in counted.iter().enumerate() {
+            for b in &counted[i + 1..] {
+                if let Some(partition) = a.owned.intersection(b.owned).iter().next() {
+                    return Some(DoubleOwner {
+                        partition,
+                        first: **a,
+                        second: **b,
+                    });
+                }
+            }
+        }
+        None
+    }
+}
+
+impl fmt::Display for DoubleOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (a, b) = (self.first, self.second);
+        write!(
+            f,
+            "consumer-{} ({}) and consumer-{} ({}) both own p{} as members of generation {}",
+            a.consumer, a.member, b.consumer, b.member, self.partition, a.generation
+        )
+    }
+}
+
+/// assignment_is_function's judgement of one assignment: the first partition given to two
+/// members, and to whom.
+pub fn first_overlap(sets: &[(MemberId, Partitions)]) -> Option<(Partition, MemberId, MemberId)> {
+    for (i, (m, a)) in sets.iter().enumerate() {
+        for (n, b) in &sets[i + 1..] {
+            if let Some(p) = a.intersection(*b).iter().next() {
+                return Some((p, *m, *n));
+            }
+        }
+    }
+    None
+}
+
+// --------------------------------------------------------------------------------------------
+// replay_equivalence
+
+/// A coordinator at rest whose state is not the replay of its durable log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplayDifference {
+    pub broker: crate::protocol::BrokerId,
+    pub state: GroupState,
+    pub held: Snapshot,
+    pub replayed: Snapshot,
+}
+
+/// replay_equivalence's judgement of one coordinator: when it serves the current leader epoch
+/// and is at rest (Stable or Empty, no write pending), the state it holds must be the replay of
+/// the durable log.
+pub fn replay_difference(
+    c: &Coordinator,
+    leader_epoch: LeaderEpoch,
+    durable: &[Record],
+    partitions: u8,
+) -> Option<ReplayDifference> {
+    let at_rest = c.load == LoadState::Active
+        && c.epoch == leader_epoch
+        && c.pending.is_empty()
+        && matches!(c.group.state, GroupState::Stable | GroupState::Empty);
+    if !at_rest {
+        return None;
+    }
+    let replayed = replay(partitions, durable);
+    let held = Snapshot {
+        generation: c.group.generation,
+        leader: c.group.leader,
+        members: c.group.assignments(),
+        offsets: c.offsets.clone(),
+    };
+    (held != replayed).then(|| ReplayDifference {
+        broker: c.broker,
+        state: c.group.state,
+        held,
+        replayed,
+    })
+}
+
+impl fmt::Display for ReplayDifference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (h, r) = (&self.held, &self.replayed);
+        let mut diffs = Vec::new();
+        if h.generation != r.generation {
+            diffs.push(format!(
+                "generation {} instead of {}",
+                h.generation, r.generation
+            ));
+        }
+        if h.leader != r.leader {
+            let name = |m: Option<MemberId>| m.map_or("none".to_string(), |m| m.to_string());
+            diffs.push(format!(
+                "leader {} instead of {}",
+                name(h.leader),
+                name(r.leader)
+            ));
+        }
+        if h.members != r.members {
+            diffs.push(format!(
+                "members {} instead of {}",
+                members_line(&h.members),
+                members_line(&r.members)
+            ));
+        }
+        if h.offsets != r.offsets {
+            diffs.push(format!(
+                "offsets {} instead of {}",
+                offsets_line(&h.offsets),
+                offsets_line(&r.offsets)
+            ));
+        }
+        write!(
+            f,
+            "broker-{} is {:?} with {}: replaying its durable log gives the latter",
+            self.broker,
+            self.state,
+            diffs.join(", ")
+        )
+    }
+}
+
+/// An offset as the explanations print it.
+pub fn offset_text(o: Option<Offset>) -> String {
+    o.map(|o| o.to_string()).unwrap_or_else(|| "nothing".into())
+}
+
+/// Offsets per partition as the explanations print them: `p0@1 p1@nothing`.
+pub fn offsets_line(offsets: &[Option<Offset>]) -> String {
+    let parts: Vec<String> = offsets
+        .iter()
+        .enumerate()
+        .map(|(p, o)| format!("p{p}@{}", offset_text(*o)))
+        .collect();
+    parts.join(" ")
+}
+
+fn members_line(members: &[(MemberId, Partitions)]) -> String {
+    let parts: Vec<String> = members.iter().map(|(m, ps)| format!("{m}:{ps}")).collect();
+    format!("[{}]", parts.join(" "))
+}

@@ -25,12 +25,25 @@
 (* exchange messages over an unordered, non-duplicating network (a         *)
 (* multiset).  Faults are budgeted actions: a consumer crash, the session  *)
 (* expiry of a live consumer (or a rebalance timeout that removes one), a  *)
-(* failover, a lost client message, a graceful close, a late start.  Two   *)
+(* failover, a lost client message, a graceful close, a late start, and a  *)
+(* late delivery (Abandon: the client gives up on a request still in the   *)
+(* network and reconnects; the request may arrive later, its answer goes   *)
+(* to the closed connection).  A request also times out (TimeOut, not a    *)
+(* fault) when no answer can come: it is neither in the network nor parked *)
+(* at a broker.  The durable log is kept in append order; the cleaner      *)
+(* (Compact) is a step of its own, explored while the coordinator loads,   *)
+(* and once no load is ahead the log is kept compacted.  These             *)
 (* restrictions keep the space small and finite, exactly as in Rust:       *)
 (*   - a Heartbeat is only explored when its answer would not be NONE;     *)
 (*   - an orphan member's session (its process is gone) only expires once  *)
 (*     the protocol is idle (nothing in flight, nothing unreplicated,      *)
-(*     nothing loading).                                                   *)
+(*     nothing loading);                                                   *)
+(*   - while 3 batches wait for the high watermark, the leader's broker    *)
+(*     takes no request (MaxUnreplicated);                                 *)
+(*   - states whose generations in use span more than 4 are not explored   *)
+(*     (MaxGenerationSpan, the CONSTRAINT WithinBoundary);                 *)
+(*   - states are compared up to the numbering of generations and member   *)
+(*     ids (the VIEW View, model/canonical.rs).                            *)
 (*                                                                         *)
 (* HOW TO READ THIS MODULE.  The Rust core is sans-IO: a handler takes the *)
 (* coordinator (or consumer) state and returns the new state plus the      *)
@@ -47,12 +60,14 @@
 (* TLA+ states and vice versa; that is what makes the counts comparable):  *)
 (*   Option<T> of an integer    ->  the integer, or None (= -1)            *)
 (*   MemberId {epoch, seq}      ->  epoch * 100 + seq  (order preserved)   *)
-(*   ClientAddr                 ->  [c |-> consumer, inc |-> incarnation]  *)
+(*   ClientAddr                 ->  [c |-> consumer, inc |-> incarnation,  *)
+(*                                       conn |-> connection]              *)
 (*   Partitions (a bitset)      ->  a set of partition numbers             *)
 (*   a Vec sorted by a unique key (members by id, offsets by partition)    *)
 (*                              ->  a function from that key               *)
-(*   a Vec whose order is data (the durable log, pending writes, KIP-394   *)
-(*   pending members, the batches above the high watermark) -> a sequence *)
+(*   a Vec whose order is data (the durable log, in append order; pending  *)
+(*   writes; KIP-394 pending members; the batches above the high           *)
+(*   watermark)                 ->  a sequence                             *)
 (*   the network, a sorted Vec of envelopes -> a bag (envelope -> count)   *)
 (*   Observed bits              ->  a set of names                         *)
 (* Flaws are not transcribed: this is the correct protocol only.           *)
@@ -66,7 +81,7 @@ CONSTANTS
     MaxOffset,      \* records per partition
     StartStable,    \* TRUE: start from the settled, formed group (start = "stable")
     LateJoins,      \* the last LateJoins consumers start only later
-    MaxCrashes, MaxExpiries, MaxFailovers, MaxLost, MaxLeaves,  \* fault budget per kind
+    MaxCrashes, MaxExpiries, MaxFailovers, MaxLost, MaxLeaves, MaxLate,  \* fault budget per kind
     MaxTotal        \* at most this many faults in all (late joins not counted); unset = 99
 
 ASSUME NConsumers \in 1..6 /\ NPartitions \in 1..16 /\ NBrokers \in 1..4
@@ -98,6 +113,7 @@ BIds == 0 .. NBrokers - 1
 Max(a, b) == IF a > b THEN a ELSE b
 Min(a, b) == IF a < b THEN a ELSE b
 MinOf(S) == CHOOSE x \in S : \A y \in S : x <= y
+MaxOf(S) == CHOOSE x \in S : \A y \in S : x >= y
 RECURSIVE SortSet(_)
 SortSet(S) == IF S = {} THEN <<>> ELSE LET m == MinOf(S) IN <<m>> \o SortSet(S \ {m})
 RECURSIVE Flatten(_)
@@ -113,7 +129,7 @@ BagRemove(B, e) == IF B[e] = 1 THEN [x \in DOMAIN B \ {e} |-> B[x]] ELSE [B EXCE
 
 \* protocol/ids.rs: a member id carries the leader epoch of the coordinator that minted it.
 MemberId(epoch, seq) == IF seq < 100 THEN epoch * 100 + seq ELSE Assert(FALSE, "member seq overflow")
-NoAddr == [c |-> -1, inc |-> -1]
+NoAddr == [c |-> -1, inc |-> -1, conn |-> -1]
 
 -----------------------------------------------------------------------------
 (* protocol/: requests, responses, records *)
@@ -157,13 +173,14 @@ Key(r) == IF r.rk = "Group" THEN -1 ELSE r.p
 
 NewLog(leader) == [leader |-> leader, epoch |-> 0, durable |-> <<>>, uncommitted |-> <<>>]
 
+\* The durable part is in append order: the latest record of a key is its value.
 GroupIdx(lg) == {i \in 1 .. Len(lg.durable) : lg.durable[i].rk = "Group"}
 HasDurableGroup(lg) == GroupIdx(lg) # {}
-DurableGroup(lg) == lg.durable[MinOf(GroupIdx(lg))]
+DurableGroup(lg) == lg.durable[MaxOf(GroupIdx(lg))]
 DurableGeneration(lg) == IF HasDurableGroup(lg) THEN DurableGroup(lg).gen ELSE 0
 DurableOffset(lg, p) ==
     LET I == {i \in 1 .. Len(lg.durable) : lg.durable[i].rk = "Offset" /\ lg.durable[i].p = p}
-    IN IF I = {} THEN None ELSE lg.durable[MinOf(I)].off
+    IN IF I = {} THEN None ELSE lg.durable[MaxOf(I)].off
 
 CommitIsLegit(lg, p, byMid, byGen) ==
     /\ HasDurableGroup(lg)
@@ -178,14 +195,16 @@ AssignmentIsDurable(lg, m, gen, a) ==
 AckIsUndurable(lg, p, o) == DurableOffset(lg, p) = None \/ DurableOffset(lg, p) < o
 FetchIsUndurable(lg, p, served) == served # None /\ served # DurableOffset(lg, p)
 
-\* The durable part is kept compacted: the latest record per key, in log order.
-RECURSIVE ApplyBatch(_, _)
-ApplyBatch(d, batch) ==
-    IF batch = <<>> THEN d
-    ELSE LET r == Head(batch)
-         IN ApplyBatch(SelectSeq(d, LAMBDA x : Key(x) # Key(r)) \o <<r>>, Tail(batch))
-ReplicateOne(lg) == [lg EXCEPT !.durable = ApplyBatch(@, Head(lg.uncommitted)),
-                               !.uncommitted = Tail(@)]
+\* replicate_one: the oldest batch becomes durable, appended as it is.
+ReplicateOne(lg) == [lg EXCEPT !.durable = @ \o Head(lg.uncommitted), !.uncommitted = Tail(@)]
+
+\* The log cleaner (offsets_log::compacted): a record goes when a later one has its key (the
+\* core writes no tombstones); the latest record of each key stays, in log order.
+CleanedAway(d, i) == \E j \in (i + 1) .. Len(d) : Key(d[j]) = Key(d[i])
+Compacted(d) == LET keep == SortSet({i \in 1 .. Len(d) : ~CleanedAway(d, i)})
+                IN [j \in 1 .. Len(keep) |-> d[keep[j]]]
+Compactable(lg) == \E i \in 1 .. Len(lg.durable) : CleanedAway(lg.durable, i)
+Compact(lg) == [lg EXCEPT !.durable = Compacted(@)]
 Elect(lg, to) == [lg EXCEPT !.leader = to, !.epoch = @ + 1, !.uncommitted = <<>>]
 
 \* coordinator/replay.rs: what the durable log denotes.
@@ -348,8 +367,7 @@ MaybeCompleteJoin(S) ==
 
 JoinGroupH(S, from, mid) ==
     LET g == G(S) IN
-    IF g.state = "Dead" THEN Emit1(S, JoinError(from, mid, "COORDINATOR_NOT_AVAILABLE"))
-    ELSE IF mid = None
+    IF mid = None
     THEN \* KIP-394: hand out an id; the client must come back with it
          LET id == MemberId(S.co.epoch, S.co.nextSeq)
          IN Emit1([S EXCEPT !.co.nextSeq = @ + 1, !.co.group.pend = Append(@, id)],
@@ -369,9 +387,7 @@ JoinGroupH(S, from, mid) ==
 
 SyncGroupH(S, from, id, gen, assigns) ==
     LET g == G(S)
-        err == IF g.state = "Dead" THEN "COORDINATOR_NOT_AVAILABLE"
-               ELSE IF g.state = "Empty" THEN "UNKNOWN_MEMBER_ID"
-               ELSE IF id \notin DOMAIN g.members THEN "UNKNOWN_MEMBER_ID"
+        err == IF id \notin DOMAIN g.members THEN "UNKNOWN_MEMBER_ID"
                ELSE IF gen # g.gen THEN "ILLEGAL_GENERATION"
                ELSE IF g.state = "PreparingRebalance" THEN "REBALANCE_IN_PROGRESS"
                ELSE "NONE"
@@ -410,16 +426,14 @@ RemoveMember(S, id) ==
 
 LeaveGroupH(S, id) ==
     LET g == G(S) IN
-    IF g.state = "Dead" THEN [s |-> S, err |-> "COORDINATOR_NOT_AVAILABLE"]
-    ELSE IF InSeq(g.pend, id)
+    IF InSeq(g.pend, id)
     THEN [s |-> MaybeCompleteJoin(SetG(S, [g EXCEPT !.pend = RemoveFrom(@, id)])), err |-> "NONE"]
     ELSE IF id \notin DOMAIN g.members THEN [s |-> S, err |-> "UNKNOWN_MEMBER_ID"]
     ELSE [s |-> RemoveMember(S, id), err |-> "NONE"]
 
 OffsetCommitH(S, from, id, gen, offs) ==
     LET g == G(S)
-        err == IF g.state = "Dead" THEN "COORDINATOR_NOT_AVAILABLE"
-               ELSE IF id \notin DOMAIN g.members THEN "UNKNOWN_MEMBER_ID"
+        err == IF id \notin DOMAIN g.members THEN "UNKNOWN_MEMBER_ID"
                ELSE IF gen # g.gen THEN "ILLEGAL_GENERATION"
                ELSE IF g.state = "CompletingRebalance" THEN "REBALANCE_IN_PROGRESS"
                ELSE "NONE"
@@ -449,8 +463,19 @@ CanTimeOutJoin(co) ==
     /\ ~AllJoined(co.group)
 RebalanceTimeoutH(S) == IF CanTimeOutJoin(S.co) THEN CompleteJoin(S) ELSE S
 
+\* parks_request_of: a JoinGroup or SyncGroup that arrived on `to` is parked here, or an
+\* OffsetCommit from it waits for durability.
+ParksRequestOf(co, to) ==
+    \/ \E id \in DOMAIN co.group.members : co.group.members[id].aj = to \/ co.group.members[id].asy = to
+    \/ \E i \in 1 .. Len(co.pending) :
+          co.pending[i].kind = "Offsets" /\ co.pending[i].to = to /\ ~co.pending[i].acked
+
+\* check_serving. (An Active coordinator's group is never Dead in the model: groups are never
+\* deleted. The first arm is transcribed all the same.)
 CheckServing(co, req) ==
-    IF co.load = "Active" THEN "OK"
+    IF co.load = "Active" /\ co.group.state = "Dead" /\ req.type # "OffsetFetch"
+    THEN "COORDINATOR_NOT_AVAILABLE"
+    ELSE IF co.load = "Active" THEN "OK"
     ELSE IF co.load = "NotCoordinator" THEN "NOT_COORDINATOR"
     ELSE IF req.type = "Heartbeat" THEN "NONE"            \* "respond just blindly"
     ELSE IF req.type = "SyncGroup" THEN "REBALANCE_IN_PROGRESS"
@@ -480,7 +505,7 @@ SendTo(to, req) == [to |-> to, req |-> req]
 R(k, s) == [k |-> k, send |-> s]
 
 NewConsumer(inc) ==
-    [inc |-> inc, phase |-> "Unjoined", coord |-> None, mid |-> None, gen |-> None,
+    [inc |-> inc, conn |-> 0, phase |-> "Unjoined", coord |-> None, mid |-> None, gen |-> None,
      owned |-> {}, unfetched |-> {}, pos |-> [p \in Parts |-> 0],
      committed |-> [p \in Parts |-> 0], inflight |-> "none"]
 
@@ -538,6 +563,9 @@ OnRequestTimeout(k) ==
                    ELSE IF k.inflight = "Leave" THEN Shut(k1)
                    ELSE k1
          IN Drive(k2)
+\* abandon_request: the request timed out while still in the network; the connection is closed
+\* (renewed), so its answer is never read, and the client carries on as after any time-out.
+AbandonC(k) == IF k.inflight = "none" THEN R(k, NoSend) ELSE OnRequestTimeout([k EXCEPT !.conn = @ + 1])
 
 OnJoin(k, resp) ==
     LET k0 == [k EXCEPT !.phase = "Unjoined"] IN
@@ -610,10 +638,15 @@ EnvClient(e) == IF "client" \in DOMAIN e.src THEN e.src.client ELSE e.dst.client
 
 Leader(W) == W.brokers[W.log.leader]
 IsLive(W, c) == c \in W.started /\ W.consumers[c].phase # "Closed"
-AddrOf(W, c) == [c |-> c, inc |-> W.consumers[c].inc]
-\* The consumer process behind a connection, if that process is still the one running.
+AddrOf(W, c) == [c |-> c, inc |-> W.consumers[c].inc, conn |-> W.consumers[c].conn]
+\* The consumer process behind a connection, if that process is still the one running and the
+\* connection still open.
 ConsumerAt(W, a) ==
-    IF a.c \in CIds /\ W.consumers[a.c].inc = a.inc /\ a.c \in W.started THEN a.c ELSE None
+    IF a.c \in CIds /\ W.consumers[a.c].inc = a.inc /\ W.consumers[a.c].conn = a.conn
+       /\ a.c \in W.started THEN a.c ELSE None
+\* is_abandoned: a connection its (still running) process closed after giving up on a request.
+IsAbandoned(W, a) ==
+    a.c \in CIds /\ a.c \in W.started /\ W.consumers[a.c].inc = a.inc /\ W.consumers[a.c].conn # a.conn
 
 \* Whether a live consumer still uses this member id (else the member is an orphan).
 HeldByLive(W, id) ==
@@ -631,8 +664,31 @@ RebalanceTimeoutRemovesLive(W) ==
 ProtocolIdle(W) ==
     DOMAIN W.network = {} /\ W.log.uncommitted = <<>> /\ \A b \in BIds : W.brokers[b].load # "Loading"
 
-Total(u) == u.crashes + u.expiries + u.failovers + u.lost + u.leaves
+Total(u) == u.crashes + u.expiries + u.failovers + u.lost + u.leaves + u.late
 BudgetLeft(W, usedK, allowed) == usedK < allowed /\ Total(W.used) < MaxTotal
+
+\* load_ahead: some coordinator may still load the log (one is loading, or a failover is left).
+LoadAhead(W) == (\E b \in BIds : W.brokers[b].load = "Loading") \/ BudgetLeft(W, W.used.failovers, MaxFailovers)
+
+\* The replication backlog bound (MAX_UNREPLICATED): while that many batches wait for the high
+\* watermark, requests to the leader's broker are not delivered.
+MaxUnreplicated == 3
+Held(W, e) == Len(W.log.uncommitted) >= MaxUnreplicated /\ e.msg.type \in RequestTypes
+              /\ e.dst = BrokerA(W.log.leader)
+
+\* awaits_in_vain: consumer c waits for an answer that can never come (its request is neither in
+\* the network nor parked at any broker, and no answer is on its way).
+AwaitsInVain(W, c) ==
+    LET a == ClientA(AddrOf(W, c)) IN
+    /\ IsLive(W, c)
+    /\ W.consumers[c].inflight # "none"
+    /\ ~\E e \in DOMAIN W.network : e.src = a \/ e.dst = a
+    /\ ~\E b \in BIds : ParksRequestOf(W.brokers[b], AddrOf(W, c))
+\* Abandon is enabled: a request of c is still in the network.
+CanAbandon(W, c) ==
+    /\ W.consumers[c].inflight # "none"
+    /\ BudgetLeft(W, W.used.late, MaxLate)
+    /\ \E e \in DOMAIN W.network : e.src = ClientA(AddrOf(W, c)) /\ e.msg.type \in RequestTypes
 
 \* A consumer's request goes on the network; a consumer's new state is installed.
 SendW(W, c, s) ==
@@ -666,14 +722,15 @@ JudgeReply(W, resp, judgeFetch) ==
          IN Observe(W1, \E q \in DOMAIN offs : FetchIsUndurable(W.log, q, offs[q]), "UndurableAck")
     ELSE W
 
-\* emit: a coordinator's replies are judged, then sent unless their connection died.
+\* emit: a coordinator's replies are judged, then sent unless their connection died with its
+\* process (an answer to a connection its running process abandoned is sent, and never read).
 \* (A deposed coordinator's OffsetFetch answers are not judged.)
 RECURSIVE EmitSeq(_, _, _, _)
 EmitSeq(W, b, rs, current) ==
     IF rs = <<>> THEN W
     ELSE LET r == Head(rs)
              W1 == JudgeReply(W, r.resp, current)
-             W2 == IF ConsumerAt(W1, r.to) = None THEN W1
+             W2 == IF ConsumerAt(W1, r.to) = None /\ ~IsAbandoned(W1, r.to) THEN W1
                    ELSE [W1 EXCEPT !.network = BagAdd(@, Env(BrokerA(b), ClientA(r.to), r.resp))]
          IN EmitSeq(W2, b, Tail(rs), current)
 Emit(W, b, rs) == EmitSeq(W, b, rs, W.brokers[b].epoch = W.log.epoch)
@@ -726,7 +783,10 @@ Step0(W, a) ==
             LET W1 == [W EXCEPT !.network = BagRemove(@, a.env), !.used.lost = @ + 1]
                 c == ConsumerAt(W1, EnvClient(a.env))
             IN IF c = None THEN W1 ELSE ApplyC(W1, c, OnRequestTimeout(W1.consumers[c]))
+      [] a.k = "TimeOut" -> ApplyC(W, a.c, OnRequestTimeout(W.consumers[a.c]))
+      [] a.k = "Abandon" -> ApplyC([W EXCEPT !.used.late = @ + 1], a.c, AbandonC(W.consumers[a.c]))
       [] a.k = "Replicate" -> ReplicateW(W)
+      [] a.k = "Compact" -> [W EXCEPT !.log = Compact(@)]
       [] a.k = "FinishLoading" -> [W EXCEPT !.brokers[a.b] = FinishLoadingCo(@, W.log.durable)]
       [] a.k = "Consume" -> ApplyC(W, a.c, CommitC(Process(W.consumers[a.c], a.p)))
       [] a.k = "Commit" -> ApplyC(W, a.c, CommitC(W.consumers[a.c]))
@@ -743,9 +803,10 @@ Step0(W, a) ==
             IN Emit(Install(W1, b, S), b, S.rep)
       [] a.k = "Crash" ->
             \* the process's connections die with it: answers to it are never read
-            LET old == ClientA(AddrOf(W, a.c))
+            LET old == AddrOf(W, a.c)
+                dies(x) == "client" \in DOMAIN x.dst /\ x.dst.client.c = old.c /\ x.dst.client.inc = old.inc
             IN [W EXCEPT !.used.crashes = @ + 1,
-                         !.network = [e \in {x \in DOMAIN W.network : x.dst # old} |-> W.network[e]],
+                         !.network = [e \in {x \in DOMAIN W.network : ~dies(x)} |-> W.network[e]],
                          !.consumers[a.c] = NewConsumer(W.consumers[a.c].inc + 1)]
       [] a.k = "Close" -> ApplyC([W EXCEPT !.used.leaves = @ + 1], a.c, CloseC(W.consumers[a.c]))
       [] a.k = "Start" -> [W EXCEPT !.used.lateJoins = @ + 1, !.started = @ \cup {a.c}]
@@ -758,7 +819,11 @@ Step0(W, a) ==
                 W1 == Emit([W EXCEPT !.used.failovers = @ + 1, !.log = lg, !.brokers[a.b] = r.co], a.b, r.rep)
             IN [W1 EXCEPT !.network = BagAdd(@, Env(ControllerA, BrokerA(from), StopLeadingMsg(lg.epoch)))]
 
-Step(W, a) == FindCoordinators(Step0(W, a))
+\* After every step: find_coordinators, then, when no load is ahead, the log is kept compacted
+\* (nothing but a loader tells an uncompacted log from a compacted one).
+Step(W, a) ==
+    LET W1 == FindCoordinators(Step0(W, a))
+    IN IF LoadAhead(W1) THEN W1 ELSE [W1 EXCEPT !.log = Compact(@)]
 
 \* Only heartbeats whose answer would not be NONE are explored.
 HeartbeatInformative(W, c) ==
@@ -772,6 +837,8 @@ ExpiryEnabled(W, id) ==
     /\ CanExpire(Leader(W), id)
     /\ IF HeldByLive(W, id) THEN BudgetLeft(W, W.used.expiries, MaxExpiries)  \* a fault
        ELSE ProtocolIdle(W)                                                   \* an orphan
+\* The cleaner is explored while the current coordinator loads, and only when it changes the log.
+CompactEnabled(W) == Leader(W).load = "Loading" /\ Compactable(W.log)
 FinishLoadingEnabled(W, b) == W.brokers[b].load = "Loading" /\ W.brokers[b].epoch = W.log.epoch
 ConsumeEnabled(W, c, p) ==
     LET k == W.consumers[c] IN
@@ -790,7 +857,7 @@ InitWorld0 ==
          started |-> 0 .. (NConsumers - LateJoins - 1),
          network |-> EmptyFn,
          used |-> [crashes |-> 0, expiries |-> 0, failovers |-> 0, lost |-> 0, leaves |-> 0,
-                   lateJoins |-> 0],
+                   lateJoins |-> 0, late |-> 0],
          acked |-> [p \in Parts |-> 0],
          observed |-> {}])
 
@@ -800,9 +867,9 @@ InitWorld0 ==
    Rust's derived order (src, dst, then message variant), so we need that order here; it is
    compared down to the message variant only, and CHOOSE fails loudly if two envelopes in
    flight ever tie on that key (they do not, during settle). *)
-AddrKey(a) == IF "controller" \in DOMAIN a THEN <<0, 0, 0>>
-              ELSE IF "broker" \in DOMAIN a THEN <<1, a.broker, 0>>
-              ELSE <<2, a.client.c, a.client.inc>>
+AddrKey(a) == IF "controller" \in DOMAIN a THEN <<0, 0, 0, 0>>
+              ELSE IF "broker" \in DOMAIN a THEN <<1, a.broker, 0, 0>>
+              ELSE <<2, a.client.c, a.client.inc, a.client.conn>>
 MsgOrder == <<"FindCoordinator", "JoinGroup", "SyncGroup", "Heartbeat", "LeaveGroup",
               "OffsetCommit", "OffsetFetch",
               "FindCoordinatorResp", "JoinGroupResp", "SyncGroupResp", "HeartbeatResp",
@@ -811,17 +878,22 @@ MsgOrder == <<"FindCoordinator", "JoinGroup", "SyncGroup", "Heartbeat", "LeaveGr
 MsgRank(t) == CHOOSE i \in 1 .. Len(MsgOrder) : MsgOrder[i] = t
 EnvKey(e) == AddrKey(e.src) \o AddrKey(e.dst) \o <<MsgRank(e.msg.type)>>
 LexLess(s, t) == \E i \in 1 .. Len(s) : s[i] < t[i] /\ \A j \in 1 .. (i - 1) : s[j] = t[j]
-SmallestEnv(B) == CHOOSE e \in DOMAIN B : \A f \in DOMAIN B \ {e} : LexLess(EnvKey(e), EnvKey(f))
+SmallestEnv(E) == CHOOSE e \in E : \A f \in E \ {e} : LexLess(EnvKey(e), EnvKey(f))
 
 FirstProtocolStep(W) ==
-    IF DOMAIN W.network # {} THEN [k |-> "Deliver", env |-> SmallestEnv(W.network)]
+    LET deliverable == {e \in DOMAIN W.network : ~Held(W, e)} IN
+    IF deliverable # {} THEN [k |-> "Deliver", env |-> SmallestEnv(deliverable)]
     ELSE IF W.log.uncommitted # <<>> THEN [k |-> "Replicate"]
+    ELSE IF CompactEnabled(W) THEN [k |-> "Compact"]
     ELSE IF \E b \in BIds : FinishLoadingEnabled(W, b)
     THEN [k |-> "FinishLoading", b |-> MinOf({b \in BIds : FinishLoadingEnabled(W, b)})]
     ELSE LET orphans == SelectSeq(Expirable(W), LAMBDA id : ExpiryEnabled(W, id) /\ ~HeldByLive(W, id))
-             hb == {c \in CIds : IsLive(W, c) /\ HeartbeatInformative(W, c)}
+             \* per consumer, in order: Heartbeat, then TimeOut
+             cs == {c \in CIds : IsLive(W, c) /\ (HeartbeatInformative(W, c) \/ AwaitsInVain(W, c))}
          IN IF orphans # <<>> THEN [k |-> "ExpireSession", id |-> Head(orphans)]
-            ELSE IF hb # {} THEN [k |-> "Heartbeat", c |-> MinOf(hb)]
+            ELSE IF cs # {}
+            THEN IF HeartbeatInformative(W, MinOf(cs)) THEN [k |-> "Heartbeat", c |-> MinOf(cs)]
+                 ELSE [k |-> "TimeOut", c |-> MinOf(cs)]
             ELSE [k |-> "Settled"]
 
 RECURSIVE Settle(_)
@@ -854,10 +926,11 @@ When(W, guard, a) == IF guard THEN Take(W, a) ELSE FALSE
 
 Next ==
     LET W == World IN
-    \/ \E e \in DOMAIN network : Take(W, [k |-> "Deliver", env |-> e])
+    \/ \E e \in DOMAIN network : When(W, ~Held(W, e), [k |-> "Deliver", env |-> e])
     \/ \E e \in DOMAIN network :
           When(W, IsClientEnv(e) /\ BudgetLeft(W, used.lost, MaxLost), [k |-> "Lose", env |-> e])
     \/ When(W, log.uncommitted # <<>>, [k |-> "Replicate"])
+    \/ When(W, CompactEnabled(W), [k |-> "Compact"])
     \/ \E b \in BIds : When(W, FinishLoadingEnabled(W, b), [k |-> "FinishLoading", b |-> b])
     \/ \E id \in {Expirable(W)[i] : i \in 1 .. Len(Expirable(W))} :
           When(W, ExpiryEnabled(W, id), [k |-> "ExpireSession", id |-> id])
@@ -869,6 +942,8 @@ Next ==
           \/ \E p \in Parts : When(W, ConsumeEnabled(W, c, p), [k |-> "Consume", c |-> c, p |-> p])
           \/ When(W, CommitEnabled(W, c), [k |-> "Commit", c |-> c])
           \/ When(W, HeartbeatInformative(W, c), [k |-> "Heartbeat", c |-> c])
+          \/ When(W, AwaitsInVain(W, c), [k |-> "TimeOut", c |-> c])
+          \/ When(W, CanAbandon(W, c), [k |-> "Abandon", c |-> c])
           \/ When(W, BudgetLeft(W, used.crashes, MaxCrashes), [k |-> "Crash", c |-> c])
           \/ When(W, consumers[c].phase = "Stable" /\ BudgetLeft(W, used.leaves, MaxLeaves),
                   [k |-> "Close", c |-> c])
@@ -876,6 +951,107 @@ Next ==
           When(W, BudgetLeft(W, used.failovers, MaxFailovers), [k |-> "Failover", b |-> b])
 
 Spec == Init /\ [][Next]_vars
+
+-----------------------------------------------------------------------------
+(* model/canonical.rs: states compared up to the numbering of generations and member ids.
+
+   Nothing in the protocol depends on the value of a generation, only on equality and "one
+   more", nor on a member id beyond equality and order.  groupcheck fingerprints a state by its
+   canonical form: generations shifted so that the smallest one in use (by an active
+   coordinator, the log, a consumer or a message) is 0; the member ids of each leader epoch
+   renumbered 0, 1, 2, ... in their order; an active coordinator's next member sequence set to
+   the number of ids of its epoch in use; who committed a durable offset forgotten.  View is the
+   same function; the configurations name it as TLC's VIEW, so TLC too keeps one state (the
+   first seen) of each class. *)
+
+OptSet(x) == IF x = None THEN {} ELSE {x}
+
+\* The generations and member ids a message, a record, a coordinator holds.
+MsgGens(m) ==
+    IF m.type \in {"SyncGroup", "Heartbeat", "OffsetCommit", "SyncGroupResp"} THEN {m.gen}
+    ELSE IF m.type = "JoinGroupResp" /\ m.err = "NONE" THEN {m.gen}  \* an error's is a placeholder
+    ELSE {}
+MsgIds(m) ==
+    CASE m.type = "JoinGroup" -> OptSet(m.mid)
+      [] m.type = "SyncGroup" -> {m.mid} \cup DOMAIN m.assigns
+      [] m.type \in {"Heartbeat", "OffsetCommit", "LeaveGroup", "SyncGroupResp"} -> {m.mid}
+      [] m.type = "JoinGroupResp" -> OptSet(m.mid) \cup OptSet(m.leader) \cup m.members
+      [] OTHER -> {}
+\* withBy: whether an offset record's committer counts (it does not for durable records in the
+\* view, which forgets it; it does for the generation span, as in Rust).
+RecGens(r, withBy) == IF r.rk = "Group" THEN {r.gen} ELSE IF withBy THEN {r.byGen} ELSE {}
+RecIds(r, withBy) ==
+    IF r.rk = "Group" THEN OptSet(r.leader) \cup DOMAIN r.members ELSE IF withBy THEN {r.byMid} ELSE {}
+AssignWrites(co) == {co.pending[i] : i \in {j \in 1 .. Len(co.pending) : co.pending[j].kind = "Assignment"}}
+CoGens(co) == IF co.load # "Active" THEN {} ELSE {co.group.gen} \cup {w.gen : w \in AssignWrites(co)}
+CoIds(co) ==
+    IF co.load # "Active" THEN {}
+    ELSE OptSet(co.group.leader) \cup DOMAIN co.group.members \cup {co.group.pend[i] : i \in 1 .. Len(co.group.pend)}
+         \cup UNION {DOMAIN w.assigns : w \in AssignWrites(co)}
+Unc(W) == UNION {{W.log.uncommitted[i][j] : j \in 1 .. Len(W.log.uncommitted[i])} : i \in 1 .. Len(W.log.uncommitted)}
+Dur(W) == {W.log.durable[i] : i \in 1 .. Len(W.log.durable)}
+
+GensInUse(W, durableBy) ==
+    UNION {CoGens(W.brokers[b]) : b \in BIds}
+    \cup UNION {RecGens(r, durableBy) : r \in Dur(W)} \cup UNION {RecGens(r, TRUE) : r \in Unc(W)}
+    \cup UNION {OptSet(W.consumers[c].gen) : c \in CIds}
+    \cup UNION {MsgGens(e.msg) : e \in DOMAIN W.network}
+IdsInUse(W) ==
+    UNION {CoIds(W.brokers[b]) : b \in BIds}
+    \cup UNION {RecIds(r, FALSE) : r \in Dur(W)} \cup UNION {RecIds(r, TRUE) : r \in Unc(W)}
+    \cup UNION {OptSet(W.consumers[c].mid) : c \in CIds}
+    \cup UNION {MsgIds(e.msg) : e \in DOMAIN W.network}
+
+\* within_boundary: generations in use are at most MaxGenerationSpan apart (a CONSTRAINT).
+MaxGenerationSpan == 4
+GenerationSpan(W) == LET gs == GensInUse(W, TRUE) IN IF gs = {} THEN 0 ELSE MaxOf(gs) - MinOf(gs)
+WithinBoundary == GenerationSpan(World) <= MaxGenerationSpan
+
+\* The canonical form.  Maps keyed by member id (a function in the state) become sets of
+\* pairs here: the renaming is injective, so this stays a one-to-one image of Rust's form.
+Canonical(W) ==
+    LET gs == GensInUse(W, FALSE)
+        shift == IF gs = {} THEN 0 ELSE MinOf(gs)
+        Ids == IdsInUse(W)
+        RG(g) == g - shift
+        RI(id) == IF id = None THEN None
+                  ELSE (id \div 100) * 100 + Cardinality({x \in Ids : x \div 100 = id \div 100 /\ x < id})
+        RF(f) == {<<RI(id), f[id]>> : id \in DOMAIN f}
+        VMsg(m) ==
+            CASE m.type = "JoinGroup" -> [m EXCEPT !.mid = RI(@)]
+              [] m.type = "SyncGroup" -> [m EXCEPT !.mid = RI(@), !.gen = RG(@), !.assigns = RF(@)]
+              [] m.type \in {"Heartbeat", "OffsetCommit", "SyncGroupResp"} -> [m EXCEPT !.mid = RI(@), !.gen = RG(@)]
+              [] m.type = "LeaveGroup" -> [m EXCEPT !.mid = RI(@)]
+              [] m.type = "JoinGroupResp" ->
+                    [m EXCEPT !.gen = IF m.err = "NONE" THEN RG(@) ELSE @, !.mid = RI(@),
+                              !.leader = RI(@), !.members = {RI(x) : x \in @}]
+              [] OTHER -> m
+        VRec(r, durable) ==
+            IF r.rk = "Group" THEN [r EXCEPT !.gen = RG(@), !.leader = RI(@), !.members = RF(@)]
+            ELSE IF durable THEN [r EXCEPT !.byMid = None, !.byGen = None]
+            ELSE [r EXCEPT !.byMid = RI(@), !.byGen = RG(@)]
+        VW(w) == IF w.kind = "Assignment" THEN [w EXCEPT !.gen = RG(@), !.assigns = RF(@)] ELSE w
+        VCo(co) ==
+            IF co.load # "Active" THEN co
+            ELSE [co EXCEPT
+                    !.group.gen = RG(@), !.group.leader = RI(@), !.group.members = RF(@),
+                    !.group.pend = [i \in DOMAIN co.group.pend |-> RI(co.group.pend[i])],
+                    !.pending = [i \in DOMAIN co.pending |-> VW(co.pending[i])],
+                    !.nextSeq = Cardinality({x \in Ids : x \div 100 = co.epoch})]
+        un == W.log.uncommitted
+    IN <<[b \in BIds |-> VCo(W.brokers[b])],
+         [W.log EXCEPT !.durable = [i \in DOMAIN W.log.durable |-> VRec(W.log.durable[i], TRUE)],
+                       !.uncommitted = [i \in DOMAIN un |-> [j \in DOMAIN un[i] |-> VRec(un[i][j], FALSE)]]],
+         [c \in CIds |-> [W.consumers[c] EXCEPT !.mid = RI(@), !.gen = IF @ = None THEN None ELSE RG(@)]],
+         W.started,
+         {<<[e EXCEPT !.msg = VMsg(@)], W.network[e]>> : e \in DOMAIN W.network},
+         W.used, W.acked, W.observed>>
+
+(* TLC 2.15 keeps a function built by [x \in S |-> e] unevaluated until it is first compared or
+   fingerprinted.  Under a VIEW the state itself is never fingerprinted, and writing a state
+   that still holds such a function to TLC's disk queue fails (a NullPointerException in
+   FcnLambdaValue.write).  Comparing the world with itself evaluates every function in it. *)
+View == LET W == World IN IF W = W THEN Canonical(W) ELSE Assert(FALSE, "unreachable")
 
 -----------------------------------------------------------------------------
 (* model/properties.rs: the safety properties (Always), as invariants *)
@@ -922,16 +1098,18 @@ NoLostCommit ==
 \* No success response revealed an assignment or offset that was not durable.
 DurableBeforeAck == "UndurableAck" \notin observed
 
-\* A serving coordinator at rest holds exactly the replay of the durable log.
+\* Loading the durable log gives the same state as loading it after the cleaner has run, and a
+\* serving coordinator at rest holds exactly the replay of the durable log.
 ReplayEquivalence ==
-    \A b \in BIds :
-        LET co == brokers[b] IN
-        (co.load = "Active" /\ co.epoch = log.epoch /\ co.pending = <<>>
-         /\ co.group.state \in {"Stable", "Empty"})
-        => LET s == Replay(EmptySnap, log.durable) IN
-           /\ co.group.gen = s.gen /\ co.group.leader = s.leader
-           /\ [id \in DOMAIN co.group.members |-> co.group.members[id].assign] = s.members
-           /\ co.offsets = s.offsets
+    /\ ~Compactable(log) \/ Replay(EmptySnap, log.durable) = Replay(EmptySnap, Compacted(log.durable))
+    /\ \A b \in BIds :
+          LET co == brokers[b] IN
+          (co.load = "Active" /\ co.epoch = log.epoch /\ co.pending = <<>>
+           /\ co.group.state \in {"Stable", "Empty"})
+          => LET s == Replay(EmptySnap, log.durable) IN
+             /\ co.group.gen = s.gen /\ co.group.leader = s.leader
+             /\ [id \in DOMAIN co.group.members |-> co.group.members[id].assign] = s.members
+             /\ co.offsets = s.offsets
 
 \* The durable generation never decreases, and the serving coordinator is never behind it.
 GenerationMonotonic ==
@@ -941,8 +1119,9 @@ GenerationMonotonic ==
 
 \* Nothing but faults can happen: every enabled action is a fault.
 Quiescent(W) ==
-    /\ DOMAIN W.network = {}
+    /\ \A e \in DOMAIN W.network : Held(W, e)
     /\ W.log.uncommitted = <<>>
+    /\ ~CompactEnabled(W)
     /\ ~\E b \in BIds : FinishLoadingEnabled(W, b)
     /\ ~\E i \in 1 .. Len(Expirable(W)) :
            ExpiryEnabled(W, Expirable(W)[i]) /\ ~HeldByLive(W, Expirable(W)[i])
@@ -951,6 +1130,7 @@ Quiescent(W) ==
            /\ \/ \E p \in Parts : ConsumeEnabled(W, c, p)
               \/ CommitEnabled(W, c)
               \/ HeartbeatInformative(W, c)
+              \/ AwaitsInVain(W, c)
 
 \* Stable at the serving coordinator, every live consumer a synced member owning exactly its
 \* assignment, no other members, every partition owned by exactly one live consumer.

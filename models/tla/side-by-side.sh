@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs groupcheck (Stateright) and TLC on the same models and compares them:
 # unique-state counts (they must be equal: GroupCheck.tla is a state-for-state transcription
-# of the Rust model) and speed.
+# of the Rust model, states compared up to the same renumbering), generated states, and speed.
 #
 #   models/tla/side-by-side.sh                 # formation and small
 #   models/tla/side-by-side.sh small           # only the models named
@@ -51,6 +51,7 @@ for m in "${models[@]}"; do
         > "$log_dir/$m.gc" 2>&1 || { cat "$log_dir/$m.gc" >&2; status=1; }
     t1=$(now)
     gc_states=$(sed -nE 's/.* states generated, ([0-9]+) unique.*/\1/p' "$log_dir/$m.gc" | head -1)
+    gc_gen=$(sed -nE 's/^ *([0-9]+) states generated, [0-9]+ unique.*/\1/p' "$log_dir/$m.gc" | head -1)
     gc_own=$(sed -nE 's/.* unique, max depth [0-9]+, ([0-9.]+) s.*/\1/p' "$log_dir/$m.gc" | head -1)
 
     echo "== $m: TLC" >&2
@@ -62,25 +63,26 @@ for m in "${models[@]}"; do
         || { tail -30 "$log_dir/$m.tlc" >&2; status=1; }
     t3=$(now)
     tlc_states=$(sed -nE 's/.* states generated, ([0-9]+) distinct states found.*/\1/p' "$log_dir/$m.tlc" | tail -1)
+    tlc_gen=$(sed -nE 's/^([0-9,]+) states generated, [0-9,]+ distinct states found.*/\1/p' "$log_dir/$m.tlc" | tail -1 | tr -d ,)
     grep -q "No error has been found" "$log_dir/$m.tlc" || { tail -30 "$log_dir/$m.tlc" >&2; status=1; }
     tlc_own=$(sed -nE 's/^Finished in (.*) at .*/\1/p' "$log_dir/$m.tlc" | tail -1)
 
-    gc_states=${gc_states:-0}; tlc_states=${tlc_states:-0}
+    gc_states=${gc_states:-0}; tlc_states=${tlc_states:-0}; gc_gen=${gc_gen:-0}; tlc_gen=${tlc_gen:-0}
     same=no
     if [ "$gc_states" = "$tlc_states" ] && [ "$gc_states" != 0 ]; then same=yes; else status=1; fi
-    rows+=("$(awk -v m="$m" -v a="$gc_states" -v b="$tlc_states" -v s="$same" \
+    rows+=("$(awk -v m="$m" -v a="$gc_states" -v b="$tlc_states" -v s="$same" -v ag="$gc_gen" -v bg="$tlc_gen" \
         -v ga="$t0" -v gb="$t1" -v ta="$t2" -v tb="$t3" -v go="$gc_own" -v to="$tlc_own" 'BEGIN {
             g = gb - ga; t = tb - ta;
             gr = a / g; tr = b / t;
-            printf "| %s | %d | %d | %s | %.2f s (checker: %s s) | %.1f s (TLC: %s) | %.0f | %.0f | %.1fx |",
-                m, a, b, s, g, go, t, to, gr, tr, (tr > 0 ? gr / tr : 0) }')")
+            printf "| %s | %d | %d | %s | %d | %d | %.2f s (checker: %s s) | %.1f s (TLC: %s) | %.0f | %.0f | %.1fx |",
+                m, a, b, s, ag, bg, g, go, t, to, gr, tr, (tr > 0 ? gr / tr : 0) }')")
 done
 
 echo
 echo "threads/workers: $threads; times are wall-clock for the whole command (groupcheck via cargo run, TLC including JVM start and parsing)"
 echo
-echo "| model | groupcheck unique states | TLC distinct states | match | groupcheck time | TLC time | groupcheck states/s | TLC states/s | ratio |"
-echo "|---|---:|---:|:---:|---:|---:|---:|---:|---:|"
+echo "| model | groupcheck unique states | TLC distinct states | match | groupcheck generated | TLC generated | groupcheck time | TLC time | groupcheck states/s | TLC states/s | ratio |"
+echo "|---|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|"
 for r in "${rows[@]}"; do echo "$r"; done
 if [ "$status" -ne 0 ]; then
     echo

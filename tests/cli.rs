@@ -100,6 +100,11 @@ fn a_malformed_model_file_exits_2_with_the_reason() {
             "unknown variant",
         ),
         (
+            "sticky.toml",
+            "description = \"x\"\nconsumers = 1\npartitions = 1\nassignor = \"cooperative-sticky\"\n[expect]\n",
+            "need each member's owned partitions",
+        ),
+        (
             "property.toml",
             "description = \"x\"\nconsumers = 1\npartitions = 1\n[expect]\nviolated = [\"nope\"]\n",
             "unknown variant `nope`, expected one of `single_owner`",

@@ -326,7 +326,7 @@ impl Harness {
         for (c, id) in (2..=n).zip(&ids[1..]) {
             assert!(self.sync(c, *id, generation, Vec::new()).is_empty());
         }
-        let assignment = self.cfg.assignor.assign(&ids, PARTITIONS);
+        let assignment = self.cfg.assignor.assign_members(&ids, PARTITIONS);
         assert!(self.sync(1, ids[0], generation, assignment).is_empty());
         assert_eq!(self.durable().len(), n as usize);
         assert_eq!(self.state(), GroupState::Stable);
@@ -527,7 +527,7 @@ fn leader_sync_appends_group_metadata_and_sync_replies_wait_until_it_is_durable(
         h.coord.group.member(b).unwrap().awaiting_sync,
         Some(addr(2))
     );
-    let assignment = Assignor::Range.assign(&[a, b], PARTITIONS);
+    let assignment = Assignor::Range.assign_members(&[a, b], PARTITIONS);
     assert!(h.sync(1, a, 1, assignment.clone()).is_empty());
     let record = Record::GroupMetadata {
         generation: 1,
@@ -772,7 +772,7 @@ fn heartbeat_in_completing_rebalance_and_stable_is_none() {
     let (a, b) = h.joined_pair();
     assert_eq!(h.heartbeat(1, a, 1), ErrorCode::None);
     assert_eq!(h.heartbeat(2, b, 1), ErrorCode::None);
-    h.sync(1, a, 1, Assignor::Range.assign(&[a, b], PARTITIONS));
+    h.sync(1, a, 1, Assignor::Range.assign_members(&[a, b], PARTITIONS));
     h.durable();
     assert_eq!(h.state(), GroupState::Stable);
     assert_eq!(h.heartbeat(1, a, 1), ErrorCode::None);
@@ -909,7 +909,7 @@ fn commit_with_a_stale_generation_is_illegal_generation_and_changes_nothing() {
     h.join_with(1, a);
     h.join_with(2, b);
     h.sync(2, b, 2, Vec::new());
-    h.sync(1, a, 2, Assignor::Range.assign(&[a, b], PARTITIONS));
+    h.sync(1, a, 2, Assignor::Range.assign_members(&[a, b], PARTITIONS));
     h.durable();
     assert_eq!((h.state(), h.generation()), (GroupState::Stable, 2));
     for generation in [1, 3] {
@@ -1323,7 +1323,7 @@ fn stop_leading_fails_parked_syncs_with_not_coordinator() {
     let mut h = Harness::new();
     let (a, b) = h.joined_pair();
     h.sync(2, b, 1, Vec::new());
-    h.sync(1, a, 1, Assignor::Range.assign(&[a, b], PARTITIONS));
+    h.sync(1, a, 1, Assignor::Range.assign_members(&[a, b], PARTITIONS));
     let replies = h.coord.stop_leading(&h.cfg);
     assert_eq!(
         replies,
@@ -1502,7 +1502,7 @@ fn flaw_sync_ack_before_persist_answers_sync_group_before_the_assignment_is_dura
         h.sync(2, b, 1, Vec::new()).is_empty(),
         "followers still wait for the leader"
     );
-    let assignment = Assignor::Range.assign(&[a, b], PARTITIONS);
+    let assignment = Assignor::Range.assign_members(&[a, b], PARTITIONS);
     let replies = h.sync(1, a, 1, assignment.clone());
     assert_eq!(replies.len(), 2);
     assert_eq!(
@@ -1650,7 +1650,7 @@ fn scripted_run(flaws: Flaws) -> Vec<Step> {
     step(&h, "consumer 2 joins", r);
     let r = h.sync(2, b, 1, Vec::new());
     step(&h, "the follower syncs", r);
-    let r = h.sync(1, a, 1, Assignor::Range.assign(&[a, b], PARTITIONS));
+    let r = h.sync(1, a, 1, Assignor::Range.assign_members(&[a, b], PARTITIONS));
     step(&h, "the leader syncs", r);
     let r = h.drain();
     step(&h, "the log catches up after the sync", r);
@@ -1737,7 +1737,7 @@ fn a_leave_whose_write_is_refused_is_answered_not_coordinator_and_unloads() {
 fn a_repeated_leader_sync_group_writes_the_assignment_once() {
     let mut h = Harness::new();
     let (a, b) = h.joined_pair();
-    let assignment = h.cfg.assignor.assign(&[a, b], PARTITIONS);
+    let assignment = h.cfg.assignor.assign_members(&[a, b], PARTITIONS);
     assert!(h.sync(1, a, 1, assignment.clone()).is_empty());
     h.sync(1, a, 1, assignment);
     assert_eq!(h.log.uncommitted.len(), 1, "one assignment record");

@@ -1,6 +1,7 @@
 //! Property tests of the sans-IO core over random request sequences.
 
-use groupcheck::assignor::Assignor;
+use groupcheck::assignor::sticky::counted_claims;
+use groupcheck::assignor::{Assignor, Subscription};
 use groupcheck::coordinator::replay::{load, replay};
 use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState};
 use groupcheck::flaw::Flaws;
@@ -234,5 +235,121 @@ proptest! {
             load(3, &records, Flaws::NONE),
             replay(3, &records)
         );
+    }
+}
+
+/// A group as its leader's assignor sees it: 1 to 4 members (ids in order), 0 to 8 partitions,
+/// each member claiming any partitions in any generation (or none: a new member).
+fn subscriptions() -> impl Strategy<Value = (Vec<Subscription>, u8)> {
+    (1usize..=4, 0u8..=8)
+        .prop_flat_map(|(n, p)| {
+            (
+                proptest::collection::vec((0u16..256, proptest::option::of(0u32..3)), n),
+                Just(p),
+            )
+        })
+        .prop_map(|(claims, p)| {
+            let subs = claims
+                .into_iter()
+                .enumerate()
+                .map(|(i, (bits, generation))| Subscription {
+                    member: MemberId {
+                        epoch: 0,
+                        seq: i as u32,
+                    },
+                    owned: (0..p).filter(|q| bits & (1 << q) != 0).collect(),
+                    generation,
+                })
+                .collect();
+            (subs, p)
+        })
+}
+
+/// Every partition given at most once; returns the union.
+fn given_once(a: &[(MemberId, Partitions)]) -> Result<Partitions, TestCaseError> {
+    let mut union = Partitions::EMPTY;
+    for (_, g) in a {
+        prop_assert_eq!(
+            union.intersection(*g),
+            Partitions::EMPTY,
+            "a partition given twice"
+        );
+        union = union.union(*g);
+    }
+    Ok(union)
+}
+
+/// Every member holds ⌊P/N⌋ or ⌈P/N⌉ partitions.
+fn balanced(a: &[(MemberId, Partitions)], p: u8) -> Result<(), TestCaseError> {
+    let floor = usize::from(p) / a.len();
+    let ceil = floor + usize::from(usize::from(p) % a.len() != 0);
+    for (m, g) in a {
+        prop_assert!((floor..=ceil).contains(&g.len()), "{m} holds {g}");
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Which claims count: only those of the newest generation reported, and none to a
+    /// partition that two members of that generation claim (KAFKA-7026).
+    #[test]
+    fn counted_claims_are_undisputed_claims_of_the_newest_generation((subs, p) in subscriptions()) {
+        let counted = counted_claims(&subs, p);
+        let newest = subs.iter().map(|s| s.generation).max().flatten();
+        given_once(&subs.iter().map(|s| s.member).zip(counted.iter().copied()).collect::<Vec<_>>())?;
+        for (s, c) in subs.iter().zip(&counted) {
+            prop_assert_eq!(c.difference(s.owned), Partitions::EMPTY, "counted but not claimed");
+            if s.generation != newest {
+                prop_assert_eq!(*c, Partitions::EMPTY, "an older generation's claim counted");
+            }
+            for q in s.owned.difference(*c).iter().filter(|q| *q < p && s.generation == newest) {
+                let claimants = subs
+                    .iter()
+                    .filter(|o| o.generation == newest && o.owned.contains(q))
+                    .count();
+                prop_assert!(claimants > 1, "p{} dropped from {} with no rival", q, s.member);
+            }
+        }
+    }
+
+    /// The sticky assignment is a balanced function onto every partition, and each member keeps
+    /// as many of its counted partitions as its share allows.
+    #[test]
+    fn sticky_is_balanced_and_keeps_what_the_balance_allows((subs, p) in subscriptions()) {
+        let a = Assignor::Sticky.assign(&subs, p);
+        prop_assert_eq!(given_once(&a)?, Partitions::all(p));
+        balanced(&a, p)?;
+        let floor = usize::from(p) / subs.len();
+        for ((_, g), c) in a.iter().zip(counted_claims(&subs, p)) {
+            prop_assert!(g.intersection(c).len() >= c.len().min(floor), "kept too little of {c}");
+        }
+    }
+
+    /// KIP-429: the cooperative round never gives a member a partition another member owns
+    /// (counted); once the owners have revoked what they lost, the follow-up round completes a
+    /// balanced assignment without moving anything again.
+    #[test]
+    fn cooperative_revokes_before_it_reassigns_and_settles_in_two_rounds((subs, p) in subscriptions()) {
+        let counted = counted_claims(&subs, p);
+        let first = Assignor::CooperativeSticky.assign(&subs, p);
+        given_once(&first)?;
+        for (i, (m, g)) in first.iter().enumerate() {
+            for (j, c) in counted.iter().enumerate() {
+                prop_assert!(i == j || g.intersection(*c).is_empty(), "{m} given a partition of another owner");
+            }
+        }
+        let newest = subs.iter().filter_map(|s| s.generation).max().unwrap_or(0);
+        let kept: Vec<Subscription> = first
+            .iter()
+            .map(|(member, owned)| Subscription { member: *member, owned: *owned, generation: Some(newest + 1) })
+            .collect();
+        let second = Assignor::CooperativeSticky.assign(&kept, p);
+        prop_assert_eq!(given_once(&second)?, Partitions::all(p));
+        balanced(&second, p)?;
+        for ((_, a), (_, b)) in first.iter().zip(&second) {
+            prop_assert_eq!(a.difference(*b), Partitions::EMPTY, "the second round moved a partition");
+        }
     }
 }

@@ -1,8 +1,31 @@
 //! Partition assignors run by the group leader on the member list of its JoinGroup response.
 //! Pure functions: the same members and partitions always give the same assignment.
 
-use crate::protocol::{MemberId, Partitions};
+pub mod sticky;
+
+use crate::protocol::{Generation, MemberId, Partitions};
 use serde::{Deserialize, Serialize};
+
+/// What a member's JoinGroup tells the leader's assignor (Kafka's ConsumerProtocolSubscription
+/// for one topic): the partitions it owned, and the generation it owned them in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Subscription {
+    pub member: MemberId,
+    pub owned: Partitions,
+    /// `None` before its first generation (Kafka's DEFAULT_GENERATION).
+    pub generation: Option<Generation>,
+}
+
+impl Subscription {
+    /// A member that claims nothing.
+    pub fn new(member: MemberId) -> Subscription {
+        Subscription {
+            member,
+            owned: Partitions::EMPTY,
+            generation: None,
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -12,16 +35,45 @@ pub enum Assignor {
     Range,
     /// RoundRobinAssignor: partition `i` goes to the `i % members`-th member in id order.
     RoundRobin,
+    /// StickyAssignor (eager): balanced, each member keeping as much of what it owned as the
+    /// balance allows ([`sticky`]).
+    Sticky,
+    /// CooperativeStickyAssignor: the sticky assignment, except that a partition is never moved
+    /// from one member to another in one round ([`sticky::assign_cooperatively`]).
+    CooperativeSticky,
 }
 
 impl Assignor {
-    /// Assigns partitions `0..partitions` to `members` (any order; duplicates ignored).
-    pub fn assign(self, members: &[MemberId], partitions: u8) -> Vec<(MemberId, Partitions)> {
-        let mut ids = members.to_vec();
-        ids.sort();
-        ids.dedup();
+    /// Whether the assignor needs the cooperative rebalance protocol (it may leave partitions
+    /// unassigned for a follow-up rebalance).
+    pub fn is_cooperative(self) -> bool {
+        self == Assignor::CooperativeSticky
+    }
+
+    /// Assigns partitions `0..partitions` to members that claim nothing (what the classic
+    /// eager protocol's leader knows of them).
+    pub fn assign_members(
+        self,
+        members: &[MemberId],
+        partitions: u8,
+    ) -> Vec<(MemberId, Partitions)> {
+        let subs: Vec<Subscription> = members.iter().map(|m| Subscription::new(*m)).collect();
+        self.assign(&subs, partitions)
+    }
+
+    /// Assigns partitions `0..partitions` to the members of `subs` (any order; a member listed
+    /// twice counts once, with its first subscription).
+    pub fn assign(self, subs: &[Subscription], partitions: u8) -> Vec<(MemberId, Partitions)> {
+        let mut subs = subs.to_vec();
+        subs.sort_by_key(|s| s.member);
+        subs.dedup_by_key(|s| s.member);
+        match self {
+            Assignor::Sticky => return sticky::assign(&subs, partitions),
+            Assignor::CooperativeSticky => return sticky::assign_cooperatively(&subs, partitions),
+            Assignor::Range | Assignor::RoundRobin => {}
+        }
         let mut out: Vec<(MemberId, Partitions)> =
-            ids.iter().map(|id| (*id, Partitions::EMPTY)).collect();
+            subs.iter().map(|s| (s.member, Partitions::EMPTY)).collect();
         if out.is_empty() {
             return out;
         }
@@ -43,6 +95,7 @@ impl Assignor {
                     out[(p % n) as usize].1.insert(p);
                 }
             }
+            Assignor::Sticky | Assignor::CooperativeSticky => unreachable!("returned above"),
         }
         out
     }
@@ -52,11 +105,13 @@ impl Assignor {
 mod tests {
     use super::*;
 
-    fn ids(n: u8) -> Vec<MemberId> {
+    fn ids(n: u8) -> Vec<Subscription> {
         (0..n)
-            .map(|seq| MemberId {
-                epoch: 0,
-                seq: seq.into(),
+            .map(|seq| {
+                Subscription::new(MemberId {
+                    epoch: 0,
+                    seq: seq.into(),
+                })
             })
             .collect()
     }
@@ -77,7 +132,7 @@ mod tests {
 
     #[test]
     fn every_partition_exactly_once_for_any_member_count() {
-        for assignor in [Assignor::Range, Assignor::RoundRobin] {
+        for assignor in [Assignor::Range, Assignor::RoundRobin, Assignor::Sticky] {
             for n in 1..=5 {
                 for parts in 0..=6 {
                     let a = assignor.assign(&ids(n), parts);

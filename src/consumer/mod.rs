@@ -282,7 +282,7 @@ impl Consumer {
                 self.phase = Phase::Syncing;
                 // The group leader computes everyone's assignment.
                 let assignments = if leader == Some(me) {
-                    cfg.assignor.assign(members, cfg.partitions)
+                    cfg.assignor.assign_members(members, cfg.partitions)
                 } else {
                     Vec::new()
                 };

@@ -123,7 +123,6 @@ pub enum Fault {
 }
 
 impl Fault {
-
     /// The kinds `max_total` counts.
     pub const TOTALLED: [Fault; 6] = [
         Fault::Crash,
@@ -236,6 +235,10 @@ impl ModelConfig {
         check(
             (1..=8).contains(&self.max_offset),
             "max_offset: must be 1 to 8",
+        )?;
+        check(
+            !matches!(self.assignor, Assignor::Sticky | Assignor::CooperativeSticky),
+            "assignor: `sticky` and `cooperative-sticky` need each member's owned partitions in its JoinGroup, which the model does not carry yet",
         )?;
         check(
             self.faults.late_joins < self.consumers,

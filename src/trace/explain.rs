@@ -1,13 +1,13 @@
 //! Plain English: one sentence per step, and one sentence saying why the last state violates
 //! the property.
 
+use crate::coordinator::replay::load;
 use crate::coordinator::{GroupState, LoadState};
+use crate::model::properties::load_ignores_compaction;
 use crate::model::properties::{group_view, unconverged};
 use crate::model::{Action, Addr, GroupModel, Msg, Observed, World};
-use crate::property::reply::{judge_reply, lost_ack, ReplyFault};
-use crate::coordinator::replay::load;
-use crate::model::properties::load_ignores_compaction;
 use crate::offsets_log::compacted;
+use crate::property::reply::{judge_reply, lost_ack, ReplyFault};
 use crate::property::{
     first_overlap, offset_text as offset, offsets_line, replay_difference, Property,
 };

@@ -220,25 +220,19 @@ pub fn for_model(cfg: &ModelConfig) -> Vec<stateright::Property<GroupModel>> {
 /// or of the durable log while no coordinator is serving, and the claims of the live consumers.
 pub fn group_view(w: &World) -> GroupView {
     let l = w.leader();
-    let (generation, members) = if l.load == LoadState::Active && l.epoch == w.log.leader_epoch {
-        (
-            l.group.generation,
-            l.group.members.iter().map(|m| m.id).collect(),
-        )
-    } else {
-        match w.log.durable_group() {
-            Some(g) => (g.generation, g.members.iter().map(|(m, _)| *m).collect()),
-            None => (0, Vec::new()),
-        }
-    };
     let claims = (0..w.consumers.len())
         .filter(|c| w.is_live(*c))
         .filter_map(|c| Claim::of(c, &w.consumers[c]))
         .collect();
-    GroupView {
-        generation,
-        members,
-        claims,
+    if l.load == LoadState::Active && l.epoch == w.log.leader_epoch {
+        return GroupView::of(&l.group, claims);
+    }
+    match w.log.durable_group() {
+        Some(g) => GroupView::classic(g.generation, g.members.iter().copied(), claims),
+        None => GroupView {
+            members: Vec::new(),
+            claims,
+        },
     }
 }
 

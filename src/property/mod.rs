@@ -116,8 +116,21 @@ pub struct Claim {
     /// Which consumer (its index), for the explanation.
     pub consumer: usize,
     pub member: MemberId,
+    /// The generation (classic) or member epoch it believes it holds its partitions in.
     pub generation: Generation,
     pub owned: Partitions,
+    /// Settled in its generation with nothing in flight.
+    pub at_rest: bool,
+}
+
+/// A member as the coordinator counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberView {
+    pub id: MemberId,
+    /// The generation (classic: the group's) or member epoch the coordinator holds it in.
+    pub generation: Generation,
+    /// What the coordinator has assigned it.
+    pub assigned: Partitions,
 }
 
 impl Claim {
@@ -128,16 +141,16 @@ impl Claim {
             member: c.member_id?,
             generation: c.generation?,
             owned: c.owned,
+            at_rest: c.is_at_rest(),
         })
     }
 }
 
-/// The group as a property sees it, whatever the protocol: the generation and the members the
-/// coordinator counts, and what each running consumer claims.
+/// The group as a property sees it, whatever the protocol: the members the coordinator counts,
+/// each with its generation or epoch and its assignment, and what each running consumer claims.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GroupView {
-    pub generation: Generation,
-    pub members: Vec<MemberId>,
+    pub members: Vec<MemberView>,
     pub claims: Vec<Claim>,
 }
 
@@ -152,16 +165,31 @@ pub struct DoubleOwner {
 impl GroupView {
     /// The view of a group a coordinator holds, with the consumers' claims.
     pub fn of(group: &Group, claims: Vec<Claim>) -> GroupView {
-        GroupView {
-            generation: group.generation,
-            members: group.members.iter().map(|m| m.id).collect(),
-            claims,
-        }
+        let members = group.members.iter().map(|m| (m.id, m.assignment));
+        GroupView::classic(group.generation, members, claims)
     }
 
-    /// Whether the coordinator counts this claim's member in the current generation.
+    /// A classic group's view: every member is held in the group's generation.
+    pub fn classic(
+        generation: Generation,
+        members: impl Iterator<Item = (MemberId, Partitions)>,
+        claims: Vec<Claim>,
+    ) -> GroupView {
+        let members = members
+            .map(|(id, assigned)| MemberView {
+                id,
+                generation,
+                assigned,
+            })
+            .collect();
+        GroupView { members, claims }
+    }
+
+    /// Whether the coordinator counts `member` in `generation`.
     pub fn counts(&self, member: MemberId, generation: Generation) -> bool {
-        generation == self.generation && self.members.contains(&member)
+        self.members
+            .iter()
+            .any(|m| m.id == member && m.generation == generation)
     }
 
     /// single_owner's judgement: the first partition owned by two claims the coordinator counts.

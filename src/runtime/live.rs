@@ -15,7 +15,7 @@ use crate::assignor::Assignor;
 use crate::coordinator::{CoreConfig, GroupState, LoadState};
 use crate::flaw::Flaws;
 use crate::property::{replay_difference, Claim, GroupView, Property};
-use crate::protocol::{ClientAddr, Generation, MemberId, Partitions};
+use crate::protocol::{ClientAddr, Generation};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -96,7 +96,7 @@ impl Rng {
 }
 
 /// What each consumer thread last published: its member id, generation and owned partitions.
-type Published = Vec<Option<(MemberId, Generation, Partitions)>>;
+type Published = Vec<Option<Claim>>;
 
 struct Shared {
     service: Arc<GroupService>,
@@ -199,9 +199,8 @@ fn consumer_thread(
             shared.acked.fetch_add(1, Ordering::Relaxed);
         }
         let consumer = &client.consumer;
-        if let (Some(m), Some(g)) = (consumer.member_id, consumer.generation) {
-            shared.published.lock().unwrap()[c as usize] =
-                client.is_stable().then_some((m, g, consumer.owned));
+        if let Some(claim) = Claim::of(c as usize, consumer) {
+            shared.published.lock().unwrap()[c as usize] = claim.at_rest.then_some(claim);
         }
         thread::sleep(Duration::from_millis(5));
     }
@@ -221,18 +220,13 @@ fn check_state(shared: &Shared, partitions: u8) {
     if let Some(d) = replay_difference(leader, log.leader_epoch, &log.durable, partitions) {
         violations.push(format!("{}: {d}", Property::ReplayEquivalence));
     }
-    let claims = shared.published.lock().unwrap().clone();
-    let claims = claims
-        .into_iter()
-        .enumerate()
-        .filter_map(|(consumer, p)| {
-            p.map(|(member, generation, owned)| Claim {
-                consumer,
-                member,
-                generation,
-                owned,
-            })
-        })
+    let claims = shared
+        .published
+        .lock()
+        .unwrap()
+        .iter()
+        .flatten()
+        .copied()
         .collect();
     if let Some(d) = GroupView::of(&leader.group, claims).double_owner() {
         violations.push(format!("{}: {d}", Property::SingleOwner));

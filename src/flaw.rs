@@ -40,10 +40,15 @@ pub enum Flaw {
     /// keeps processing them in the next generation.
     /// Lives in `Consumer::prepare_join`.
     NoRevokeBeforeRejoin,
+    /// KAFKA-7026: the sticky assignor trusts every member's claim to what it owned, even a
+    /// claim from an older generation (a member that was kicked out meanwhile) or one another
+    /// member makes too; both keep the partition and the assignment gives it twice.
+    /// Lives in `assignor::sticky::counted_claims`.
+    StickyNoDedup,
 }
 
 impl Flaw {
-    pub const ALL: [Flaw; 7] = [
+    pub const ALL: [Flaw; 8] = [
         Flaw::CommitWithoutFencing,
         Flaw::SyncAckBeforePersist,
         Flaw::ServeBeforeLoad,
@@ -51,6 +56,7 @@ impl Flaw {
         Flaw::CommitAckBeforeDurable,
         Flaw::NoRevokeBeforeRejoin,
         Flaw::RebalanceTimeoutZero,
+        Flaw::StickyNoDedup,
     ];
 
     pub fn name(self) -> &'static str {
@@ -62,6 +68,7 @@ impl Flaw {
             Flaw::CommitAckBeforeDurable => "commit-ack-before-durable",
             Flaw::NoRevokeBeforeRejoin => "no-revoke-before-rejoin",
             Flaw::RebalanceTimeoutZero => "rebalance-timeout-zero",
+            Flaw::StickyNoDedup => "sticky-no-dedup",
         }
     }
 
@@ -72,6 +79,7 @@ impl Flaw {
             Flaw::SyncAckBeforePersist => Some("KAFKA-2017"),
             Flaw::PartialReplay => Some("KAFKA-5600"),
             Flaw::RebalanceTimeoutZero => Some("KAFKA-8653"),
+            Flaw::StickyNoDedup => Some("KAFKA-7026"),
             _ => None,
         }
     }

@@ -65,11 +65,18 @@ fn join_ok(
         member_id: Some(id),
         leader: Some(leader),
         members: members.to_vec(),
+        claims: Vec::new(),
     }
 }
 
 fn join_error(id: Option<MemberId>, error: ErrorCode) -> Response {
-    Response::error_for(&Request::JoinGroup { member_id: id }, error)
+    Response::error_for(
+        &Request::JoinGroup {
+            member_id: id,
+            claim: None,
+        },
+        error,
+    )
 }
 
 fn sync_reply(
@@ -103,9 +110,13 @@ fn reply(consumer: u8, response: Response) -> Reply {
 /// One request of every group API, from `id` at `generation`.
 fn every_group_api(id: MemberId, generation: Generation) -> Vec<Request> {
     vec![
-        Request::JoinGroup { member_id: None },
+        Request::JoinGroup {
+            member_id: None,
+            claim: None,
+        },
         Request::JoinGroup {
             member_id: Some(id),
+            claim: None,
         },
         Request::SyncGroup {
             member_id: id,
@@ -188,7 +199,13 @@ impl Harness {
 
     /// The first half of the KIP-394 round trip: MEMBER_ID_REQUIRED with a fresh id.
     fn member_id(&mut self, consumer: u8) -> MemberId {
-        match self.ask(consumer, Request::JoinGroup { member_id: None }) {
+        match self.ask(
+            consumer,
+            Request::JoinGroup {
+                member_id: None,
+                claim: None,
+            },
+        ) {
             Response::JoinGroup {
                 error: ErrorCode::MemberIdRequired,
                 member_id: Some(id),
@@ -203,6 +220,7 @@ impl Harness {
             consumer,
             Request::JoinGroup {
                 member_id: Some(id),
+                claim: None,
             },
         )
     }
@@ -359,13 +377,20 @@ impl Harness {
 #[test]
 fn join_without_member_id_answers_member_id_required_with_a_fresh_pending_id() {
     let mut h = Harness::new();
-    let a = match h.ask(1, Request::JoinGroup { member_id: None }) {
+    let a = match h.ask(
+        1,
+        Request::JoinGroup {
+            member_id: None,
+            claim: None,
+        },
+    ) {
         Response::JoinGroup {
             error: ErrorCode::MemberIdRequired,
             generation: 0,
             member_id: Some(id),
             leader: None,
             members,
+            ..
         } if members.is_empty() => id,
         other => panic!("expected MEMBER_ID_REQUIRED, got {other:?}"),
     };
@@ -425,6 +450,7 @@ fn join_with_an_unknown_member_id_is_unknown_member_id_and_changes_nothing() {
             3,
             Request::JoinGroup {
                 member_id: Some(STRANGER),
+                claim: None,
             },
         );
         assert_eq!(
@@ -469,7 +495,13 @@ fn a_follower_join_group_in_stable_gets_the_current_generation_without_a_rebalan
     let (a, b) = h.stable_pair();
     let before = h.snapshot();
     assert_eq!(
-        h.ask(2, Request::JoinGroup { member_id: Some(b) }),
+        h.ask(
+            2,
+            Request::JoinGroup {
+                member_id: Some(b),
+                claim: None
+            }
+        ),
         join_ok(1, b, a, &[])
     );
     assert_eq!(h.snapshot(), before);
@@ -482,11 +514,23 @@ fn a_join_group_in_completing_rebalance_returns_the_current_generation() {
     let (a, b) = h.joined_pair();
     let before = h.snapshot();
     assert_eq!(
-        h.ask(1, Request::JoinGroup { member_id: Some(a) }),
+        h.ask(
+            1,
+            Request::JoinGroup {
+                member_id: Some(a),
+                claim: None
+            }
+        ),
         join_ok(1, a, a, &[a, b])
     );
     assert_eq!(
-        h.ask(2, Request::JoinGroup { member_id: Some(b) }),
+        h.ask(
+            2,
+            Request::JoinGroup {
+                member_id: Some(b),
+                claim: None
+            }
+        ),
         join_ok(1, b, a, &[])
     );
     assert_eq!(h.snapshot(), before);
@@ -1097,7 +1141,13 @@ fn the_last_member_leaving_empties_the_group_and_persists_it_at_a_new_generation
     // Empty: the former member is unknown to every API (docs/protocol.md §1.2 Empty).
     assert_eq!(h.heartbeat(1, a, 2), ErrorCode::UnknownMemberId);
     assert_eq!(
-        h.ask(1, Request::JoinGroup { member_id: Some(a) }),
+        h.ask(
+            1,
+            Request::JoinGroup {
+                member_id: Some(a),
+                claim: None
+            }
+        ),
         join_error(Some(a), ErrorCode::UnknownMemberId)
     );
 }
@@ -1542,7 +1592,10 @@ fn flaw_serve_before_load_answers_offset_fetch_and_join_group_while_loading() {
         h.coord = Coordinator::idle(1, &h.cfg);
         h.coord.start_loading(1, &h.cfg);
         let fetch = Request::OffsetFetch { partitions: all() };
-        let join = Request::JoinGroup { member_id: None };
+        let join = Request::JoinGroup {
+            member_id: None,
+            claim: None,
+        };
         if flawed {
             assert_eq!(
                 h.ask(ADMIN, fetch.clone()),
@@ -1638,10 +1691,22 @@ fn scripted_run(flaws: Flaws) -> Vec<Step> {
         } => id,
         ref other => panic!("no member id in {other:?}"),
     };
-    let r = h.send(1, Request::JoinGroup { member_id: None });
+    let r = h.send(
+        1,
+        Request::JoinGroup {
+            member_id: None,
+            claim: None,
+        },
+    );
     let a = id_in(&r);
     step(&h, "consumer 1 asks for an id", r);
-    let r = h.send(2, Request::JoinGroup { member_id: None });
+    let r = h.send(
+        2,
+        Request::JoinGroup {
+            member_id: None,
+            claim: None,
+        },
+    );
     let b = id_in(&r);
     step(&h, "consumer 2 asks for an id", r);
     let r = h.join_with(1, a);
@@ -1684,7 +1749,7 @@ fn scripted_run(flaws: Flaws) -> Vec<Step> {
     steps
 }
 
-// flaw.rs: each coordinator flaw is switched on at the single place its bug lived; NoRevokeBeforeRejoin lives in the consumer and never reaches the coordinator.
+// flaw.rs: each coordinator flaw is switched on at the single place its bug lived; NoRevokeBeforeRejoin (the consumer) and StickyNoDedup (the leader's assignor) never reach the coordinator.
 #[test]
 fn each_flaw_first_changes_the_coordinator_at_the_step_it_names() {
     let correct = scripted_run(Flaws::NONE);
@@ -1702,7 +1767,8 @@ fn each_flaw_first_changes_the_coordinator_at_the_step_it_names() {
             Flaw::ServeBeforeLoad => Some("offsets are fetched while loading"),
             Flaw::PartialReplay => Some("broker 1 finishes loading"),
             Flaw::CommitAckBeforeDurable => Some("the leader commits"),
-            Flaw::NoRevokeBeforeRejoin => None,
+            // Consumer-side and assignor flaws never reach the coordinator.
+            Flaw::NoRevokeBeforeRejoin | Flaw::StickyNoDedup => None,
             Flaw::RebalanceTimeoutZero => Some("consumer 1 joins"),
         };
         assert_eq!(first, expected, "{flaw}");

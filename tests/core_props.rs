@@ -37,7 +37,10 @@ fn partitions() -> impl Strategy<Value = Partitions> {
 fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
         Just(Request::FindCoordinator),
-        proptest::option::of(member()).prop_map(|member_id| Request::JoinGroup { member_id }),
+        proptest::option::of(member()).prop_map(|member_id| Request::JoinGroup {
+            member_id,
+            claim: None
+        }),
         (
             member(),
             0u32..4,
@@ -296,7 +299,7 @@ proptest! {
     /// partition that two members of that generation claim (KAFKA-7026).
     #[test]
     fn counted_claims_are_undisputed_claims_of_the_newest_generation((subs, p) in subscriptions()) {
-        let counted = counted_claims(&subs, p);
+        let counted = counted_claims(&subs, p, Flaws::NONE);
         let newest = subs.iter().map(|s| s.generation).max().flatten();
         given_once(&subs.iter().map(|s| s.member).zip(counted.iter().copied()).collect::<Vec<_>>())?;
         for (s, c) in subs.iter().zip(&counted) {
@@ -318,11 +321,11 @@ proptest! {
     /// as many of its counted partitions as its share allows.
     #[test]
     fn sticky_is_balanced_and_keeps_what_the_balance_allows((subs, p) in subscriptions()) {
-        let a = Assignor::Sticky.assign(&subs, p);
+        let a = Assignor::Sticky.assign(&subs, p, Flaws::NONE);
         prop_assert_eq!(given_once(&a)?, Partitions::all(p));
         balanced(&a, p)?;
         let floor = usize::from(p) / subs.len();
-        for ((_, g), c) in a.iter().zip(counted_claims(&subs, p)) {
+        for ((_, g), c) in a.iter().zip(counted_claims(&subs, p, Flaws::NONE)) {
             prop_assert!(g.intersection(c).len() >= c.len().min(floor), "kept too little of {c}");
         }
     }
@@ -332,8 +335,8 @@ proptest! {
     /// balanced assignment without moving anything again.
     #[test]
     fn cooperative_revokes_before_it_reassigns_and_settles_in_two_rounds((subs, p) in subscriptions()) {
-        let counted = counted_claims(&subs, p);
-        let first = Assignor::CooperativeSticky.assign(&subs, p);
+        let counted = counted_claims(&subs, p, Flaws::NONE);
+        let first = Assignor::CooperativeSticky.assign(&subs, p, Flaws::NONE);
         given_once(&first)?;
         for (i, (m, g)) in first.iter().enumerate() {
             for (j, c) in counted.iter().enumerate() {
@@ -345,7 +348,7 @@ proptest! {
             .iter()
             .map(|(member, owned)| Subscription { member: *member, owned: *owned, generation: Some(newest + 1) })
             .collect();
-        let second = Assignor::CooperativeSticky.assign(&kept, p);
+        let second = Assignor::CooperativeSticky.assign(&kept, p, Flaws::NONE);
         prop_assert_eq!(given_once(&second)?, Partitions::all(p));
         balanced(&second, p)?;
         for ((_, a), (_, b)) in first.iter().zip(&second) {

@@ -236,11 +236,13 @@ fn a_lost_join_request_is_retried_and_the_group_still_converges() {
         "lose the new incarnation's first JoinGroup",
         |a| matches!(a, Action::Lose(e) if matches!(e.dst, Addr::Broker(_))),
     );
-    assert!(s
-        .world
-        .network
-        .iter()
-        .any(|e| matches!(e.msg, Msg::Request(Request::JoinGroup { member_id: None }))));
+    assert!(s.world.network.iter().any(|e| matches!(
+        e.msg,
+        Msg::Request(Request::JoinGroup {
+            member_id: None,
+            claim: None
+        })
+    )));
     s.settle();
     assert!(converged(&s.world));
     s.assert_safe();
@@ -251,7 +253,13 @@ fn a_lost_member_id_answer_leaves_an_orphan_pending_member_that_expires_when_idl
     let mut s = Scenario::new("small");
     s.step("consumer-1 crashes", |a| *a == Action::Crash(1));
     s.deliver("its JoinGroup without member id", |m| {
-        matches!(m, Msg::Request(Request::JoinGroup { member_id: None }))
+        matches!(
+            m,
+            Msg::Request(Request::JoinGroup {
+                member_id: None,
+                claim: None
+            })
+        )
     });
     let orphan = s.world.leader().group.pending_members[0];
     s.step(

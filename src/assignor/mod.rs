@@ -3,6 +3,7 @@
 
 pub mod sticky;
 
+use crate::flaw::Flaws;
 use crate::protocol::{Generation, MemberId, Partitions};
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +51,11 @@ impl Assignor {
         self == Assignor::CooperativeSticky
     }
 
+    /// Whether it needs each member's claim to what it owned (sent in its JoinGroup).
+    pub fn uses_claims(self) -> bool {
+        matches!(self, Assignor::Sticky | Assignor::CooperativeSticky)
+    }
+
     /// Assigns partitions `0..partitions` to members that claim nothing (what the classic
     /// eager protocol's leader knows of them).
     pub fn assign_members(
@@ -58,18 +64,26 @@ impl Assignor {
         partitions: u8,
     ) -> Vec<(MemberId, Partitions)> {
         let subs: Vec<Subscription> = members.iter().map(|m| Subscription::new(*m)).collect();
-        self.assign(&subs, partitions)
+        self.assign(&subs, partitions, Flaws::NONE)
     }
 
     /// Assigns partitions `0..partitions` to the members of `subs` (any order; a member listed
     /// twice counts once, with its first subscription).
-    pub fn assign(self, subs: &[Subscription], partitions: u8) -> Vec<(MemberId, Partitions)> {
+    /// (`flaws`: the sticky assignors' KAFKA-7026.)
+    pub fn assign(
+        self,
+        subs: &[Subscription],
+        partitions: u8,
+        flaws: Flaws,
+    ) -> Vec<(MemberId, Partitions)> {
         let mut subs = subs.to_vec();
         subs.sort_by_key(|s| s.member);
         subs.dedup_by_key(|s| s.member);
         match self {
-            Assignor::Sticky => return sticky::assign(&subs, partitions),
-            Assignor::CooperativeSticky => return sticky::assign_cooperatively(&subs, partitions),
+            Assignor::Sticky => return sticky::assign(&subs, partitions, flaws),
+            Assignor::CooperativeSticky => {
+                return sticky::assign_cooperatively(&subs, partitions, flaws)
+            }
             Assignor::Range | Assignor::RoundRobin => {}
         }
         let mut out: Vec<(MemberId, Partitions)> =
@@ -118,14 +132,14 @@ mod tests {
 
     #[test]
     fn range_gives_contiguous_ranges_first_members_take_extra() {
-        let a = Assignor::Range.assign(&ids(2), 3);
+        let a = Assignor::Range.assign(&ids(2), 3, Flaws::NONE);
         assert_eq!(a[0].1, [0, 1].into_iter().collect());
         assert_eq!(a[1].1, [2].into_iter().collect());
     }
 
     #[test]
     fn round_robin_deals_partitions_in_turn() {
-        let a = Assignor::RoundRobin.assign(&ids(2), 3);
+        let a = Assignor::RoundRobin.assign(&ids(2), 3, Flaws::NONE);
         assert_eq!(a[0].1, [0, 2].into_iter().collect());
         assert_eq!(a[1].1, [1].into_iter().collect());
     }
@@ -135,7 +149,7 @@ mod tests {
         for assignor in [Assignor::Range, Assignor::RoundRobin, Assignor::Sticky] {
             for n in 1..=5 {
                 for parts in 0..=6 {
-                    let a = assignor.assign(&ids(n), parts);
+                    let a = assignor.assign(&ids(n), parts, Flaws::NONE);
                     let total: usize = a.iter().map(|(_, ps)| ps.len()).sum();
                     let union = a.iter().fold(Partitions::EMPTY, |u, (_, ps)| u.union(*ps));
                     assert_eq!(total, parts as usize);
@@ -150,8 +164,8 @@ mod tests {
         let mut rev = ids(3);
         rev.reverse();
         assert_eq!(
-            Assignor::Range.assign(&rev, 4),
-            Assignor::Range.assign(&ids(3), 4)
+            Assignor::Range.assign(&rev, 4, Flaws::NONE),
+            Assignor::Range.assign(&ids(3), 4, Flaws::NONE)
         );
     }
 }

@@ -14,12 +14,18 @@
 //!    its new assignment, revokes it and rejoins, and the follow-up rebalance assigns it.
 
 use super::Subscription;
+use crate::flaw::{Flaw, Flaws};
 use crate::protocol::{MemberId, Partitions};
 
 /// The counted claims: for each subscription (in the order given), the partitions it owned
 /// that count as its own.
-pub fn counted_claims(subs: &[Subscription], partitions: u8) -> Vec<Partitions> {
+pub fn counted_claims(subs: &[Subscription], partitions: u8, flaws: Flaws) -> Vec<Partitions> {
     let all = Partitions::all(partitions);
+    if flaws.has(Flaw::StickyNoDedup) {
+        // KAFKA-7026: every member keeps what it says it owned, whatever its generation and
+        // whoever else claims the same partition.
+        return subs.iter().map(|s| s.owned.intersection(all)).collect();
+    }
     // No generation is Kafka's DEFAULT_GENERATION (-1): below every real one.
     let generation = |s: &Subscription| s.generation.map_or(-1, i64::from);
     let newest = subs.iter().map(generation).max().unwrap_or(-1);
@@ -43,12 +49,12 @@ pub fn counted_claims(subs: &[Subscription], partitions: u8) -> Vec<Partitions> 
 
 /// The balanced sticky assignment of `partitions` to the members of `subs` (distinct, sorted
 /// by member id).
-pub fn assign(subs: &[Subscription], partitions: u8) -> Vec<(MemberId, Partitions)> {
+pub fn assign(subs: &[Subscription], partitions: u8, flaws: Flaws) -> Vec<(MemberId, Partitions)> {
     let n = subs.len();
     if n == 0 {
         return Vec::new();
     }
-    let claims = counted_claims(subs, partitions);
+    let claims = counted_claims(subs, partitions, flaws);
     let floor = usize::from(partitions) / n;
     // How many members may hold one more than `floor`.
     let mut extra = usize::from(partitions) % n;
@@ -69,10 +75,9 @@ pub fn assign(subs: &[Subscription], partitions: u8) -> Vec<(MemberId, Partition
             extra -= usize::from(to.is_some());
             to
         });
-        let Some(to) = to else {
-            unreachable!("the shares add up to every partition")
-        };
-        given[to].insert(p);
+        // The shares add up to every partition, unless overlapping claims (a flaw) were kept.
+        let to = to.or_else(|| lightest(&given, |_| true));
+        given[to.expect("a group with members")].insert(p);
     }
     subs.iter().map(|s| s.member).zip(given).collect()
 }
@@ -87,9 +92,13 @@ fn lightest(given: &[Partitions], open: impl Fn(usize) -> bool) -> Option<usize>
 
 /// The cooperative round: the sticky assignment without the partitions it would move from one
 /// member to another; those are revoked by their owner first and assigned in the next round.
-pub fn assign_cooperatively(subs: &[Subscription], partitions: u8) -> Vec<(MemberId, Partitions)> {
-    let claims = counted_claims(subs, partitions);
-    assign(subs, partitions)
+pub fn assign_cooperatively(
+    subs: &[Subscription],
+    partitions: u8,
+    flaws: Flaws,
+) -> Vec<(MemberId, Partitions)> {
+    let claims = counted_claims(subs, partitions, flaws);
+    assign(subs, partitions, flaws)
         .into_iter()
         .enumerate()
         .map(|(i, (member, given))| {
@@ -122,10 +131,10 @@ mod tests {
     fn a_claim_from_an_older_generation_does_not_count() {
         let subs = [sub(0, &[0], Some(1)), sub(1, &[0], Some(2))];
         assert_eq!(
-            counted_claims(&subs, 2),
+            counted_claims(&subs, 2, Flaws::NONE),
             vec![Partitions::EMPTY, [0].into_iter().collect()]
         );
-        let a = Assignor::Sticky.assign(&subs, 2);
+        let a = Assignor::Sticky.assign(&subs, 2, Flaws::NONE);
         assert_eq!(a[1].1, [0].into_iter().collect());
         assert_eq!(a[0].1, [1].into_iter().collect());
     }
@@ -134,9 +143,9 @@ mod tests {
     #[test]
     fn a_partition_claimed_twice_in_one_generation_counts_for_neither() {
         let subs = [sub(0, &[0, 1], Some(2)), sub(1, &[0], Some(2))];
-        let counted = counted_claims(&subs, 2);
+        let counted = counted_claims(&subs, 2, Flaws::NONE);
         assert_eq!(counted, vec![[1].into_iter().collect(), Partitions::EMPTY]);
-        let a = Assignor::Sticky.assign(&subs, 2);
+        let a = Assignor::Sticky.assign(&subs, 2, Flaws::NONE);
         assert_eq!(a[0].1.intersection(a[1].1), Partitions::EMPTY);
         assert_eq!(a[0].1.union(a[1].1), Partitions::all(2));
     }
@@ -151,9 +160,9 @@ mod tests {
             sub(1, &[2, 3], Some(3)),
             sub(2, &[], None),
         ];
-        let first = Assignor::CooperativeSticky.assign(&subs, 4);
+        let first = Assignor::CooperativeSticky.assign(&subs, 4, Flaws::NONE);
         assert_eq!(first[2].1, Partitions::EMPTY, "nothing moves in one round");
-        let sticky = Assignor::Sticky.assign(&subs, 4);
+        let sticky = Assignor::Sticky.assign(&subs, 4, Flaws::NONE);
         let moving = sticky[2].1;
         assert_eq!(moving.len(), 1);
         // The owners revoke what they lost and rejoin with what they kept.
@@ -165,7 +174,7 @@ mod tests {
                 generation: Some(4),
             })
             .collect();
-        let second = Assignor::CooperativeSticky.assign(&kept, 4);
+        let second = Assignor::CooperativeSticky.assign(&kept, 4, Flaws::NONE);
         assert_eq!(second[2].1, moving);
     }
 }

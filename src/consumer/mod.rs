@@ -9,12 +9,13 @@
 //! (no commit) and rejoin, REBALANCE_IN_PROGRESS revokes and rejoins, COORDINATOR_LOAD_IN_PROGRESS
 //! retries.
 
+use crate::assignor::Subscription;
 use crate::coordinator::CoreConfig;
 use crate::flaw::Flaw;
 use crate::protocol::PerPartition;
 use crate::protocol::{
-    BrokerId, ClientAddr, ErrorCode, Generation, MemberId, Offset, Partition, Partitions, Request,
-    Response,
+    BrokerId, ClientAddr, ErrorCode, Generation, MemberId, Offset, OwnedClaim, Partition,
+    Partitions, Request, Response,
 };
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +72,10 @@ pub struct Consumer {
     /// The last offset known committed, per partition (0 for partitions not owned).
     pub committed: PerPartition<Offset>,
     pub in_flight: Option<InFlight>,
+    /// Its assignment when it last synced, with that generation: what its next JoinGroup
+    /// claims, for an assignor that uses claims (the StickyAssignor's user data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_assignment: Option<OwnedClaim>,
 }
 
 impl Consumer {
@@ -86,6 +91,7 @@ impl Consumer {
             positions: smallvec::smallvec![0; cfg.partitions as usize],
             committed: smallvec::smallvec![0; cfg.partitions as usize],
             in_flight: None,
+            last_assignment: None,
         }
     }
 
@@ -249,8 +255,17 @@ impl Consumer {
                 member_id,
                 leader,
                 members,
+                claims,
                 ..
-            } => self.on_join(error, *generation, *member_id, *leader, members, cfg),
+            } => self.on_join(
+                error,
+                *generation,
+                *member_id,
+                *leader,
+                members,
+                claims,
+                cfg,
+            ),
             Response::SyncGroup { assignment, .. } => self.on_sync(error, *assignment, cfg),
             Response::Heartbeat { .. } => self.on_heartbeat(error),
             Response::OffsetCommit { offsets, .. } => self.on_commit(error, offsets),
@@ -264,6 +279,7 @@ impl Consumer {
         .or_else(|| self.drive(cfg))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn on_join(
         &mut self,
         error: ErrorCode,
@@ -271,6 +287,7 @@ impl Consumer {
         member_id: Option<MemberId>,
         leader: Option<MemberId>,
         members: &[MemberId],
+        claims: &[(MemberId, OwnedClaim)],
         cfg: &CoreConfig,
     ) -> Option<Send> {
         self.phase = Phase::Unjoined;
@@ -282,7 +299,18 @@ impl Consumer {
                 self.phase = Phase::Syncing;
                 // The group leader computes everyone's assignment.
                 let assignments = if leader == Some(me) {
-                    cfg.assignor.assign_members(members, cfg.partitions)
+                    let subs: Vec<Subscription> = members
+                        .iter()
+                        .map(|m| match claims.iter().find(|(c, _)| c == m) {
+                            Some((_, c)) => Subscription {
+                                member: *m,
+                                owned: c.partitions,
+                                generation: Some(c.generation),
+                            },
+                            None => Subscription::new(*m),
+                        })
+                        .collect();
+                    cfg.assignor.assign(&subs, cfg.partitions, cfg.flaws)
                 } else {
                     Vec::new()
                 };
@@ -316,6 +344,12 @@ impl Consumer {
                 self.unfetched = assignment.difference(self.owned);
                 self.owned = self.owned.union(assignment);
                 self.phase = Phase::Stable;
+                if cfg.assignor.uses_claims() {
+                    self.last_assignment = self.generation.map(|generation| OwnedClaim {
+                        partitions: assignment,
+                        generation,
+                    });
+                }
                 return self.drive(cfg);
             }
             ErrorCode::UnknownMemberId => self.reset_generation(true),
@@ -472,8 +506,8 @@ impl Consumer {
 
     fn send_join(&mut self) -> Option<Send> {
         self.phase = Phase::Joining;
-        let member_id = self.member_id;
-        self.send(InFlight::Join, Request::JoinGroup { member_id })
+        let (member_id, claim) = (self.member_id, self.last_assignment);
+        self.send(InFlight::Join, Request::JoinGroup { member_id, claim })
     }
 
     fn send_commit(&mut self, offsets: Vec<(Partition, Offset)>) -> Option<Send> {

@@ -299,8 +299,8 @@ impl Coordinator {
         let mut replies = Vec::new();
         match request {
             Request::FindCoordinator => replies.push(self.find_coordinator(from)),
-            Request::JoinGroup { member_id } => {
-                self.join_group(from, *member_id, log, cfg, &mut replies)
+            Request::JoinGroup { member_id, claim } => {
+                self.join_group(from, *member_id, *claim, log, cfg, &mut replies)
             }
             Request::SyncGroup {
                 member_id,

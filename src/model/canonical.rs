@@ -44,7 +44,10 @@ impl Names for Request {
     fn names(&mut self, v: &mut dyn FnMut(Name<'_>)) {
         match self {
             Request::FindCoordinator | Request::OffsetFetch { .. } => {}
-            Request::JoinGroup { member_id } => member_id.iter_mut().for_each(|m| member(v, m)),
+            Request::JoinGroup { member_id, claim } => {
+                member_id.iter_mut().for_each(|m| member(v, m));
+                claim.iter_mut().for_each(|c| gen(v, &mut c.generation));
+            }
             Request::SyncGroup {
                 member_id,
                 generation,
@@ -79,6 +82,7 @@ impl Names for Response {
                 member_id,
                 leader,
                 members,
+                claims,
                 error,
             } => {
                 // An error answer carries no generation (Kafka's -1); ours is a placeholder.
@@ -88,6 +92,10 @@ impl Names for Response {
                 member_id.iter_mut().for_each(|m| member(v, m));
                 leader.iter_mut().for_each(|m| member(v, m));
                 members.iter_mut().for_each(|m| member(v, m));
+                for (m, c) in claims {
+                    member(v, m);
+                    gen(v, &mut c.generation);
+                }
             }
             Response::SyncGroup {
                 member_id,
@@ -145,7 +153,10 @@ impl Names for Coordinator {
         let g = &mut self.group;
         gen(v, &mut g.generation);
         g.leader.iter_mut().for_each(|m| member(v, m));
-        g.members.iter_mut().for_each(|m| member(v, &mut m.id));
+        for m in &mut g.members {
+            member(v, &mut m.id);
+            m.claim.iter_mut().for_each(|c| gen(v, &mut c.generation));
+        }
         g.pending_members.iter_mut().for_each(|m| member(v, m));
         for w in &mut self.pending {
             if let PendingWrite::Assignment {
@@ -174,6 +185,9 @@ impl Names for World {
         for c in &mut self.consumers {
             c.member_id.iter_mut().for_each(|m| member(v, m));
             c.generation.iter_mut().for_each(|g| gen(v, g));
+            c.last_assignment
+                .iter_mut()
+                .for_each(|a| gen(v, &mut a.generation));
         }
         self.network.iter_mut().for_each(|e| e.names(v));
     }

@@ -237,8 +237,8 @@ impl ModelConfig {
             "max_offset: must be 1 to 8",
         )?;
         check(
-            !matches!(self.assignor, Assignor::Sticky | Assignor::CooperativeSticky),
-            "assignor: `sticky` and `cooperative-sticky` need each member's owned partitions in its JoinGroup, which the model does not carry yet",
+            !self.assignor.is_cooperative(),
+            "assignor: `cooperative-sticky` needs the cooperative rebalance protocol, which the model does not have yet (only `classic-eager`)",
         )?;
         check(
             self.faults.late_joins < self.consumers,

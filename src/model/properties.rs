@@ -49,7 +49,7 @@ pub struct Witness {
     pub condition: Condition,
 }
 
-pub const WITNESSES: [Witness; 15] = [
+pub const WITNESSES: [Witness; 16] = [
     Witness {
         name: "consumer_crashed",
         applies: |c| c.faults.crashes > 0,
@@ -167,6 +167,20 @@ pub const WITNESSES: [Witness; 15] = [
         // The answer to a request its client gave up on is on its way to the closed connection.
         applies: |c| c.faults.late_deliveries > 0,
         condition: |_, w| to_abandoned(w, |_| true),
+    },
+    Witness {
+        name: "stale_claim_reaches_assignor",
+        // KAFKA-7026's situation: the leader's assignor gets claims from two generations (a
+        // member that was out of the group claims what another has owned since).
+        applies: |c| c.assignor.uses_claims() && c.faults.session_expiries > 0,
+        condition: |_, w| {
+            in_flight_from(w, false, |r| match r {
+                Response::JoinGroup { claims, .. } => claims
+                    .iter()
+                    .any(|(_, a)| claims.iter().any(|(_, b)| a.generation != b.generation)),
+                _ => false,
+            })
+        },
     },
     Witness {
         name: "commit_acknowledged",

@@ -18,8 +18,12 @@ impl fmt::Display for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Request::FindCoordinator => write!(f, "FindCoordinator"),
-            Request::JoinGroup { member_id } => {
-                write!(f, "JoinGroup(member={})", opt_member(member_id))
+            Request::JoinGroup { member_id, claim } => {
+                write!(f, "JoinGroup(member={}", opt_member(member_id))?;
+                if let Some(c) = claim {
+                    write!(f, ", owned={}@gen{}", c.partitions, c.generation)?;
+                }
+                write!(f, ")")
             }
             Request::SyncGroup {
                 member_id,
@@ -71,6 +75,7 @@ impl fmt::Display for Response {
                 member_id,
                 leader,
                 members,
+                claims,
             } => {
                 write!(f, "JoinGroup {error}")?;
                 match error {
@@ -84,6 +89,13 @@ impl fmt::Display for Response {
                         if !members.is_empty() {
                             let ms: Vec<String> = members.iter().map(|m| m.to_string()).collect();
                             write!(f, " members=[{}]", ms.join(","))?;
+                        }
+                        if !claims.is_empty() {
+                            let cs: Vec<String> = claims
+                                .iter()
+                                .map(|(m, c)| format!("{m}:{}@gen{}", c.partitions, c.generation))
+                                .collect();
+                            write!(f, " owned=[{}]", cs.join(" "))?;
                         }
                         Ok(())
                     }

@@ -86,9 +86,12 @@ pub enum Request {
     /// Which broker coordinates the group? Answered from cluster metadata.
     FindCoordinator,
     /// `member_id: None` is Kafka's empty member id: the coordinator answers MEMBER_ID_REQUIRED
-    /// with a fresh id the client must join with (KIP-394).
+    /// with a fresh id the client must join with (KIP-394). `claim`: what the member owned
+    /// before, from its subscription metadata (sent only by members whose assignor uses it).
     JoinGroup {
         member_id: Option<MemberId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claim: Option<OwnedClaim>,
     },
     /// The group leader sends the whole assignment; followers send an empty one.
     SyncGroup {
@@ -128,6 +131,17 @@ impl Request {
     }
 }
 
+/// The partitions a member says it owned and the generation it owned them in: Kafka's
+/// ConsumerProtocolSubscription `ownedPartitions` and `generationId` (before KIP-429, the
+/// StickyAssignor's user data held the same).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub struct OwnedClaim {
+    pub partitions: Partitions,
+    pub generation: Generation,
+}
+
 /// A broker's answer. Fields that Kafka does not put on the wire are marked as echoes: they repeat
 /// what the request said so that a checker can judge the response on its own.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -144,6 +158,9 @@ pub enum Response {
         member_id: Option<MemberId>,
         leader: Option<MemberId>,
         members: Vec<MemberId>,
+        /// For the leader only: what each member claimed in its JoinGroup, if anything.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        claims: Vec<(MemberId, OwnedClaim)>,
     },
     /// `member_id` and `generation` are echoes of the request.
     SyncGroup {
@@ -190,12 +207,13 @@ impl Response {
                 error,
                 coordinator: None,
             },
-            Request::JoinGroup { member_id } => Response::JoinGroup {
+            Request::JoinGroup { member_id, .. } => Response::JoinGroup {
                 error,
                 generation: 0,
                 member_id: *member_id,
                 leader: None,
                 members: Vec::new(),
+                claims: Vec::new(),
             },
             Request::SyncGroup {
                 member_id,

@@ -1,7 +1,7 @@
 //! The classic group: its state, generation, leader and members (ClassicGroup in Kafka).
 
 use crate::protocol::Small;
-use crate::protocol::{ClientAddr, Generation, MemberId, Partitions};
+use crate::protocol::{ClientAddr, Generation, MemberId, OwnedClaim, Partitions};
 use serde::{Deserialize, Serialize};
 
 /// ClassicGroupState. Valid transitions (Kafka's `ClassicGroupState` static initialiser):
@@ -43,6 +43,9 @@ pub struct Member {
     /// Joined in this join phase and not yet answered: Kafka's new-member join timeout can
     /// still remove it while its JoinGroup is parked.
     pub is_new: bool,
+    /// What its last JoinGroup said it owned, handed to the leader's assignor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<OwnedClaim>,
 }
 
 impl Member {
@@ -53,6 +56,7 @@ impl Member {
             awaiting_join: None,
             awaiting_sync: None,
             is_new: false,
+            claim: None,
         }
     }
 }

@@ -11,7 +11,8 @@ use super::{Coordinator, CoreConfig, LoadState, PendingWrite, Replies};
 use crate::flaw::Flaw;
 use crate::offsets_log::LogAppender;
 use crate::protocol::{
-    ClientAddr, ErrorCode, Generation, MemberId, Partitions, Record, Reply, Request, Response,
+    ClientAddr, ErrorCode, Generation, MemberId, OwnedClaim, Partitions, Record, Reply, Request,
+    Response,
 };
 
 impl Coordinator {
@@ -28,6 +29,7 @@ impl Coordinator {
         &mut self,
         from: ClientAddr,
         member_id: Option<MemberId>,
+        claim: Option<OwnedClaim>,
         log: &mut dyn LogAppender,
         cfg: &CoreConfig,
         replies: &mut Replies,
@@ -45,6 +47,7 @@ impl Coordinator {
             self.group.add(Member {
                 awaiting_join: Some(from),
                 is_new: true,
+                claim,
                 ..Member::new(id)
             });
             if self.group.state != GroupState::PreparingRebalance {
@@ -60,6 +63,7 @@ impl Coordinator {
         let park = |group: &mut Group| {
             if let Some(m) = group.member_mut(id) {
                 m.awaiting_join = Some(from);
+                m.claim = claim;
             }
         };
         match self.group.state {
@@ -97,6 +101,12 @@ impl Coordinator {
                 leader: self.group.leader,
                 members: if is_leader {
                     self.group.members.iter().map(|m| m.id).collect()
+                } else {
+                    Vec::new()
+                },
+                claims: if is_leader {
+                    let claimed = self.group.members.iter();
+                    claimed.filter_map(|m| Some((m.id, m.claim?))).collect()
                 } else {
                     Vec::new()
                 },
@@ -316,7 +326,7 @@ impl Coordinator {
     /// LeaveGroup ends the session instead).
     pub fn session_refreshed_by(request: &Request) -> Option<MemberId> {
         match request {
-            Request::JoinGroup { member_id } => *member_id,
+            Request::JoinGroup { member_id, .. } => *member_id,
             Request::SyncGroup { member_id, .. }
             | Request::Heartbeat { member_id, .. }
             | Request::OffsetCommit { member_id, .. } => Some(*member_id),
@@ -497,7 +507,13 @@ impl Coordinator {
 fn join_error(to: ClientAddr, member_id: Option<MemberId>, error: ErrorCode) -> Reply {
     Reply {
         to,
-        response: Response::error_for(&Request::JoinGroup { member_id }, error),
+        response: Response::error_for(
+            &Request::JoinGroup {
+                member_id,
+                claim: None,
+            },
+            error,
+        ),
     }
 }
 

@@ -201,3 +201,34 @@ impl LogAppender for OffsetsLog {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// no_zombie_commit's judgement: a durable commit is legitimate only from a member of the
+    /// durable generation that was given that very partition.
+    #[test]
+    fn a_commit_is_legit_only_from_a_member_of_the_durable_generation_given_the_partition() {
+        let (a, b, stranger) = (
+            MemberId { epoch: 0, seq: 0 },
+            MemberId { epoch: 0, seq: 1 },
+            MemberId { epoch: 0, seq: 2 },
+        );
+        let mut log = OffsetsLog::new(0);
+        let group = Record::GroupMetadata {
+            generation: 2,
+            leader: Some(a),
+            members: vec![(a, [0].into_iter().collect()), (b, [1].into_iter().collect())],
+        };
+        assert!(!log.commit_is_legit(0, Some((a, 2))), "no group metadata yet");
+        log.append(0, vec![group]).unwrap();
+        log.replicate_one();
+        assert!(log.commit_is_legit(0, Some((a, 2))));
+        assert!(!log.commit_is_legit(1, Some((a, 2))), "a member, but not given p1");
+        assert!(!log.commit_is_legit(0, Some((b, 2))), "a member, but not given p0");
+        assert!(!log.commit_is_legit(0, Some((stranger, 2))), "not a member");
+        assert!(!log.commit_is_legit(0, Some((a, 1))), "an older generation");
+        assert!(!log.commit_is_legit(0, None), "no member at all");
+    }
+}

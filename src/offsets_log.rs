@@ -219,14 +219,26 @@ mod tests {
         let group = Record::GroupMetadata {
             generation: 2,
             leader: Some(a),
-            members: vec![(a, [0].into_iter().collect()), (b, [1].into_iter().collect())],
+            members: vec![
+                (a, [0].into_iter().collect()),
+                (b, [1].into_iter().collect()),
+            ],
         };
-        assert!(!log.commit_is_legit(0, Some((a, 2))), "no group metadata yet");
+        assert!(
+            !log.commit_is_legit(0, Some((a, 2))),
+            "no group metadata yet"
+        );
         log.append(0, vec![group]).unwrap();
         log.replicate_one();
         assert!(log.commit_is_legit(0, Some((a, 2))));
-        assert!(!log.commit_is_legit(1, Some((a, 2))), "a member, but not given p1");
-        assert!(!log.commit_is_legit(0, Some((b, 2))), "a member, but not given p0");
+        assert!(
+            !log.commit_is_legit(1, Some((a, 2))),
+            "a member, but not given p1"
+        );
+        assert!(
+            !log.commit_is_legit(0, Some((b, 2))),
+            "a member, but not given p0"
+        );
         assert!(!log.commit_is_legit(0, Some((stranger, 2))), "not a member");
         assert!(!log.commit_is_legit(0, Some((a, 1))), "an older generation");
         assert!(!log.commit_is_legit(0, None), "no member at all");

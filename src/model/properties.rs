@@ -255,7 +255,7 @@ pub fn current_member(w: &World, id: Option<MemberId>, generation: Option<Genera
     matches!((id, generation), (Some(id), Some(g)) if group_view(w).counts(id, g))
 }
 
-/// No partition is owned by two live consumers that are both members of the current generation.
+/// No partition is owned by two live consumers that the coordinator both counts as members.
 fn single_owner(_: &GroupModel, w: &World) -> bool {
     group_view(w).double_owner().is_none()
 }

@@ -71,7 +71,7 @@ impl Property {
     pub fn summary(self) -> &'static str {
         match self {
             Property::SingleOwner => {
-                "no partition is owned by two live consumers that are both members of the current generation"
+                "no partition is owned by two live consumers that the coordinator both counts as members, whatever generation each is in"
             }
             Property::AssignmentIsFunction => {
                 "every assignment gives each partition to at most one member, and a Stable group with members gives every partition to exactly one"
@@ -154,7 +154,7 @@ pub struct GroupView {
     pub claims: Vec<Claim>,
 }
 
-/// Two members of the current generation that own one partition: single_owner broken.
+/// Two consumers the coordinator counts as members that own one partition: single_owner broken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DoubleOwner {
     pub partition: Partition,
@@ -192,12 +192,19 @@ impl GroupView {
             .any(|m| m.id == member && m.generation == generation)
     }
 
-    /// single_owner's judgement: the first partition owned by two claims the coordinator counts.
+    /// Whether the coordinator counts `member` as a member, in whatever generation.
+    pub fn is_member(&self, member: MemberId) -> bool {
+        self.members.iter().any(|m| m.id == member)
+    }
+
+    /// single_owner's judgement: the first partition owned by two consumers whose members the
+    /// coordinator counts, whatever generation each believes it is in (a member still in the
+    /// previous generation, before it learns of the rebalance, owns what it owned).
     pub fn double_owner(&self) -> Option<DoubleOwner> {
         let counted: Vec<&Claim> = self
             .claims
             .iter()
-            .filter(|c| self.counts(c.member, c.generation))
+            .filter(|c| self.is_member(c.member))
             .collect();
         for (i, a) in counted.iter().enumerate() {
             for b in &counted[i + 1..] {
@@ -217,10 +224,17 @@ impl GroupView {
 impl fmt::Display for DoubleOwner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (a, b) = (self.first, self.second);
+        if a.generation == b.generation {
+            return write!(
+                f,
+                "consumer-{} ({}) and consumer-{} ({}) both own p{} as members of generation {}",
+                a.consumer, a.member, b.consumer, b.member, self.partition, a.generation
+            );
+        }
         write!(
             f,
-            "consumer-{} ({}) and consumer-{} ({}) both own p{} as members of generation {}",
-            a.consumer, a.member, b.consumer, b.member, self.partition, a.generation
+            "consumer-{} ({}, in generation {}) and consumer-{} ({}, in generation {}) both own p{}, and the group counts both as members",
+            a.consumer, a.member, a.generation, b.consumer, b.member, b.generation, self.partition
         )
     }
 }

@@ -79,6 +79,11 @@ for i, (name, path, old, new) in enumerate(D):
             m = re.search(r"NOT AS EXPECTED: (.*)", line)
             if m:
                 fails.append(f"{model}: {m.group(1)}")
+        # A deletion that trips an assertion of the core (a panic) fails the check loudly too;
+        # the model named is the one being checked when it did.
+        panic = re.search(r"panicked at [^\n]*\n([^\n]*)", r.stderr)
+        if panic:
+            fails.append(f"{model}: panics: {panic.group(1)}")
         print(json.dumps([name, fails]), flush=True)
     finally:
         open(path, "w").write(original)

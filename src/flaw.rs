@@ -45,10 +45,25 @@ pub enum Flaw {
     /// member makes too; both keep the partition and the assignment gives it twice.
     /// Lives in `assignor::sticky::counted_claims`.
     StickyNoDedup,
+    /// KAFKA-8500: a static member's JoinGroup with an unknown member id replaces the old
+    /// member id only while the group is Stable; in any other state the instance is admitted a
+    /// second time, so two processes with one `group.instance.id` are both members.
+    /// Lives in `Coordinator::join_static_unknown`.
+    StaticReplaceOnlyWhenStable,
+    /// KAFKA-10284: a static member that restarts in a Stable group gets its new member id in
+    /// memory only, answered before (without) a durable write; after a failover the loaded
+    /// group knows only the old id, and the live member is fenced.
+    /// Lives in `Coordinator::join_static_unknown`.
+    StaticReplaceNotPersisted,
+    /// KAFKA-9801: a static member that restarts during CompletingRebalance is answered with
+    /// the current generation instead of a new rebalance; the leader assigned its old member
+    /// id, so the new one gets nothing and its partitions are owned by nobody.
+    /// Lives in `Coordinator::join_static_unknown`.
+    StaticJoinInCompleting,
 }
 
 impl Flaw {
-    pub const ALL: [Flaw; 8] = [
+    pub const ALL: [Flaw; 11] = [
         Flaw::CommitWithoutFencing,
         Flaw::SyncAckBeforePersist,
         Flaw::ServeBeforeLoad,
@@ -57,6 +72,9 @@ impl Flaw {
         Flaw::NoRevokeBeforeRejoin,
         Flaw::RebalanceTimeoutZero,
         Flaw::StickyNoDedup,
+        Flaw::StaticReplaceOnlyWhenStable,
+        Flaw::StaticReplaceNotPersisted,
+        Flaw::StaticJoinInCompleting,
     ];
 
     pub fn name(self) -> &'static str {
@@ -69,6 +87,9 @@ impl Flaw {
             Flaw::NoRevokeBeforeRejoin => "no-revoke-before-rejoin",
             Flaw::RebalanceTimeoutZero => "rebalance-timeout-zero",
             Flaw::StickyNoDedup => "sticky-no-dedup",
+            Flaw::StaticReplaceOnlyWhenStable => "static-replace-only-when-stable",
+            Flaw::StaticReplaceNotPersisted => "static-replace-not-persisted",
+            Flaw::StaticJoinInCompleting => "static-join-in-completing",
         }
     }
 
@@ -80,11 +101,14 @@ impl Flaw {
             Flaw::PartialReplay => Some("KAFKA-5600"),
             Flaw::RebalanceTimeoutZero => Some("KAFKA-8653"),
             Flaw::StickyNoDedup => Some("KAFKA-7026"),
+            Flaw::StaticReplaceOnlyWhenStable => Some("KAFKA-8500"),
+            Flaw::StaticReplaceNotPersisted => Some("KAFKA-10284"),
+            Flaw::StaticJoinInCompleting => Some("KAFKA-9801"),
             _ => None,
         }
     }
 
-    fn bit(self) -> u8 {
+    fn bit(self) -> u16 {
         1 << (self as u8)
     }
 }
@@ -110,7 +134,7 @@ impl FromStr for Flaw {
 
 /// The flaws switched on in one configuration.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Flaws(u8);
+pub struct Flaws(u16);
 
 impl Flaws {
     pub const NONE: Flaws = Flaws(0);

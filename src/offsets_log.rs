@@ -11,7 +11,8 @@
 //! that is compacted, partly compacted, or not at all.
 
 use crate::protocol::{
-    BrokerId, Generation, LeaderEpoch, MemberId, Offset, Partition, Partitions, Record, RecordKey,
+    BrokerId, Generation, InstanceId, LeaderEpoch, MemberId, Offset, Partition, Partitions, Record,
+    RecordKey,
 };
 use serde::{Deserialize, Serialize};
 
@@ -91,10 +92,12 @@ impl OffsetsLog {
                 generation,
                 leader,
                 members,
+                instances,
             } => Some(DurableGroup {
                 generation: *generation,
                 leader: *leader,
                 members,
+                instances,
             }),
             _ => None,
         }
@@ -174,6 +177,7 @@ pub struct DurableGroup<'a> {
     pub generation: Generation,
     pub leader: Option<MemberId>,
     pub members: &'a [(MemberId, Partitions)],
+    pub instances: &'a [(MemberId, InstanceId)],
 }
 
 impl DurableGroup<'_> {
@@ -217,6 +221,7 @@ mod tests {
         );
         let mut log = OffsetsLog::new(0);
         let group = Record::GroupMetadata {
+            instances: Vec::new(),
             generation: 2,
             leader: Some(a),
             members: vec![

@@ -4,7 +4,9 @@ use groupcheck::assignor::Assignor;
 use groupcheck::consumer::{Consumer, Phase};
 use groupcheck::coordinator::CoreConfig;
 use groupcheck::flaw::Flaws;
-use groupcheck::protocol::{ClientAddr, MemberId, Partitions, Request};
+use groupcheck::protocol::{
+    ClientAddr, ErrorCode, InstanceId, MemberId, Partitions, Request, Response,
+};
 
 const CFG: CoreConfig = CoreConfig {
     partitions: 2,
@@ -57,4 +59,68 @@ fn no_commit_while_a_request_is_in_flight() {
     let mut c = consumer_in(Phase::Stable);
     assert!(c.heartbeat().is_some());
     assert!(c.commit().is_none());
+}
+
+// KIP-345: a static member sends its instance id with every request, and on close commits but
+// sends no LeaveGroup: its session timeout decides, so a restart can take the member back.
+#[test]
+fn a_static_member_closes_without_leaving() {
+    let mut c = consumer_in(Phase::Stable).with_instance(Some(InstanceId(0)));
+    let commit = c.close(&CFG).expect("commits first");
+    assert!(matches!(
+        commit.request,
+        Request::OffsetCommit {
+            instance: Some(InstanceId(0)),
+            ..
+        }
+    ));
+    let committed = Response::OffsetCommit {
+        error: ErrorCode::None,
+        offsets: vec![(0, 3)],
+    };
+    assert_eq!(c.on_response(&committed, &CFG), None, "no LeaveGroup");
+    assert!(c.is_closed());
+}
+
+// KIP-345: FENCED_INSTANCE_ID means another process took the instance id over; it is fatal,
+// and the partitions are given up without a commit.
+#[test]
+fn fenced_instance_id_stops_a_static_member() {
+    let mut c = consumer_in(Phase::Stable).with_instance(Some(InstanceId(0)));
+    assert!(c.heartbeat().is_some());
+    let fenced = Response::Heartbeat {
+        error: ErrorCode::FencedInstanceId,
+    };
+    assert_eq!(c.on_response(&fenced, &CFG), None);
+    assert!(c.is_closed());
+    assert!(c.owned.is_empty());
+}
+
+// KIP-814: a static leader that took its member back in a Stable group sends an empty
+// SyncGroup: the assignment stays as it is.
+#[test]
+fn a_leader_told_to_skip_the_assignment_sends_none() {
+    let mut c = consumer_in(Phase::Joining).with_instance(Some(InstanceId(0)));
+    c.in_flight = Some(groupcheck::consumer::InFlight::Join);
+    let me = MemberId { epoch: 0, seq: 5 };
+    let answer = |skip_assignment| Response::JoinGroup {
+        error: ErrorCode::None,
+        generation: 1,
+        member_id: Some(me),
+        leader: Some(me),
+        members: vec![me],
+        claims: Vec::new(),
+        skip_assignment,
+    };
+    let sync = c
+        .clone()
+        .on_response(&answer(true), &CFG)
+        .expect("SyncGroup");
+    assert!(
+        matches!(sync.request, Request::SyncGroup { ref assignments, .. } if assignments.is_empty())
+    );
+    let sync = c.on_response(&answer(false), &CFG).expect("SyncGroup");
+    assert!(
+        matches!(sync.request, Request::SyncGroup { ref assignments, .. } if !assignments.is_empty())
+    );
 }

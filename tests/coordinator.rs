@@ -11,8 +11,8 @@ use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState, LoadState, Pe
 use groupcheck::flaw::{Flaw, Flaws};
 use groupcheck::offsets_log::OffsetsLog;
 use groupcheck::protocol::{
-    ClientAddr, ErrorCode, Generation, MemberId, Offset, Partition, Partitions, Record, Reply,
-    Request, Response,
+    ClientAddr, ErrorCode, Generation, InstanceId, MemberId, Offset, Partition, Partitions, Record,
+    Reply, Request, Response,
 };
 
 const PARTITIONS: u8 = 2;
@@ -60,6 +60,7 @@ fn join_ok(
     members: &[MemberId],
 ) -> Response {
     Response::JoinGroup {
+        skip_assignment: false,
         error: ErrorCode::None,
         generation,
         member_id: Some(id),
@@ -72,6 +73,7 @@ fn join_ok(
 fn join_error(id: Option<MemberId>, error: ErrorCode) -> Response {
     Response::error_for(
         &Request::JoinGroup {
+            instance: None,
             member_id: id,
             claim: None,
         },
@@ -111,24 +113,32 @@ fn reply(consumer: u8, response: Response) -> Reply {
 fn every_group_api(id: MemberId, generation: Generation) -> Vec<Request> {
     vec![
         Request::JoinGroup {
+            instance: None,
             member_id: None,
             claim: None,
         },
         Request::JoinGroup {
+            instance: None,
             member_id: Some(id),
             claim: None,
         },
         Request::SyncGroup {
+            instance: None,
             member_id: id,
             generation,
             assignments: vec![(id, all())],
         },
         Request::Heartbeat {
+            instance: None,
             member_id: id,
             generation,
         },
-        Request::LeaveGroup { member_id: id },
+        Request::LeaveGroup {
+            instance: None,
+            member_id: id,
+        },
         Request::OffsetCommit {
+            instance: None,
             member_id: id,
             generation,
             offsets: vec![(0, 1)],
@@ -202,6 +212,7 @@ impl Harness {
         match self.ask(
             consumer,
             Request::JoinGroup {
+                instance: None,
                 member_id: None,
                 claim: None,
             },
@@ -219,6 +230,7 @@ impl Harness {
         self.send(
             consumer,
             Request::JoinGroup {
+                instance: None,
                 member_id: Some(id),
                 claim: None,
             },
@@ -242,6 +254,7 @@ impl Harness {
         self.send(
             consumer,
             Request::SyncGroup {
+                instance: None,
                 member_id: id,
                 generation,
                 assignments,
@@ -252,21 +265,26 @@ impl Harness {
     /// A Heartbeat: answered at once, the same as the pure `heartbeat_error`, changing nothing.
     fn heartbeat(&mut self, consumer: u8, id: MemberId, generation: Generation) -> ErrorCode {
         let before = self.snapshot();
-        let pure = self.coord.heartbeat_error(id, generation, &self.cfg);
-        let answered = self.ask(
-            consumer,
-            Request::Heartbeat {
-                member_id: id,
-                generation,
-            },
-        );
+        let heartbeat = Request::Heartbeat {
+            member_id: id,
+            generation,
+            instance: None,
+        };
+        let pure = self.coord.heartbeat_error(&heartbeat, &self.cfg);
+        let answered = self.ask(consumer, heartbeat);
         assert_eq!(answered, Response::Heartbeat { error: pure });
         assert_eq!(self.snapshot(), before, "a Heartbeat changes nothing");
         pure
     }
 
     fn leave(&mut self, consumer: u8, id: MemberId) -> Vec<Reply> {
-        self.send(consumer, Request::LeaveGroup { member_id: id })
+        self.send(
+            consumer,
+            Request::LeaveGroup {
+                instance: None,
+                member_id: id,
+            },
+        )
     }
 
     fn commit(
@@ -279,6 +297,7 @@ impl Harness {
         self.send(
             consumer,
             Request::OffsetCommit {
+                instance: None,
                 member_id: id,
                 generation,
                 offsets: offsets.to_vec(),
@@ -380,6 +399,7 @@ fn join_without_member_id_answers_member_id_required_with_a_fresh_pending_id() {
     let a = match h.ask(
         1,
         Request::JoinGroup {
+            instance: None,
             member_id: None,
             claim: None,
         },
@@ -449,6 +469,7 @@ fn join_with_an_unknown_member_id_is_unknown_member_id_and_changes_nothing() {
         let answer = h.ask(
             3,
             Request::JoinGroup {
+                instance: None,
                 member_id: Some(STRANGER),
                 claim: None,
             },
@@ -498,6 +519,7 @@ fn a_follower_join_group_in_stable_gets_the_current_generation_without_a_rebalan
         h.ask(
             2,
             Request::JoinGroup {
+                instance: None,
                 member_id: Some(b),
                 claim: None
             }
@@ -517,6 +539,7 @@ fn a_join_group_in_completing_rebalance_returns_the_current_generation() {
         h.ask(
             1,
             Request::JoinGroup {
+                instance: None,
                 member_id: Some(a),
                 claim: None
             }
@@ -527,6 +550,7 @@ fn a_join_group_in_completing_rebalance_returns_the_current_generation() {
         h.ask(
             2,
             Request::JoinGroup {
+                instance: None,
                 member_id: Some(b),
                 claim: None
             }
@@ -574,6 +598,7 @@ fn leader_sync_appends_group_metadata_and_sync_replies_wait_until_it_is_durable(
     let assignment = Assignor::Range.assign_members(&[a, b], PARTITIONS);
     assert!(h.sync(1, a, 1, assignment.clone()).is_empty());
     let record = Record::GroupMetadata {
+        instances: Vec::new(),
         generation: 1,
         leader: Some(a),
         members: assignment.clone(),
@@ -619,6 +644,7 @@ fn members_the_leader_leaves_out_get_an_empty_assignment_and_stable_sync_returns
     assert_eq!(
         h.log.uncommitted,
         vec![vec![Record::GroupMetadata {
+            instances: Vec::new(),
             generation: 1,
             leader: Some(a),
             members: vec![(a, all()), (b, Partitions::EMPTY)],
@@ -630,6 +656,7 @@ fn members_the_leader_leaves_out_get_an_empty_assignment_and_stable_sync_returns
     );
     let before = h.snapshot();
     let b_sync = Request::SyncGroup {
+        instance: None,
         member_id: b,
         generation: 1,
         assignments: Vec::new(),
@@ -639,6 +666,7 @@ fn members_the_leader_leaves_out_get_an_empty_assignment_and_stable_sync_returns
         sync_reply(ErrorCode::None, b, 1, Partitions::EMPTY)
     );
     let a_sync = Request::SyncGroup {
+        instance: None,
         member_id: a,
         generation: 1,
         assignments: vec![(b, all())],
@@ -661,6 +689,7 @@ fn sync_with_a_wrong_generation_is_illegal_generation_and_changes_nothing() {
             let answer = h.ask(
                 2,
                 Request::SyncGroup {
+                    instance: None,
                     member_id: b,
                     generation,
                     assignments: Vec::new(),
@@ -692,6 +721,7 @@ fn sync_from_an_unknown_member_is_unknown_member_id_and_changes_nothing() {
         let answer = h.ask(
             3,
             Request::SyncGroup {
+                instance: None,
                 member_id: STRANGER,
                 generation,
                 assignments: vec![(STRANGER, all())],
@@ -719,6 +749,7 @@ fn sync_during_preparing_rebalance_is_rebalance_in_progress() {
     let answer = h.ask(
         2,
         Request::SyncGroup {
+            instance: None,
             member_id: b,
             generation: 1,
             assignments: Vec::new(),
@@ -849,7 +880,7 @@ fn a_loading_coordinator_answers_heartbeat_none_sync_rebalance_in_progress_and_t
         );
     }
     assert_eq!(
-        h.coord.heartbeat_error(STRANGER, 3, &h.cfg),
+        h.coord.heartbeat_error(&heartbeat(STRANGER, 3), &h.cfg),
         ErrorCode::None
     );
     assert!(!h.coord.can_expire(STRANGER));
@@ -871,7 +902,7 @@ fn an_idle_coordinator_answers_not_coordinator() {
         );
     }
     assert_eq!(
-        h.coord.heartbeat_error(STRANGER, 1, &h.cfg),
+        h.coord.heartbeat_error(&heartbeat(STRANGER, 1), &h.cfg),
         ErrorCode::NotCoordinator
     );
     assert_eq!(h.snapshot(), before);
@@ -1123,6 +1154,7 @@ fn the_last_member_leaving_empties_the_group_and_persists_it_at_a_new_generation
     );
     assert!(h.coord.group.members.is_empty());
     let empty = Record::GroupMetadata {
+        instances: Vec::new(),
         generation: 2,
         leader: None,
         members: Vec::new(),
@@ -1144,6 +1176,7 @@ fn the_last_member_leaving_empties_the_group_and_persists_it_at_a_new_generation
         h.ask(
             1,
             Request::JoinGroup {
+                instance: None,
                 member_id: Some(a),
                 claim: None
             }
@@ -1162,6 +1195,7 @@ fn leave_group_from_an_unknown_member_is_unknown_member_id_and_changes_nothing()
         h.ask(
             3,
             Request::LeaveGroup {
+                instance: None,
                 member_id: STRANGER
             }
         ),
@@ -1414,6 +1448,7 @@ fn a_new_coordinator_reloads_the_last_durable_generation_and_offsets() {
     assert_eq!(h.fetch(), vec![(0, Some(5)), (1, None)]);
     assert_eq!(h.heartbeat(2, b, 1), ErrorCode::None);
     let b_sync = Request::SyncGroup {
+        instance: None,
         member_id: b,
         generation: 1,
         assignments: Vec::new(),
@@ -1497,6 +1532,7 @@ fn flaw_commit_without_fencing_accepts_a_commit_from_an_unknown_member() {
         h.ask(
             3,
             Request::LeaveGroup {
+                instance: None,
                 member_id: STRANGER
             }
         ),
@@ -1593,6 +1629,7 @@ fn flaw_serve_before_load_answers_offset_fetch_and_join_group_while_loading() {
         h.coord.start_loading(1, &h.cfg);
         let fetch = Request::OffsetFetch { partitions: all() };
         let join = Request::JoinGroup {
+            instance: None,
             member_id: None,
             claim: None,
         };
@@ -1694,6 +1731,7 @@ fn scripted_run(flaws: Flaws) -> Vec<Step> {
     let r = h.send(
         1,
         Request::JoinGroup {
+            instance: None,
             member_id: None,
             claim: None,
         },
@@ -1703,6 +1741,7 @@ fn scripted_run(flaws: Flaws) -> Vec<Step> {
     let r = h.send(
         2,
         Request::JoinGroup {
+            instance: None,
             member_id: None,
             claim: None,
         },
@@ -1741,12 +1780,48 @@ fn scripted_run(flaws: Flaws) -> Vec<Step> {
     let r = h.send(
         2,
         Request::Heartbeat {
+            instance: None,
             member_id: b,
             generation: 1,
         },
     );
     step(&h, "the follower heartbeats", r);
+    // A static member joins (broker 1 mints m1.0, m1.1, … in order, whatever the flaws), and
+    // its instance restarts in each group state in turn.
+    let minted = |seq| MemberId { epoch: 1, seq };
+    let r = h.join_static(4, I0);
+    step(&h, "a static member joins", r);
+    let r = h.join_static(5, I0);
+    step(&h, "the instance restarts while the group rebalances", r);
+    let mut r = h.join_with(1, a);
+    r.extend(h.join_with(2, b));
+    step(&h, "the dynamic members rejoin", r);
+    let r = h.join_static(6, I0);
+    step(&h, "the instance restarts while the rebalance completes", r);
+    let mut r = h.join_with(1, a);
+    r.extend(h.join_with(2, b));
+    let generation = h.generation();
+    let members = [a, b, minted(2)];
+    r.extend(h.sync(
+        1,
+        a,
+        generation,
+        Assignor::Range.assign_members(&members, PARTITIONS),
+    ));
+    r.extend(h.drain());
+    step(&h, "the group is Stable again", r);
+    let r = h.join_static(7, I0);
+    step(&h, "the instance restarts in a Stable group", r);
     steps
+}
+
+/// A dynamic member's Heartbeat.
+fn heartbeat(member_id: MemberId, generation: Generation) -> Request {
+    Request::Heartbeat {
+        member_id,
+        generation,
+        instance: None,
+    }
 }
 
 // flaw.rs: each coordinator flaw is switched on at the single place its bug lived; NoRevokeBeforeRejoin (the consumer) and StickyNoDedup (the leader's assignor) never reach the coordinator.
@@ -1770,6 +1845,13 @@ fn each_flaw_first_changes_the_coordinator_at_the_step_it_names() {
             // Consumer-side and assignor flaws never reach the coordinator.
             Flaw::NoRevokeBeforeRejoin | Flaw::StickyNoDedup => None,
             Flaw::RebalanceTimeoutZero => Some("consumer 1 joins"),
+            Flaw::StaticReplaceOnlyWhenStable => {
+                Some("the instance restarts while the group rebalances")
+            }
+            Flaw::StaticJoinInCompleting => {
+                Some("the instance restarts while the rebalance completes")
+            }
+            Flaw::StaticReplaceNotPersisted => Some("the instance restarts in a Stable group"),
         };
         assert_eq!(first, expected, "{flaw}");
     }
@@ -1808,4 +1890,310 @@ fn a_repeated_leader_sync_group_writes_the_assignment_once() {
     h.sync(1, a, 1, assignment);
     assert_eq!(h.log.uncommitted.len(), 1, "one assignment record");
     assert_eq!(h.coord.pending.len(), 1, "one pending write");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Static membership (KIP-345)
+
+const I0: InstanceId = InstanceId(0);
+const I1: InstanceId = InstanceId(1);
+
+impl Harness {
+    /// A static member's JoinGroup with an unknown member id: its first join, or a restart.
+    fn join_static(&mut self, consumer: u8, instance: InstanceId) -> Vec<Reply> {
+        let join = Request::JoinGroup {
+            member_id: None,
+            claim: None,
+            instance: Some(instance),
+        };
+        self.send(consumer, join)
+    }
+
+    fn static_heartbeat(&mut self, consumer: u8, id: MemberId, instance: InstanceId) -> Response {
+        let generation = self.generation();
+        let heartbeat = Request::Heartbeat {
+            member_id: id,
+            generation,
+            instance: Some(instance),
+        };
+        self.ask(consumer, heartbeat)
+    }
+
+    /// Consumers 1 and 2 as static members I0 and I1 of a Stable group at generation 1.
+    fn stable_static_pair(&mut self) -> (MemberId, MemberId) {
+        self.join_static(1, I0);
+        // The first member's join phase ended at once; the second one starts another.
+        let first = self.member_ids()[0];
+        self.join_static(2, I1);
+        let second = self.member_ids()[1];
+        self.send(
+            1,
+            Request::JoinGroup {
+                member_id: Some(first),
+                claim: None,
+                instance: Some(I0),
+            },
+        );
+        assert_eq!(
+            (self.state(), self.generation()),
+            (GroupState::CompletingRebalance, 2)
+        );
+        let assignment = self
+            .cfg
+            .assignor
+            .assign_members(&[first, second], PARTITIONS);
+        for (c, id, instance, assignments) in
+            [(2, second, I1, Vec::new()), (1, first, I0, assignment)]
+        {
+            let sync = Request::SyncGroup {
+                member_id: id,
+                generation: 2,
+                assignments,
+                instance: Some(instance),
+            };
+            self.send(c, sync);
+        }
+        self.drain();
+        assert_eq!(self.state(), GroupState::Stable);
+        (first, second)
+    }
+}
+
+// docs/protocol.md §1.7: a static member joins without KIP-394's MEMBER_ID_REQUIRED round trip.
+#[test]
+fn a_static_member_joins_without_the_member_id_round_trip() {
+    let mut h = Harness::new();
+    let replies = h.join_static(1, I0);
+    let id = h.member_ids()[0];
+    assert_eq!(replies, vec![reply(1, join_ok(1, id, id, &[id]))]);
+    assert!(h.coord.group.pending_members.is_empty());
+    assert_eq!(h.coord.group.static_member(I0), Some(id));
+}
+
+// docs/protocol.md §1.7 (KIP-345, KAFKA-10284): a restart in a Stable group takes the member
+// over without a rebalance, answered only once the new member id is durable.
+#[test]
+fn a_static_restart_in_a_stable_group_takes_the_member_over_once_durable() {
+    let mut h = Harness::new();
+    let (first, second) = h.stable_static_pair();
+    let assignment = h.coord.group.member(second).unwrap().assignment;
+    assert!(h.join_static(3, I1).is_empty(), "answered before durable");
+    let new = h.coord.group.static_member(I1).unwrap();
+    assert_ne!(new, second);
+    assert_eq!((h.state(), h.generation()), (GroupState::Stable, 2));
+    assert!(
+        matches!(h.coord.pending[..], [PendingWrite::Replacement { member, generation: 2 }] if member == new)
+    );
+    assert_eq!(h.drain(), vec![reply(3, join_ok(2, new, first, &[]))]);
+    assert_eq!(
+        h.send(
+            3,
+            Request::SyncGroup {
+                member_id: new,
+                generation: 2,
+                assignments: Vec::new(),
+                instance: Some(I1),
+            }
+        ),
+        vec![reply(3, sync_reply(ErrorCode::None, new, 2, assignment))]
+    );
+    // The old process is fenced on its next request.
+    assert_eq!(
+        h.static_heartbeat(2, second, I1),
+        Response::Heartbeat {
+            error: ErrorCode::FencedInstanceId
+        }
+    );
+    // A failover loads the new member id with its instance.
+    h.fail_over();
+    assert_eq!(h.coord.group.static_member(I1), Some(new));
+    assert_eq!(
+        h.static_heartbeat(3, new, I1),
+        Response::Heartbeat {
+            error: ErrorCode::None
+        }
+    );
+}
+
+// docs/protocol.md §1.7 (KIP-814): a static leader that restarts in a Stable group is told the
+// members but must keep the assignment.
+#[test]
+fn a_restarted_static_leader_gets_the_members_and_skips_the_assignment() {
+    let mut h = Harness::new();
+    let (first, second) = h.stable_static_pair();
+    h.join_static(3, I0);
+    let new = h.coord.group.static_member(I0).unwrap();
+    let answered = h.drain();
+    assert_eq!(h.coord.group.leader, Some(new));
+    let Response::JoinGroup {
+        leader,
+        members,
+        skip_assignment,
+        ..
+    } = reply_to(&answered, 3)
+    else {
+        panic!("{answered:?}");
+    };
+    assert_eq!(
+        (*leader, members.clone(), *skip_assignment),
+        (Some(new), vec![second, new], true)
+    );
+    assert!(!h.is_member(first));
+}
+
+// docs/protocol.md §1.7 (KAFKA-8500): a restart replaces the member in any state, and what the
+// old member has parked is answered FENCED_INSTANCE_ID at once.
+#[test]
+fn a_static_restart_during_a_rebalance_fences_the_parked_join_of_the_old_member() {
+    let mut h = Harness::new();
+    let (first, second) = h.stable_static_pair();
+    // The first member rejoins (a rebalance begins) and parks its JoinGroup.
+    let rejoin = Request::JoinGroup {
+        member_id: Some(first),
+        claim: None,
+        instance: Some(I0),
+    };
+    assert!(h.send(1, rejoin).is_empty());
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
+    let replies = h.join_static(3, I0);
+    let new = h.coord.group.static_member(I0).unwrap();
+    assert_eq!(
+        replies,
+        vec![reply(
+            1,
+            Response::error_for(
+                &Request::JoinGroup {
+                    member_id: Some(first),
+                    claim: None,
+                    instance: None,
+                },
+                ErrorCode::FencedInstanceId
+            )
+        )]
+    );
+    assert_eq!(h.member_ids(), vec![second, new]);
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
+}
+
+// docs/protocol.md §1.7 (KAFKA-9801): a restart during CompletingRebalance starts a new
+// rebalance, since the leader may have assigned the old member id.
+#[test]
+fn a_static_restart_while_the_rebalance_completes_starts_another() {
+    let mut h = Harness::new();
+    h.join_static(1, I0);
+    h.join_static(2, I1);
+    let first = h.coord.group.static_member(I0).unwrap();
+    h.send(
+        1,
+        Request::JoinGroup {
+            member_id: Some(first),
+            claim: None,
+            instance: Some(I0),
+        },
+    );
+    assert_eq!(h.state(), GroupState::CompletingRebalance);
+    h.join_static(3, I1);
+    assert_eq!(
+        (h.state(), h.generation()),
+        (GroupState::PreparingRebalance, 2)
+    );
+}
+
+// docs/protocol.md §1.6/1.7: the end of a join phase removes the dynamic members that did not
+// rejoin; a static one stays (its session timeout decides), and a member that did rejoin leads.
+#[test]
+fn a_static_member_that_did_not_rejoin_stays_in_the_next_generation() {
+    let mut h = Harness::new();
+    let (first, second) = h.stable_static_pair();
+    // A new static member starts a rebalance; the second member rejoins, the leader does not.
+    h.join_static(3, InstanceId(2));
+    let third = h.coord.group.static_member(InstanceId(2)).unwrap();
+    let rejoin = Request::JoinGroup {
+        member_id: Some(second),
+        claim: None,
+        instance: Some(I1),
+    };
+    h.send(2, rejoin);
+    h.time_out_join();
+    assert_eq!(
+        (h.state(), h.generation()),
+        (GroupState::CompletingRebalance, 3)
+    );
+    assert_eq!(h.member_ids(), vec![first, second, third]);
+    assert_eq!(h.coord.group.leader, Some(second));
+}
+
+// docs/protocol.md §1.7: a static member's instance must map to its member id; the member ids
+// of an instance's earlier processes are fenced on every API.
+#[test]
+fn every_request_of_a_replaced_static_member_is_fenced() {
+    let mut h = Harness::new();
+    let (_, second) = h.stable_static_pair();
+    h.join_static(3, I1);
+    h.drain();
+    let before = h.snapshot();
+    for request in every_group_api(second, 2) {
+        let Some(request) = from_instance(request, I1) else {
+            continue;
+        };
+        let answer = h.ask(2, request.clone());
+        assert_eq!(
+            answer,
+            Response::error_for(&request, ErrorCode::FencedInstanceId),
+            "{request:?}"
+        );
+    }
+    assert_eq!(h.snapshot(), before);
+}
+
+/// `request` as a static member of `instance` sends it, if it names a member.
+fn from_instance(request: Request, i: InstanceId) -> Option<Request> {
+    let instance = Some(i);
+    Some(match request {
+        Request::JoinGroup {
+            member_id: member_id @ Some(_),
+            claim,
+            ..
+        } => Request::JoinGroup {
+            member_id,
+            claim,
+            instance,
+        },
+        Request::SyncGroup {
+            member_id,
+            generation,
+            assignments,
+            ..
+        } => Request::SyncGroup {
+            member_id,
+            generation,
+            assignments,
+            instance,
+        },
+        Request::Heartbeat {
+            member_id,
+            generation,
+            ..
+        } => Request::Heartbeat {
+            member_id,
+            generation,
+            instance,
+        },
+        Request::LeaveGroup { member_id, .. } => Request::LeaveGroup {
+            member_id,
+            instance,
+        },
+        Request::OffsetCommit {
+            member_id,
+            generation,
+            offsets,
+            ..
+        } => Request::OffsetCommit {
+            member_id,
+            generation,
+            offsets,
+            instance,
+        },
+        _ => return None,
+    })
 }

@@ -7,7 +7,7 @@ use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState};
 use groupcheck::flaw::Flaws;
 use groupcheck::offsets_log::{LogAppender, OffsetsLog};
 use groupcheck::protocol::{
-    ClientAddr, ErrorCode, MemberId, Partitions, Record, Request, Response,
+    ClientAddr, ErrorCode, InstanceId, MemberId, Partitions, Record, Request, Response,
 };
 use proptest::prelude::*;
 
@@ -34,38 +34,60 @@ fn partitions() -> impl Strategy<Value = Partitions> {
     (0u16..8).prop_map(|bits| (0..3).filter(|p| bits & (1 << p) != 0).collect())
 }
 
+/// A static member's instance id, or none (a dynamic member).
+fn instance() -> impl Strategy<Value = Option<InstanceId>> {
+    proptest::option::of((0u8..2).prop_map(InstanceId))
+}
+
 fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
         Just(Request::FindCoordinator),
-        proptest::option::of(member()).prop_map(|member_id| Request::JoinGroup {
-            member_id,
-            claim: None
+        (proptest::option::of(member()), instance()).prop_map(|(member_id, instance)| {
+            Request::JoinGroup {
+                member_id,
+                claim: None,
+                instance,
+            }
         }),
         (
             member(),
             0u32..4,
-            proptest::collection::vec((member(), partitions()), 0..3)
+            proptest::collection::vec((member(), partitions()), 0..3),
+            instance()
         )
-            .prop_map(|(member_id, generation, assignments)| Request::SyncGroup {
+            .prop_map(|(member_id, generation, assignments, instance)| {
+                Request::SyncGroup {
+                    member_id,
+                    generation,
+                    assignments,
+                    instance,
+                }
+            }),
+        (member(), 0u32..4, instance()).prop_map(|(member_id, generation, instance)| {
+            Request::Heartbeat {
                 member_id,
                 generation,
-                assignments
-            }),
-        (member(), 0u32..4).prop_map(|(member_id, generation)| Request::Heartbeat {
-            member_id,
-            generation
+                instance,
+            }
         }),
-        member().prop_map(|member_id| Request::LeaveGroup { member_id }),
+        (member(), instance()).prop_map(|(member_id, instance)| Request::LeaveGroup {
+            member_id,
+            instance
+        }),
         (
             member(),
             0u32..4,
-            proptest::collection::vec((0u8..3, 0u32..5), 0..3)
+            proptest::collection::vec((0u8..3, 0u32..5), 0..3),
+            instance()
         )
-            .prop_map(|(member_id, generation, offsets)| Request::OffsetCommit {
-                member_id,
-                generation,
-                offsets
-            }),
+            .prop_map(
+                |(member_id, generation, offsets, instance)| Request::OffsetCommit {
+                    member_id,
+                    generation,
+                    offsets,
+                    instance
+                }
+            ),
         partitions().prop_map(|partitions| Request::OffsetFetch { partitions }),
     ]
 }
@@ -79,19 +101,26 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// Answers that reject a request: the coordinator must be left exactly as it was.
-/// Whether a response is of the request's API.
+/// Whether a response answers this request: of its API and, where the answer names a member,
+/// naming the request's (a static member's restart fences the old member id, whose parked
+/// request may have come on the same connection).
 fn answers(request: &Request, response: &Response) -> bool {
-    matches!(
-        (request, response),
-        (Request::FindCoordinator, Response::FindCoordinator { .. })
-            | (Request::JoinGroup { .. }, Response::JoinGroup { .. })
-            | (Request::SyncGroup { .. }, Response::SyncGroup { .. })
-            | (Request::Heartbeat { .. }, Response::Heartbeat { .. })
-            | (Request::LeaveGroup { .. }, Response::LeaveGroup { .. })
-            | (Request::OffsetCommit { .. }, Response::OffsetCommit { .. })
-            | (Request::OffsetFetch { .. }, Response::OffsetFetch { .. })
-    )
+    match (request, response) {
+        (Request::JoinGroup { member_id: a, .. }, Response::JoinGroup { member_id: b, .. }) => {
+            a == b
+        }
+        (Request::SyncGroup { member_id: a, .. }, Response::SyncGroup { member_id: b, .. }) => {
+            a == b
+        }
+        _ => matches!(
+            (request, response),
+            (Request::FindCoordinator, Response::FindCoordinator { .. })
+                | (Request::Heartbeat { .. }, Response::Heartbeat { .. })
+                | (Request::LeaveGroup { .. }, Response::LeaveGroup { .. })
+                | (Request::OffsetCommit { .. }, Response::OffsetCommit { .. })
+                | (Request::OffsetFetch { .. }, Response::OffsetFetch { .. })
+        ),
+    }
 }
 
 fn is_rejection(r: &Response) -> bool {
@@ -112,6 +141,14 @@ fn check_group_invariants(c: &Coordinator) -> Result<(), TestCaseError> {
             "the leader is a member"
         );
     }
+    let statics: Vec<_> = g.members.iter().filter_map(|m| m.instance).collect();
+    prop_assert!(
+        statics
+            .iter()
+            .enumerate()
+            .all(|(i, x)| !statics[..i].contains(x)),
+        "at most one member per instance id"
+    );
     let mut seen = Partitions::EMPTY;
     for m in &g.members {
         prop_assert!(
@@ -213,6 +250,7 @@ fn record() -> impl Strategy<Value = Record> {
             proptest::collection::vec((member(), partitions()), 0..3)
         )
             .prop_map(|(generation, leader, members)| Record::GroupMetadata {
+                instances: Vec::new(),
                 generation,
                 leader,
                 members

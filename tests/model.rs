@@ -240,7 +240,8 @@ fn a_lost_join_request_is_retried_and_the_group_still_converges() {
         e.msg,
         Msg::Request(Request::JoinGroup {
             member_id: None,
-            claim: None
+            claim: None,
+            ..
         })
     )));
     s.settle();
@@ -257,7 +258,8 @@ fn a_lost_member_id_answer_leaves_an_orphan_pending_member_that_expires_when_idl
             m,
             Msg::Request(Request::JoinGroup {
                 member_id: None,
-                claim: None
+                claim: None,
+                ..
             })
         )
     });

@@ -194,6 +194,7 @@ fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
     let cases = [
         (
             Request::OffsetCommit {
+                instance: None,
                 member_id: stranger,
                 generation,
                 offsets: vec![(0, 1)],
@@ -202,6 +203,7 @@ fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
         ),
         (
             Request::OffsetCommit {
+                instance: None,
                 member_id: member,
                 generation: generation + 5,
                 offsets: vec![(0, 1)],
@@ -210,6 +212,7 @@ fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
         ),
         (
             Request::OffsetCommit {
+                instance: None,
                 member_id: member,
                 generation,
                 offsets: vec![(7, 1)],
@@ -218,6 +221,7 @@ fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
         ),
         (
             Request::Heartbeat {
+                instance: None,
                 member_id: stranger,
                 generation,
             },
@@ -225,6 +229,7 @@ fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
         ),
         (
             Request::Heartbeat {
+                instance: None,
                 member_id: member,
                 generation: generation.wrapping_sub(1),
             },
@@ -232,6 +237,7 @@ fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
         ),
         (
             Request::SyncGroup {
+                instance: None,
                 member_id: stranger,
                 generation,
                 assignments: vec![],
@@ -240,6 +246,7 @@ fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
         ),
         (
             Request::LeaveGroup {
+                instance: None,
                 member_id: stranger,
             },
             ErrorCode::UnknownMemberId,

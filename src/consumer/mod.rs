@@ -8,14 +8,19 @@
 //! NOT_COORDINATOR rediscovers, UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION lose the partitions
 //! (no commit) and rejoin, REBALANCE_IN_PROGRESS revokes and rejoins, COORDINATOR_LOAD_IN_PROGRESS
 //! retries.
+//!
+//! A static member (KIP-345, `group.instance.id`) sends its instance id with every request,
+//! joins without KIP-394's round trip, and on close commits but sends no LeaveGroup: its
+//! session timeout decides, so a restart within it gets the same partitions back without a
+//! rebalance. FENCED_INSTANCE_ID (another process has taken its instance id) is fatal.
 
 use crate::assignor::Subscription;
 use crate::coordinator::CoreConfig;
 use crate::flaw::Flaw;
 use crate::protocol::PerPartition;
 use crate::protocol::{
-    BrokerId, ClientAddr, ErrorCode, Generation, MemberId, Offset, OwnedClaim, Partition,
-    Partitions, Request, Response,
+    BrokerId, ClientAddr, ErrorCode, Generation, InstanceId, MemberId, Offset, OwnedClaim,
+    Partition, Partitions, Request, Response,
 };
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +81,9 @@ pub struct Consumer {
     /// claims, for an assignor that uses claims (the StickyAssignor's user data).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_assignment: Option<OwnedClaim>,
+    /// Its `group.instance.id`, if it is a static member; kept across restarts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<InstanceId>,
 }
 
 impl Consumer {
@@ -92,7 +100,13 @@ impl Consumer {
             committed: smallvec::smallvec![0; cfg.partitions as usize],
             in_flight: None,
             last_assignment: None,
+            instance: None,
         }
+    }
+
+    /// The same consumer as a static member with `instance` (or a dynamic one with `None`).
+    pub fn with_instance(self, instance: Option<InstanceId>) -> Consumer {
+        Consumer { instance, ..self }
     }
 
     pub fn is_closed(&self) -> bool {
@@ -134,13 +148,17 @@ impl Consumer {
         self.is_at_rest() && !self.uncommitted().is_empty()
     }
 
-    /// The heartbeat it would send now, if any: to which coordinator, as which member of which
-    /// generation.
-    pub fn heartbeat_due(&self) -> Option<(BrokerId, MemberId, Generation)> {
+    /// The heartbeat it would send now, if any, with the coordinator it goes to.
+    pub fn heartbeat_due(&self) -> Option<(BrokerId, Request)> {
         if !self.is_at_rest() {
             return None;
         }
-        Some((self.coordinator?, self.member_id?, self.generation?))
+        let request = Request::Heartbeat {
+            member_id: self.member_id?,
+            generation: self.generation?,
+            instance: self.instance,
+        };
+        Some((self.coordinator?, request))
     }
 
     // ----------------------------------------------------------------------------------------
@@ -180,14 +198,8 @@ impl Consumer {
 
     /// The heartbeat thread's request.
     pub fn heartbeat(&mut self) -> Option<Send> {
-        let (_, member_id, generation) = self.heartbeat_due()?;
-        self.send(
-            InFlight::Heartbeat,
-            Request::Heartbeat {
-                member_id,
-                generation,
-            },
-        )
+        let (_, request) = self.heartbeat_due()?;
+        self.send(InFlight::Heartbeat, request)
     }
 
     /// The application closes the consumer: commit, then LeaveGroup.
@@ -243,6 +255,11 @@ impl Consumer {
         }
         self.in_flight = None;
         let error = response.error();
+        if error == ErrorCode::FencedInstanceId {
+            // Another process runs with its instance id: this one must stop (fatal in Kafka).
+            self.shut();
+            return None;
+        }
         if matches!(
             error,
             ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable
@@ -256,16 +273,14 @@ impl Consumer {
                 leader,
                 members,
                 claims,
+                skip_assignment,
                 ..
-            } => self.on_join(
-                error,
-                *generation,
-                *member_id,
-                *leader,
-                members,
-                claims,
-                cfg,
-            ),
+            } => {
+                // KIP-814: a static leader back in a Stable group keeps the assignment.
+                let leads = *leader == *member_id && !skip_assignment;
+                let members = if leads { &members[..] } else { &[] };
+                self.on_join(error, *generation, *member_id, members, claims, cfg)
+            }
             Response::SyncGroup { assignment, .. } => self.on_sync(error, *assignment, cfg),
             Response::Heartbeat { .. } => self.on_heartbeat(error),
             Response::OffsetCommit { offsets, .. } => self.on_commit(error, offsets),
@@ -279,13 +294,12 @@ impl Consumer {
         .or_else(|| self.drive(cfg))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// `members` is empty unless it is to compute the assignment (it leads the group).
     fn on_join(
         &mut self,
         error: ErrorCode,
         generation: Generation,
         member_id: Option<MemberId>,
-        leader: Option<MemberId>,
         members: &[MemberId],
         claims: &[(MemberId, OwnedClaim)],
         cfg: &CoreConfig,
@@ -298,7 +312,7 @@ impl Consumer {
                 self.generation = Some(generation);
                 self.phase = Phase::Syncing;
                 // The group leader computes everyone's assignment.
-                let assignments = if leader == Some(me) {
+                let assignments = if !members.is_empty() {
                     let subs: Vec<Subscription> = members
                         .iter()
                         .map(|m| match claims.iter().find(|(c, _)| c == m) {
@@ -320,6 +334,7 @@ impl Consumer {
                         member_id: me,
                         generation,
                         assignments,
+                        instance: self.instance,
                     },
                 );
             }
@@ -433,10 +448,16 @@ impl Consumer {
                     self.prepare_join(cfg);
                     return self.send_join();
                 }
-                match self.member_id {
+                // A static member leaves it to its session timeout (KIP-345).
+                match self.member_id.filter(|_| self.instance.is_none()) {
                     Some(member_id) => {
                         self.drop_partitions();
-                        self.send(InFlight::Leave, Request::LeaveGroup { member_id })
+                        let instance = None;
+                        let leave = Request::LeaveGroup {
+                            member_id,
+                            instance,
+                        };
+                        self.send(InFlight::Leave, leave)
                     }
                     None => {
                         self.shut();
@@ -506,8 +527,13 @@ impl Consumer {
 
     fn send_join(&mut self) -> Option<Send> {
         self.phase = Phase::Joining;
-        let (member_id, claim) = (self.member_id, self.last_assignment);
-        self.send(InFlight::Join, Request::JoinGroup { member_id, claim })
+        let (member_id, claim, instance) = (self.member_id, self.last_assignment, self.instance);
+        let join = Request::JoinGroup {
+            member_id,
+            claim,
+            instance,
+        };
+        self.send(InFlight::Join, join)
     }
 
     fn send_commit(&mut self, offsets: Vec<(Partition, Offset)>) -> Option<Send> {
@@ -518,6 +544,7 @@ impl Consumer {
                 member_id,
                 generation,
                 offsets,
+                instance: self.instance,
             },
         )
     }

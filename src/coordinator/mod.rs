@@ -22,8 +22,8 @@ use crate::assignor::Assignor;
 use crate::flaw::{Flaw, Flaws};
 use crate::offsets_log::LogAppender;
 use crate::protocol::{
-    BrokerId, ClientAddr, ErrorCode, Generation, LeaderEpoch, MemberId, Offset, Partition,
-    Partitions, Record, Reply, Request, Response,
+    BrokerId, ClientAddr, ErrorCode, Generation, InstanceId, LeaderEpoch, MemberId, Offset,
+    Partition, Partitions, Record, Reply, Request, Response,
 };
 use crate::protocol::{PerPartition, Small};
 use serde::{Deserialize, Serialize};
@@ -58,6 +58,12 @@ pub enum PendingWrite {
         to: ClientAddr,
         offsets: Vec<(Partition, Offset)>,
         acked: bool,
+    },
+    /// A static member's new member id (KIP-345), with the generation it joined in Stable: its
+    /// JoinGroup waits for this write.
+    Replacement {
+        generation: Generation,
+        member: MemberId,
     },
     /// A batch nobody waits for (the metadata of a group left with no members).
     Unawaited,
@@ -153,6 +159,11 @@ impl Coordinator {
             .iter()
             .map(|(id, assignment)| Member {
                 assignment: *assignment,
+                instance: snapshot
+                    .instances
+                    .iter()
+                    .find(|(m, _)| m == id)
+                    .map(|(_, i)| *i),
                 ..Member::new(*id)
             })
             .collect();
@@ -211,6 +222,9 @@ impl Coordinator {
                 generation,
                 assignments,
             } => self.on_assignment_durable(generation, &assignments, &mut replies),
+            PendingWrite::Replacement { generation, member } => {
+                self.on_replacement_durable(generation, member, &mut replies)
+            }
             PendingWrite::Offsets { to, offsets, acked } => {
                 for (p, o) in &offsets {
                     self.offsets[*p as usize] = Some(*o);
@@ -299,33 +313,37 @@ impl Coordinator {
         let mut replies = Vec::new();
         match request {
             Request::FindCoordinator => replies.push(self.find_coordinator(from)),
-            Request::JoinGroup { member_id, claim } => {
-                self.join_group(from, *member_id, *claim, log, cfg, &mut replies)
-            }
+            Request::JoinGroup {
+                member_id,
+                claim,
+                instance,
+            } => self.join_group(from, *member_id, *claim, *instance, log, cfg, &mut replies),
             Request::SyncGroup {
                 member_id,
                 generation,
                 assignments,
+                instance,
             } => self.sync_group(
                 from,
                 *member_id,
+                *instance,
                 *generation,
                 assignments,
                 log,
                 cfg,
                 &mut replies,
             ),
-            Request::Heartbeat {
-                member_id,
-                generation,
-            } => replies.push(Reply {
+            Request::Heartbeat { .. } => replies.push(Reply {
                 to: from,
                 response: Response::Heartbeat {
-                    error: self.heartbeat_error(*member_id, *generation, cfg),
+                    error: self.heartbeat_error(request, cfg),
                 },
             }),
-            Request::LeaveGroup { member_id } => {
-                let mut error = self.leave_group(*member_id, log, cfg, &mut replies);
+            Request::LeaveGroup {
+                member_id,
+                instance,
+            } => {
+                let mut error = self.leave_group(*member_id, *instance, log, cfg, &mut replies);
                 if self.load != LoadState::Active {
                     // Emptying the group needed a write, and leadership was gone.
                     error = ErrorCode::NotCoordinator;
@@ -339,9 +357,11 @@ impl Coordinator {
                 member_id,
                 generation,
                 offsets,
+                instance,
             } => self.offset_commit(
                 from,
                 *member_id,
+                *instance,
                 *generation,
                 offsets,
                 log,
@@ -384,6 +404,7 @@ impl Coordinator {
         &mut self,
         from: ClientAddr,
         id: MemberId,
+        instance: Option<InstanceId>,
         generation: Generation,
         offsets: &[(Partition, Offset)],
         log: &mut dyn LogAppender,
@@ -397,7 +418,7 @@ impl Coordinator {
                 offsets: offsets.to_vec(),
             },
         };
-        if let Err(error) = self.validate_offset_commit(id, generation, cfg) {
+        if let Err(error) = self.validate_offset_commit(id, instance, generation, cfg) {
             replies.push(reply(error));
             return;
         }

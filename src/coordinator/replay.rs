@@ -6,7 +6,7 @@
 
 use crate::flaw::{Flaw, Flaws};
 use crate::protocol::PerPartition;
-use crate::protocol::{Generation, MemberId, Offset, Partitions, Record};
+use crate::protocol::{Generation, InstanceId, MemberId, Offset, Partitions, Record};
 use serde::{Deserialize, Serialize};
 
 /// How many records the loader reads at a time.
@@ -18,6 +18,8 @@ pub struct Snapshot {
     pub generation: Generation,
     pub leader: Option<MemberId>,
     pub members: Vec<(MemberId, Partitions)>,
+    /// The instance id of each static member.
+    pub instances: Vec<(MemberId, InstanceId)>,
     pub offsets: PerPartition<Option<Offset>>,
 }
 
@@ -35,15 +37,18 @@ impl Snapshot {
                 generation,
                 leader,
                 members,
+                instances,
             } => {
                 self.generation = *generation;
                 self.leader = *leader;
                 self.members = members.clone();
+                self.instances = instances.clone();
             }
             Record::GroupTombstone => {
                 self.generation = 0;
                 self.leader = None;
                 self.members.clear();
+                self.instances.clear();
             }
             Record::OffsetCommit {
                 partition, offset, ..

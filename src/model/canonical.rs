@@ -44,7 +44,9 @@ impl Names for Request {
     fn names(&mut self, v: &mut dyn FnMut(Name<'_>)) {
         match self {
             Request::FindCoordinator | Request::OffsetFetch { .. } => {}
-            Request::JoinGroup { member_id, claim } => {
+            Request::JoinGroup {
+                member_id, claim, ..
+            } => {
                 member_id.iter_mut().for_each(|m| member(v, m));
                 claim.iter_mut().for_each(|c| gen(v, &mut c.generation));
             }
@@ -52,6 +54,7 @@ impl Names for Request {
                 member_id,
                 generation,
                 assignments,
+                ..
             } => {
                 member(v, member_id);
                 gen(v, generation);
@@ -60,6 +63,7 @@ impl Names for Request {
             Request::Heartbeat {
                 member_id,
                 generation,
+                ..
             }
             | Request::OffsetCommit {
                 member_id,
@@ -69,7 +73,7 @@ impl Names for Request {
                 member(v, member_id);
                 gen(v, generation);
             }
-            Request::LeaveGroup { member_id } => member(v, member_id),
+            Request::LeaveGroup { member_id, .. } => member(v, member_id),
         }
     }
 }
@@ -84,6 +88,7 @@ impl Names for Response {
                 members,
                 claims,
                 error,
+                ..
             } => {
                 // An error answer carries no generation (Kafka's -1); ours is a placeholder.
                 if *error == crate::protocol::ErrorCode::None {
@@ -117,10 +122,12 @@ impl Names for Record {
                 generation,
                 leader,
                 members,
+                instances,
             } => {
                 gen(v, generation);
                 leader.iter_mut().for_each(|m| member(v, m));
                 members.iter_mut().for_each(|(m, _)| member(v, m));
+                instances.iter_mut().for_each(|(m, _)| member(v, m));
             }
             Record::OffsetCommit { committed_by, .. } => {
                 if let Some((m, g)) = committed_by {
@@ -159,13 +166,22 @@ impl Names for Coordinator {
         }
         g.pending_members.iter_mut().for_each(|m| member(v, m));
         for w in &mut self.pending {
-            if let PendingWrite::Assignment {
-                generation,
-                assignments,
-            } = w
-            {
-                gen(v, generation);
-                assignments.iter_mut().for_each(|(m, _)| member(v, m));
+            match w {
+                PendingWrite::Assignment {
+                    generation,
+                    assignments,
+                } => {
+                    gen(v, generation);
+                    assignments.iter_mut().for_each(|(m, _)| member(v, m));
+                }
+                PendingWrite::Replacement {
+                    generation,
+                    member: id,
+                } => {
+                    gen(v, generation);
+                    member(v, id);
+                }
+                PendingWrite::Offsets { .. } | PendingWrite::Unawaited => {}
             }
         }
     }

@@ -4,7 +4,7 @@ use crate::assignor::Assignor;
 use crate::coordinator::CoreConfig;
 use crate::flaw::{Flaw, Flaws};
 use crate::property::Property;
-use crate::protocol::Partitions;
+use crate::protocol::{InstanceId, Partitions};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +28,14 @@ pub struct ModelConfig {
     pub max_offset: u8,
     #[serde(default = "default_assignor")]
     pub assignor: Assignor,
+    /// How members are known to the coordinator.
+    #[serde(default, skip_serializing_if = "Membership::is_dynamic")]
+    pub membership: Membership,
+    /// With static membership, each consumer's `group.instance.id` (default: its number). An
+    /// id given twice is two processes started with one instance id: a replacement started
+    /// while the old process still runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_ids: Option<Vec<u8>>,
     /// `empty`: every consumer starts unjoined. `stable`: the group has already formed (the
     /// protocol runs, fault-free, until it settles) before the check starts.
     #[serde(default)]
@@ -57,6 +65,25 @@ pub enum Protocol {
     /// up all its partitions before it rejoins.
     #[default]
     ClassicEager,
+}
+
+/// How the consumers are members of the group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Membership {
+    /// Every join gets a new member id from the coordinator; leaving (or a session expiry)
+    /// ends the membership.
+    #[default]
+    Dynamic,
+    /// KIP-345: every consumer sets `group.instance.id`. A restart takes over the member the
+    /// instance had, without a rebalance if the group is Stable; no LeaveGroup on close.
+    Static,
+}
+
+impl Membership {
+    pub fn is_dynamic(&self) -> bool {
+        *self == Membership::Dynamic
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -248,7 +275,34 @@ impl ModelConfig {
             self.faults.failovers == 0 || self.brokers >= 2,
             "faults.failovers: a failover needs at least 2 brokers",
         )?;
+        if let Some(ids) = &self.instance_ids {
+            check(
+                self.membership == Membership::Static,
+                "instance_ids: only with membership = \"static\"",
+            )?;
+            check(
+                ids.len() == usize::from(self.consumers),
+                "instance_ids: one per consumer",
+            )?;
+        }
         Ok(())
+    }
+
+    /// The `group.instance.id` of consumer `c`, if members are static.
+    pub fn instance_of(&self, c: u8) -> Option<InstanceId> {
+        if self.membership.is_dynamic() {
+            return None;
+        }
+        let configured = self.instance_ids.as_ref().map(|ids| ids[usize::from(c)]);
+        Some(InstanceId(configured.unwrap_or(c)))
+    }
+
+    /// Whether two consumers are configured with one instance id.
+    pub fn shares_an_instance(&self) -> bool {
+        let ids: Vec<_> = (0..self.consumers)
+            .filter_map(|c| self.instance_of(c))
+            .collect();
+        ids.iter().enumerate().any(|(i, x)| ids[..i].contains(x))
     }
 
     pub fn core(&self) -> CoreConfig {

@@ -42,7 +42,7 @@ pub mod properties;
 pub mod state;
 pub mod symmetry;
 
-pub use config::{Fault, ModelConfig, Start};
+pub use config::{Fault, Membership, ModelConfig, Start};
 pub use state::{Action, Addr, Control, Envelope, Msg, Observed, Used, World};
 
 use crate::consumer::{Consumer, Send};
@@ -80,14 +80,12 @@ impl GroupModel {
         brokers[0] = Coordinator::active(0, 0, &self.core);
         let consumers = (0..cfg.consumers)
             .map(|c| {
-                Consumer::new(
-                    ClientAddr {
-                        consumer: c,
-                        incarnation: 0,
-                        connection: 0,
-                    },
-                    &self.core,
-                )
+                let addr = ClientAddr {
+                    consumer: c,
+                    incarnation: 0,
+                    connection: 0,
+                };
+                Consumer::new(addr, &self.core).with_instance(cfg.instance_of(c))
             })
             .collect();
         let on_time = cfg.consumers - cfg.faults.late_joins;
@@ -211,7 +209,9 @@ impl GroupModel {
                     connection: 0,
                     ..old
                 };
-                w.consumers[c] = Consumer::new(addr, &self.core);
+                // A static member restarts with its instance id, to take its member back.
+                let instance = w.consumers[c].instance;
+                w.consumers[c] = Consumer::new(addr, &self.core).with_instance(instance);
             }
             Action::Close(c) => {
                 w.used.count(Fault::Leave);
@@ -366,10 +366,7 @@ impl GroupModel {
 
     /// Sends a coordinator's replies, judging each success against the durable log first.
     fn emit(&self, w: &mut World, b: u8, replies: Vec<Reply>) {
-        // A deposed coordinator that has not heard of its demotion yet may still serve offsets
-        // that were durable in its time (Kafka has the same window), so its OffsetFetch answers
-        // are not judged. Acknowledgements are judged from every coordinator: its writes are
-        // refused, so it must never acknowledge anything new.
+        // A deposed coordinator that has not heard of its demotion yet is judged as such.
         let current = w.brokers[b as usize].epoch == w.log.leader_epoch;
         for reply in replies {
             for fault in judge_reply(&w.log, &mut w.acked, &reply.response, current) {
@@ -586,8 +583,8 @@ impl GroupModel {
     /// A heartbeat answered NONE by a Stable group changes nothing anywhere, so only heartbeats
     /// whose answer would tell the consumer something are explored.
     fn heartbeat_informative(&self, w: &World, consumer: &Consumer) -> bool {
-        consumer.heartbeat_due().is_some_and(|(b, m, g)| {
-            w.brokers[b as usize].heartbeat_error(m, g, &self.core) != ErrorCode::None
+        consumer.heartbeat_due().is_some_and(|(b, heartbeat)| {
+            w.brokers[b as usize].heartbeat_error(&heartbeat, &self.core) != ErrorCode::None
         })
     }
 

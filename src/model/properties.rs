@@ -8,13 +8,15 @@
 //! at least once, or the check fails: a property that guards a situation never reached proves
 //! nothing.
 
-use super::{Addr, Fault, GroupModel, ModelConfig, Msg, Observed, World};
+use super::{Addr, Fault, GroupModel, Membership, ModelConfig, Msg, Observed, Start, World};
 use crate::consumer::Phase;
 use crate::coordinator::replay::load;
 use crate::coordinator::{GroupState, LoadState};
 use crate::flaw::Flaw;
 use crate::offsets_log::compacted;
-use crate::property::{first_overlap, replay_difference, Claim, GroupView, Property};
+use crate::property::{
+    first_overlap, replay_difference, shared_instance, Claim, GroupView, Property,
+};
 use crate::protocol::{BrokerId, ErrorCode, Generation, MemberId, Partitions, Record, Response};
 
 type Condition = fn(&GroupModel, &World) -> bool;
@@ -29,16 +31,24 @@ pub fn condition(p: Property) -> Condition {
         Property::DurableBeforeAck => durable_before_ack,
         Property::ReplayEquivalence => replay_equivalence,
         Property::GenerationMonotonic => generation_monotonic,
+        Property::StaticInstanceUnique => |_, w| instance_sharing(w).is_none(),
         Property::Convergence => convergence,
         // Judged on the state graph (liveness.rs), never state by state: no caller asks.
         Property::Liveness => |_, _| unreachable!("liveness has no state check"),
     }
 }
 
+/// Whether a safety property is checked in models of `cfg`: `static_instance_unique` only
+/// where members are static (a dynamic group has no instance ids, so nothing could witness it).
+pub fn applies(p: Property, cfg: &ModelConfig) -> bool {
+    p != Property::StaticInstanceUnique || cfg.membership == Membership::Static
+}
+
 /// The first safety property (in [`Property::ALWAYS`] order) that `w` violates, if any.
 pub fn first_violated(model: &GroupModel, w: &World) -> Option<Property> {
     Property::ALWAYS
         .into_iter()
+        .filter(|p| applies(*p, &model.cfg))
         .find(|p| !condition(*p)(model, w))
 }
 
@@ -49,7 +59,7 @@ pub struct Witness {
     pub condition: Condition,
 }
 
-pub const WITNESSES: [Witness; 16] = [
+pub const WITNESSES: [Witness; 18] = [
     Witness {
         name: "consumer_crashed",
         applies: |c| c.faults.crashes > 0,
@@ -183,6 +193,27 @@ pub const WITNESSES: [Witness; 16] = [
         },
     },
     Witness {
+        name: "static_restart_without_rebalance",
+        // KIP-345's point: a static member's process restarts and is back in the generation it
+        // left, with no rebalance.
+        applies: |c| {
+            c.membership == Membership::Static && c.faults.crashes > 0 && c.start == Start::Stable
+        },
+        condition: |m, w| {
+            w.consumers.iter().any(|c| {
+                c.addr.incarnation > 0
+                    && c.is_stable()
+                    && c.generation == Some(m.initial_generation)
+            })
+        },
+    },
+    Witness {
+        name: "static_instance_fenced",
+        // A second process took over an instance id: the first one's next request is refused.
+        applies: |c| c.shares_an_instance(),
+        condition: |_, w| in_flight_from(w, false, |r| r.error() == ErrorCode::FencedInstanceId),
+    },
+    Witness {
         name: "commit_acknowledged",
         applies: |_| true,
         condition: |_, w| w.acked.iter().any(|o| *o > 0),
@@ -219,6 +250,7 @@ fn to_abandoned(w: &World, pred: fn(&Response) -> bool) -> bool {
 pub fn for_model(cfg: &ModelConfig) -> Vec<stateright::Property<GroupModel>> {
     let mut props: Vec<stateright::Property<GroupModel>> = Property::ALWAYS
         .into_iter()
+        .filter(|p| applies(*p, cfg))
         .map(|p| stateright::Property::always(p.name(), condition(p)))
         .collect();
     props.extend(
@@ -333,6 +365,34 @@ fn generation_monotonic(_: &GroupModel, w: &World) -> bool {
         && l.epoch == w.log.leader_epoch
         && l.group.generation < durable;
     !w.observed.has(Observed::GENERATION_REGRESSED) && !serving_behind
+}
+
+/// static_instance_unique: where two members share an instance id — in a serving
+/// coordinator's group or in a group metadata record written to the log — in words.
+pub fn instance_sharing(w: &World) -> Option<String> {
+    let mut serving = w.brokers.iter().filter(|b| b.load == LoadState::Active);
+    let held = serving.find_map(|b| {
+        let shared = shared_instance(&b.group.instances())?;
+        Some(format!("broker-{} holds {shared}", b.broker))
+    });
+    let written = || {
+        let mut records = w
+            .log
+            .durable
+            .iter()
+            .chain(w.log.uncommitted.iter().flatten());
+        records.find_map(|r| match r {
+            Record::GroupMetadata {
+                generation,
+                instances,
+                ..
+            } => shared_instance(instances).map(|shared| {
+                format!("the group metadata of generation {generation} in the log records {shared}")
+            }),
+            _ => None,
+        })
+    };
+    held.or_else(written)
 }
 
 /// When nothing but faults can happen any more, the group has converged.

@@ -222,7 +222,16 @@ impl World {
             }
             _ => false,
         });
-        holds || on_its_way
+        // So does a JoinGroup parked for a running consumer: a static member's first JoinGroup
+        // is answered only when the join phase ends, and until then the consumer has no id.
+        let parked = self.brokers.iter().any(|b| {
+            b.group.member(id).is_some_and(|m| {
+                m.awaiting_join
+                    .and_then(|to| self.consumer_at(to))
+                    .is_some_and(|c| self.is_live(c))
+            })
+        });
+        holds || on_its_way || parked
     }
 
     /// Messages in flight now that were not in flight in `before` (what one step sent).

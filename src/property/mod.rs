@@ -12,7 +12,9 @@ pub mod reply;
 use crate::consumer::Consumer;
 use crate::coordinator::replay::{replay, Snapshot};
 use crate::coordinator::{Coordinator, Group, GroupState, LoadState};
-use crate::protocol::{Generation, LeaderEpoch, MemberId, Offset, Partition, Partitions, Record};
+use crate::protocol::{
+    Generation, InstanceId, LeaderEpoch, MemberId, Offset, Partition, Partitions, Record,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -27,6 +29,8 @@ pub enum Property {
     DurableBeforeAck,
     ReplayEquivalence,
     GenerationMonotonic,
+    /// Checked only where members are static.
+    StaticInstanceUnique,
     Convergence,
     /// Judged on the state graph (fair cycles), not state by state.
     Liveness,
@@ -34,7 +38,7 @@ pub enum Property {
 
 impl Property {
     /// The safety properties, checked in every reachable state, in report order.
-    pub const ALWAYS: [Property; 8] = [
+    pub const ALWAYS: [Property; 9] = [
         Property::SingleOwner,
         Property::AssignmentIsFunction,
         Property::NoZombieCommit,
@@ -42,6 +46,7 @@ impl Property {
         Property::DurableBeforeAck,
         Property::ReplayEquivalence,
         Property::GenerationMonotonic,
+        Property::StaticInstanceUnique,
         Property::Convergence,
     ];
 
@@ -54,6 +59,7 @@ impl Property {
             Property::DurableBeforeAck => "durable_before_ack",
             Property::ReplayEquivalence => "replay_equivalence",
             Property::GenerationMonotonic => "generation_monotonic",
+            Property::StaticInstanceUnique => "static_instance_unique",
             Property::Convergence => "convergence",
             Property::Liveness => "liveness",
         }
@@ -90,6 +96,9 @@ impl Property {
             }
             Property::GenerationMonotonic => {
                 "the durable generation never decreases, and the serving coordinator is never behind it"
+            }
+            Property::StaticInstanceUnique => {
+                "no two members of a group, as a coordinator holds it or as its log records it, have the same group.instance.id"
             }
             Property::Convergence => {
                 "once nothing but faults can happen, the group is Stable with every partition owned by exactly one live member"
@@ -264,6 +273,45 @@ pub struct ReplayDifference {
     pub replayed: Snapshot,
 }
 
+// --------------------------------------------------------------------------------------------
+// static_instance_unique
+
+/// Two members with one `group.instance.id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SharedInstance {
+    pub instance: InstanceId,
+    pub first: MemberId,
+    pub second: MemberId,
+}
+
+/// static_instance_unique's judgement of one member list (a coordinator's group, or a group
+/// metadata record): the first instance id two members share.
+pub fn shared_instance(instances: &[(MemberId, InstanceId)]) -> Option<SharedInstance> {
+    instances
+        .iter()
+        .enumerate()
+        .find_map(|(i, (first, instance))| {
+            let mut later = instances[i + 1..].iter();
+            later
+                .find(|(_, other)| other == instance)
+                .map(|(second, _)| SharedInstance {
+                    instance: *instance,
+                    first: *first,
+                    second: *second,
+                })
+        })
+}
+
+impl fmt::Display for SharedInstance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} and {} as members with one instance id, {}",
+            self.first, self.second, self.instance
+        )
+    }
+}
+
 /// replay_equivalence's judgement of one coordinator: when it serves the current leader epoch
 /// and is at rest (Stable or Empty, no write pending), the state it holds must be the replay of
 /// the durable log.
@@ -285,6 +333,7 @@ pub fn replay_difference(
         generation: c.group.generation,
         leader: c.group.leader,
         members: c.group.assignments(),
+        instances: c.group.instances(),
         offsets: c.offsets.clone(),
     };
     (held != replayed).then(|| ReplayDifference {
@@ -318,6 +367,17 @@ impl fmt::Display for ReplayDifference {
                 "members {} instead of {}",
                 members_line(&h.members),
                 members_line(&r.members)
+            ));
+        }
+        if h.instances != r.instances {
+            let line = |is: &[(MemberId, crate::protocol::InstanceId)]| {
+                let named: Vec<String> = is.iter().map(|(m, i)| format!("{i}:{m}")).collect();
+                format!("[{}]", named.join(" "))
+            };
+            diffs.push(format!(
+                "static members {} instead of {}",
+                line(&h.instances),
+                line(&r.instances)
             ));
         }
         if h.offsets != r.offsets {

@@ -4,13 +4,14 @@
 
 use super::Property;
 use crate::offsets_log::OffsetsLog;
-use crate::protocol::{ErrorCode, Generation, Offset, Partition, Partitions, Response};
+use crate::protocol::{ErrorCode, Generation, MemberId, Offset, Partition, Partitions, Response};
 
 /// Something a success response revealed that it must not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplyFault {
     /// SyncGroup answered with an assignment the durable group metadata does not hold.
     UndurableAssignment {
+        member: MemberId,
         generation: Generation,
         assignment: Partitions,
     },
@@ -43,13 +44,15 @@ impl ReplyFault {
 }
 
 /// Judges one response sent now against the log and the highest offset acknowledged per
-/// partition so far (updated by acknowledgements). `judge_fetch` is false for a deposed
-/// coordinator, which may still serve what was durable in its time.
+/// partition so far (updated by acknowledgements). `current` is false for a deposed
+/// coordinator that has not heard of its demotion: it may still serve the group and the offsets
+/// that were durable in its time (Kafka has the same window), so only its acknowledgements are
+/// judged — its writes are refused, so it must never acknowledge anything new.
 pub fn judge_reply(
     log: &OffsetsLog,
     acked: &mut [Offset],
     response: &Response,
-    judge_fetch: bool,
+    current: bool,
 ) -> Vec<ReplyFault> {
     let mut faults = Vec::new();
     match response {
@@ -58,12 +61,12 @@ pub fn judge_reply(
             member_id,
             generation,
             assignment,
-        } if !log.assignment_is_durable(*member_id, *generation, *assignment) => {
-            faults.push(ReplyFault::UndurableAssignment {
+        } if current && !log.assignment_is_durable(*member_id, *generation, *assignment) => faults
+            .push(ReplyFault::UndurableAssignment {
+                member: *member_id,
                 generation: *generation,
                 assignment: *assignment,
-            })
-        }
+            }),
         Response::OffsetCommit {
             error: ErrorCode::None,
             offsets,
@@ -79,7 +82,7 @@ pub fn judge_reply(
         Response::OffsetFetch {
             error: ErrorCode::None,
             offsets,
-        } if judge_fetch => {
+        } if current => {
             for &(partition, served) in offsets {
                 let acked = acked[partition as usize];
                 if served.unwrap_or(0) < acked {

@@ -1,10 +1,15 @@
 //! One-line renderings of requests and responses for terminal output.
 
-use super::{MemberId, Offset, Partition, Request, Response};
+use super::{InstanceId, MemberId, Offset, Partition, Request, Response};
 use std::fmt;
 
 fn opt_member(m: &Option<MemberId>) -> String {
     m.map(|m| m.to_string()).unwrap_or_else(|| "\"\"".into())
+}
+
+/// `, instance-N` for a static member's request.
+fn instance(i: &Option<InstanceId>) -> String {
+    i.map(|i| format!(", {i}")).unwrap_or_default()
 }
 
 fn offsets(os: &[(Partition, Offset)]) -> String {
@@ -18,8 +23,17 @@ impl fmt::Display for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Request::FindCoordinator => write!(f, "FindCoordinator"),
-            Request::JoinGroup { member_id, claim } => {
-                write!(f, "JoinGroup(member={}", opt_member(member_id))?;
+            Request::JoinGroup {
+                member_id,
+                claim,
+                instance: i,
+            } => {
+                write!(
+                    f,
+                    "JoinGroup(member={}{}",
+                    opt_member(member_id),
+                    instance(i)
+                )?;
                 if let Some(c) = claim {
                     write!(f, ", owned={}@gen{}", c.partitions, c.generation)?;
                 }
@@ -29,8 +43,13 @@ impl fmt::Display for Request {
                 member_id,
                 generation,
                 assignments,
+                instance: i,
             } => {
-                write!(f, "SyncGroup(member={member_id}, gen={generation}")?;
+                write!(
+                    f,
+                    "SyncGroup(member={member_id}{}, gen={generation}",
+                    instance(i)
+                )?;
                 if !assignments.is_empty() {
                     let a: Vec<String> = assignments
                         .iter()
@@ -43,15 +62,25 @@ impl fmt::Display for Request {
             Request::Heartbeat {
                 member_id,
                 generation,
-            } => write!(f, "Heartbeat(member={member_id}, gen={generation})"),
-            Request::LeaveGroup { member_id } => write!(f, "LeaveGroup(member={member_id})"),
+                instance: i,
+            } => write!(
+                f,
+                "Heartbeat(member={member_id}{}, gen={generation})",
+                instance(i)
+            ),
+            Request::LeaveGroup {
+                member_id,
+                instance: i,
+            } => write!(f, "LeaveGroup(member={member_id}{})", instance(i)),
             Request::OffsetCommit {
                 member_id,
                 generation,
                 offsets: os,
+                instance: i,
             } => write!(
                 f,
-                "OffsetCommit(member={member_id}, gen={generation}, {})",
+                "OffsetCommit(member={member_id}{}, gen={generation}, {})",
+                instance(i),
                 offsets(os)
             ),
             Request::OffsetFetch { partitions } => write!(f, "OffsetFetch({partitions})"),
@@ -76,6 +105,7 @@ impl fmt::Display for Response {
                 leader,
                 members,
                 claims,
+                skip_assignment,
             } => {
                 write!(f, "JoinGroup {error}")?;
                 match error {
@@ -96,6 +126,9 @@ impl fmt::Display for Response {
                                 .map(|(m, c)| format!("{m}:{}@gen{}", c.partitions, c.generation))
                                 .collect();
                             write!(f, " owned=[{}]", cs.join(" "))?;
+                        }
+                        if *skip_assignment {
+                            write!(f, " skip-assignment")?;
                         }
                         Ok(())
                     }

@@ -28,6 +28,34 @@ impl fmt::Display for MemberId {
     }
 }
 
+/// A static member's `group.instance.id` (KIP-345): chosen by the operator, stable across
+/// restarts of the process, unlike the member id the coordinator mints for every join.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct InstanceId(pub u8);
+
+impl fmt::Display for InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "instance-{}", self.0)
+    }
+}
+
+impl From<InstanceId> for String {
+    fn from(i: InstanceId) -> String {
+        i.to_string()
+    }
+}
+
+impl TryFrom<String> for InstanceId {
+    type Error = String;
+    fn try_from(s: String) -> Result<InstanceId, String> {
+        s.strip_prefix("instance-")
+            .and_then(|n| n.parse().ok())
+            .map(InstanceId)
+            .ok_or_else(|| format!("bad instance id `{s}` (expected instance-<n>)"))
+    }
+}
+
 /// The connection a request arrived on: a consumer process, told apart from its earlier
 /// incarnations so that an answer meant for a crashed process is never read by its successor,
 /// and the process's connection to the coordinator, renewed each time the client gives up on a

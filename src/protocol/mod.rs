@@ -12,7 +12,8 @@ mod ids;
 mod records;
 
 pub use ids::{
-    BrokerId, ClientAddr, Generation, LeaderEpoch, MemberId, Offset, Partition, Partitions,
+    BrokerId, ClientAddr, Generation, InstanceId, LeaderEpoch, MemberId, Offset, Partition,
+    Partitions,
 };
 pub use records::{Record, RecordKey};
 
@@ -39,6 +40,7 @@ pub enum ErrorCode {
     UnknownMemberId,
     RebalanceInProgress,
     MemberIdRequired,
+    FencedInstanceId,
 }
 
 impl ErrorCode {
@@ -54,6 +56,7 @@ impl ErrorCode {
             ErrorCode::UnknownMemberId => 25,
             ErrorCode::RebalanceInProgress => 27,
             ErrorCode::MemberIdRequired => 79,
+            ErrorCode::FencedInstanceId => 82,
         }
     }
 
@@ -69,6 +72,7 @@ impl ErrorCode {
             ErrorCode::UnknownMemberId => "UNKNOWN_MEMBER_ID",
             ErrorCode::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
             ErrorCode::MemberIdRequired => "MEMBER_ID_REQUIRED",
+            ErrorCode::FencedInstanceId => "FENCED_INSTANCE_ID",
         }
     }
 }
@@ -92,24 +96,36 @@ pub enum Request {
         member_id: Option<MemberId>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         claim: Option<OwnedClaim>,
+        /// The static member's `group.instance.id`; `None` for a dynamic member.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<InstanceId>,
     },
     /// The group leader sends the whole assignment; followers send an empty one.
     SyncGroup {
         member_id: MemberId,
         generation: Generation,
         assignments: Vec<(MemberId, Partitions)>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<InstanceId>,
     },
     Heartbeat {
         member_id: MemberId,
         generation: Generation,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<InstanceId>,
     },
+    /// A static member does not send it on close (KIP-345): its session timeout decides.
     LeaveGroup {
         member_id: MemberId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<InstanceId>,
     },
     OffsetCommit {
         member_id: MemberId,
         generation: Generation,
         offsets: Vec<(Partition, Offset)>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<InstanceId>,
     },
     OffsetFetch {
         partitions: Partitions,
@@ -161,6 +177,10 @@ pub enum Response {
         /// For the leader only: what each member claimed in its JoinGroup, if anything.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         claims: Vec<(MemberId, OwnedClaim)>,
+        /// KIP-814: a static leader that rejoined a Stable group with a new member id gets the
+        /// members, to watch the subscription, but must not compute a new assignment.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        skip_assignment: bool,
     },
     /// `member_id` and `generation` are echoes of the request.
     SyncGroup {
@@ -214,6 +234,7 @@ impl Response {
                 leader: None,
                 members: Vec::new(),
                 claims: Vec::new(),
+                skip_assignment: false,
             },
             Request::SyncGroup {
                 member_id,

@@ -1,4 +1,4 @@
-use super::{Generation, MemberId, Offset, Partition, Partitions};
+use super::{Generation, InstanceId, MemberId, Offset, Partition, Partitions};
 use serde::{Deserialize, Serialize};
 
 /// A record of the `__consumer_offsets` partition. The partition is compacted in the
@@ -12,6 +12,9 @@ pub enum Record {
         generation: Generation,
         leader: Option<MemberId>,
         members: Vec<(MemberId, Partitions)>,
+        /// The `group.instance.id` of each static member.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        instances: Vec<(MemberId, InstanceId)>,
     },
     /// `OffsetCommitKey → OffsetCommitValue`. `committed_by` is audit information for the
     /// checker (Kafka does not persist who committed); replay ignores it.

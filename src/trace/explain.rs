@@ -4,7 +4,7 @@
 use crate::coordinator::replay::load;
 use crate::coordinator::{GroupState, LoadState};
 use crate::model::properties::load_ignores_compaction;
-use crate::model::properties::{group_view, unconverged};
+use crate::model::properties::{group_view, instance_sharing, unconverged};
 use crate::model::{Action, Addr, GroupModel, Msg, Observed, World};
 use crate::offsets_log::compacted;
 use crate::property::reply::{judge_reply, lost_ack, ReplyFault};
@@ -115,8 +115,16 @@ pub fn record(r: &Record) -> String {
             generation,
             leader,
             members,
+            instances,
         } => {
-            let ms: Vec<String> = members.iter().map(|(m, ps)| format!("{m}:{ps}")).collect();
+            let instance = |m: &crate::protocol::MemberId| {
+                let found = instances.iter().find(|(i, _)| i == m);
+                found.map(|(_, i)| format!("({i})")).unwrap_or_default()
+            };
+            let ms: Vec<String> = members
+                .iter()
+                .map(|(m, ps)| format!("{m}{}:{ps}", instance(m)))
+                .collect();
             let leader = leader
                 .map(|l| l.to_string())
                 .unwrap_or_else(|| "none".into());
@@ -196,6 +204,7 @@ pub fn violation(
                 w.log.durable_generation()
             ))
         }
+        Property::StaticInstanceUnique => instance_sharing(w),
         Property::Convergence => unconverged(w).map(|u| {
             format!("nothing but faults can happen any more, yet the group has not converged: {u}")
         }),
@@ -346,15 +355,21 @@ fn reply_fault(prev: &World, w: &World, wanted: fn(&ReplyFault) -> bool) -> Opti
         let durable = |p| offset(w.log.durable_offset(p));
         return Some(match fault {
             ReplyFault::UndurableAssignment {
+                member,
                 generation,
                 assignment,
             } => {
-                let held = w
-                    .log
-                    .durable_group()
-                    .map(|g| format!("generation {}", g.generation))
-                    .unwrap_or_else(|| "no group metadata".into());
-                format!("broker-{b} answered {c}'s SyncGroup with assignment {assignment} of generation {generation}, but the durable log holds {held}")
+                let held = match w.log.durable_group() {
+                    None => "holds no group metadata".to_string(),
+                    Some(g) if g.generation != generation => {
+                        format!("holds generation {}", g.generation)
+                    }
+                    Some(g) => match g.members.iter().find(|(m, _)| *m == member) {
+                        None => format!("has no member {member} in generation {generation}"),
+                        Some((_, ps)) => format!("gives {member} {ps}"),
+                    },
+                };
+                format!("broker-{b} answered {c}'s SyncGroup as {member} with assignment {assignment} of generation {generation}, but the durable log {held}")
             }
             ReplyFault::UndurableAck { partition: p, offset: o } => format!(
                 "broker-{b} acknowledged offset {o} for p{p} to {c}, but the durable log holds {} for p{p}",

@@ -84,6 +84,8 @@ pub fn model_config(live: &LiveConfig) -> Result<ModelConfig, String> {
         brokers: live.brokers,
         max_offset: 1,
         assignor: crate::assignor::Assignor::Range,
+        membership: Default::default(),
+        instance_ids: None,
         start: Start::Empty,
         flaw,
         network: Default::default(),

@@ -1,7 +1,9 @@
 //! The classic group: its state, generation, leader and members (ClassicGroup in Kafka).
 
 use crate::protocol::Small;
-use crate::protocol::{ClientAddr, Generation, MemberId, OwnedClaim, Partitions};
+use crate::protocol::{
+    ClientAddr, Generation, InstanceId, MemberId, OwnedClaim, Partitions, Record,
+};
 use serde::{Deserialize, Serialize};
 
 /// ClassicGroupState. Valid transitions (Kafka's `ClassicGroupState` static initialiser):
@@ -46,6 +48,9 @@ pub struct Member {
     /// What its last JoinGroup said it owned, handed to the leader's assignor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<OwnedClaim>,
+    /// A static member's `group.instance.id` (KIP-345).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<InstanceId>,
 }
 
 impl Member {
@@ -57,7 +62,12 @@ impl Member {
             awaiting_sync: None,
             is_new: false,
             claim: None,
+            instance: None,
         }
+    }
+
+    pub fn is_static(&self) -> bool {
+        self.instance.is_some()
     }
 }
 
@@ -106,6 +116,30 @@ impl Group {
         self.member(id).is_some()
     }
 
+    /// The member id an instance id maps to (ClassicGroup.staticMemberId). Kafka keeps one
+    /// entry per instance, pointing at the member that joined last; should two members ever
+    /// carry one instance id, that is the newest.
+    pub fn static_member(&self, instance: InstanceId) -> Option<MemberId> {
+        let same = self.members.iter().filter(|m| m.instance == Some(instance));
+        same.map(|m| m.id).max()
+    }
+
+    /// The instance id of each static member, as the group metadata record holds them.
+    pub fn instances(&self) -> Vec<(MemberId, InstanceId)> {
+        let statics = self.members.iter();
+        statics.filter_map(|m| Some((m.id, m.instance?))).collect()
+    }
+
+    /// The group metadata record of the current generation with `assignments`.
+    pub fn metadata_record(&self, assignments: Vec<(MemberId, Partitions)>) -> Record {
+        Record::GroupMetadata {
+            generation: self.generation,
+            leader: self.leader,
+            members: assignments,
+            instances: self.instances(),
+        }
+    }
+
     pub fn add(&mut self, member: Member) {
         // ClassicGroup.add: the first member to join an empty group leads it.
         if self.leader.is_none() {
@@ -123,6 +157,17 @@ impl Group {
             self.leader = self.members.first().map(|m| m.id);
         }
         Some(member)
+    }
+
+    /// Keeps the leader if it rejoined, else the first member that did
+    /// (ClassicGroup.maybeElectNewJoinedLeader); a static member may stay in the group without
+    /// having rejoined, but never leads it.
+    pub fn elect_joined_leader(&mut self) {
+        let joined = |id: MemberId| self.member(id).is_some_and(|m| m.awaiting_join.is_some());
+        if !self.leader.is_some_and(joined) {
+            let first = self.members.iter().find(|m| m.awaiting_join.is_some());
+            self.leader = first.map(|m| m.id);
+        }
     }
 
     /// Every member has rejoined and no KIP-394 pending member is outstanding.

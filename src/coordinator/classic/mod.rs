@@ -11,8 +11,8 @@ use super::{Coordinator, CoreConfig, LoadState, PendingWrite, Replies};
 use crate::flaw::Flaw;
 use crate::offsets_log::LogAppender;
 use crate::protocol::{
-    ClientAddr, ErrorCode, Generation, MemberId, OwnedClaim, Partitions, Record, Reply, Request,
-    Response,
+    ClientAddr, ErrorCode, Generation, InstanceId, MemberId, OwnedClaim, Partitions, Reply,
+    Request, Response,
 };
 
 impl Coordinator {
@@ -25,15 +25,20 @@ impl Coordinator {
         id
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn join_group(
         &mut self,
         from: ClientAddr,
         member_id: Option<MemberId>,
         claim: Option<OwnedClaim>,
+        instance: Option<InstanceId>,
         log: &mut dyn LogAppender,
         cfg: &CoreConfig,
         replies: &mut Replies,
     ) {
+        if let (None, Some(instance)) = (member_id, instance) {
+            return self.join_static_unknown(from, instance, claim, log, cfg, replies);
+        }
         let Some(id) = member_id else {
             // KIP-394: hand out an id and make the client come back with it, so a retried
             // JoinGroup cannot add a second member for the same client.
@@ -56,8 +61,8 @@ impl Coordinator {
             self.maybe_complete_join(log, cfg, replies);
             return;
         }
-        if !self.group.is_member(id) {
-            replies.push(join_error(from, Some(id), ErrorCode::UnknownMemberId));
+        if let Err(error) = self.validate_identity(id, instance) {
+            replies.push(join_error(from, Some(id), error));
             return;
         }
         let park = |group: &mut Group| {
@@ -89,7 +94,135 @@ impl Coordinator {
         }
     }
 
-    /// The JoinGroup answer of the current generation; only the leader sees the members.
+    /// A static member joins with an unknown member id (KIP-345): a new instance is added at
+    /// once (static members skip KIP-394's round trip); a known one is a restart, and takes the
+    /// place of the old member id, which is fenced.
+    fn join_static_unknown(
+        &mut self,
+        from: ClientAddr,
+        instance: InstanceId,
+        claim: Option<OwnedClaim>,
+        log: &mut dyn LogAppender,
+        cfg: &CoreConfig,
+        replies: &mut Replies,
+    ) {
+        let state = self.group.state;
+        let old = self.group.static_member(instance);
+        // KAFKA-8500: the member id was replaced only in Stable; in any other state the known
+        // instance was admitted once more, beside the member it should have fenced.
+        let replace_only_when_stable =
+            cfg.flaws.has(Flaw::StaticReplaceOnlyWhenStable) && state != GroupState::Stable;
+        let id = self.mint_member_id();
+        let Some(old) = old.filter(|_| !replace_only_when_stable) else {
+            self.group.add(Member {
+                awaiting_join: Some(from),
+                is_new: true,
+                claim,
+                instance: Some(instance),
+                ..Member::new(id)
+            });
+            if state != GroupState::PreparingRebalance {
+                self.prepare_rebalance(replies);
+            }
+            self.maybe_complete_join(log, cfg, replies);
+            return;
+        };
+        self.replace_static_member(old, id, from, claim, replies);
+        match state {
+            // The restarted member gets its assignment back without a rebalance, once the new
+            // member id is durable: a failover must not bring the old one back and fence it.
+            GroupState::Stable if cfg.flaws.has(Flaw::StaticReplaceNotPersisted) => {
+                // KAFKA-10284: the replacement lived in memory only.
+                self.answer_parked_join(id, replies);
+            }
+            GroupState::Stable => {
+                let record = self.group.metadata_record(self.group.assignments());
+                if self.append(log, vec![record], cfg, replies) {
+                    let generation = self.group.generation;
+                    (self.pending).push(PendingWrite::Replacement {
+                        generation,
+                        member: id,
+                    });
+                }
+            }
+            // KAFKA-9801: the leader may already have assigned the old member id, so the new one
+            // would get nothing: the assignment is voided and computed again.
+            GroupState::CompletingRebalance if cfg.flaws.has(Flaw::StaticJoinInCompleting) => {
+                self.answer_parked_join(id, replies);
+            }
+            GroupState::CompletingRebalance => {
+                self.prepare_rebalance(replies);
+                self.maybe_complete_join(log, cfg, replies);
+            }
+            GroupState::PreparingRebalance => self.maybe_complete_join(log, cfg, replies),
+            // An Empty or Dead group has no members, so no instance maps to one.
+            GroupState::Empty | GroupState::Dead => {
+                unreachable!("a static member of an {state:?} group")
+            }
+        }
+    }
+
+    /// ClassicGroup.replaceStaticMember: `new` takes the place of `old` with its assignment (and
+    /// leadership); whatever `old` has parked is answered FENCED_INSTANCE_ID at once.
+    fn replace_static_member(
+        &mut self,
+        old: MemberId,
+        new: MemberId,
+        from: ClientAddr,
+        claim: Option<OwnedClaim>,
+        replies: &mut Replies,
+    ) {
+        let was_leader = self.group.leader == Some(old);
+        let Some(replaced) = self.group.remove(old) else {
+            return;
+        };
+        if let Some(to) = replaced.awaiting_join {
+            replies.push(join_error(to, Some(old), ErrorCode::FencedInstanceId));
+        }
+        if let Some(to) = replaced.awaiting_sync {
+            let generation = self.group.generation;
+            let error = ErrorCode::FencedInstanceId;
+            replies.push(sync_reply(to, old, generation, error, Partitions::EMPTY));
+        }
+        self.group.add(Member {
+            assignment: replaced.assignment,
+            awaiting_join: Some(from),
+            claim,
+            instance: replaced.instance,
+            ..Member::new(new)
+        });
+        if was_leader {
+            self.group.leader = Some(new);
+        }
+    }
+
+    /// Answers `id`'s parked JoinGroup with the current generation, if it is still parked.
+    fn answer_parked_join(&mut self, id: MemberId, replies: &mut Replies) {
+        let parked = self
+            .group
+            .member_mut(id)
+            .and_then(|m| m.awaiting_join.take());
+        if let Some(to) = parked {
+            replies.push(self.join_reply(to, id));
+        }
+    }
+
+    /// The durable write of a static member's new id is done: answer its JoinGroup, unless a
+    /// rebalance has begun since (the join phase answers it then).
+    pub(super) fn on_replacement_durable(
+        &mut self,
+        generation: Generation,
+        id: MemberId,
+        replies: &mut Replies,
+    ) {
+        if self.group.state == GroupState::Stable && self.group.generation == generation {
+            self.answer_parked_join(id, replies);
+        }
+    }
+
+    /// The JoinGroup answer of the current generation; only the leader sees the members. A
+    /// leader answered in a Stable group (a static leader that restarted) must keep the
+    /// assignment as it is (KIP-814).
     fn join_reply(&self, to: ClientAddr, id: MemberId) -> Reply {
         let is_leader = self.group.leader == Some(id);
         Reply {
@@ -110,6 +243,7 @@ impl Coordinator {
                 } else {
                     Vec::new()
                 },
+                skip_assignment: is_leader && self.group.state == GroupState::Stable,
             },
         }
     }
@@ -153,8 +287,9 @@ impl Coordinator {
         }
     }
 
-    /// Ends the join phase: members that did not rejoin are removed, the leader is kept if it
-    /// rejoined, the generation is bumped and every parked JoinGroup is answered.
+    /// Ends the join phase: dynamic members that did not rejoin are removed (a static one stays,
+    /// until its session expires), the leader is kept if it rejoined, the generation is bumped
+    /// and every parked JoinGroup is answered.
     fn complete_join(
         &mut self,
         log: &mut dyn LogAppender,
@@ -165,21 +300,18 @@ impl Coordinator {
             .group
             .members
             .iter()
-            .filter(|m| m.awaiting_join.is_none())
+            .filter(|m| m.awaiting_join.is_none() && !m.is_static())
             .map(|m| m.id)
             .collect();
         for id in gone {
             self.group.remove(id);
         }
+        self.group.elect_joined_leader();
         self.group.generation += 1;
         if self.group.members.is_empty() {
             self.group.transition_to(GroupState::Empty);
             self.group.leader = None;
-            let record = Record::GroupMetadata {
-                generation: self.group.generation,
-                leader: None,
-                members: Vec::new(),
-            };
+            let record = self.group.metadata_record(Vec::new());
             if self.append(log, vec![record], cfg, replies) {
                 self.pending.push(PendingWrite::Unawaited);
             }
@@ -206,6 +338,7 @@ impl Coordinator {
         &mut self,
         from: ClientAddr,
         id: MemberId,
+        instance: Option<InstanceId>,
         generation: Generation,
         assignments: &[(MemberId, Partitions)],
         log: &mut dyn LogAppender,
@@ -213,7 +346,7 @@ impl Coordinator {
         replies: &mut Replies,
     ) {
         let reply = |error, assignment| sync_reply(from, id, generation, error, assignment);
-        let valid = self.validate_member(id, generation);
+        let valid = self.validate_member(id, instance, generation);
         if let Err(error) = valid.and(self.not_rebalancing()) {
             replies.push(reply(error, Partitions::EMPTY));
             return;
@@ -247,11 +380,7 @@ impl Coordinator {
                 (m.id, a.map(|(_, ps)| *ps).unwrap_or_default())
             })
             .collect();
-        let record = Record::GroupMetadata {
-            generation,
-            leader: self.group.leader,
-            members: assignments.clone(),
-        };
+        let record = self.group.metadata_record(assignments.clone());
         if !self.append(log, vec![record], cfg, replies) {
             return;
         }
@@ -311,13 +440,38 @@ impl Coordinator {
     /// Every request of a member after its JoinGroup (SyncGroup, Heartbeat, OffsetCommit) must
     /// come from a current member, in the current generation: this is the classic protocol's
     /// fencing (`ClassicGroup.validateMember` and the generation check beside it).
-    fn validate_member(&self, id: MemberId, generation: Generation) -> Result<(), ErrorCode> {
-        if !self.group.is_member(id) {
-            Err(ErrorCode::UnknownMemberId)
-        } else if generation != self.group.generation {
+    fn validate_member(
+        &self,
+        id: MemberId,
+        instance: Option<InstanceId>,
+        generation: Generation,
+    ) -> Result<(), ErrorCode> {
+        self.validate_identity(id, instance)?;
+        if generation != self.group.generation {
             Err(ErrorCode::IllegalGeneration)
         } else {
             Ok(())
+        }
+    }
+
+    /// ClassicGroup.validateMember: a static member's instance must map to this very member id
+    /// (else it has been replaced, and is fenced); and the member must be in the group.
+    fn validate_identity(
+        &self,
+        id: MemberId,
+        instance: Option<InstanceId>,
+    ) -> Result<(), ErrorCode> {
+        if let Some(instance) = instance {
+            match self.group.static_member(instance) {
+                None => return Err(ErrorCode::UnknownMemberId),
+                Some(current) if current != id => return Err(ErrorCode::FencedInstanceId),
+                Some(_) => {}
+            }
+        }
+        if self.group.is_member(id) {
+            Ok(())
+        } else {
+            Err(ErrorCode::UnknownMemberId)
         }
     }
 
@@ -345,19 +499,18 @@ impl Coordinator {
         }
     }
 
-    /// The Heartbeat answer for `(member, generation)`. Pure, so callers may ask without sending.
-    pub fn heartbeat_error(
-        &self,
-        id: MemberId,
-        generation: Generation,
-        cfg: &CoreConfig,
-    ) -> ErrorCode {
-        let request = Request::Heartbeat {
-            member_id: id,
+    /// The answer to a Heartbeat. Pure, so callers may ask without sending.
+    pub fn heartbeat_error(&self, heartbeat: &Request, cfg: &CoreConfig) -> ErrorCode {
+        let Request::Heartbeat {
+            member_id,
             generation,
+            instance,
+        } = *heartbeat
+        else {
+            panic!("heartbeat_error of a {}", heartbeat.api());
         };
-        self.check_serving(&request, cfg)
-            .and_then(|()| self.validate_member(id, generation))
+        self.check_serving(heartbeat, cfg)
+            .and_then(|()| self.validate_member(member_id, instance, generation))
             .and(self.not_rebalancing())
             .err()
             .unwrap_or(ErrorCode::None)
@@ -384,6 +537,7 @@ impl Coordinator {
     pub(super) fn leave_group(
         &mut self,
         id: MemberId,
+        instance: Option<InstanceId>,
         log: &mut dyn LogAppender,
         cfg: &CoreConfig,
         replies: &mut Replies,
@@ -393,8 +547,8 @@ impl Coordinator {
             self.maybe_complete_join(log, cfg, replies);
             return ErrorCode::None;
         }
-        if !self.group.is_member(id) {
-            return ErrorCode::UnknownMemberId;
+        if let Err(error) = self.validate_identity(id, instance) {
+            return error;
         }
         self.remove_member(id, log, cfg, replies);
         ErrorCode::None
@@ -436,6 +590,7 @@ impl Coordinator {
     pub(super) fn validate_offset_commit(
         &self,
         id: MemberId,
+        instance: Option<InstanceId>,
         generation: Generation,
         cfg: &CoreConfig,
     ) -> Result<(), ErrorCode> {
@@ -443,7 +598,7 @@ impl Coordinator {
             // KAFKA-2596: the offsets are written whoever sends them.
             return Ok(());
         }
-        self.validate_member(id, generation)?;
+        self.validate_member(id, instance, generation)?;
         match self.group.state {
             // The assignment of the new generation is not known yet; in PreparingRebalance the
             // old generation may still commit (that is how eager consumers commit on revoke).
@@ -511,6 +666,7 @@ fn join_error(to: ClientAddr, member_id: Option<MemberId>, error: ErrorCode) -> 
             &Request::JoinGroup {
                 member_id,
                 claim: None,
+                instance: None,
             },
             error,
         ),

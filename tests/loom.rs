@@ -240,6 +240,7 @@ fn high_watermark_racing_a_failover_and_back_completes_only_its_own_epoch() {
                     member_id: member,
                     generation,
                     offsets: vec![(0, 2)],
+                    instance: None,
                 };
                 s.send(0, addr, &again);
             }

@@ -20,6 +20,7 @@
 use super::state::{Action, Envelope, Msg, World};
 use crate::coordinator::{Coordinator, LoadState, PendingWrite};
 use crate::protocol::{Generation, LeaderEpoch, MemberId, Record, Request, Response};
+use std::hash::{BuildHasher, Hasher};
 
 /// Something holding generations and member ids.
 trait Names {
@@ -222,6 +223,8 @@ impl Names for Action {
 /// The renaming that makes a state canonical.
 pub struct Renaming {
     shift: Generation,
+    /// The newest generation in use minus the oldest.
+    span: Generation,
     /// Per leader epoch, the member sequence numbers in use, sorted.
     seqs: Vec<(LeaderEpoch, Vec<u32>)>,
 }
@@ -234,9 +237,13 @@ impl Renaming {
     /// The renaming of `w` (which is only read: the visit needs `&mut`).
     fn collect(probe: &mut World) -> Renaming {
         let mut min_gen: Option<Generation> = None;
+        let mut max_gen: Generation = 0;
         let mut seqs: Vec<(LeaderEpoch, Vec<u32>)> = Vec::new();
         probe.names(&mut |n| match n {
-            Name::Generation(g) => min_gen = Some(min_gen.map_or(*g, |m| m.min(*g))),
+            Name::Generation(g) => {
+                min_gen = Some(min_gen.map_or(*g, |m| m.min(*g)));
+                max_gen = max_gen.max(*g);
+            }
             Name::Member(m) => match seqs.iter_mut().find(|(e, _)| *e == m.epoch) {
                 Some((_, s)) => s.push(m.seq),
                 None => seqs.push((m.epoch, vec![m.seq])),
@@ -246,8 +253,10 @@ impl Renaming {
             s.sort_unstable();
             s.dedup();
         }
+        let shift = min_gen.unwrap_or(0);
         Renaming {
-            shift: min_gen.unwrap_or(0),
+            shift,
+            span: max_gen.saturating_sub(shift),
             seqs,
         }
     }
@@ -300,16 +309,17 @@ impl Renaming {
     }
 }
 
-/// How many generations lie between the oldest and the newest one in use in `w`.
-pub fn generation_span(w: &World) -> Generation {
-    let (mut lo, mut hi) = (Generation::MAX, 0);
-    without_audit(w).names(&mut |n| {
-        if let Name::Generation(g) = n {
-            lo = lo.min(*g);
-            hi = hi.max(*g);
-        }
-    });
-    hi.saturating_sub(lo)
+/// The fingerprint of `w`'s canonical form, and how many generations lie between the oldest
+/// and the newest one in use: both from one copy of the state.
+pub fn view(w: &World) -> (u64, Generation) {
+    let mut c = without_audit(w);
+    let renaming = Renaming::collect(&mut c);
+    let span = renaming.span;
+    renaming.apply(&mut c);
+    // Fixed seeds, so the same state has the same fingerprint on every run.
+    let mut h = ahash::RandomState::with_seeds(1, 2, 3, 4).build_hasher();
+    c.hash_fields(&mut h);
+    (h.finish(), span)
 }
 
 /// `w` with generations and member ids renamed canonically.

@@ -98,6 +98,7 @@ impl GroupModel {
             used: Used::default(),
             acked: smallvec::smallvec![0; cfg.partitions as usize],
             observed: Observed::default(),
+            view: Default::default(),
         };
         self.find_coordinators(&mut world);
         world
@@ -250,6 +251,8 @@ impl GroupModel {
             // old records are one state.
             w.log.compact();
         }
+        // Changed since it was copied: its view is computed afresh when asked.
+        w.view = Default::default();
         w
     }
 
@@ -571,7 +574,7 @@ impl Model for GroupModel {
     /// before the group has moved on that far (a timing assumption; without it a group that
     /// rebalances forever would leave old batches behind without end).
     fn within_boundary(&self, w: &World) -> bool {
-        self.cfg.recorded || canonical::generation_span(w) <= MAX_GENERATION_SPAN
+        self.cfg.recorded || w.generation_span() <= MAX_GENERATION_SPAN
     }
 
     fn properties(&self) -> Vec<Property<Self>> {

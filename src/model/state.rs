@@ -5,7 +5,7 @@ use crate::consumer::Consumer;
 use crate::coordinator::Coordinator;
 use crate::offsets_log::OffsetsLog;
 use crate::protocol::{
-    BrokerId, ClientAddr, LeaderEpoch, MemberId, Offset, Partition, Request, Response,
+    BrokerId, ClientAddr, Generation, LeaderEpoch, MemberId, Offset, Partition, Request, Response,
 };
 use crate::protocol::{PerPartition, Small};
 use serde::{Deserialize, Serialize};
@@ -143,32 +143,67 @@ pub struct World {
     /// Highest offset acknowledged to a committer, per partition.
     pub acked: PerPartition<Offset>,
     pub observed: Observed,
+    /// Its canonical view's fingerprint and generation span, computed once when first asked.
+    #[serde(skip)]
+    pub view: View,
 }
+
+/// What the checker asks of a state's canonical view ([`super::canonical::view`]): its
+/// fingerprint and the span of its generations. Computed once per state, since the boundary
+/// and the fingerprint are asked of every state generated. A copy starts empty (it is copied
+/// to be changed), and it takes no part in comparing states.
+#[derive(Debug, Default)]
+pub struct View(std::sync::OnceLock<(u64, Generation)>);
+
+impl Clone for View {
+    fn clone(&self) -> View {
+        View::default()
+    }
+}
+
+impl PartialEq for View {
+    fn eq(&self, _: &View) -> bool {
+        true
+    }
+}
+
+impl Eq for View {}
 
 /// A state's fingerprint is that of its canonical form ([`super::canonical`]): states that
 /// differ only in the numbering of generations and member ids are one state to the checker.
 /// (Equal states have equal canonical forms, so `Hash` agrees with `Eq`.)
 impl Hash for World {
     fn hash<H: Hasher>(&self, h: &mut H) {
-        let c = super::canonical::canonical(self);
-        c.brokers.hash(h);
-        c.log.hash(h);
-        c.consumers.hash(h);
-        c.started.hash(h);
-        c.network.hash(h);
-        c.used.hash(h);
-        c.acked.hash(h);
-        c.observed.hash(h);
+        self.fingerprint().hash(h);
     }
 }
 
 impl World {
-    /// The state's fingerprint (SipHash with fixed keys: the same on every run), as the
+    /// The state's fingerprint (a hash with fixed seeds: the same on every run), as the
     /// exploration uses it: equal for states equal up to renumbering.
     pub fn fingerprint(&self) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.hash(&mut h);
-        h.finish()
+        self.view().0
+    }
+
+    /// How many generations lie between the oldest and the newest one in use.
+    pub fn generation_span(&self) -> Generation {
+        self.view().1
+    }
+
+    fn view(&self) -> (u64, Generation) {
+        *self.view.0.get_or_init(|| super::canonical::view(self))
+    }
+
+    /// Hashes every field but the cached view (of a state already made canonical).
+    pub(super) fn hash_fields<H: Hasher>(&self, h: &mut H) {
+        self.brokers.hash(h);
+        self.log.hash(h);
+        self.consumers.hash(h);
+        self.started.hash(h);
+        self.network.hash(h);
+        self.used.hash(h);
+        self.acked.hash(h);
+        self.observed.hash(h);
     }
 
     pub fn is_started(&self, c: usize) -> bool {

@@ -21,6 +21,7 @@
 
 use super::{explain, explorer_path, Trace, Walk, FORMAT, NO_VIOLATION};
 use crate::conformance::answers_differ;
+#[cfg(not(loom))]
 use crate::model::config::Protocol;
 use crate::model::properties::first_violated;
 use crate::model::Fault;

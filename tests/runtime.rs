@@ -15,17 +15,26 @@ use stateright::{Checker, Model};
 use std::sync::LazyLock;
 
 /// A configuration for long random walks: more of every fault than exhaustive checking can
-/// afford.
-static WALK: LazyLock<GroupModel> = LazyLock::new(|| {
+/// afford. `membership` is `dynamic` or `static`; a static walk has two processes with one
+/// instance id.
+fn walk(membership: &str) -> GroupModel {
+    let instance_ids = if membership == "static" {
+        "instance_ids = [0, 1, 0]"
+    } else {
+        ""
+    };
     let cfg = ModelConfig::parse(
         "random-walk",
-        r#"
+        &format!(
+            r#"
         description = "Random walks: three consumers, every fault several times."
         consumers = 3
         partitions = 3
         brokers = 2
         max_offset = 4
         start = "empty"
+        membership = "{membership}"
+        {instance_ids}
         [faults]
         crashes = 3
         session_expiries = 3
@@ -34,27 +43,41 @@ static WALK: LazyLock<GroupModel> = LazyLock::new(|| {
         leaves = 1
         late_joins = 1
         [expect]
-        "#,
+        "#
+        ),
     )
     .expect("the walk configuration is valid");
     GroupModel::new(cfg)
-});
+}
+
+static DYNAMIC_WALK: LazyLock<GroupModel> = LazyLock::new(|| walk("dynamic"));
+static STATIC_WALK: LazyLock<GroupModel> = LazyLock::new(|| walk("static"));
 
 /// The model is the reference: its state, and any enabled action (or a stutter once nothing is
-/// enabled).
-struct Reference;
+/// enabled). `STATIC` chooses the walk with static members.
+struct Reference<const STATIC: bool>;
 
-impl ReferenceStateMachine for Reference {
+impl<const STATIC: bool> Reference<STATIC> {
+    fn model() -> &'static GroupModel {
+        if STATIC {
+            &STATIC_WALK
+        } else {
+            &DYNAMIC_WALK
+        }
+    }
+}
+
+impl<const STATIC: bool> ReferenceStateMachine for Reference<STATIC> {
     type State = World;
     type Transition = Option<Action>;
 
     fn init_state() -> BoxedStrategy<World> {
-        Just(WALK.init_states().remove(0)).boxed()
+        Just(Self::model().init_states().remove(0)).boxed()
     }
 
     fn transitions(state: &World) -> BoxedStrategy<Option<Action>> {
         let mut actions = Vec::new();
-        WALK.actions(state, &mut actions);
+        Self::model().actions(state, &mut actions);
         if actions.is_empty() {
             return Just(None).boxed();
         }
@@ -63,14 +86,14 @@ impl ReferenceStateMachine for Reference {
 
     fn apply(state: World, transition: &Option<Action>) -> World {
         match transition {
-            Some(a) => WALK.step(&state, a),
+            Some(a) => Self::model().step(&state, a),
             None => state,
         }
     }
 
     fn preconditions(state: &World, transition: &Option<Action>) -> bool {
         let mut actions = Vec::new();
-        WALK.actions(state, &mut actions);
+        Self::model().actions(state, &mut actions);
         match transition {
             Some(a) => actions.contains(a),
             None => actions.is_empty(),
@@ -79,20 +102,20 @@ impl ReferenceStateMachine for Reference {
 }
 
 /// The system under test: the runtime following the model, and the model state it last saw.
-struct RuntimeTest;
+struct RuntimeTest<const STATIC: bool>;
 
 struct Sut {
     follower: Follower,
     before: World,
 }
 
-impl StateMachineTest for RuntimeTest {
+impl<const STATIC: bool> StateMachineTest for RuntimeTest<STATIC> {
     type SystemUnderTest = Sut;
-    type Reference = Reference;
+    type Reference = Reference<STATIC>;
 
     fn init_test(state: &World) -> Sut {
         Sut {
-            follower: Follower::new(&WALK, state),
+            follower: Follower::new(Reference::<STATIC>::model(), state),
             before: state.clone(),
         }
     }
@@ -110,7 +133,7 @@ impl StateMachineTest for RuntimeTest {
     /// Every safety property of the model, after every step. (The runtime's coordinators and
     /// log equal the model's at this point, so they hold of the runtime too.)
     fn check_invariants(_: &Sut, state: &World) {
-        assert_eq!(first_violated(&WALK, state), None);
+        assert_eq!(first_violated(Reference::<STATIC>::model(), state), None);
     }
 }
 
@@ -124,7 +147,19 @@ prop_state_machine! {
     /// Random executions with faults: the runtime stays equal to the model, step by step, and
     /// every property holds.
     #[test]
-    fn the_runtime_follows_the_model_on_random_executions(sequential 1..150 => RuntimeTest);
+    fn the_runtime_follows_the_model_on_random_executions(sequential 1..150 => RuntimeTest<false>);
+}
+
+prop_state_machine! {
+    #![proptest_config(ProptestConfig {
+        cases: 1000,
+        max_shrink_iters: 10_000,
+        ..ProptestConfig::default()
+    })]
+
+    /// The same with static members, two processes of one instance id among them.
+    #[test]
+    fn the_runtime_follows_the_model_on_random_executions_of_static_members(sequential 1..150 => RuntimeTest<true>);
 }
 
 #[test]
@@ -155,7 +190,7 @@ fn every_committed_trace_replays_on_the_runtime() {
 /// The path Stateright found to every witness of the fast passing models replays on the runtime.
 #[test]
 fn every_witness_path_of_the_passing_models_replays_on_the_runtime() {
-    for name in ["formation", "small", "churn"] {
+    for name in ["formation", "small", "churn", "static-shared-instance"] {
         let cfg = catalogue::load(&catalogue::default_dir(), name).unwrap();
         let checker = GroupModel::new(cfg.clone())
             .checker()

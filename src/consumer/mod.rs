@@ -225,6 +225,24 @@ impl Consumer {
         self.drive(cfg)
     }
 
+    /// `max.poll.interval.ms` passed without a poll: the heartbeat thread gives the membership
+    /// up (`maybeLeaveGroup`; a static member sends no LeaveGroup), so the partitions are lost,
+    /// not committed, and the consumer rejoins as a new member (a static one with its instance
+    /// id, to take its member back).
+    pub fn on_poll_timeout(&mut self, cfg: &CoreConfig) -> Option<Send> {
+        if self.is_closed() {
+            return None;
+        }
+        if self.in_flight.take().is_some() {
+            // The answer is for a generation it gave up (the Java client's handlers drop it):
+            // it is never read, as if on a connection of its own.
+            self.addr.connection = self.addr.connection.wrapping_add(1);
+            self.coordinator = None;
+        }
+        self.reset_generation(true);
+        self.drive(cfg)
+    }
+
     /// The request in flight timed out while it was still on its way (not lost: it may yet
     /// reach the coordinator). As the Java client does on any request timeout, the connection
     /// is closed, so its answer, if one ever comes, is never read; the client carries on over a

@@ -192,7 +192,24 @@ impl GroupModel {
                 if state::rebalance_timeout_removes_live(&w) {
                     w.used.count(Fault::SessionExpiry);
                 }
+                // A live static member left out of the join phase has not polled for the
+                // rebalance timeout, which is its own max.poll.interval.ms, counted from before
+                // the rebalance began: its client gave the membership up first. (A dynamic one
+                // is removed, and is a zombie until it learns so.)
                 let b = w.log.leader as usize;
+                let left_out: Vec<usize> = (0..w.consumers.len())
+                    .filter(|c| w.is_live(*c) && w.consumers[*c].instance.is_some())
+                    .filter(|c| {
+                        let id = w.consumers[*c].member_id;
+                        let group = &w.brokers[b].group;
+                        id.and_then(|id| group.member(id))
+                            .is_some_and(|m| m.awaiting_join.is_none())
+                    })
+                    .collect();
+                for c in left_out {
+                    let send = w.consumers[c].on_poll_timeout(&self.core);
+                    self.send(&mut w, c, send);
+                }
                 let (brokers, log) = (&mut w.brokers, &mut w.log);
                 let replies = brokers[b].rebalance_timeout(log, &self.core);
                 self.emit(&mut w, b as u8, replies);

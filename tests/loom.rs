@@ -13,8 +13,8 @@
 use groupcheck::assignor::Assignor;
 use groupcheck::coordinator::{CoreConfig, LoadState};
 use groupcheck::flaw::Flaws;
-use groupcheck::property::{replay_difference, Claim, GroupView, Property};
-use groupcheck::protocol::{ErrorCode, Partitions, Response};
+use groupcheck::property::{replay_difference, shared_instance, Claim, GroupView, Property};
+use groupcheck::protocol::{ErrorCode, InstanceId, Partitions, Response};
 use groupcheck::runtime::client::{form_group, settle, Client};
 use groupcheck::runtime::{history, GroupService};
 use loom::sync::atomic::{AtomicUsize, Ordering};
@@ -384,5 +384,95 @@ fn rejoin_racing_its_session_expiry_and_a_silent_member_completes() {
         );
         assert_eq!(rejoiner.consumer.owned, Partitions::all(2));
         judge(&service, &[rejoiner, silent, leaver]);
+    });
+}
+
+/// `n` static members (instance ids 0, 1, …) that have formed a fresh group, fault-free.
+fn form_static_group(service: &GroupService, n: u8) -> Vec<Client> {
+    let cfg = *service.config();
+    let mut clients: Vec<Client> = (0..n)
+        .map(|c| {
+            let addr = groupcheck::protocol::ClientAddr {
+                consumer: c,
+                incarnation: 0,
+                connection: 0,
+            };
+            let mut client = Client::new(addr, &cfg);
+            client.consumer = client.consumer.clone().with_instance(Some(InstanceId(c)));
+            client
+        })
+        .collect();
+    settle(service, &mut clients, Vec::new());
+    clients
+}
+
+/// A static member's restart racing its old member id's session expiry (KIP-345; the timer
+/// racing a state change of KAFKA-9752, on the replacement of KAFKA-10284). consumer-0's process
+/// died; a new one joins with its instance id while the old member id's session timer fires and
+/// the high watermark moves. Either the expiry comes first (the old member leaves, and the new
+/// process joins as a new member of the emptied group) or the restart does (it takes the member
+/// over, and the timer of a member id no longer in the group does nothing). Either way the new
+/// process is answered only once what it is told is durable, it ends up owning everything, and
+/// the coordinator never holds two members of one instance.
+fn static_restart_racing_its_old_session_expiry(cfg: CoreConfig) {
+    model(2, move || {
+        let service = Arc::new(GroupService::new(cfg, 1, true));
+        let clients = form_static_group(&service, 1);
+        let old = &clients[0];
+        let old_id = old.consumer.member_id.unwrap();
+        service.disconnect(old.addr());
+        let addr = groupcheck::protocol::ClientAddr {
+            incarnation: 1,
+            ..old.addr()
+        };
+        let mut restarted = Client::restarted(addr, &cfg);
+        restarted.consumer = restarted
+            .consumer
+            .clone()
+            .with_instance(Some(InstanceId(0)));
+        let done = Arc::new(AtomicUsize::new(0));
+
+        let (s, d) = (service.clone(), done.clone());
+        let restarting = thread::spawn(move || {
+            restarted.join(&s);
+            d.fetch_add(1, Ordering::SeqCst);
+            restarted
+        });
+        let (s, d) = (service.clone(), done.clone());
+        let timer = thread::spawn(move || {
+            s.expire_session(old_id);
+            d.fetch_add(1, Ordering::SeqCst);
+        });
+        replicate_until(&service, &done, 2);
+        let restarted = restarting.join().unwrap();
+        timer.join().unwrap();
+        while service.replicate() {}
+
+        assert!(restarted.is_stable(), "the restarted process is not Stable");
+        assert_eq!(restarted.consumer.owned, Partitions::all(2));
+        let (brokers, _) = service.snapshot();
+        let shared = shared_instance(&brokers[0].group.instances());
+        assert!(
+            shared.is_none(),
+            "{}: {shared:?}",
+            Property::StaticInstanceUnique
+        );
+        judge(&service, &[restarted]);
+    });
+}
+
+#[test]
+fn static_restart_racing_its_old_session_expiry_is_answered_once_durable() {
+    static_restart_racing_its_old_session_expiry(CFG);
+}
+
+/// The same race without the guard it relies on (the replacement answered before it is durable,
+/// KAFKA-10284): the history shows an answer revealing a member id the log does not hold.
+#[test]
+#[should_panic(expected = "DurableBeforeAck")]
+fn static_restart_answered_before_durable_is_caught() {
+    static_restart_racing_its_old_session_expiry(CoreConfig {
+        flaws: Flaws::NONE.with(groupcheck::flaw::Flaw::StaticReplaceNotPersisted),
+        ..CFG
     });
 }

@@ -2,10 +2,13 @@
 //! `CooperativeStickyAssignor`), for one topic that every member subscribes to.
 //!
 //! 1. **Which claims count.** A member's JoinGroup says which partitions it owned and in which
-//!    generation. Only claims made in the highest generation any member reports count: a member
-//!    that reports an older generation was out of the group meanwhile, and another may own its
-//!    partitions now. A partition claimed by two members of that same generation counts as
-//!    owned by neither (KAFKA-7026: both used to keep it).
+//!    generation. A partition counts as owned by the member that claims it in the highest
+//!    generation among its claims: a member that reports an older generation was out of the
+//!    group meanwhile, and another may own the partition now (KAFKA-7026: both used to keep
+//!    it). If two members claim it in that same generation, it counts for neither. A claim that
+//!    nobody newer disputes counts, however old: its member may still own the partition
+//!    (KAFKA-14639: dropping every claim older than the newest generation anyone reports let a
+//!    member that missed a SyncGroup lose, on paper, a partition it still owned).
 //! 2. **Balance, then stickiness.** Every member gets ⌊P/N⌋ or ⌈P/N⌉ partitions. Each keeps as
 //!    many of its counted partitions as its share allows; the rest go, lowest partition first,
 //!    to the members furthest below their share (ties: lowest member id).
@@ -28,23 +31,18 @@ pub fn counted_claims(subs: &[Subscription], partitions: u8, flaws: Flaws) -> Ve
     }
     // No generation is Kafka's DEFAULT_GENERATION (-1): below every real one.
     let generation = |s: &Subscription| s.generation.map_or(-1, i64::from);
-    let newest = subs.iter().map(generation).max().unwrap_or(-1);
-    let mut once = Partitions::EMPTY;
-    let mut twice = Partitions::EMPTY;
-    for s in subs.iter().filter(|s| generation(s) == newest) {
-        let owned = s.owned.intersection(all);
-        twice = twice.union(once.intersection(owned));
-        once = once.union(owned);
+    let mut counted = vec![Partitions::EMPTY; subs.len()];
+    for p in all.iter() {
+        let claimants = || (0..subs.len()).filter(|i| subs[*i].owned.contains(p));
+        let Some(newest) = claimants().map(|i| generation(&subs[i])).max() else {
+            continue;
+        };
+        let mut newest_claimants = claimants().filter(|i| generation(&subs[*i]) == newest);
+        if let (Some(owner), None) = (newest_claimants.next(), newest_claimants.next()) {
+            counted[owner].insert(p);
+        }
     }
-    subs.iter()
-        .map(|s| {
-            if generation(s) == newest {
-                s.owned.intersection(all).difference(twice)
-            } else {
-                Partitions::EMPTY
-            }
-        })
-        .collect()
+    counted
 }
 
 /// The balanced sticky assignment of `partitions` to the members of `subs` (distinct, sorted
@@ -127,12 +125,18 @@ mod tests {
 
     /// KAFKA-7026: a member kicked out in generation 1 rejoins claiming p0, which another
     /// member owns in generation 2. Only the newer claim counts, so p0 stays where it is.
+    /// (KAFKA-14639: its claim to p1, which nobody newer makes, still counts.)
     #[test]
     fn a_claim_from_an_older_generation_does_not_count() {
         let subs = [sub(0, &[0], Some(1)), sub(1, &[0], Some(2))];
         assert_eq!(
             counted_claims(&subs, 2, Flaws::NONE),
             vec![Partitions::EMPTY, [0].into_iter().collect()]
+        );
+        let late = [sub(0, &[0, 1], Some(1)), sub(1, &[0], Some(2))];
+        assert_eq!(
+            counted_claims(&late, 2, Flaws::NONE),
+            vec![[1].into_iter().collect(), [0].into_iter().collect()]
         );
         let a = Assignor::Sticky.assign(&subs, 2, Flaws::NONE);
         assert_eq!(a[1].1, [0].into_iter().collect());

@@ -60,10 +60,17 @@ pub enum Flaw {
     /// id, so the new one gets nothing and its partitions are owned by nobody.
     /// Lives in `Coordinator::join_static_unknown`.
     StaticJoinInCompleting,
+    /// KAFKA-14639: the sticky assignors resolved ownership claims by the newest generation any
+    /// member reported, dropping every older claim. A cooperative member whose SyncGroup was
+    /// answered REBALANCE_IN_PROGRESS rejoins claiming, in its older generation, a partition it
+    /// still owns; its claim is dropped, the partition looks free, and it is given to another
+    /// member in the same round, before its owner revoked it.
+    /// Lives in `assignor::sticky::counted_claims`.
+    CooperativeTrustsStaleClaim,
 }
 
 impl Flaw {
-    pub const ALL: [Flaw; 11] = [
+    pub const ALL: [Flaw; 12] = [
         Flaw::CommitWithoutFencing,
         Flaw::SyncAckBeforePersist,
         Flaw::ServeBeforeLoad,
@@ -75,6 +82,7 @@ impl Flaw {
         Flaw::StaticReplaceOnlyWhenStable,
         Flaw::StaticReplaceNotPersisted,
         Flaw::StaticJoinInCompleting,
+        Flaw::CooperativeTrustsStaleClaim,
     ];
 
     pub fn name(self) -> &'static str {
@@ -90,6 +98,7 @@ impl Flaw {
             Flaw::StaticReplaceOnlyWhenStable => "static-replace-only-when-stable",
             Flaw::StaticReplaceNotPersisted => "static-replace-not-persisted",
             Flaw::StaticJoinInCompleting => "static-join-in-completing",
+            Flaw::CooperativeTrustsStaleClaim => "cooperative-trusts-stale-claim",
         }
     }
 
@@ -104,6 +113,7 @@ impl Flaw {
             Flaw::StaticReplaceOnlyWhenStable => Some("KAFKA-8500"),
             Flaw::StaticReplaceNotPersisted => Some("KAFKA-10284"),
             Flaw::StaticJoinInCompleting => Some("KAFKA-9801"),
+            Flaw::CooperativeTrustsStaleClaim => Some("KAFKA-14639"),
             _ => None,
         }
     }

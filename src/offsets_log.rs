@@ -109,19 +109,15 @@ impl OffsetsLog {
     }
 
     /// Whether an offset commit by `committed_by` for `partition` is legitimate against the
-    /// durable group metadata: from a member of the durable generation that was given the
-    /// partition (what `no_zombie_commit` requires of every commit that becomes durable).
+    /// durable group metadata (what `no_zombie_commit` requires of every commit that becomes
+    /// durable; see [`commit_allowed`]).
     pub fn commit_is_legit(
         &self,
         partition: Partition,
         committed_by: Option<(MemberId, Generation)>,
     ) -> bool {
-        match (self.durable_group(), committed_by) {
-            (Some(g), Some((id, generation))) => {
-                generation == g.generation && g.gives(id, partition)
-            }
-            _ => false,
-        }
+        self.durable_group()
+            .is_some_and(|g| commit_allowed(g.members, g.generation, committed_by, partition))
     }
 
     /// Whether the durable group metadata gives `member` exactly `assignment` in `generation`:
@@ -180,19 +176,32 @@ pub struct DurableGroup<'a> {
     pub instances: &'a [(MemberId, InstanceId)],
 }
 
+/// `no_zombie_commit`'s rule: a commit of `partition` by `committer` is legitimate against a
+/// group at `generation` with `assignments` if it comes from a member of that generation that
+/// was given the partition, or, when no member of it was given the partition, from any member
+/// of it: the owner of the previous generation committing what a cooperative round took from
+/// it before it gives it up (KIP-429 leaves such a partition unassigned until then).
+pub fn commit_allowed(
+    assignments: &[(MemberId, Partitions)],
+    generation: Generation,
+    committer: Option<(MemberId, Generation)>,
+    partition: Partition,
+) -> bool {
+    let Some((id, g)) = committer else {
+        return false;
+    };
+    let given = |ps: &Partitions| ps.contains(partition);
+    let mine = assignments.iter().find(|(m, _)| *m == id);
+    g == generation
+        && mine.is_some_and(|(_, ps)| given(ps) || !assignments.iter().any(|(_, ps)| given(ps)))
+}
+
 impl DurableGroup<'_> {
     /// Whether `member` is in this generation with exactly `assignment`.
     pub fn assigns(&self, member: MemberId, assignment: Partitions) -> bool {
         self.members
             .iter()
             .any(|(m, ps)| *m == member && *ps == assignment)
-    }
-
-    /// Whether `member` is in this generation and was given `partition`.
-    pub fn gives(&self, member: MemberId, partition: Partition) -> bool {
-        self.members
-            .iter()
-            .any(|(m, ps)| *m == member && ps.contains(partition))
     }
 }
 
@@ -247,5 +256,20 @@ mod tests {
         assert!(!log.commit_is_legit(0, Some((stranger, 2))), "not a member");
         assert!(!log.commit_is_legit(0, Some((a, 1))), "an older generation");
         assert!(!log.commit_is_legit(0, None), "no member at all");
+        // A cooperative round left p1 out: its previous owner may still commit it.
+        let round = Record::GroupMetadata {
+            instances: Vec::new(),
+            generation: 3,
+            leader: Some(a),
+            members: vec![(a, [0].into_iter().collect()), (b, Partitions::EMPTY)],
+        };
+        log.append(0, vec![round]).unwrap();
+        log.replicate_one();
+        assert!(
+            log.commit_is_legit(1, Some((b, 3))),
+            "p1 is given to nobody"
+        );
+        assert!(!log.commit_is_legit(0, Some((b, 3))), "p0 is a's");
+        assert!(!log.commit_is_legit(1, Some((stranger, 3))), "not a member");
     }
 }

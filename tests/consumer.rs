@@ -124,3 +124,76 @@ fn a_leader_told_to_skip_the_assignment_sends_none() {
         matches!(sync.request, Request::SyncGroup { ref assignments, .. } if !assignments.is_empty())
     );
 }
+
+const COOPERATIVE: CoreConfig = CoreConfig {
+    partitions: 2,
+    assignor: Assignor::CooperativeSticky,
+    flaws: Flaws::NONE,
+};
+
+// KIP-429: a cooperative consumer keeps processing while it rejoins, and its JoinGroup claims
+// what it owns, in the generation it was given it.
+#[test]
+fn a_cooperative_consumer_keeps_its_partitions_while_it_rejoins() {
+    let mut c = consumer_in(Phase::Stable);
+    c.last_assignment = Some(groupcheck::protocol::OwnedClaim {
+        partitions: Partitions::all(2),
+        generation: 1,
+    });
+    assert!(c.heartbeat().is_some());
+    let rebalancing = Response::Heartbeat {
+        error: ErrorCode::RebalanceInProgress,
+    };
+    let join = c
+        .on_response(&rebalancing, &COOPERATIVE)
+        .expect("rejoins at once");
+    let Request::JoinGroup { claim, .. } = join.request else {
+        panic!("{join:?}");
+    };
+    assert_eq!(
+        claim.map(|c| (c.partitions, c.generation)),
+        Some((Partitions::all(2), 1))
+    );
+    assert_eq!(c.owned, Partitions::all(2));
+    assert_eq!(c.processable(&COOPERATIVE), Partitions::all(2));
+    // An eager consumer would have committed and given everything up first.
+    assert_eq!(
+        consumer_in(Phase::Joining).processable(&CFG),
+        Partitions::EMPTY
+    );
+}
+
+// KIP-429: on its new assignment a cooperative consumer commits and gives up only what it lost,
+// then rejoins at once so that a follow-up rebalance can hand it on.
+#[test]
+fn a_cooperative_consumer_revokes_only_what_it_lost_committing_first() {
+    let mut c = consumer_in(Phase::Syncing);
+    c.in_flight = Some(groupcheck::consumer::InFlight::Sync);
+    let synced = Response::SyncGroup {
+        error: ErrorCode::None,
+        member_id: MemberId { epoch: 0, seq: 0 },
+        generation: 1,
+        assignment: Partitions::single(1),
+    };
+    let commit = c
+        .on_response(&synced, &COOPERATIVE)
+        .expect("commits p0 first");
+    assert!(
+        matches!(&commit.request, Request::OffsetCommit { offsets, .. } if offsets == &vec![(0, 3)]),
+        "{commit:?}"
+    );
+    assert_eq!(
+        c.processable(&COOPERATIVE),
+        Partitions::single(1),
+        "p0 is no longer processed"
+    );
+    let committed = Response::OffsetCommit {
+        error: ErrorCode::None,
+        offsets: vec![(0, 3)],
+    };
+    let join = c
+        .on_response(&committed, &COOPERATIVE)
+        .expect("then rejoins");
+    assert!(matches!(join.request, Request::JoinGroup { .. }));
+    assert_eq!(c.owned, Partitions::single(1));
+}

@@ -1824,7 +1824,7 @@ fn heartbeat(member_id: MemberId, generation: Generation) -> Request {
     }
 }
 
-// flaw.rs: each coordinator flaw is switched on at the single place its bug lived; NoRevokeBeforeRejoin (the consumer) and StickyNoDedup (the leader's assignor) never reach the coordinator.
+// flaw.rs: each coordinator flaw is switched on at the single place its bug lived; NoRevokeBeforeRejoin (the consumer), StickyNoDedup and CooperativeTrustsStaleClaim (the leader's assignor) never reach the coordinator.
 #[test]
 fn each_flaw_first_changes_the_coordinator_at_the_step_it_names() {
     let correct = scripted_run(Flaws::NONE);
@@ -1843,7 +1843,9 @@ fn each_flaw_first_changes_the_coordinator_at_the_step_it_names() {
             Flaw::PartialReplay => Some("broker 1 finishes loading"),
             Flaw::CommitAckBeforeDurable => Some("the leader commits"),
             // Consumer-side and assignor flaws never reach the coordinator.
-            Flaw::NoRevokeBeforeRejoin | Flaw::StickyNoDedup => None,
+            Flaw::NoRevokeBeforeRejoin
+            | Flaw::StickyNoDedup
+            | Flaw::CooperativeTrustsStaleClaim => None,
             Flaw::RebalanceTimeoutZero => Some("consumer 1 joins"),
             Flaw::StaticReplaceOnlyWhenStable => {
                 Some("the instance restarts while the group rebalances")

@@ -15,13 +15,13 @@ use stateright::{Checker, Model};
 use std::sync::LazyLock;
 
 /// A configuration for long random walks: more of every fault than exhaustive checking can
-/// afford. `membership` is `dynamic` or `static`; a static walk has two processes with one
-/// instance id.
-fn walk(membership: &str) -> GroupModel {
-    let instance_ids = if membership == "static" {
-        "instance_ids = [0, 1, 0]"
-    } else {
-        ""
+/// afford. `mode` adds to it: static members (two processes with one instance id among them),
+/// or cooperative rebalancing.
+fn walk(mode: &str) -> GroupModel {
+    let extra = match mode {
+        "static" => "membership = \"static\"\ninstance_ids = [0, 1, 0]",
+        "cooperative" => "protocol = \"classic-cooperative\"\nassignor = \"cooperative-sticky\"",
+        _ => "",
     };
     let cfg = ModelConfig::parse(
         "random-walk",
@@ -33,8 +33,7 @@ fn walk(membership: &str) -> GroupModel {
         brokers = 2
         max_offset = 4
         start = "empty"
-        membership = "{membership}"
-        {instance_ids}
+        {extra}
         [faults]
         crashes = 3
         session_expiries = 3
@@ -50,24 +49,24 @@ fn walk(membership: &str) -> GroupModel {
     GroupModel::new(cfg)
 }
 
-static DYNAMIC_WALK: LazyLock<GroupModel> = LazyLock::new(|| walk("dynamic"));
-static STATIC_WALK: LazyLock<GroupModel> = LazyLock::new(|| walk("static"));
+const DYNAMIC: u8 = 0;
+const STATIC: u8 = 1;
+const COOPERATIVE: u8 = 2;
+
+static WALKS: LazyLock<[GroupModel; 3]> =
+    LazyLock::new(|| [walk("dynamic"), walk("static"), walk("cooperative")]);
 
 /// The model is the reference: its state, and any enabled action (or a stutter once nothing is
-/// enabled). `STATIC` chooses the walk with static members.
-struct Reference<const STATIC: bool>;
+/// enabled). `MODE` chooses the walk.
+struct Reference<const MODE: u8>;
 
-impl<const STATIC: bool> Reference<STATIC> {
+impl<const MODE: u8> Reference<MODE> {
     fn model() -> &'static GroupModel {
-        if STATIC {
-            &STATIC_WALK
-        } else {
-            &DYNAMIC_WALK
-        }
+        &WALKS[usize::from(MODE)]
     }
 }
 
-impl<const STATIC: bool> ReferenceStateMachine for Reference<STATIC> {
+impl<const MODE: u8> ReferenceStateMachine for Reference<MODE> {
     type State = World;
     type Transition = Option<Action>;
 
@@ -102,20 +101,20 @@ impl<const STATIC: bool> ReferenceStateMachine for Reference<STATIC> {
 }
 
 /// The system under test: the runtime following the model, and the model state it last saw.
-struct RuntimeTest<const STATIC: bool>;
+struct RuntimeTest<const MODE: u8>;
 
 struct Sut {
     follower: Follower,
     before: World,
 }
 
-impl<const STATIC: bool> StateMachineTest for RuntimeTest<STATIC> {
+impl<const MODE: u8> StateMachineTest for RuntimeTest<MODE> {
     type SystemUnderTest = Sut;
-    type Reference = Reference<STATIC>;
+    type Reference = Reference<MODE>;
 
     fn init_test(state: &World) -> Sut {
         Sut {
-            follower: Follower::new(Reference::<STATIC>::model(), state),
+            follower: Follower::new(Reference::<MODE>::model(), state),
             before: state.clone(),
         }
     }
@@ -133,7 +132,7 @@ impl<const STATIC: bool> StateMachineTest for RuntimeTest<STATIC> {
     /// Every safety property of the model, after every step. (The runtime's coordinators and
     /// log equal the model's at this point, so they hold of the runtime too.)
     fn check_invariants(_: &Sut, state: &World) {
-        assert_eq!(first_violated(Reference::<STATIC>::model(), state), None);
+        assert_eq!(first_violated(Reference::<MODE>::model(), state), None);
     }
 }
 
@@ -147,7 +146,7 @@ prop_state_machine! {
     /// Random executions with faults: the runtime stays equal to the model, step by step, and
     /// every property holds.
     #[test]
-    fn the_runtime_follows_the_model_on_random_executions(sequential 1..150 => RuntimeTest<false>);
+    fn the_runtime_follows_the_model_on_random_executions(sequential 1..150 => RuntimeTest<DYNAMIC>);
 }
 
 prop_state_machine! {
@@ -159,7 +158,11 @@ prop_state_machine! {
 
     /// The same with static members, two processes of one instance id among them.
     #[test]
-    fn the_runtime_follows_the_model_on_random_executions_of_static_members(sequential 1..150 => RuntimeTest<true>);
+    fn the_runtime_follows_the_model_on_random_executions_of_static_members(sequential 1..150 => RuntimeTest<STATIC>);
+
+    /// And with cooperative rebalancing.
+    #[test]
+    fn the_runtime_follows_the_model_on_random_executions_of_a_cooperative_group(sequential 1..150 => RuntimeTest<COOPERATIVE>);
 }
 
 #[test]
@@ -190,7 +193,13 @@ fn every_committed_trace_replays_on_the_runtime() {
 /// The path Stateright found to every witness of the fast passing models replays on the runtime.
 #[test]
 fn every_witness_path_of_the_passing_models_replays_on_the_runtime() {
-    for name in ["formation", "small", "churn", "static-shared-instance"] {
+    for name in [
+        "formation",
+        "small",
+        "churn",
+        "static-shared-instance",
+        "cooperative-scale-out",
+    ] {
         let cfg = catalogue::load(&catalogue::default_dir(), name).unwrap();
         let checker = GroupModel::new(cfg.clone())
             .checker()

@@ -31,9 +31,15 @@ pub fn counted_claims(subs: &[Subscription], partitions: u8, flaws: Flaws) -> Ve
     }
     // No generation is Kafka's DEFAULT_GENERATION (-1): below every real one.
     let generation = |s: &Subscription| s.generation.map_or(-1, i64::from);
+    // KAFKA-14639: only the claims of the newest generation any member reports were heard.
+    let newest_reported = subs.iter().map(generation).max();
+    let heard = |s: &Subscription| {
+        !flaws.has(Flaw::CooperativeTrustsStaleClaim) || Some(generation(s)) == newest_reported
+    };
     let mut counted = vec![Partitions::EMPTY; subs.len()];
     for p in all.iter() {
-        let claimants = || (0..subs.len()).filter(|i| subs[*i].owned.contains(p));
+        let claimants =
+            || (0..subs.len()).filter(|i| heard(&subs[*i]) && subs[*i].owned.contains(p));
         let Some(newest) = claimants().map(|i| generation(&subs[i])).max() else {
             continue;
         };

@@ -9,6 +9,12 @@
 //! (no commit) and rejoin, REBALANCE_IN_PROGRESS revokes and rejoins, COORDINATOR_LOAD_IN_PROGRESS
 //! retries.
 //!
+//! With the cooperative-sticky assignor the consumer rebalances cooperatively (KIP-429): it
+//! keeps its partitions, and processes them, while it rejoins; on its new assignment it gives
+//! up only what it lost, committing those first, and then rejoins at once so that a follow-up
+//! rebalance can hand them on. Its JoinGroup claims what it owns and the generation it got it
+//! in (`ownedPartitions`, `generationId`).
+//!
 //! A static member (KIP-345, `group.instance.id`) sends its instance id with every request,
 //! joins without KIP-394's round trip, and on close commits but sends no LeaveGroup: its
 //! session timeout decides, so a restart within it gets the same partitions back without a
@@ -84,6 +90,14 @@ pub struct Consumer {
     /// Its `group.instance.id`, if it is a static member; kept across restarts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<InstanceId>,
+    /// Cooperative: owned partitions its new assignment left out, to commit and give up before
+    /// it rejoins (the eager protocol gives up everything it owns).
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub revoking: Partitions,
+}
+
+fn is_empty(ps: &Partitions) -> bool {
+    ps.is_empty()
 }
 
 impl Consumer {
@@ -101,6 +115,7 @@ impl Consumer {
             in_flight: None,
             last_assignment: None,
             instance: None,
+            revoking: Partitions::EMPTY,
         }
     }
 
@@ -123,11 +138,18 @@ impl Consumer {
         self.is_stable() && self.in_flight.is_none()
     }
 
-    /// Partitions whose records it may process now: only at rest (the eager protocol gives up
-    /// everything before it rejoins), and only once their committed position is fetched.
-    pub fn processable(&self) -> Partitions {
-        if self.is_at_rest() {
-            self.owned.difference(self.unfetched)
+    /// Partitions whose records it may process now, once their committed position is fetched:
+    /// at rest; and, for a cooperative consumer, also while it rejoins, except those it is
+    /// giving up. (An eager one gives up everything before it rejoins.)
+    pub fn processable(&self, cfg: &CoreConfig) -> Partitions {
+        let rejoining = matches!(
+            self.phase,
+            Phase::Revoking | Phase::Unjoined | Phase::Joining | Phase::Syncing
+        );
+        if self.is_at_rest() || (cfg.assignor.is_cooperative() && rejoining) {
+            self.owned
+                .difference(self.unfetched)
+                .difference(self.revoking)
         } else {
             Partitions::EMPTY
         }
@@ -180,8 +202,8 @@ impl Consumer {
     }
 
     /// The application processes the next record of `p`.
-    pub fn process(&mut self, p: Partition) {
-        if self.processable().contains(p) {
+    pub fn process(&mut self, p: Partition, cfg: &CoreConfig) {
+        if self.processable(cfg).contains(p) {
             self.positions[p as usize] += 1;
         }
     }
@@ -218,7 +240,7 @@ impl Consumer {
         self.coordinator = None;
         match lost {
             InFlight::Join => self.phase = Phase::Unjoined,
-            InFlight::Sync => self.request_rejoin(),
+            InFlight::Sync => self.request_rejoin(cfg),
             InFlight::Leave => self.shut(),
             InFlight::Heartbeat | InFlight::Commit | InFlight::Fetch => {}
         }
@@ -300,8 +322,8 @@ impl Consumer {
                 self.on_join(error, *generation, *member_id, members, claims, cfg)
             }
             Response::SyncGroup { assignment, .. } => self.on_sync(error, *assignment, cfg),
-            Response::Heartbeat { .. } => self.on_heartbeat(error),
-            Response::OffsetCommit { offsets, .. } => self.on_commit(error, offsets),
+            Response::Heartbeat { .. } => self.on_heartbeat(error, cfg),
+            Response::OffsetCommit { offsets, .. } => self.on_commit(error, offsets, cfg),
             Response::OffsetFetch { offsets, .. } => self.on_fetch(error, offsets),
             Response::LeaveGroup { .. } => {
                 self.shut();
@@ -357,10 +379,9 @@ impl Consumer {
                 );
             }
             ErrorCode::MemberIdRequired => self.member_id = member_id,
-            ErrorCode::UnknownMemberId => {
-                self.member_id = None;
-                self.generation = None;
-            }
+            // Out of the group: a cooperative member loses what it still owns (an eager one
+            // gave it all up before it rejoined).
+            ErrorCode::UnknownMemberId => self.reset_generation(true),
             _ => {}
         }
         None
@@ -375,6 +396,7 @@ impl Consumer {
         match error {
             ErrorCode::None => {
                 self.unfetched = assignment.difference(self.owned);
+                let revoked = self.owned.difference(assignment);
                 self.owned = self.owned.union(assignment);
                 self.phase = Phase::Stable;
                 if cfg.assignor.uses_claims() {
@@ -383,18 +405,23 @@ impl Consumer {
                         generation,
                     });
                 }
+                if cfg.assignor.is_cooperative() && !revoked.is_empty() {
+                    // onPartitionsRevoked, then a rejoin: the follow-up rebalance hands them on.
+                    self.revoking = revoked;
+                    self.phase = Phase::Revoking;
+                }
                 return self.drive(cfg);
             }
             ErrorCode::UnknownMemberId => self.reset_generation(true),
             ErrorCode::IllegalGeneration => self.reset_generation(false),
-            _ => self.request_rejoin(),
+            _ => self.request_rejoin(cfg),
         }
         None
     }
 
-    fn on_heartbeat(&mut self, error: ErrorCode) -> Option<Send> {
+    fn on_heartbeat(&mut self, error: ErrorCode, cfg: &CoreConfig) -> Option<Send> {
         match error {
-            ErrorCode::RebalanceInProgress => self.request_rejoin(),
+            ErrorCode::RebalanceInProgress => self.request_rejoin(cfg),
             ErrorCode::UnknownMemberId => self.reset_generation(true),
             ErrorCode::IllegalGeneration => self.reset_generation(false),
             _ => {}
@@ -402,7 +429,12 @@ impl Consumer {
         None
     }
 
-    fn on_commit(&mut self, error: ErrorCode, offsets: &[(Partition, Offset)]) -> Option<Send> {
+    fn on_commit(
+        &mut self,
+        error: ErrorCode,
+        offsets: &[(Partition, Offset)],
+        cfg: &CoreConfig,
+    ) -> Option<Send> {
         match error {
             ErrorCode::None => {
                 for (p, o) in offsets {
@@ -422,9 +454,11 @@ impl Consumer {
             ErrorCode::IllegalGeneration if self.phase != Phase::Leaving => {
                 self.reset_generation(false)
             }
-            ErrorCode::RebalanceInProgress if self.phase == Phase::Stable => self.request_rejoin(),
+            ErrorCode::RebalanceInProgress if self.phase == Phase::Stable => {
+                self.request_rejoin(cfg)
+            }
             // Revoking or leaving and the commit cannot succeed: give the partitions up as they are.
-            _ => self.drop_partitions(),
+            _ => self.give_up(self.giving_up()),
         }
         None
     }
@@ -458,13 +492,18 @@ impl Consumer {
         }
         match self.phase {
             Phase::Revoking | Phase::Leaving => {
-                let offsets = self.uncommitted();
+                let leaving = self.giving_up();
+                let offsets: Vec<_> = self.uncommitted();
+                let offsets: Vec<_> = offsets
+                    .into_iter()
+                    .filter(|(p, _)| leaving.contains(*p))
+                    .collect();
                 if !offsets.is_empty() {
                     return self.send_commit(offsets);
                 }
                 if self.phase == Phase::Revoking {
                     self.prepare_join(cfg);
-                    return self.send_join();
+                    return self.send_join(cfg);
                 }
                 // A static member leaves it to its session timeout (KIP-345).
                 match self.member_id.filter(|_| self.instance.is_none()) {
@@ -483,9 +522,9 @@ impl Consumer {
                     }
                 }
             }
-            Phase::Unjoined | Phase::Joining => self.send_join(),
+            Phase::Unjoined | Phase::Joining => self.send_join(cfg),
             Phase::Syncing => {
-                self.request_rejoin();
+                self.request_rejoin(cfg);
                 self.drive(cfg)
             }
             Phase::Stable if !self.unfetched.is_empty() => {
@@ -496,19 +535,48 @@ impl Consumer {
         }
     }
 
-    /// onJoinPrepare of the eager protocol: every owned partition is revoked before rejoining.
+    /// onJoinPrepare: the eager protocol revokes every owned partition before rejoining; the
+    /// cooperative one only those its last assignment left out.
     fn prepare_join(&mut self, cfg: &CoreConfig) {
         if !cfg.flaws.has(Flaw::NoRevokeBeforeRejoin) {
-            self.drop_partitions();
+            self.give_up(self.giving_up());
         }
         self.phase = Phase::Unjoined;
     }
 
-    fn request_rejoin(&mut self) {
+    /// What it gives up before it rejoins, or when it leaves: everything it owns, unless it is
+    /// a cooperative consumer revoking part of its assignment.
+    fn giving_up(&self) -> Partitions {
+        if self.phase == Phase::Revoking && !self.revoking.is_empty() {
+            self.revoking
+        } else {
+            self.owned
+        }
+    }
+
+    /// Gives `partitions` up, forgetting their positions.
+    fn give_up(&mut self, partitions: Partitions) {
+        if partitions == self.owned {
+            return self.drop_partitions();
+        }
+        for p in partitions.iter() {
+            self.positions[p as usize] = 0;
+            self.committed[p as usize] = 0;
+        }
+        self.owned = self.owned.difference(partitions);
+        self.unfetched = self.unfetched.difference(partitions);
+        self.revoking = self.revoking.difference(partitions);
+    }
+
+    /// The group rebalances: an eager consumer first commits and gives up what it owns; a
+    /// cooperative one rejoins at once, keeping its partitions (unless it is in the middle of
+    /// revoking some, which it finishes first).
+    fn request_rejoin(&mut self, cfg: &CoreConfig) {
         if self.phase == Phase::Leaving {
             return; // closing wins: it commits and leaves anyway
         }
-        self.phase = if self.owned.is_empty() {
+        let cooperative = cfg.assignor.is_cooperative();
+        self.phase = if self.owned.is_empty() || (cooperative && self.revoking.is_empty()) {
             Phase::Unjoined
         } else {
             Phase::Revoking
@@ -530,6 +598,7 @@ impl Consumer {
     fn drop_partitions(&mut self) {
         self.owned = Partitions::EMPTY;
         self.unfetched = Partitions::EMPTY;
+        self.revoking = Partitions::EMPTY;
         self.positions.iter_mut().for_each(|o| *o = 0);
         self.committed.iter_mut().for_each(|o| *o = 0);
     }
@@ -543,9 +612,21 @@ impl Consumer {
         self.in_flight = None;
     }
 
-    fn send_join(&mut self) -> Option<Send> {
+    fn send_join(&mut self, cfg: &CoreConfig) -> Option<Send> {
         self.phase = Phase::Joining;
-        let (member_id, claim, instance) = (self.member_id, self.last_assignment, self.instance);
+        // A cooperative member claims what it owns now (KIP-429's ownedPartitions, perhaps
+        // none), in the generation it was given it; none once it was put out of the group. An
+        // eager sticky one claims what it was last given.
+        let claim = if cfg.assignor.is_cooperative() {
+            let synced = self.generation.and(self.last_assignment);
+            synced.map(|a| OwnedClaim {
+                partitions: self.owned,
+                ..a
+            })
+        } else {
+            self.last_assignment
+        };
+        let (member_id, instance) = (self.member_id, self.instance);
         let join = Request::JoinGroup {
             member_id,
             claim,

@@ -65,6 +65,10 @@ pub enum Protocol {
     /// up all its partitions before it rejoins.
     #[default]
     ClassicEager,
+    /// The classic protocol with cooperative rebalancing (KIP-429): members keep their
+    /// partitions while they rejoin, and a partition moves in two rebalances. It runs with the
+    /// `cooperative-sticky` assignor.
+    ClassicCooperative,
 }
 
 /// How the consumers are members of the group.
@@ -264,8 +268,8 @@ impl ModelConfig {
             "max_offset: must be 1 to 8",
         )?;
         check(
-            !self.assignor.is_cooperative(),
-            "assignor: `cooperative-sticky` needs the cooperative rebalance protocol, which the model does not have yet (only `classic-eager`)",
+            self.assignor.is_cooperative() == (self.protocol == Protocol::ClassicCooperative),
+            "assignor: `cooperative-sticky` goes with protocol = \"classic-cooperative\", and that protocol with it",
         )?;
         check(
             self.faults.late_joins < self.consumers,

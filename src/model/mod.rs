@@ -47,8 +47,9 @@ pub use state::{Action, Addr, Control, Envelope, Msg, Observed, Used, World};
 
 use crate::consumer::{Consumer, Send};
 use crate::coordinator::{Coordinator, CoreConfig, LoadState};
+use crate::offsets_log::commit_allowed;
 use crate::property::reply::{judge_reply, ReplyFault};
-use crate::protocol::{ClientAddr, ErrorCode, Offset, Reply};
+use crate::protocol::{ClientAddr, ErrorCode, Offset, Reply, Response};
 use stateright::{Model, Property};
 
 /// A catalogue configuration made checkable.
@@ -167,7 +168,10 @@ impl GroupModel {
             }
             Action::Consume(c, p) => {
                 let consumer = &mut w.consumers[*c as usize];
-                consumer.process(*p);
+                if !consumer.is_at_rest() {
+                    w.observed.set(Observed::PROCESSED_WHILE_REJOINING);
+                }
+                consumer.process(*p, &self.core);
                 let send = consumer.commit();
                 self.send(&mut w, *c as usize, send);
             }
@@ -317,7 +321,19 @@ impl GroupModel {
             }
             (Addr::Client(addr), Msg::Response(response)) => {
                 if let Some(c) = w.consumer_at(*addr) {
+                    let owned = w.consumers[c].owned;
                     let send = w.consumers[c].on_response(response, &self.core);
+                    if let Response::SyncGroup {
+                        error: ErrorCode::None,
+                        assignment,
+                        ..
+                    } = response
+                    {
+                        let synced = w.consumers[c].generation.is_some();
+                        if synced && !owned.difference(*assignment).is_empty() {
+                            w.observed.set(Observed::REVOKED_FOR_A_MOVE);
+                        }
+                    }
                     self.send(w, c, send);
                 }
             }
@@ -355,7 +371,7 @@ impl GroupModel {
     }
 
     /// `no_zombie_commit` at the moment a coordinator accepts a commit: every offset record it
-    /// appended comes from a member of its current generation that owns the partition. (The
+    /// appended passes [`commit_allowed`] against its current group. (The
     /// judgement when the record becomes durable, against the durable group, cannot see a
     /// member that was just removed in memory but is still in the durable metadata.)
     fn judge_appended_commits(&self, w: &mut World, b: usize, appended_before: usize) {
@@ -371,12 +387,12 @@ impl GroupModel {
                     partition,
                     committed_by,
                     ..
-                } => !committed_by.is_some_and(|(m, g)| {
-                    g == group.generation
-                        && group
-                            .member(m)
-                            .is_some_and(|member| member.assignment.contains(*partition))
-                }),
+                } => !commit_allowed(
+                    &group.assignments(),
+                    group.generation,
+                    *committed_by,
+                    *partition,
+                ),
                 _ => false,
             });
         if zombie {
@@ -544,7 +560,7 @@ impl Model for GroupModel {
                 }
                 continue;
             }
-            for p in consumer.processable().iter() {
+            for p in consumer.processable(&self.core).iter() {
                 if cfg.recorded || consumer.positions[p as usize] < Offset::from(cfg.max_offset) {
                     actions.push(Action::Consume(id, p));
                 }

@@ -8,6 +8,7 @@
 //! at least once, or the check fails: a property that guards a situation never reached proves
 //! nothing.
 
+use super::config::Protocol;
 use super::{Addr, Fault, GroupModel, Membership, ModelConfig, Msg, Observed, Start, World};
 use crate::consumer::Phase;
 use crate::coordinator::replay::load;
@@ -59,7 +60,7 @@ pub struct Witness {
     pub condition: Condition,
 }
 
-pub const WITNESSES: [Witness; 18] = [
+pub const WITNESSES: [Witness; 20] = [
     Witness {
         name: "consumer_crashed",
         applies: |c| c.faults.crashes > 0,
@@ -214,6 +215,20 @@ pub const WITNESSES: [Witness; 18] = [
         condition: |_, w| in_flight_from(w, false, |r| r.error() == ErrorCode::FencedInstanceId),
     },
     Witness {
+        name: "processing_while_rejoining",
+        // KIP-429's point: a cooperative member keeps processing its partitions during a
+        // rebalance.
+        applies: |c| c.protocol == Protocol::ClassicCooperative,
+        condition: |_, w| w.observed.has(Observed::PROCESSED_WHILE_REJOINING),
+    },
+    Witness {
+        name: "partition_moved_in_two_rebalances",
+        // A rebalance took a partition from its owner, which revoked it, and the group then
+        // converged with every partition owned: a follow-up rebalance handed it on.
+        applies: |c| c.protocol == Protocol::ClassicCooperative,
+        condition: |_, w| w.observed.has(Observed::REVOKED_FOR_A_MOVE) && converged(w),
+    },
+    Witness {
         name: "commit_acknowledged",
         applies: |_| true,
         condition: |_, w| w.acked.iter().any(|o| *o > 0),
@@ -293,9 +308,11 @@ fn single_owner(_: &GroupModel, w: &World) -> bool {
 }
 
 /// Every assignment a coordinator holds or has written gives each partition to at most one
-/// member; a Stable group with members has every partition assigned exactly once.
+/// member; in the eager protocol, a Stable group with members has every partition assigned
+/// exactly once (a cooperative round leaves out what its owner has yet to revoke).
 fn assignment_is_function(m: &GroupModel, w: &World) -> bool {
     let all = Partitions::all(m.cfg.partitions);
+    let complete = m.cfg.protocol == Protocol::ClassicEager;
     let held = w
         .brokers
         .iter()
@@ -304,6 +321,7 @@ fn assignment_is_function(m: &GroupModel, w: &World) -> bool {
             let g = &b.group;
             first_overlap(&g.assignments()).is_none()
                 && (g.state != GroupState::Stable
+                    || !complete
                     || g.members.is_empty()
                     || g.members
                         .iter()

@@ -120,6 +120,11 @@ impl Observed {
     pub const ZOMBIE_COMMIT: u8 = 1 << 2;
     /// The durable generation went backwards.
     pub const GENERATION_REGRESSED: u8 = 1 << 3;
+    /// Witness: a cooperative consumer processed a record while it rejoined.
+    pub const PROCESSED_WHILE_REJOINING: u8 = 1 << 4;
+    /// Witness: a cooperative consumer's new assignment took partitions from it, which it
+    /// revokes before a follow-up rebalance hands them on.
+    pub const REVOKED_FOR_A_MOVE: u8 = 1 << 5;
 
     pub fn has(self, bit: u8) -> bool {
         self.0 & bit != 0

@@ -231,7 +231,8 @@ fn assignment_is_function(model: &GroupModel, w: &World) -> Option<String> {
         }
         let all = Partitions::all(model.cfg.partitions);
         let given = sets.iter().fold(Partitions::EMPTY, |u, (_, s)| u.union(*s));
-        if g.state == GroupState::Stable && !g.members.is_empty() && given != all {
+        let complete = model.cfg.protocol == crate::model::config::Protocol::ClassicEager;
+        if complete && g.state == GroupState::Stable && !g.members.is_empty() && given != all {
             let p = all.iter().find(|p| !given.contains(*p))?;
             return Some(format!(
                 "broker-{}'s group is Stable at generation {} but gives p{p} to no member",

@@ -529,7 +529,11 @@ impl Follow {
         Ok(match step {
             // Processing a partition it cannot process changes nothing: what is left is the
             // commit of positions processed before.
-            ClientStep::Polled(p) if self.w.consumers[c as usize].processable().contains(*p) => {
+            ClientStep::Polled(p)
+                if self.w.consumers[c as usize]
+                    .processable(&self.model.core)
+                    .contains(*p) =>
+            {
                 Action::Consume(c, *p)
             }
             ClientStep::Polled(_) | ClientStep::Committed => Action::Commit(c),

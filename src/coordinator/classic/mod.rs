@@ -71,19 +71,24 @@ impl Coordinator {
                 m.claim = claim;
             }
         };
+        // Its protocol metadata is unchanged (here: what it claims to own; KIP-429's
+        // `ownedPartitions` changes when a cooperative member has revoked partitions).
+        let unchanged = self.group.member(id).is_some_and(|m| m.claim == claim);
         match self.group.state {
             GroupState::PreparingRebalance => {
                 park(&mut self.group);
                 self.maybe_complete_join(log, cfg, replies);
             }
-            // A follower rejoining with unchanged metadata (it probably lost the JoinGroup
-            // response) gets the current generation back without a new rebalance.
-            GroupState::CompletingRebalance => replies.push(self.join_reply(from, id)),
-            GroupState::Stable if self.group.leader != Some(id) => {
+            // A member rejoining with unchanged metadata (it probably lost the JoinGroup
+            // response) gets the current generation back without a new rebalance; a follower
+            // of a Stable group too.
+            GroupState::CompletingRebalance if unchanged => replies.push(self.join_reply(from, id)),
+            GroupState::Stable if unchanged && self.group.leader != Some(id) => {
                 replies.push(self.join_reply(from, id))
             }
-            // A JoinGroup from the leader of a Stable group always starts a rebalance.
-            GroupState::Stable => {
+            // Changed metadata, or a JoinGroup from the leader of a Stable group, starts a
+            // rebalance.
+            GroupState::CompletingRebalance | GroupState::Stable => {
                 park(&mut self.group);
                 self.prepare_rebalance(replies);
                 self.maybe_complete_join(log, cfg, replies);

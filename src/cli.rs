@@ -118,6 +118,10 @@ enum Command {
         /// Switch a flaw on in the core, to watch the checks catch it.
         #[arg(long)]
         flaw: Option<groupcheck::flaw::Flaw>,
+        /// The leader's assignor: range, round-robin, sticky, or cooperative-sticky (which
+        /// makes the group rebalance cooperatively).
+        #[arg(long, default_value = "range", value_parser = parse_assignor)]
+        assignor: groupcheck::assignor::Assignor,
         /// Also write the run as a model execution (a `groupcheck-trace/1` file), checked step
         /// by step against the model's properties; `groupcheck replay` re-executes it. At most
         /// 6 consumers and 4 brokers; keep the run short (a few seconds).
@@ -160,6 +164,13 @@ enum Command {
         #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u16).range(1..))]
         port: u16,
     },
+}
+
+/// An assignor by the name a model file gives it.
+fn parse_assignor(name: &str) -> Result<groupcheck::assignor::Assignor, String> {
+    use serde::Deserialize;
+    let named = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(name);
+    groupcheck::assignor::Assignor::deserialize(named).map_err(|e| e.to_string())
 }
 
 fn default_threads() -> u16 {
@@ -266,10 +277,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             seed,
             quiet,
             flaw,
+            assignor,
             record,
         } => {
             let cfg = LiveConfig {
                 flaws: flaw.into_iter().collect(),
+                assignor,
                 consumers,
                 partitions,
                 brokers,

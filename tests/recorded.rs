@@ -2,6 +2,7 @@
 //! --record`): the trace replays on the model, a run with a flaw records the violation, and a
 //! history the model could not have produced is refused.
 
+use groupcheck::assignor::Assignor;
 use groupcheck::flaw::{Flaw, Flaws};
 use groupcheck::model::ModelConfig;
 use groupcheck::protocol::{ErrorCode, Response};
@@ -13,7 +14,12 @@ use groupcheck::trace::{Trace, NO_VIOLATION};
 use std::time::Duration;
 
 fn live_config(flaw: Option<Flaw>) -> LiveConfig {
+    live_config_with(flaw, Assignor::Range)
+}
+
+fn live_config_with(flaw: Option<Flaw>, assignor: Assignor) -> LiveConfig {
     LiveConfig {
+        assignor,
         consumers: 3,
         partitions: 4,
         brokers: 2,
@@ -30,6 +36,19 @@ fn live_config(flaw: Option<Flaw>) -> LiveConfig {
 
 fn base(flaw: Option<Flaw>) -> ModelConfig {
     model_config(&live_config(flaw)).expect("the model holds the run")
+}
+
+/// A recorded run of `cfg` (another run if one took a path the model has no single step for).
+fn recorded(cfg: &LiveConfig) -> Trace {
+    let base = model_config(cfg).expect("the model holds the run");
+    let mut refused = Vec::new();
+    for _ in 0..3 {
+        match from_history(&live::run(cfg).history, &base, "test") {
+            Ok(trace) => return trace,
+            Err(e) => refused.push(e.to_string()),
+        }
+    }
+    panic!("three runs in a row were not model executions: {refused:?}");
 }
 
 /// A recorded run and its trace. Thread scheduling is real, so once in a while a run takes a
@@ -109,4 +128,19 @@ fn a_history_the_model_could_not_have_produced_is_refused() {
         .expect("the run replicated");
     history.remove(at);
     assert!(from_history(&history, &base(None), "test").is_err());
+}
+
+#[test]
+fn a_recorded_run_of_a_cooperative_group_is_a_model_execution_where_every_property_holds() {
+    let trace = recorded(&live_config_with(None, Assignor::CooperativeSticky));
+    assert_eq!(trace.property, NO_VIOLATION, "{}", trace.explanation);
+    assert_eq!(
+        trace.config.protocol,
+        groupcheck::model::config::Protocol::ClassicCooperative
+    );
+    assert!(
+        trace.steps.len() > 100,
+        "a run of 1.5 s takes hundreds of steps"
+    );
+    replay(&trace).expect("a recorded cooperative run replays on the model");
 }

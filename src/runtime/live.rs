@@ -39,6 +39,8 @@ pub struct LiveConfig {
     pub flaws: Flaws,
     /// Keep the whole event history in the report (to write it as a trace).
     pub keep_history: bool,
+    /// The leader's assignor; `cooperative-sticky` makes the group rebalance cooperatively.
+    pub assignor: Assignor,
 }
 
 impl Default for LiveConfig {
@@ -55,6 +57,7 @@ impl Default for LiveConfig {
             verbose: true,
             flaws: Flaws::NONE,
             keep_history: false,
+            assignor: Assignor::Range,
         }
     }
 }
@@ -239,7 +242,7 @@ fn check_state(shared: &Shared, partitions: u8) {
 pub fn run(cfg: &LiveConfig) -> LiveReport {
     let core = CoreConfig {
         partitions: cfg.partitions,
-        assignor: Assignor::Range,
+        assignor: cfg.assignor,
         flaws: cfg.flaws,
     };
     let shared = Arc::new(Shared {

@@ -79,12 +79,16 @@ pub fn model_config(live: &LiveConfig) -> Result<ModelConfig, String> {
             live.duration.as_secs(),
             live.seed
         ),
-        protocol: Protocol::ClassicEager,
+        protocol: if live.assignor.is_cooperative() {
+            Protocol::ClassicCooperative
+        } else {
+            Protocol::ClassicEager
+        },
         consumers: live.consumers,
         partitions: live.partitions,
         brokers: live.brokers,
         max_offset: 1,
-        assignor: crate::assignor::Assignor::Range,
+        assignor: live.assignor,
         membership: Default::default(),
         instance_ids: None,
         start: Start::Empty,

@@ -102,7 +102,7 @@ fn a_malformed_model_file_exits_2_with_the_reason() {
         (
             "sticky.toml",
             "description = \"x\"\nconsumers = 1\npartitions = 1\nassignor = \"cooperative-sticky\"\n[expect]\n",
-            "needs the cooperative rebalance protocol",
+            "goes with protocol = \"classic-cooperative\"",
         ),
         (
             "property.toml",

@@ -76,7 +76,7 @@ fn commit_racing_its_session_expiry_is_fenced() {
         let mut clients = form_group(&service, 2);
         let zombie = clients[0].consumer.member_id.unwrap();
         let p = clients[0].consumer.owned.iter().next().unwrap();
-        clients[0].consumer.process(p);
+        clients[0].consumer.process(p, &CFG);
         let send = clients[0].consumer.commit().unwrap();
         let addr = clients[0].addr();
 
@@ -115,7 +115,7 @@ fn failover_racing_a_pending_commit_never_acknowledges_a_truncated_write() {
     model(3, || {
         let service = Arc::new(GroupService::new(CFG, 2, true));
         let mut clients = form_group(&service, 1);
-        clients[0].consumer.process(0);
+        clients[0].consumer.process(0, &CFG);
         let send = clients[0].consumer.commit().unwrap();
         let addr = clients[0].addr();
 
@@ -222,7 +222,7 @@ fn high_watermark_racing_a_failover_and_back_completes_only_its_own_epoch() {
         let mut clients = form_group(&service, 1);
         let member = clients[0].consumer.member_id.unwrap();
         let generation = clients[0].consumer.generation.unwrap();
-        clients[0].consumer.process(0);
+        clients[0].consumer.process(0, &CFG);
         let send = clients[0].consumer.commit().unwrap();
         let addr = clients[0].addr();
         service.send(send.to, addr, &send.request);
@@ -265,7 +265,7 @@ fn commits_and_a_fetch_across_a_generation_are_linearizable() {
         let mut clients = form_group(&service, 2);
         assert!(clients[0].consumer.owned.contains(0));
         for _ in 0..3 {
-            clients[0].consumer.process(0);
+            clients[0].consumer.process(0, &CFG);
         }
         let zombie_commit = clients[0].consumer.commit().unwrap();
         service.expire_session(clients[0].consumer.member_id.unwrap());
@@ -273,7 +273,7 @@ fn commits_and_a_fetch_across_a_generation_are_linearizable() {
         let mut owner = clients.pop().unwrap();
         let zombie = clients.pop().unwrap();
         assert!(owner.is_stable() && owner.consumer.owned == Partitions::all(2));
-        owner.consumer.process(0);
+        owner.consumer.process(0, &CFG);
         let fetcher = groupcheck::protocol::ClientAddr {
             consumer: 2,
             incarnation: 0,

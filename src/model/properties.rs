@@ -26,7 +26,7 @@ type Condition = fn(&GroupModel, &World) -> bool;
 pub fn condition(p: Property) -> Condition {
     match p {
         Property::SingleOwner => single_owner,
-        Property::AssignmentIsFunction => assignment_is_function,
+        Property::AssignmentIsFunction => |m, w| function_breach(m, w).is_none(),
         Property::NoZombieCommit => no_zombie_commit,
         Property::NoLostCommit => no_lost_commit,
         Property::DurableBeforeAck => durable_before_ack,
@@ -307,37 +307,51 @@ fn single_owner(_: &GroupModel, w: &World) -> bool {
     group_view(w).double_owner().is_none()
 }
 
-/// Every assignment a coordinator holds or has written gives each partition to at most one
-/// member; in the eager protocol, a Stable group with members has every partition assigned
-/// exactly once (a cooperative round leaves out what its owner has yet to revoke).
-fn assignment_is_function(m: &GroupModel, w: &World) -> bool {
-    let all = Partitions::all(m.cfg.partitions);
-    let complete = m.cfg.protocol == Protocol::ClassicEager;
-    let held = w
-        .brokers
-        .iter()
-        .filter(|b| b.load == LoadState::Active)
-        .all(|b| {
-            let g = &b.group;
-            first_overlap(&g.assignments()).is_none()
-                && (g.state != GroupState::Stable
-                    || !complete
-                    || g.members.is_empty()
-                    || g.members
-                        .iter()
-                        .fold(Partitions::EMPTY, |u, m| u.union(m.assignment))
-                        == all)
-        });
-    let written = w
+/// assignment_is_function, in words: the first assignment a coordinator holds or has written
+/// that gives a partition to two members, or, in the eager protocol, a Stable group with
+/// members that gives a partition to none (a cooperative round leaves out what its owner has
+/// yet to revoke).
+pub fn function_breach(model: &GroupModel, w: &World) -> Option<String> {
+    for b in w.brokers.iter().filter(|b| b.load == LoadState::Active) {
+        let g = &b.group;
+        let sets = g.assignments();
+        if let Some((p, m, n)) = first_overlap(&sets) {
+            return Some(format!(
+                "broker-{}'s group at generation {} gives p{p} to both {m} and {n}",
+                b.broker, g.generation
+            ));
+        }
+        let all = Partitions::all(model.cfg.partitions);
+        let given = sets.iter().fold(Partitions::EMPTY, |u, (_, s)| u.union(*s));
+        let complete = model.cfg.protocol == Protocol::ClassicEager;
+        if complete && g.state == GroupState::Stable && !g.members.is_empty() && given != all {
+            let p = all.iter().find(|p| !given.contains(*p))?;
+            return Some(format!(
+                "broker-{}'s group is Stable at generation {} but gives p{p} to no member",
+                b.broker, g.generation
+            ));
+        }
+    }
+    let records = w
         .log
         .durable
         .iter()
-        .chain(w.log.uncommitted.iter().flatten())
-        .all(|r| match r {
-            Record::GroupMetadata { members, .. } => first_overlap(members).is_none(),
-            _ => true,
-        });
-    held && written
+        .chain(w.log.uncommitted.iter().flatten());
+    for r in records {
+        if let Record::GroupMetadata {
+            generation,
+            members,
+            ..
+        } = r
+        {
+            if let Some((p, m, n)) = first_overlap(members) {
+                return Some(format!(
+                    "the group metadata written for generation {generation} gives p{p} to both {m} and {n}"
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// Every offset commit that became durable came from a member of the durable generation that

@@ -2,16 +2,13 @@
 //! the property.
 
 use crate::coordinator::replay::load;
-use crate::coordinator::{GroupState, LoadState};
 use crate::model::properties::load_ignores_compaction;
-use crate::model::properties::{group_view, instance_sharing, unconverged};
+use crate::model::properties::{function_breach, group_view, instance_sharing, unconverged};
 use crate::model::{Action, Addr, GroupModel, Msg, Observed, World};
 use crate::offsets_log::compacted;
 use crate::property::reply::{judge_reply, lost_ack, ReplyFault};
-use crate::property::{
-    first_overlap, offset_text as offset, offsets_line, replay_difference, Property,
-};
-use crate::protocol::{MemberId, Partitions, Record};
+use crate::property::{offset_text as offset, offsets_line, replay_difference, Property};
+use crate::protocol::{MemberId, Record};
 
 /// What one step did.
 pub fn describe(before: &World, action: &Action, after: &World) -> String {
@@ -169,7 +166,7 @@ pub fn violation(
     let newly = |bit: u8| w.observed.has(bit) && !prev.is_some_and(|p| p.observed.has(bit));
     let sentence = match property {
         Property::SingleOwner => group_view(w).double_owner().map(|d| d.to_string()),
-        Property::AssignmentIsFunction => assignment_is_function(model, w),
+        Property::AssignmentIsFunction => function_breach(model, w),
         Property::NoZombieCommit => {
             prev.and_then(|p| accepted_zombie_commit(p, w).or_else(|| zombie_commit(p)))
         }
@@ -217,49 +214,6 @@ pub fn violation(
         ),
         (None, Some(_)) => format!("{property} fails in the last state"),
     }
-}
-
-fn assignment_is_function(model: &GroupModel, w: &World) -> Option<String> {
-    for b in w.brokers.iter().filter(|b| b.load == LoadState::Active) {
-        let g = &b.group;
-        let sets = g.assignments();
-        if let Some((p, m, n)) = first_overlap(&sets) {
-            return Some(format!(
-                "broker-{}'s group at generation {} gives p{p} to both {m} and {n}",
-                b.broker, g.generation
-            ));
-        }
-        let all = Partitions::all(model.cfg.partitions);
-        let given = sets.iter().fold(Partitions::EMPTY, |u, (_, s)| u.union(*s));
-        let complete = model.cfg.protocol == crate::model::config::Protocol::ClassicEager;
-        if complete && g.state == GroupState::Stable && !g.members.is_empty() && given != all {
-            let p = all.iter().find(|p| !given.contains(*p))?;
-            return Some(format!(
-                "broker-{}'s group is Stable at generation {} but gives p{p} to no member",
-                b.broker, g.generation
-            ));
-        }
-    }
-    let records = w
-        .log
-        .durable
-        .iter()
-        .chain(w.log.uncommitted.iter().flatten());
-    for r in records {
-        if let Record::GroupMetadata {
-            generation,
-            members,
-            ..
-        } = r
-        {
-            if let Some((p, m, n)) = first_overlap(members) {
-                return Some(format!(
-                    "the group metadata written for generation {generation} gives p{p} to both {m} and {n}"
-                ));
-            }
-        }
-    }
-    None
 }
 
 /// A commit the coordinator accepted (appended) in the last step from a non-owner.

@@ -2199,3 +2199,39 @@ fn from_instance(request: Request, i: InstanceId) -> Option<Request> {
         _ => return None,
     })
 }
+
+// ------------------------------------------------------------------------------------------------
+// Changed metadata (the cooperative protocol's second rebalance)
+
+// docs/protocol.md §1.8 (Kafka's classicGroupJoinExistingMember): a follower that rejoins a
+// Stable group with its metadata unchanged gets the current generation back; with changed
+// metadata (a cooperative member that revoked a partition now claims less) it starts a
+// rebalance, so that the partition it gave up is handed on.
+#[test]
+fn a_rejoin_with_changed_metadata_starts_a_rebalance() {
+    let mut h = Harness::new();
+    let (_, b) = h.stable_pair();
+    let claim = |ps: &[u8]| {
+        Some(groupcheck::protocol::OwnedClaim {
+            partitions: ps.iter().copied().collect(),
+            generation: 1,
+        })
+    };
+    let rejoin = |claim| Request::JoinGroup {
+        member_id: Some(b),
+        claim,
+        instance: None,
+    };
+    h.coord.group.member_mut(b).unwrap().claim = claim(&[0, 1]);
+    let same = h.send(2, rejoin(claim(&[0, 1])));
+    assert_eq!(
+        same,
+        vec![reply(2, join_ok(1, b, h.coord.group.leader.unwrap(), &[]))]
+    );
+    assert_eq!(h.state(), GroupState::Stable);
+    assert!(
+        h.send(2, rejoin(claim(&[0]))).is_empty(),
+        "parked in the new join phase"
+    );
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
+}

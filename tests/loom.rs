@@ -11,6 +11,7 @@
 #![cfg(loom)]
 
 use groupcheck::assignor::Assignor;
+use groupcheck::consumer::Send as Sent;
 use groupcheck::coordinator::{CoreConfig, LoadState};
 use groupcheck::flaw::Flaws;
 use groupcheck::property::{replay_difference, shared_instance, Claim, GroupView, Property};
@@ -45,7 +46,8 @@ fn replicate_until(service: &GroupService, done: &AtomicUsize, n: usize) {
 
 /// The model's properties over what happened, and the state-based ones over where it ended.
 fn judge(service: &GroupService, clients: &[Client]) {
-    let violations = history::check(&service.events(), CFG.partitions);
+    let partitions = service.config().partitions;
+    let violations = history::check(&service.events(), partitions);
     assert!(violations.is_empty(), "{violations:?}");
     let (brokers, log) = service.snapshot();
     let leader = &brokers[log.leader as usize];
@@ -58,7 +60,7 @@ fn judge(service: &GroupService, clients: &[Client]) {
         let double = GroupView::of(&leader.group, claims).double_owner();
         assert!(double.is_none(), "{}: {double:?}", Property::SingleOwner);
     }
-    let replayed = replay_difference(leader, log.leader_epoch, &log.durable, CFG.partitions);
+    let replayed = replay_difference(leader, log.leader_epoch, &log.durable, partitions);
     assert!(
         replayed.is_none(),
         "{}: {replayed:?}",
@@ -474,5 +476,112 @@ fn static_restart_answered_before_durable_is_caught() {
     static_restart_racing_its_old_session_expiry(CoreConfig {
         flaws: Flaws::NONE.with(groupcheck::flaw::Flaw::StaticReplaceNotPersisted),
         ..CFG
+    });
+}
+
+/// Four partitions, so that a follower holds two of them: consumer-0 leads with p0 and p2,
+/// consumer-1 follows with p1 and p3.
+const COOPERATIVE: CoreConfig = CoreConfig {
+    partitions: 4,
+    assignor: Assignor::CooperativeSticky,
+    ..CFG
+};
+
+/// Sends `send` and hands the answer, which must already be there, to `client`.
+fn exchange_now(service: &GroupService, client: &mut Client, send: Sent) -> Option<Sent> {
+    service.send(send.to, client.addr(), &send.request);
+    let answer = service
+        .try_receive(client.addr())
+        .expect("answered at once");
+    client.consumer.on_response(&answer, &COOPERATIVE)
+}
+
+/// A cooperative revocation racing a rejoin (KIP-429; the two-round move KAFKA-14639 broke).
+/// consumer-0 leads with p0 and p2, consumer-1 follows with p1 and p3, when consumer-2 joins.
+/// The first rebalance leaves p3 out of consumer-1's assignment: consumer-1 commits the
+/// progress it made on p3, gives p3 up and rejoins claiming less than before; meanwhile
+/// consumer-2 heartbeats, and rejoins if it hears of the new rebalance. Whichever comes first,
+/// consumer-1's changed claim starts a rebalance (a follower rejoining a Stable group with
+/// unchanged metadata just gets its generation back), and p3 ends with consumer-2, never owned
+/// by two on the way.
+#[test]
+fn cooperative_revocation_racing_a_rejoin_hands_the_partition_on() {
+    model(2, || {
+        let service = Arc::new(GroupService::new(COOPERATIVE, 1, true));
+        let mut clients = form_group(&service, 2);
+        let mut follower = clients.pop().unwrap();
+        let mut leader = clients.pop().unwrap();
+        let (p1, p3) = (Partitions::single(1), Partitions::single(3));
+        assert_eq!(follower.consumer.owned, p1.union(p3));
+        follower.consumer.process(3, &COOPERATIVE);
+        let addr = groupcheck::protocol::ClientAddr {
+            consumer: 2,
+            incarnation: 0,
+            connection: 0,
+        };
+        let mut newcomer = Client::new(addr, &COOPERATIVE);
+        // The first rebalance, step by step on this thread: the newcomer joins (two JoinGroups),
+        // the others hear of it and rejoin keeping their partitions, all sync.
+        let found = newcomer
+            .consumer
+            .on_coordinator_found(service.find_coordinator(), &COOPERATIVE);
+        let join = exchange_now(&service, &mut newcomer, found.unwrap()).unwrap();
+        service.send(join.to, addr, &join.request);
+        let heartbeat = follower.consumer.heartbeat().unwrap();
+        let rejoin = exchange_now(&service, &mut follower, heartbeat).unwrap();
+        service.send(rejoin.to, follower.addr(), &rejoin.request);
+        let heartbeat = leader.consumer.heartbeat().unwrap();
+        let rejoin = exchange_now(&service, &mut leader, heartbeat).unwrap();
+        let sync = exchange_now(&service, &mut leader, rejoin).unwrap();
+        for c in [&mut follower, &mut newcomer] {
+            let answer = service.try_receive(c.addr()).unwrap();
+            let follower_sync = c.consumer.on_response(&answer, &COOPERATIVE).unwrap();
+            service.send(follower_sync.to, c.addr(), &follower_sync.request);
+        }
+        service.send(sync.to, leader.addr(), &sync.request);
+        while service.replicate() {}
+        for c in [&mut leader, &mut newcomer] {
+            let answer = service.try_receive(c.addr()).unwrap();
+            assert!(c.consumer.on_response(&answer, &COOPERATIVE).is_none());
+        }
+        assert!(
+            newcomer.consumer.owned.is_empty(),
+            "p3 is not moved in one round"
+        );
+        let answer = service.try_receive(follower.addr()).unwrap();
+        let revoke = follower.consumer.on_response(&answer, &COOPERATIVE);
+        let revoke = revoke.expect("the follower commits p3 before it gives it up");
+        let done = Arc::new(AtomicUsize::new(0));
+
+        let (s, d) = (service.clone(), done.clone());
+        let revoking = thread::spawn(move || {
+            s.send(revoke.to, follower.addr(), &revoke.request);
+            let answer = s.receive(follower.addr());
+            // p3 given up: the follower rejoins claiming less.
+            let rejoin = follower
+                .consumer
+                .on_response(&answer, &COOPERATIVE)
+                .unwrap();
+            s.send(rejoin.to, follower.addr(), &rejoin.request);
+            d.fetch_add(1, Ordering::SeqCst);
+            follower
+        });
+        let (s, d) = (service.clone(), done.clone());
+        let rejoining = thread::spawn(move || {
+            let heartbeat = newcomer.consumer.heartbeat().unwrap();
+            s.send(heartbeat.to, addr, &heartbeat.request);
+            let answer = s.receive(addr);
+            if let Some(rejoin) = newcomer.consumer.on_response(&answer, &COOPERATIVE) {
+                s.send(rejoin.to, addr, &rejoin.request);
+            }
+            d.fetch_add(1, Ordering::SeqCst);
+            newcomer
+        });
+        replicate_until(&service, &done, 2);
+        let mut clients = vec![leader, revoking.join().unwrap(), rejoining.join().unwrap()];
+        settle(&service, &mut clients, Vec::new());
+        assert_eq!(clients[1].consumer.owned, p1);
+        assert_eq!(clients[2].consumer.owned, p3, "p3 was not handed on");
+        judge(&service, &clients);
     });
 }

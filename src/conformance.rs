@@ -64,6 +64,7 @@ impl Follower {
             }
             Action::ExpireSession(id) => s.expire_session(*id),
             Action::RebalanceTimeout => s.rebalance_timeout(),
+            Action::PendingSyncTimeout => s.pending_sync_timeout(),
             Action::Failover(to) => {
                 s.elect(*to);
             }
@@ -75,6 +76,7 @@ impl Follower {
             | Action::Heartbeat(_)
             | Action::Crash(_)
             | Action::Close(_)
+            | Action::StallSync(_)
             | Action::Start(_) => {}
         }
         // The model's cleaner runs on Compact, and at every step once no loader can read the log

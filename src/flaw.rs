@@ -67,10 +67,15 @@ pub enum Flaw {
     /// member in the same round, before its owner revoked it.
     /// Lives in `assignor::sticky::counted_claims`.
     CooperativeTrustsStaleClaim,
+    /// KAFKA-12890: nothing removes a member that does not send its SyncGroup (the heartbeats
+    /// it keeps sending satisfy its session), so a leader whose assignor stalls keeps the group
+    /// in CompletingRebalance forever. Kafka's fix is the pending-sync timer.
+    /// Lives in `Coordinator::can_time_out_sync`.
+    NoPendingSyncTimeout,
 }
 
 impl Flaw {
-    pub const ALL: [Flaw; 12] = [
+    pub const ALL: [Flaw; 13] = [
         Flaw::CommitWithoutFencing,
         Flaw::SyncAckBeforePersist,
         Flaw::ServeBeforeLoad,
@@ -83,6 +88,7 @@ impl Flaw {
         Flaw::StaticReplaceNotPersisted,
         Flaw::StaticJoinInCompleting,
         Flaw::CooperativeTrustsStaleClaim,
+        Flaw::NoPendingSyncTimeout,
     ];
 
     pub fn name(self) -> &'static str {
@@ -99,6 +105,7 @@ impl Flaw {
             Flaw::StaticReplaceNotPersisted => "static-replace-not-persisted",
             Flaw::StaticJoinInCompleting => "static-join-in-completing",
             Flaw::CooperativeTrustsStaleClaim => "cooperative-trusts-stale-claim",
+            Flaw::NoPendingSyncTimeout => "no-pending-sync-timeout",
         }
     }
 
@@ -114,6 +121,7 @@ impl Flaw {
             Flaw::StaticReplaceNotPersisted => Some("KAFKA-10284"),
             Flaw::StaticJoinInCompleting => Some("KAFKA-9801"),
             Flaw::CooperativeTrustsStaleClaim => Some("KAFKA-14639"),
+            Flaw::NoPendingSyncTimeout => Some("KAFKA-12890"),
             _ => None,
         }
     }

@@ -1846,6 +1846,8 @@ fn each_flaw_first_changes_the_coordinator_at_the_step_it_names() {
             Flaw::NoRevokeBeforeRejoin
             | Flaw::StickyNoDedup
             | Flaw::CooperativeTrustsStaleClaim => None,
+            // The script never lets the pending-sync timer fire (see the test of the timer).
+            Flaw::NoPendingSyncTimeout => None,
             Flaw::RebalanceTimeoutZero => Some("consumer 1 joins"),
             Flaw::StaticReplaceOnlyWhenStable => {
                 Some("the instance restarts while the group rebalances")
@@ -2234,4 +2236,35 @@ fn a_rejoin_with_changed_metadata_starts_a_rebalance() {
         "parked in the new join phase"
     );
     assert_eq!(h.state(), GroupState::PreparingRebalance);
+}
+
+// docs/protocol.md §1.6 (KAFKA-12890's fix): when a completing rebalance has lasted the
+// rebalance timeout, the members that have not sent their SyncGroup are removed and the group
+// rebalances; with the flaw nothing does, and the group waits for ever.
+#[test]
+fn the_pending_sync_timer_removes_a_member_that_never_syncs() {
+    for (flaws, removed) in [
+        (Flaws::NONE, true),
+        (Flaws::NONE.with(Flaw::NoPendingSyncTimeout), false),
+    ] {
+        let mut h = Harness::with_flaws(flaws);
+        let (a, b) = h.joined_pair();
+        // The follower syncs; the leader's assignor hangs.
+        assert!(h.sync(2, b, 1, Vec::new()).is_empty());
+        assert_eq!(h.coord.pending_sync(), vec![a]);
+        let replies = h.coord.pending_sync_timeout(&mut h.log, &h.cfg);
+        assert_eq!(!h.is_member(a), removed, "{flaws:?}");
+        if removed {
+            assert_eq!(h.state(), GroupState::PreparingRebalance);
+            assert_eq!(
+                replies,
+                vec![reply(
+                    2,
+                    sync_reply(ErrorCode::RebalanceInProgress, b, 1, Partitions::EMPTY)
+                )]
+            );
+        } else {
+            assert_eq!(h.state(), GroupState::CompletingRebalance);
+        }
+    }
 }

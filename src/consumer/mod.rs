@@ -94,6 +94,9 @@ pub struct Consumer {
     /// it rejoins (the eager protocol gives up everything it owns).
     #[serde(default, skip_serializing_if = "is_empty")]
     pub revoking: Partitions,
+    /// Its SyncGroup never went out: its assignor hangs (its heartbeat thread goes on).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stalled: bool,
 }
 
 fn is_empty(ps: &Partitions) -> bool {
@@ -116,6 +119,7 @@ impl Consumer {
             last_assignment: None,
             instance: None,
             revoking: Partitions::EMPTY,
+            stalled: false,
         }
     }
 
@@ -263,6 +267,16 @@ impl Consumer {
         }
         self.reset_generation(true);
         self.drive(cfg)
+    }
+
+    /// Its SyncGroup, about to go out, does not: the assignor (or the application thread)
+    /// hangs, and the process sends nothing more, while its heartbeat thread keeps its session
+    /// alive (KAFKA-12890's situation).
+    pub fn stall(&mut self) {
+        if self.in_flight == Some(InFlight::Sync) {
+            self.in_flight = None;
+            self.stalled = true;
+        }
     }
 
     /// The request in flight timed out while it was still on its way (not lost: it may yet
@@ -487,7 +501,7 @@ impl Consumer {
 
     /// Sends the next request its phase calls for, if nothing is in flight.
     fn drive(&mut self, cfg: &CoreConfig) -> Option<Send> {
-        if self.in_flight.is_some() || self.coordinator.is_none() {
+        if self.in_flight.is_some() || self.coordinator.is_none() || self.stalled {
             return None;
         }
         match self.phase {

@@ -131,6 +131,10 @@ pub struct Faults {
     /// read.
     #[serde(default)]
     pub late_deliveries: u8,
+    /// A consumer's SyncGroup never goes out (its assignor hangs) while its heartbeats keep
+    /// its session alive.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sync_stalls: u8,
     /// Consumers that start only later, while the group is running (the last ones).
     #[serde(default)]
     pub late_joins: u8,
@@ -149,19 +153,21 @@ pub enum Fault {
     LostMessage,
     Leave,
     LateDelivery,
+    SyncStall,
     /// Not counted in `max_total`: a consumer that starts late is part of the scenario.
     LateJoin,
 }
 
 impl Fault {
     /// The kinds `max_total` counts.
-    pub const TOTALLED: [Fault; 6] = [
+    pub const TOTALLED: [Fault; 7] = [
         Fault::Crash,
         Fault::SessionExpiry,
         Fault::Failover,
         Fault::LostMessage,
         Fault::Leave,
         Fault::LateDelivery,
+        Fault::SyncStall,
     ];
 }
 
@@ -183,6 +189,7 @@ impl Faults {
             Fault::LostMessage => &mut self.lost_messages,
             Fault::Leave => &mut self.leaves,
             Fault::LateDelivery => &mut self.late_deliveries,
+            Fault::SyncStall => &mut self.sync_stalls,
             Fault::LateJoin => &mut self.late_joins,
         }
     }
@@ -213,6 +220,10 @@ impl Expect {
     pub fn violates(&self, name: &str) -> bool {
         self.violated.iter().any(|p| p.name() == name)
     }
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 fn is_true(b: &bool) -> bool {

@@ -42,6 +42,7 @@ pub enum FairStep {
     TimeOut(u8),
     ExpireOrphan,
     RebalanceTimeout,
+    PendingSyncTimeout,
 }
 
 /// How a step counts for liveness.
@@ -67,12 +68,14 @@ pub fn kind(w: &World, action: &Action) -> StepKind {
         Action::TimeOut(c) => FairStep::TimeOut(*c),
         Action::ExpireSession(_) => FairStep::ExpireOrphan,
         Action::RebalanceTimeout => FairStep::RebalanceTimeout,
+        Action::PendingSyncTimeout => FairStep::PendingSyncTimeout,
         Action::Consume(..) | Action::Commit(_) | Action::Compact => return StepKind::Unforced,
         Action::Lose(_)
         | Action::Abandon(_)
         | Action::Crash(_)
         | Action::Close(_)
         | Action::Start(_)
+        | Action::StallSync(_)
         | Action::Failover(_) => return StepKind::Fault,
     })
 }

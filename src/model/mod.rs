@@ -49,7 +49,7 @@ use crate::consumer::{Consumer, Send};
 use crate::coordinator::{Coordinator, CoreConfig, LoadState};
 use crate::offsets_log::commit_allowed;
 use crate::property::reply::{judge_reply, ReplyFault};
-use crate::protocol::{ClientAddr, ErrorCode, Offset, Reply, Response};
+use crate::protocol::{ClientAddr, ErrorCode, Offset, Reply, Request, Response};
 use stateright::{Model, Property};
 
 /// A catalogue configuration made checkable.
@@ -203,6 +203,7 @@ impl GroupModel {
                 let b = w.log.leader as usize;
                 let left_out: Vec<usize> = (0..w.consumers.len())
                     .filter(|c| w.is_live(*c) && w.consumers[*c].instance.is_some())
+                    .filter(|c| !w.consumers[*c].stalled)
                     .filter(|c| {
                         let id = w.consumers[*c].member_id;
                         let group = &w.brokers[b].group;
@@ -216,6 +217,21 @@ impl GroupModel {
                 }
                 let (brokers, log) = (&mut w.brokers, &mut w.log);
                 let replies = brokers[b].rebalance_timeout(log, &self.core);
+                self.emit(&mut w, b as u8, replies);
+            }
+            Action::StallSync(c) => {
+                w.used.count(Fault::SyncStall);
+                let addr = Addr::Client(w.consumers[*c as usize].addr);
+                let sync = |e: &Envelope| {
+                    e.src == addr && matches!(e.msg, Msg::Request(Request::SyncGroup { .. }))
+                };
+                w.network.retain(|e| !sync(e));
+                w.consumers[*c as usize].stall();
+            }
+            Action::PendingSyncTimeout => {
+                let b = w.log.leader as usize;
+                let (brokers, log) = (&mut w.brokers, &mut w.log);
+                let replies = brokers[b].pending_sync_timeout(log, &self.core);
                 self.emit(&mut w, b as u8, replies);
             }
             Action::Crash(c) => {
@@ -544,9 +560,17 @@ impl Model for GroupModel {
         // removes a live consumer that is slow to rejoin, which is a fault.
         if leader.can_time_out_join() {
             let removes_live = state::rebalance_timeout_removes_live(w);
-            if (removes_live && expiries_left) || (cfg.recorded && !removes_live) {
+            let ends_a_wait = !removes_live && (cfg.recorded || state::join_waits_for_hung(w));
+            if (removes_live && expiries_left) || ends_a_wait {
                 actions.push(Action::RebalanceTimeout);
             }
+        }
+        // The pending-sync timer: explored once every member that has not synced is hung (a
+        // member merely slower than the others syncs within the timeout; an orphan's session
+        // expires first).
+        let all_hung = || leader.pending_sync().iter().all(|id| w.stalled_member(*id));
+        if leader.can_time_out_sync(&self.core) && (cfg.recorded || all_hung()) {
+            actions.push(Action::PendingSyncTimeout);
         }
         for (c, consumer) in w.consumers.iter().enumerate() {
             let id = c as u8;
@@ -584,6 +608,17 @@ impl Model for GroupModel {
             }
             if self.budget_left(w, Fault::Crash) {
                 actions.push(Action::Crash(id));
+            }
+            let sync_on_its_way = w.network.iter().any(|e| {
+                e.src == Addr::Client(consumer.addr)
+                    && matches!(e.msg, Msg::Request(Request::SyncGroup { .. }))
+            });
+            // The leader's stall is KAFKA-12890's (the pending-sync timer is modelled for a
+            // completing rebalance, which only the leader's SyncGroup ends).
+            let leads =
+                consumer.member_id.is_some() && w.leader().group.leader == consumer.member_id;
+            if sync_on_its_way && leads && self.budget_left(w, Fault::SyncStall) {
+                actions.push(Action::StallSync(id));
             }
             if (cfg.recorded || consumer.is_stable()) && self.budget_left(w, Fault::Leave) {
                 actions.push(Action::Close(id));

@@ -60,7 +60,7 @@ pub struct Witness {
     pub condition: Condition,
 }
 
-pub const WITNESSES: [Witness; 20] = [
+pub const WITNESSES: [Witness; 21] = [
     Witness {
         name: "consumer_crashed",
         applies: |c| c.faults.crashes > 0,
@@ -227,6 +227,19 @@ pub const WITNESSES: [Witness; 20] = [
         // converged with every partition owned: a follow-up rebalance handed it on.
         applies: |c| c.protocol == Protocol::ClassicCooperative,
         condition: |_, w| w.observed.has(Observed::REVOKED_FOR_A_MOVE) && converged(w),
+    },
+    Witness {
+        name: "stalled_member_removed",
+        // KAFKA-12890's fix at work: a member whose SyncGroup never went out was removed, and
+        // the group is Stable without it.
+        applies: |c| c.faults.sync_stalls > 0 && c.flaw != Some(Flaw::NoPendingSyncTimeout),
+        condition: |_, w| {
+            let l = w.leader();
+            l.group.state == GroupState::Stable
+                && w.consumers
+                    .iter()
+                    .any(|c| c.stalled && c.member_id.is_some_and(|id| !l.group.is_member(id)))
+        },
     },
     Witness {
         name: "commit_acknowledged",
@@ -467,7 +480,9 @@ pub fn unconverged(w: &World) -> Option<Unconverged> {
     if !g.pending_members.is_empty() {
         return Some(MembersPending(l.broker));
     }
-    let live: Vec<usize> = (0..w.consumers.len()).filter(|c| w.is_live(*c)).collect();
+    // A consumer whose SyncGroup stalled is alive but hung: the group must go on without it.
+    let running = |c: &usize| w.is_live(*c) && !w.consumers[*c].stalled;
+    let live: Vec<usize> = (0..w.consumers.len()).filter(running).collect();
     if live.is_empty() && g.members.is_empty() {
         return None;
     }

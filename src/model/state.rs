@@ -75,6 +75,12 @@ pub struct Used {
     pub late_joins: u8,
     #[serde(default)]
     pub late_deliveries: u8,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sync_stalls: u8,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 impl Used {
@@ -96,6 +102,7 @@ impl Used {
             Fault::LostMessage => &mut self.lost_messages,
             Fault::Leave => &mut self.leaves,
             Fault::LateDelivery => &mut self.late_deliveries,
+            Fault::SyncStall => &mut self.sync_stalls,
             Fault::LateJoin => &mut self.late_joins,
         }
     }
@@ -274,6 +281,12 @@ impl World {
         holds || on_its_way || parked
     }
 
+    /// Whether `id` is the member of a consumer whose SyncGroup stalled.
+    pub fn stalled_member(&self, id: MemberId) -> bool {
+        let mut consumers = self.consumers.iter();
+        consumers.any(|c| c.stalled && c.member_id == Some(id))
+    }
+
     /// Messages in flight now that were not in flight in `before` (what one step sent).
     pub fn sent_since(&self, before: &World) -> Vec<&Envelope> {
         let mut old: Vec<&Envelope> = before.network.iter().collect();
@@ -335,6 +348,11 @@ pub enum Action {
     Start(u8),
     /// Fault: leadership of `__consumer_offsets` moves to this broker.
     Failover(BrokerId),
+    /// Fault: a consumer's SyncGroup, still in the network, never left: its assignor hangs.
+    StallSync(u8),
+    /// The pending-sync timer ends a completing rebalance without the members that have not
+    /// sent their SyncGroup (explored when those are stalled or orphaned).
+    PendingSyncTimeout,
 }
 
 impl Action {
@@ -346,21 +364,34 @@ impl Action {
             | Action::Crash(_)
             | Action::Close(_)
             | Action::Start(_)
-            | Action::Failover(_) => true,
+            | Action::Failover(_)
+            | Action::StallSync(_) => true,
             Action::ExpireSession(id) => world.held_by_live_consumer(*id),
-            Action::RebalanceTimeout => true,
+            // A fault when it goes on without a live consumer that would rejoin; ending a wait
+            // for a hung consumer's member is the timer doing its job.
+            Action::RebalanceTimeout => rebalance_timeout_removes_live(world),
             _ => false,
         }
     }
 }
 
-/// Whether ending the join phase now would remove a member a live consumer still uses.
+/// Whether ending the join phase now would go on without a member a live consumer still uses
+/// and would rejoin with (a hung one, whose SyncGroup stalled, never will).
 pub fn rebalance_timeout_removes_live(world: &World) -> bool {
+    left_out(world).any(|id| world.held_by_live_consumer(id) && !world.stalled_member(id))
+}
+
+/// Whether the join phase waits for a member of a hung consumer (whose SyncGroup stalled): its
+/// heartbeats keep its session, so only the rebalance timeout ends the phase without it.
+pub fn join_waits_for_hung(world: &World) -> bool {
+    left_out(world).any(|id| world.stalled_member(id))
+}
+
+/// The members that have not rejoined in the current join phase.
+fn left_out(world: &World) -> impl Iterator<Item = MemberId> + '_ {
     let g = &world.leader().group;
-    g.members
-        .iter()
-        .filter(|m| m.awaiting_join.is_none())
-        .any(|m| world.held_by_live_consumer(m.id))
+    let missing = g.members.iter().filter(|m| m.awaiting_join.is_none());
+    missing.map(|m| m.id)
 }
 
 impl fmt::Display for Msg {
@@ -410,6 +441,13 @@ impl fmt::Display for Action {
             Action::Crash(c) => write!(f, "CRASH consumer-{c} (restarts empty)"),
             Action::Close(c) => write!(f, "consumer-{c} closes"),
             Action::Start(c) => write!(f, "consumer-{c} starts"),
+            Action::StallSync(c) => write!(f, "STALL consumer-{c}'s SyncGroup never goes out"),
+            Action::PendingSyncTimeout => {
+                write!(
+                    f,
+                    "pending-sync timeout removes the members that did not sync"
+                )
+            }
             Action::Failover(b) => write!(
                 f,
                 "FAILOVER: broker-{b} becomes leader of __consumer_offsets"

@@ -87,6 +87,8 @@ pub enum Timer {
     ExpireSession(MemberId),
     /// The join phase lasted its rebalance timeout.
     RebalanceTimeout,
+    /// A completing rebalance lasted the rebalance timeout with members still to sync.
+    PendingSyncTimeout,
 }
 
 impl std::fmt::Display for Timer {
@@ -94,6 +96,9 @@ impl std::fmt::Display for Timer {
         match self {
             Timer::ExpireSession(id) => write!(f, "session of {id} expires"),
             Timer::RebalanceTimeout => f.write_str("rebalance timeout ends the join phase"),
+            Timer::PendingSyncTimeout => {
+                f.write_str("pending-sync timeout removes the members that did not sync")
+            }
         }
     }
 }
@@ -489,6 +494,14 @@ impl GroupService {
         let cfg = &self.cfg;
         self.at_leader(Timer::RebalanceTimeout, |b, log| {
             b.rebalance_timeout(log, cfg)
+        });
+    }
+
+    /// The pending-sync timer fires at the leader.
+    pub fn pending_sync_timeout(&self) {
+        let cfg = &self.cfg;
+        self.at_leader(Timer::PendingSyncTimeout, |b, log| {
+            b.pending_sync_timeout(log, cfg)
         });
     }
 

@@ -98,6 +98,13 @@ pub fn describe(before: &World, action: &Action, after: &World) -> String {
         ),
         Action::Close(c) => format!("consumer-{c} shuts down: it commits and leaves the group"),
         Action::Start(c) => format!("consumer-{c} starts"),
+        Action::StallSync(c) => format!(
+            "STALL: consumer-{c}'s SyncGroup never goes out (its assignor hangs); its heartbeats keep its session alive"
+        ),
+        Action::PendingSyncTimeout => format!(
+            "the pending-sync timer fires at broker-{}: the members that have not sent their SyncGroup are removed",
+            before.log.leader
+        ),
         Action::Failover(b) => format!(
             "FAILOVER: broker-{b} becomes leader of __consumer_offsets (leader epoch {}); batches not yet durable are truncated and broker-{b} starts loading the group",
             after.log.leader_epoch

@@ -121,6 +121,7 @@ pub fn from_history(
         leaves: u8::MAX,
         late_joins: 0,
         late_deliveries: 0,
+        sync_stalls: 0,
         max_total: None,
     };
     cfg.expect = Default::default();
@@ -473,12 +474,16 @@ impl Follow {
                 let action = match timer {
                     Timer::ExpireSession(id) => Action::ExpireSession(*id),
                     Timer::RebalanceTimeout => Action::RebalanceTimeout,
+                    Timer::PendingSyncTimeout => Action::PendingSyncTimeout,
                 };
                 let leader = self.w.log.leader;
                 let no_op = match timer {
                     Timer::ExpireSession(id) => !self.w.brokers[*broker as usize].can_expire(*id),
                     Timer::RebalanceTimeout => {
                         !self.w.brokers[*broker as usize].can_time_out_join()
+                    }
+                    Timer::PendingSyncTimeout => {
+                        !self.w.brokers[*broker as usize].can_time_out_sync(&self.model.core)
                     }
                 };
                 if no_op && replies.is_empty() {

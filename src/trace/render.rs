@@ -198,8 +198,12 @@ pub fn mermaid(t: &Trace) -> String {
             | Action::Heartbeat(i)
             | Action::Crash(i)
             | Action::Close(i)
+            | Action::StallSync(i)
             | Action::Start(i) => format!("Note over c{i}: {}", st.description),
-            Action::ExpireSession(_) | Action::RebalanceTimeout | Action::Failover(_) => {
+            Action::ExpireSession(_)
+            | Action::RebalanceTimeout
+            | Action::PendingSyncTimeout
+            | Action::Failover(_) => {
                 format!("Note over {brokers}: {}", st.description)
             }
         };

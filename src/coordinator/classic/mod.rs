@@ -654,6 +654,36 @@ impl Coordinator {
             && !self.group.all_members_joined()
     }
 
+    /// Whether the pending-sync timer would remove members now (KAFKA-12890's fix): the group
+    /// completes a rebalance and some member has not sent its SyncGroup.
+    pub fn can_time_out_sync(&self, cfg: &CoreConfig) -> bool {
+        !cfg.flaws.has(Flaw::NoPendingSyncTimeout)
+            && self.load == LoadState::Active
+            && self.group.state == GroupState::CompletingRebalance
+            && !self.pending_sync().is_empty()
+    }
+
+    /// The members of a completing rebalance that have not sent their SyncGroup.
+    pub fn pending_sync(&self) -> Vec<MemberId> {
+        let members = self.group.members.iter();
+        members
+            .filter(|m| m.awaiting_sync.is_none())
+            .map(|m| m.id)
+            .collect()
+    }
+
+    /// The pending-sync timer fired (the rebalance timeout after the join phase ended): the
+    /// members that have not sent their SyncGroup are removed, and the group rebalances.
+    pub fn pending_sync_timeout(&mut self, log: &mut dyn LogAppender, cfg: &CoreConfig) -> Replies {
+        let mut replies = Vec::new();
+        if self.can_time_out_sync(cfg) {
+            for id in self.pending_sync() {
+                self.remove_member(id, log, cfg, &mut replies);
+            }
+        }
+        replies
+    }
+
     /// The rebalance timeout fired: end the join phase without the members that did not rejoin.
     pub fn rebalance_timeout(&mut self, log: &mut dyn LogAppender, cfg: &CoreConfig) -> Replies {
         let mut replies = Vec::new();

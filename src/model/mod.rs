@@ -221,11 +221,8 @@ impl GroupModel {
             }
             Action::StallSync(c) => {
                 w.used.count(Fault::SyncStall);
-                let addr = Addr::Client(w.consumers[*c as usize].addr);
-                let sync = |e: &Envelope| {
-                    e.src == addr && matches!(e.msg, Msg::Request(Request::SyncGroup { .. }))
-                };
-                w.network.retain(|e| !sync(e));
+                let addr = w.consumers[*c as usize].addr;
+                w.network.retain(|e| !sync_group_from(e, addr));
                 w.consumers[*c as usize].stall();
             }
             Action::PendingSyncTimeout => {
@@ -481,6 +478,11 @@ fn protocol_idle(w: &World) -> bool {
         && w.brokers.iter().all(|b| b.load != LoadState::Loading)
 }
 
+/// Whether `e` is a SyncGroup from the consumer at `addr`.
+fn sync_group_from(e: &Envelope, addr: ClientAddr) -> bool {
+    e.src == Addr::Client(addr) && matches!(e.msg, Msg::Request(Request::SyncGroup { .. }))
+}
+
 fn remove_envelope(network: &mut Vec<Envelope>, env: &Envelope) {
     if let Some(i) = network.iter().position(|e| e == env) {
         network.remove(i);
@@ -609,10 +611,7 @@ impl Model for GroupModel {
             if self.budget_left(w, Fault::Crash) {
                 actions.push(Action::Crash(id));
             }
-            let sync_on_its_way = w.network.iter().any(|e| {
-                e.src == Addr::Client(consumer.addr)
-                    && matches!(e.msg, Msg::Request(Request::SyncGroup { .. }))
-            });
+            let sync_on_its_way = w.network.iter().any(|e| sync_group_from(e, consumer.addr));
             // The leader's stall is KAFKA-12890's (the pending-sync timer is modelled for a
             // completing rebalance, which only the leader's SyncGroup ends).
             let leads =

@@ -201,14 +201,14 @@ impl GroupModel {
                 // the rebalance began: its client gave the membership up first. (A dynamic one
                 // is removed, and is a zombie until it learns so.)
                 let b = w.log.leader as usize;
+                let missing: Vec<_> = state::left_out(&w).collect();
                 let left_out: Vec<usize> = (0..w.consumers.len())
                     .filter(|c| w.is_live(*c) && w.consumers[*c].instance.is_some())
                     .filter(|c| !w.consumers[*c].stalled)
                     .filter(|c| {
-                        let id = w.consumers[*c].member_id;
-                        let group = &w.brokers[b].group;
-                        id.and_then(|id| group.member(id))
-                            .is_some_and(|m| m.awaiting_join.is_none())
+                        w.consumers[*c]
+                            .member_id
+                            .is_some_and(|id| missing.contains(&id))
                     })
                     .collect();
                 for c in left_out {

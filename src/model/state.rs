@@ -388,7 +388,7 @@ pub fn join_waits_for_hung(world: &World) -> bool {
 }
 
 /// The members that have not rejoined in the current join phase.
-fn left_out(world: &World) -> impl Iterator<Item = MemberId> + '_ {
+pub fn left_out(world: &World) -> impl Iterator<Item = MemberId> + '_ {
     let g = &world.leader().group;
     let missing = g.members.iter().filter(|m| m.awaiting_join.is_none());
     missing.map(|m| m.id)

@@ -77,6 +77,8 @@ impl Follower {
             | Action::Crash(_)
             | Action::Close(_)
             | Action::StallSync(_)
+            | Action::Bounce(_)
+            | Action::Restart(_)
             | Action::Start(_) => {}
         }
         // The model's cleaner runs on Compact, and at every step once no loader can read the log

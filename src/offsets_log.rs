@@ -93,6 +93,7 @@ impl OffsetsLog {
                 leader,
                 members,
                 instances,
+                ..
             } => Some(DurableGroup {
                 generation: *generation,
                 leader: *leader,
@@ -231,6 +232,7 @@ mod tests {
         let mut log = OffsetsLog::new(0);
         let group = Record::GroupMetadata {
             instances: Vec::new(),
+            protocol: None,
             generation: 2,
             leader: Some(a),
             members: vec![
@@ -259,6 +261,7 @@ mod tests {
         // A cooperative round left p1 out: its previous owner may still commit it.
         let round = Record::GroupMetadata {
             instances: Vec::new(),
+            protocol: None,
             generation: 3,
             leader: Some(a),
             members: vec![(a, [0].into_iter().collect()), (b, Partitions::EMPTY)],

@@ -1,11 +1,11 @@
 //! The consumer state machine's own rules, beyond what the model exercises.
 
-use groupcheck::assignor::Assignor;
+use groupcheck::assignor::{Assignor, RebalanceProtocol};
 use groupcheck::consumer::{Consumer, Phase};
 use groupcheck::coordinator::CoreConfig;
 use groupcheck::flaw::Flaws;
 use groupcheck::protocol::{
-    ClientAddr, ErrorCode, InstanceId, MemberId, Partitions, Request, Response,
+    Assignors, ClientAddr, ErrorCode, InstanceId, MemberId, Partitions, Request, Response,
 };
 
 const CFG: CoreConfig = CoreConfig {
@@ -106,6 +106,7 @@ fn a_leader_told_to_skip_the_assignment_sends_none() {
     let answer = |skip_assignment| Response::JoinGroup {
         error: ErrorCode::None,
         generation: 1,
+        protocol: Some(Assignor::Range),
         member_id: Some(me),
         leader: Some(me),
         members: vec![me],
@@ -125,17 +126,16 @@ fn a_leader_told_to_skip_the_assignment_sends_none() {
     );
 }
 
-const COOPERATIVE: CoreConfig = CoreConfig {
-    partitions: 2,
-    assignor: Assignor::CooperativeSticky,
-    flaws: Flaws::NONE,
-};
+/// A consumer in `phase` configured with cooperative-sticky alone: it rebalances cooperatively.
+fn cooperative_in(phase: Phase) -> Consumer {
+    consumer_in(phase).with_assignors(Assignors::one(Assignor::CooperativeSticky))
+}
 
 // KIP-429: a cooperative consumer keeps processing while it rejoins, and its JoinGroup claims
 // what it owns, in the generation it was given it.
 #[test]
 fn a_cooperative_consumer_keeps_its_partitions_while_it_rejoins() {
-    let mut c = consumer_in(Phase::Stable);
+    let mut c = cooperative_in(Phase::Stable);
     c.last_assignment = Some(groupcheck::protocol::OwnedClaim {
         partitions: Partitions::all(2),
         generation: 1,
@@ -144,9 +144,7 @@ fn a_cooperative_consumer_keeps_its_partitions_while_it_rejoins() {
     let rebalancing = Response::Heartbeat {
         error: ErrorCode::RebalanceInProgress,
     };
-    let join = c
-        .on_response(&rebalancing, &COOPERATIVE)
-        .expect("rejoins at once");
+    let join = c.on_response(&rebalancing, &CFG).expect("rejoins at once");
     let Request::JoinGroup { claim, .. } = join.request else {
         panic!("{join:?}");
     };
@@ -155,19 +153,16 @@ fn a_cooperative_consumer_keeps_its_partitions_while_it_rejoins() {
         Some((Partitions::all(2), 1))
     );
     assert_eq!(c.owned, Partitions::all(2));
-    assert_eq!(c.processable(&COOPERATIVE), Partitions::all(2));
+    assert_eq!(c.processable(), Partitions::all(2));
     // An eager consumer would have committed and given everything up first.
-    assert_eq!(
-        consumer_in(Phase::Joining).processable(&CFG),
-        Partitions::EMPTY
-    );
+    assert_eq!(consumer_in(Phase::Joining).processable(), Partitions::EMPTY);
 }
 
 // KIP-429: on its new assignment a cooperative consumer commits and gives up only what it lost,
 // then rejoins at once so that a follow-up rebalance can hand it on.
 #[test]
 fn a_cooperative_consumer_revokes_only_what_it_lost_committing_first() {
-    let mut c = consumer_in(Phase::Syncing);
+    let mut c = cooperative_in(Phase::Syncing);
     c.in_flight = Some(groupcheck::consumer::InFlight::Sync);
     let synced = Response::SyncGroup {
         error: ErrorCode::None,
@@ -175,15 +170,13 @@ fn a_cooperative_consumer_revokes_only_what_it_lost_committing_first() {
         generation: 1,
         assignment: Partitions::single(1),
     };
-    let commit = c
-        .on_response(&synced, &COOPERATIVE)
-        .expect("commits p0 first");
+    let commit = c.on_response(&synced, &CFG).expect("commits p0 first");
     assert!(
         matches!(&commit.request, Request::OffsetCommit { offsets, .. } if offsets == &vec![(0, 3)]),
         "{commit:?}"
     );
     assert_eq!(
-        c.processable(&COOPERATIVE),
+        c.processable(),
         Partitions::single(1),
         "p0 is no longer processed"
     );
@@ -191,9 +184,71 @@ fn a_cooperative_consumer_revokes_only_what_it_lost_committing_first() {
         error: ErrorCode::None,
         offsets: vec![(0, 3)],
     };
-    let join = c
-        .on_response(&committed, &COOPERATIVE)
-        .expect("then rejoins");
+    let join = c.on_response(&committed, &CFG).expect("then rejoins");
     assert!(matches!(join.request, Request::JoinGroup { .. }));
     assert_eq!(c.owned, Partitions::single(1));
+}
+
+// docs/protocol.md §1.9: a consumer follows the cooperative protocol only if all its assignors
+// support it, so the first step of the upgrade, [cooperative-sticky, range], is eager.
+#[test]
+fn a_consumer_offering_cooperative_sticky_and_range_is_eager() {
+    let upgraded = Assignors::from(vec![Assignor::CooperativeSticky, Assignor::Range]);
+    let c = consumer_in(Phase::Joining).with_assignors(upgraded);
+    assert_eq!(c.rebalance_protocol(), RebalanceProtocol::Eager);
+    assert_eq!(c.processable(), Partitions::EMPTY);
+    let c = cooperative_in(Phase::Joining);
+    assert_eq!(c.rebalance_protocol(), RebalanceProtocol::Cooperative);
+}
+
+// docs/protocol.md §1.9: the leader runs the assignor the group selected, not its own first
+// choice; a JoinGroup answer naming an assignor the client lacks, or INCONSISTENT_GROUP_PROTOCOL,
+// is fatal.
+#[test]
+fn the_leader_runs_the_selected_assignor_and_an_unknown_one_is_fatal() {
+    let me = MemberId { epoch: 0, seq: 5 };
+    let other = MemberId { epoch: 0, seq: 6 };
+    let upgraded = Assignors::from(vec![Assignor::RoundRobin, Assignor::Range]);
+    let joining = || {
+        let mut c = consumer_in(Phase::Joining).with_assignors(upgraded);
+        c.in_flight = Some(groupcheck::consumer::InFlight::Join);
+        c
+    };
+    let answer = |protocol| Response::JoinGroup {
+        error: ErrorCode::None,
+        generation: 1,
+        protocol: Some(protocol),
+        member_id: Some(me),
+        leader: Some(me),
+        members: vec![me, other],
+        claims: Vec::new(),
+        skip_assignment: false,
+    };
+    // Of three partitions, range gives the first member p0 and p1; round-robin, p0 and p2.
+    let three = CoreConfig {
+        partitions: 3,
+        ..CFG
+    };
+    let sync = joining().on_response(&answer(Assignor::Range), &three);
+    let Some(Request::SyncGroup { assignments, .. }) = sync.map(|s| s.request) else {
+        panic!("no SyncGroup");
+    };
+    assert_eq!(assignments[0], (me, Partitions::all(2)));
+    let mut c = joining();
+    assert!(c
+        .on_response(&answer(Assignor::CooperativeSticky), &CFG)
+        .is_none());
+    assert!(c.is_closed(), "an assignor it does not have");
+    let mut c = joining();
+    let refused = Response::error_for(
+        &Request::JoinGroup {
+            member_id: None,
+            protocols: upgraded,
+            claim: None,
+            instance: None,
+        },
+        ErrorCode::InconsistentGroupProtocol,
+    );
+    assert!(c.on_response(&refused, &CFG).is_none());
+    assert!(c.is_closed(), "INCONSISTENT_GROUP_PROTOCOL");
 }

@@ -1,7 +1,7 @@
 //! Scenario tests of the coordinator core: one rule of Kafka's ClassicGroup coordinator per test.
 //!
 //! Every test names the rule it pins and cites, in a one-line comment, where the rule is stated
-//! in `docs/protocol.md` (sections 1.1–1.6) or, for the flaws, in `src/flaw.rs`.
+//! in `docs/protocol.md` (sections 1.1–1.9) or, for the flaws, in `src/flaw.rs`.
 //! Consumer `c` talks on `ClientAddr { consumer: c, incarnation: 0 }`; consumer 0 is an admin
 //! client that only fetches offsets.
 
@@ -11,11 +11,12 @@ use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState, LoadState, Pe
 use groupcheck::flaw::{Flaw, Flaws};
 use groupcheck::offsets_log::OffsetsLog;
 use groupcheck::protocol::{
-    ClientAddr, ErrorCode, Generation, InstanceId, MemberId, Offset, Partition, Partitions, Record,
-    Reply, Request, Response,
+    Assignors, ClientAddr, ErrorCode, Generation, InstanceId, MemberId, Offset, Partition,
+    Partitions, Record, Reply, Request, Response,
 };
 
 const PARTITIONS: u8 = 2;
+const RANGE: Assignors = Assignors::one(Assignor::Range);
 const ADMIN: u8 = 0;
 /// A member id no coordinator in these tests ever hands out.
 const STRANGER: MemberId = MemberId { epoch: 9, seq: 9 };
@@ -63,6 +64,7 @@ fn join_ok(
         skip_assignment: false,
         error: ErrorCode::None,
         generation,
+        protocol: Some(Assignor::Range),
         member_id: Some(id),
         leader: Some(leader),
         members: members.to_vec(),
@@ -73,6 +75,7 @@ fn join_ok(
 fn join_error(id: Option<MemberId>, error: ErrorCode) -> Response {
     Response::error_for(
         &Request::JoinGroup {
+            protocols: RANGE,
             instance: None,
             member_id: id,
             claim: None,
@@ -113,11 +116,13 @@ fn reply(consumer: u8, response: Response) -> Reply {
 fn every_group_api(id: MemberId, generation: Generation) -> Vec<Request> {
     vec![
         Request::JoinGroup {
+            protocols: RANGE,
             instance: None,
             member_id: None,
             claim: None,
         },
         Request::JoinGroup {
+            protocols: RANGE,
             instance: None,
             member_id: Some(id),
             claim: None,
@@ -212,6 +217,7 @@ impl Harness {
         match self.ask(
             consumer,
             Request::JoinGroup {
+                protocols: RANGE,
                 instance: None,
                 member_id: None,
                 claim: None,
@@ -230,6 +236,7 @@ impl Harness {
         self.send(
             consumer,
             Request::JoinGroup {
+                protocols: RANGE,
                 instance: None,
                 member_id: Some(id),
                 claim: None,
@@ -399,6 +406,7 @@ fn join_without_member_id_answers_member_id_required_with_a_fresh_pending_id() {
     let a = match h.ask(
         1,
         Request::JoinGroup {
+            protocols: RANGE,
             instance: None,
             member_id: None,
             claim: None,
@@ -469,6 +477,7 @@ fn join_with_an_unknown_member_id_is_unknown_member_id_and_changes_nothing() {
         let answer = h.ask(
             3,
             Request::JoinGroup {
+                protocols: RANGE,
                 instance: None,
                 member_id: Some(STRANGER),
                 claim: None,
@@ -519,6 +528,7 @@ fn a_follower_join_group_in_stable_gets_the_current_generation_without_a_rebalan
         h.ask(
             2,
             Request::JoinGroup {
+                protocols: RANGE,
                 instance: None,
                 member_id: Some(b),
                 claim: None
@@ -539,6 +549,7 @@ fn a_join_group_in_completing_rebalance_returns_the_current_generation() {
         h.ask(
             1,
             Request::JoinGroup {
+                protocols: RANGE,
                 instance: None,
                 member_id: Some(a),
                 claim: None
@@ -550,6 +561,7 @@ fn a_join_group_in_completing_rebalance_returns_the_current_generation() {
         h.ask(
             2,
             Request::JoinGroup {
+                protocols: RANGE,
                 instance: None,
                 member_id: Some(b),
                 claim: None
@@ -599,6 +611,7 @@ fn leader_sync_appends_group_metadata_and_sync_replies_wait_until_it_is_durable(
     assert!(h.sync(1, a, 1, assignment.clone()).is_empty());
     let record = Record::GroupMetadata {
         instances: Vec::new(),
+        protocol: Some(Assignor::Range),
         generation: 1,
         leader: Some(a),
         members: assignment.clone(),
@@ -645,6 +658,7 @@ fn members_the_leader_leaves_out_get_an_empty_assignment_and_stable_sync_returns
         h.log.uncommitted,
         vec![vec![Record::GroupMetadata {
             instances: Vec::new(),
+            protocol: Some(Assignor::Range),
             generation: 1,
             leader: Some(a),
             members: vec![(a, all()), (b, Partitions::EMPTY)],
@@ -1155,6 +1169,7 @@ fn the_last_member_leaving_empties_the_group_and_persists_it_at_a_new_generation
     assert!(h.coord.group.members.is_empty());
     let empty = Record::GroupMetadata {
         instances: Vec::new(),
+        protocol: None,
         generation: 2,
         leader: None,
         members: Vec::new(),
@@ -1176,6 +1191,7 @@ fn the_last_member_leaving_empties_the_group_and_persists_it_at_a_new_generation
         h.ask(
             1,
             Request::JoinGroup {
+                protocols: RANGE,
                 instance: None,
                 member_id: Some(a),
                 claim: None
@@ -1629,6 +1645,7 @@ fn flaw_serve_before_load_answers_offset_fetch_and_join_group_while_loading() {
         h.coord.start_loading(1, &h.cfg);
         let fetch = Request::OffsetFetch { partitions: all() };
         let join = Request::JoinGroup {
+            protocols: RANGE,
             instance: None,
             member_id: None,
             claim: None,
@@ -1731,6 +1748,7 @@ fn scripted_run(flaws: Flaws) -> Vec<Step> {
     let r = h.send(
         1,
         Request::JoinGroup {
+            protocols: RANGE,
             instance: None,
             member_id: None,
             claim: None,
@@ -1741,6 +1759,7 @@ fn scripted_run(flaws: Flaws) -> Vec<Step> {
     let r = h.send(
         2,
         Request::JoinGroup {
+            protocols: RANGE,
             instance: None,
             member_id: None,
             claim: None,
@@ -1906,6 +1925,7 @@ impl Harness {
     /// A static member's JoinGroup with an unknown member id: its first join, or a restart.
     fn join_static(&mut self, consumer: u8, instance: InstanceId) -> Vec<Reply> {
         let join = Request::JoinGroup {
+            protocols: RANGE,
             member_id: None,
             claim: None,
             instance: Some(instance),
@@ -1933,6 +1953,7 @@ impl Harness {
         self.send(
             1,
             Request::JoinGroup {
+                protocols: RANGE,
                 member_id: Some(first),
                 claim: None,
                 instance: Some(I0),
@@ -2053,6 +2074,7 @@ fn a_static_restart_during_a_rebalance_fences_the_parked_join_of_the_old_member(
     let (first, second) = h.stable_static_pair();
     // The first member rejoins (a rebalance begins) and parks its JoinGroup.
     let rejoin = Request::JoinGroup {
+        protocols: RANGE,
         member_id: Some(first),
         claim: None,
         instance: Some(I0),
@@ -2067,6 +2089,7 @@ fn a_static_restart_during_a_rebalance_fences_the_parked_join_of_the_old_member(
             1,
             Response::error_for(
                 &Request::JoinGroup {
+                    protocols: RANGE,
                     member_id: Some(first),
                     claim: None,
                     instance: None,
@@ -2090,6 +2113,7 @@ fn a_static_restart_while_the_rebalance_completes_starts_another() {
     h.send(
         1,
         Request::JoinGroup {
+            protocols: RANGE,
             member_id: Some(first),
             claim: None,
             instance: Some(I0),
@@ -2113,6 +2137,7 @@ fn a_static_member_that_did_not_rejoin_stays_in_the_next_generation() {
     h.join_static(3, InstanceId(2));
     let third = h.coord.group.static_member(InstanceId(2)).unwrap();
     let rejoin = Request::JoinGroup {
+        protocols: RANGE,
         member_id: Some(second),
         claim: None,
         instance: Some(I1),
@@ -2155,10 +2180,12 @@ fn from_instance(request: Request, i: InstanceId) -> Option<Request> {
     let instance = Some(i);
     Some(match request {
         Request::JoinGroup {
+            protocols: RANGE,
             member_id: member_id @ Some(_),
             claim,
             ..
         } => Request::JoinGroup {
+            protocols: RANGE,
             member_id,
             claim,
             instance,
@@ -2220,6 +2247,7 @@ fn a_rejoin_with_changed_metadata_starts_a_rebalance() {
         })
     };
     let rejoin = |claim| Request::JoinGroup {
+        protocols: RANGE,
         member_id: Some(b),
         claim,
         instance: None,
@@ -2267,4 +2295,125 @@ fn the_pending_sync_timer_removes_a_member_that_never_syncs() {
             assert_eq!(h.state(), GroupState::CompletingRebalance);
         }
     }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Group protocols (the assignors a JoinGroup offers)
+
+const UPGRADED: [Assignor; 2] = [Assignor::CooperativeSticky, Assignor::Range];
+
+fn offering(member_id: Option<MemberId>, protocols: &[Assignor]) -> Request {
+    Request::JoinGroup {
+        member_id,
+        protocols: Assignors::from(protocols.to_vec()),
+        claim: None,
+        instance: None,
+    }
+}
+
+/// Consumers 1 and 2 form generation 1, each offering its list, and the leader's assignment is
+/// durable.
+fn stable_pair_offering(h: &mut Harness, first: &[Assignor], second: &[Assignor]) -> [MemberId; 2] {
+    let (a, b) = (h.member_id(1), h.member_id(2));
+    assert!(h.send(1, offering(Some(a), first)).is_empty());
+    let replies = h.send(2, offering(Some(b), second));
+    let Response::JoinGroup { protocol, .. } = reply_to(&replies, 1) else {
+        panic!("{replies:?}");
+    };
+    let assignment = protocol.unwrap().assign_members(&[a, b], PARTITIONS);
+    assert!(h.sync(2, b, 1, Vec::new()).is_empty());
+    assert!(h.sync(1, a, 1, assignment).is_empty());
+    assert_eq!(h.durable().len(), 2);
+    [a, b]
+}
+
+// docs/protocol.md §1.9 Admission: a JoinGroup sharing no protocol with every member is
+// INCONSISTENT_GROUP_PROTOCOL and changes nothing, from a new member and a known one alike (the
+// check comes before any other).
+#[test]
+fn a_join_sharing_no_protocol_with_the_group_is_inconsistent_group_protocol_and_changes_nothing() {
+    let mut h = Harness::new();
+    let (a, _) = h.stable_pair();
+    let before = h.snapshot();
+    let cooperative = [Assignor::CooperativeSticky];
+    for member_id in [None, Some(a), Some(STRANGER)] {
+        assert_eq!(
+            h.ask(3, offering(member_id, &cooperative)),
+            join_error(member_id, ErrorCode::InconsistentGroupProtocol)
+        );
+        assert_eq!(h.snapshot(), before);
+    }
+    // An Empty group takes any list but an empty one.
+    let mut empty = Harness::new();
+    let none = empty.ask(1, offering(None, &[]));
+    assert_eq!(none, join_error(None, ErrorCode::InconsistentGroupProtocol));
+    assert!(empty.coord.group.pending_members.is_empty());
+}
+
+// docs/protocol.md §1.9 Selection: of the protocols every member supports, the one most members
+// list first; it is named in every JoinGroup answer and written with the generation.
+#[test]
+fn the_group_runs_the_protocol_all_support_that_most_list_first() {
+    let mut h = Harness::new();
+    stable_pair_offering(&mut h, &UPGRADED, &[Assignor::Range]);
+    assert_eq!(
+        h.coord.group.protocol,
+        Some(Assignor::Range),
+        "only range is common"
+    );
+    let mut h = Harness::new();
+    stable_pair_offering(&mut h, &UPGRADED, &UPGRADED);
+    assert_eq!(h.coord.group.protocol, Some(Assignor::CooperativeSticky));
+    let Record::GroupMetadata { protocol, .. } = h.log.durable.last().unwrap() else {
+        panic!("{:?}", h.log.durable);
+    };
+    assert_eq!(*protocol, Some(Assignor::CooperativeSticky));
+    // A tie goes to the first in range, round-robin, sticky, cooperative-sticky.
+    let mut h = Harness::new();
+    let robin_first = [Assignor::RoundRobin, Assignor::Range];
+    stable_pair_offering(
+        &mut h,
+        &robin_first,
+        &[Assignor::Range, Assignor::RoundRobin],
+    );
+    assert_eq!(h.coord.group.protocol, Some(Assignor::Range));
+}
+
+// docs/protocol.md §1.9 Metadata: a follower of a Stable group rejoining with other protocols
+// starts a rebalance (the same protocols get the current generation back).
+#[test]
+fn a_follower_rejoining_with_other_protocols_starts_a_rebalance() {
+    let mut h = Harness::new();
+    let [_, b] = stable_pair_offering(&mut h, &UPGRADED, &UPGRADED);
+    let same = h.ask(2, offering(Some(b), &UPGRADED));
+    assert!(matches!(
+        same,
+        Response::JoinGroup {
+            error: ErrorCode::None,
+            generation: 1,
+            ..
+        }
+    ));
+    assert_eq!(h.state(), GroupState::Stable);
+    assert!(h
+        .send(2, offering(Some(b), &[Assignor::CooperativeSticky]))
+        .is_empty());
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
+}
+
+// docs/protocol.md §1.9 Loading: the record holds the selected protocol only, so a loaded group
+// knows each member by that one until it rejoins, and a rejoin with the full list is changed
+// metadata.
+#[test]
+fn a_loaded_group_knows_its_members_by_the_selected_protocol_only() {
+    let mut h = Harness::new();
+    let [a, b] = stable_pair_offering(&mut h, &UPGRADED, &UPGRADED);
+    h.fail_over();
+    let cooperative = Assignors::one(Assignor::CooperativeSticky);
+    assert_eq!(h.coord.group.protocol, Some(Assignor::CooperativeSticky));
+    for id in [a, b] {
+        assert_eq!(h.coord.group.member(id).unwrap().protocols, cooperative);
+    }
+    assert!(h.send(2, offering(Some(b), &UPGRADED)).is_empty());
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
 }

@@ -7,7 +7,7 @@ use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState};
 use groupcheck::flaw::Flaws;
 use groupcheck::offsets_log::{LogAppender, OffsetsLog};
 use groupcheck::protocol::{
-    ClientAddr, ErrorCode, InstanceId, MemberId, Partitions, Record, Request, Response,
+    Assignors, ClientAddr, ErrorCode, InstanceId, MemberId, Partitions, Record, Request, Response,
 };
 use proptest::prelude::*;
 
@@ -39,16 +39,23 @@ fn instance() -> impl Strategy<Value = Option<InstanceId>> {
     proptest::option::of((0u8..2).prop_map(InstanceId))
 }
 
+/// A JoinGroup's protocols: none (refused), one assignor, or two in either order.
+fn protocols() -> impl Strategy<Value = Assignors> {
+    let assignor = (0..Assignor::ALL.len()).prop_map(|i| Assignor::ALL[i]);
+    proptest::collection::vec(assignor, 0..3).prop_map(Assignors::from)
+}
+
 fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
         Just(Request::FindCoordinator),
-        (proptest::option::of(member()), instance()).prop_map(|(member_id, instance)| {
-            Request::JoinGroup {
+        (proptest::option::of(member()), protocols(), instance()).prop_map(
+            |(member_id, protocols, instance)| Request::JoinGroup {
                 member_id,
+                protocols,
                 claim: None,
                 instance,
             }
-        }),
+        ),
         (
             member(),
             0u32..4,
@@ -251,6 +258,7 @@ fn record() -> impl Strategy<Value = Record> {
         )
             .prop_map(|(generation, leader, members)| Record::GroupMetadata {
                 instances: Vec::new(),
+                protocol: (!members.is_empty()).then_some(Assignor::Range),
                 generation,
                 leader,
                 members

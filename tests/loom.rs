@@ -78,7 +78,7 @@ fn commit_racing_its_session_expiry_is_fenced() {
         let mut clients = form_group(&service, 2);
         let zombie = clients[0].consumer.member_id.unwrap();
         let p = clients[0].consumer.owned.iter().next().unwrap();
-        clients[0].consumer.process(p, &CFG);
+        clients[0].consumer.process(p);
         let send = clients[0].consumer.commit().unwrap();
         let addr = clients[0].addr();
 
@@ -117,7 +117,7 @@ fn failover_racing_a_pending_commit_never_acknowledges_a_truncated_write() {
     model(3, || {
         let service = Arc::new(GroupService::new(CFG, 2, true));
         let mut clients = form_group(&service, 1);
-        clients[0].consumer.process(0, &CFG);
+        clients[0].consumer.process(0);
         let send = clients[0].consumer.commit().unwrap();
         let addr = clients[0].addr();
 
@@ -224,7 +224,7 @@ fn high_watermark_racing_a_failover_and_back_completes_only_its_own_epoch() {
         let mut clients = form_group(&service, 1);
         let member = clients[0].consumer.member_id.unwrap();
         let generation = clients[0].consumer.generation.unwrap();
-        clients[0].consumer.process(0, &CFG);
+        clients[0].consumer.process(0);
         let send = clients[0].consumer.commit().unwrap();
         let addr = clients[0].addr();
         service.send(send.to, addr, &send.request);
@@ -267,7 +267,7 @@ fn commits_and_a_fetch_across_a_generation_are_linearizable() {
         let mut clients = form_group(&service, 2);
         assert!(clients[0].consumer.owned.contains(0));
         for _ in 0..3 {
-            clients[0].consumer.process(0, &CFG);
+            clients[0].consumer.process(0);
         }
         let zombie_commit = clients[0].consumer.commit().unwrap();
         service.expire_session(clients[0].consumer.member_id.unwrap());
@@ -275,7 +275,7 @@ fn commits_and_a_fetch_across_a_generation_are_linearizable() {
         let mut owner = clients.pop().unwrap();
         let zombie = clients.pop().unwrap();
         assert!(owner.is_stable() && owner.consumer.owned == Partitions::all(2));
-        owner.consumer.process(0, &CFG);
+        owner.consumer.process(0);
         let fetcher = groupcheck::protocol::ClientAddr {
             consumer: 2,
             incarnation: 0,
@@ -513,7 +513,7 @@ fn cooperative_revocation_racing_a_rejoin_hands_the_partition_on() {
         let mut leader = clients.pop().unwrap();
         let (p1, p3) = (Partitions::single(1), Partitions::single(3));
         assert_eq!(follower.consumer.owned, p1.union(p3));
-        follower.consumer.process(3, &COOPERATIVE);
+        follower.consumer.process(3);
         let addr = groupcheck::protocol::ClientAddr {
             consumer: 2,
             incarnation: 0,

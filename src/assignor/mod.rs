@@ -4,8 +4,8 @@
 pub mod sticky;
 
 use crate::flaw::Flaws;
-use crate::protocol::{Generation, MemberId, Partitions};
-use serde::{Deserialize, Serialize};
+pub use crate::protocol::Assignor;
+use crate::protocol::{Assignors, Generation, MemberId, Partitions};
 
 /// What a member's JoinGroup tells the leader's assignor (Kafka's ConsumerProtocolSubscription
 /// for one topic): the partitions it owned, and the generation it owned them in.
@@ -28,25 +28,34 @@ impl Subscription {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Assignor {
-    /// RangeAssignor: members in id order each take a contiguous range; the first
-    /// `partitions % members` take one extra.
-    Range,
-    /// RoundRobinAssignor: partition `i` goes to the `i % members`-th member in id order.
-    RoundRobin,
-    /// StickyAssignor (eager): balanced, each member keeping as much of what it owned as the
-    /// balance allows ([`sticky`]).
-    Sticky,
-    /// CooperativeStickyAssignor: the sticky assignment, except that a partition is never moved
-    /// from one member to another in one round ([`sticky::assign_cooperatively`]).
-    CooperativeSticky,
+/// The rebalance protocol a consumer follows (ConsumerPartitionAssignor.RebalanceProtocol).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RebalanceProtocol {
+    /// Give up every partition before rejoining.
+    Eager,
+    /// Keep the partitions while rejoining; give up only those the new assignment leaves out
+    /// (KIP-429).
+    Cooperative,
+}
+
+impl RebalanceProtocol {
+    /// The protocol a consumer with `assignors` follows: the highest one all of them support
+    /// (ConsumerCoordinator's constructor). Only the cooperative-sticky assignor supports the
+    /// cooperative protocol, so a list that also names another assignor is eager: that is the
+    /// first step of a rolling upgrade.
+    pub fn of(assignors: Assignors) -> RebalanceProtocol {
+        let all_cooperative = assignors.iter().all(Assignor::is_cooperative);
+        if !assignors.is_empty() && all_cooperative {
+            RebalanceProtocol::Cooperative
+        } else {
+            RebalanceProtocol::Eager
+        }
+    }
 }
 
 impl Assignor {
-    /// Whether the assignor needs the cooperative rebalance protocol (it may leave partitions
-    /// unassigned for a follow-up rebalance).
+    /// Whether the assignor supports the cooperative rebalance protocol (it may leave
+    /// partitions unassigned for a follow-up rebalance).
     pub fn is_cooperative(self) -> bool {
         self == Assignor::CooperativeSticky
     }

@@ -1,4 +1,4 @@
-//! The consumer client: Kafka's classic `ConsumerCoordinator`, eager rebalancing.
+//! The consumer client: Kafka's classic `ConsumerCoordinator`.
 //!
 //! One request in flight at a time. The life of a consumer: find the coordinator, JoinGroup
 //! (twice: the first answer is MEMBER_ID_REQUIRED with the id to use), SyncGroup (the leader sends
@@ -9,10 +9,15 @@
 //! (no commit) and rejoin, REBALANCE_IN_PROGRESS revokes and rejoins, COORDINATOR_LOAD_IN_PROGRESS
 //! retries.
 //!
-//! With the cooperative-sticky assignor the consumer rebalances cooperatively (KIP-429): it
-//! keeps its partitions, and processes them, while it rejoins; on its new assignment it gives
-//! up only what it lost, committing those first, and then rejoins at once so that a follow-up
-//! rebalance can hand them on. Its JoinGroup claims what it owns and the generation it got it
+//! Its JoinGroup offers its assignors (`partition.assignment.strategy`) in order of preference;
+//! the coordinator selects one every member supports, and the leader runs that one. A consumer
+//! whose assignors all support it (only cooperative-sticky does) rebalances cooperatively
+//! (KIP-429); any other list is eager, which is how a rolling upgrade from eager to cooperative
+//! runs its first step (`[cooperative-sticky, range]`: eager, but voting for cooperative-sticky).
+//!
+//! A cooperative consumer keeps its partitions, and processes them, while it rejoins; on its new
+//! assignment it gives up only what it lost, committing those first, and then rejoins at once
+//! so that a follow-up rebalance can hand them on. Its JoinGroup claims what it owns and the generation it got it
 //! in (`ownedPartitions`, `generationId`).
 //!
 //! A static member (KIP-345, `group.instance.id`) sends its instance id with every request,
@@ -20,13 +25,13 @@
 //! session timeout decides, so a restart within it gets the same partitions back without a
 //! rebalance. FENCED_INSTANCE_ID (another process has taken its instance id) is fatal.
 
-use crate::assignor::Subscription;
+use crate::assignor::{RebalanceProtocol, Subscription};
 use crate::coordinator::CoreConfig;
 use crate::flaw::Flaw;
 use crate::protocol::PerPartition;
 use crate::protocol::{
-    BrokerId, ClientAddr, ErrorCode, Generation, InstanceId, MemberId, Offset, OwnedClaim,
-    Partition, Partitions, Request, Response,
+    Assignor, Assignors, BrokerId, ClientAddr, ErrorCode, Generation, InstanceId, MemberId, Offset,
+    OwnedClaim, Partition, Partitions, Request, Response,
 };
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +88,8 @@ pub struct Consumer {
     /// The last offset known committed, per partition (0 for partitions not owned).
     pub committed: PerPartition<Offset>,
     pub in_flight: Option<InFlight>,
+    /// `partition.assignment.strategy`: its assignors in order of preference.
+    pub assignors: Assignors,
     /// Its assignment when it last synced, with that generation: what its next JoinGroup
     /// claims, for an assignor that uses claims (the StickyAssignor's user data).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,6 +123,7 @@ impl Consumer {
             positions: smallvec::smallvec![0; cfg.partitions as usize],
             committed: smallvec::smallvec![0; cfg.partitions as usize],
             in_flight: None,
+            assignors: Assignors::one(cfg.assignor),
             last_assignment: None,
             instance: None,
             revoking: Partitions::EMPTY,
@@ -126,6 +134,27 @@ impl Consumer {
     /// The same consumer as a static member with `instance` (or a dynamic one with `None`).
     pub fn with_instance(self, instance: Option<InstanceId>) -> Consumer {
         Consumer { instance, ..self }
+    }
+
+    /// The same consumer configured with `assignors`.
+    pub fn with_assignors(self, assignors: Assignors) -> Consumer {
+        Consumer { assignors, ..self }
+    }
+
+    /// The rebalance protocol it follows, which its assignors decide.
+    pub fn rebalance_protocol(&self) -> RebalanceProtocol {
+        RebalanceProtocol::of(self.assignors)
+    }
+
+    fn is_cooperative(&self) -> bool {
+        self.rebalance_protocol() == RebalanceProtocol::Cooperative
+    }
+
+    /// Whether its JoinGroup claims what it owned: a cooperative member's `ownedPartitions`, or
+    /// the StickyAssignor's user data (its last assignment) for an eager one. An eager consumer
+    /// has revoked everything before it rejoins, so it has no `ownedPartitions` to claim.
+    fn sends_claims(&self) -> bool {
+        self.is_cooperative() || self.assignors.contains(Assignor::Sticky)
     }
 
     pub fn is_closed(&self) -> bool {
@@ -145,12 +174,12 @@ impl Consumer {
     /// Partitions whose records it may process now, once their committed position is fetched:
     /// at rest; and, for a cooperative consumer, also while it rejoins, except those it is
     /// giving up. (An eager one gives up everything before it rejoins.)
-    pub fn processable(&self, cfg: &CoreConfig) -> Partitions {
+    pub fn processable(&self) -> Partitions {
         let rejoining = matches!(
             self.phase,
             Phase::Revoking | Phase::Unjoined | Phase::Joining | Phase::Syncing
         );
-        if self.is_at_rest() || (cfg.assignor.is_cooperative() && rejoining) {
+        if self.is_at_rest() || (self.is_cooperative() && rejoining) {
             self.owned
                 .difference(self.unfetched)
                 .difference(self.revoking)
@@ -206,8 +235,8 @@ impl Consumer {
     }
 
     /// The application processes the next record of `p`.
-    pub fn process(&mut self, p: Partition, cfg: &CoreConfig) {
-        if self.processable(cfg).contains(p) {
+    pub fn process(&mut self, p: Partition) {
+        if self.processable().contains(p) {
             self.positions[p as usize] += 1;
         }
     }
@@ -244,7 +273,7 @@ impl Consumer {
         self.coordinator = None;
         match lost {
             InFlight::Join => self.phase = Phase::Unjoined,
-            InFlight::Sync => self.request_rejoin(cfg),
+            InFlight::Sync => self.request_rejoin(),
             InFlight::Leave => self.shut(),
             InFlight::Heartbeat | InFlight::Commit | InFlight::Fetch => {}
         }
@@ -309,8 +338,12 @@ impl Consumer {
         }
         self.in_flight = None;
         let error = response.error();
-        if error == ErrorCode::FencedInstanceId {
-            // Another process runs with its instance id: this one must stop (fatal in Kafka).
+        // Fatal in the Java client (thrown from poll): another process runs with its instance
+        // id, or the group runs a protocol none of its assignors supports. It stops.
+        if matches!(
+            error,
+            ErrorCode::FencedInstanceId | ErrorCode::InconsistentGroupProtocol
+        ) {
             self.shut();
             return None;
         }
@@ -323,6 +356,7 @@ impl Consumer {
         match response {
             Response::JoinGroup {
                 generation,
+                protocol,
                 member_id,
                 leader,
                 members,
@@ -333,11 +367,12 @@ impl Consumer {
                 // KIP-814: a static leader back in a Stable group keeps the assignment.
                 let leads = *leader == *member_id && !skip_assignment;
                 let members = if leads { &members[..] } else { &[] };
-                self.on_join(error, *generation, *member_id, members, claims, cfg)
+                let joined = (*generation, *protocol, *member_id);
+                self.on_join(error, joined, members, claims, cfg)
             }
             Response::SyncGroup { assignment, .. } => self.on_sync(error, *assignment, cfg),
-            Response::Heartbeat { .. } => self.on_heartbeat(error, cfg),
-            Response::OffsetCommit { offsets, .. } => self.on_commit(error, offsets, cfg),
+            Response::Heartbeat { .. } => self.on_heartbeat(error),
+            Response::OffsetCommit { offsets, .. } => self.on_commit(error, offsets),
             Response::OffsetFetch { offsets, .. } => self.on_fetch(error, offsets),
             Response::LeaveGroup { .. } => {
                 self.shut();
@@ -352,8 +387,7 @@ impl Consumer {
     fn on_join(
         &mut self,
         error: ErrorCode,
-        generation: Generation,
-        member_id: Option<MemberId>,
+        (generation, protocol, member_id): (Generation, Option<Assignor>, Option<MemberId>),
         members: &[MemberId],
         claims: &[(MemberId, OwnedClaim)],
         cfg: &CoreConfig,
@@ -362,6 +396,12 @@ impl Consumer {
         match error {
             ErrorCode::None => {
                 let me = member_id?;
+                // The Java client cannot look up an assignor it does not have
+                // (IllegalStateException out of poll): it stops.
+                let Some(assignor) = protocol.filter(|p| self.assignors.contains(*p)) else {
+                    self.shut();
+                    return None;
+                };
                 self.member_id = Some(me);
                 self.generation = Some(generation);
                 self.phase = Phase::Syncing;
@@ -378,7 +418,7 @@ impl Consumer {
                             None => Subscription::new(*m),
                         })
                         .collect();
-                    cfg.assignor.assign(&subs, cfg.partitions, cfg.flaws)
+                    assignor.assign(&subs, cfg.partitions, cfg.flaws)
                 } else {
                     Vec::new()
                 };
@@ -413,13 +453,13 @@ impl Consumer {
                 let revoked = self.owned.difference(assignment);
                 self.owned = self.owned.union(assignment);
                 self.phase = Phase::Stable;
-                if cfg.assignor.uses_claims() {
+                if self.sends_claims() {
                     self.last_assignment = self.generation.map(|generation| OwnedClaim {
                         partitions: assignment,
                         generation,
                     });
                 }
-                if cfg.assignor.is_cooperative() && !revoked.is_empty() {
+                if self.is_cooperative() && !revoked.is_empty() {
                     // onPartitionsRevoked, then a rejoin: the follow-up rebalance hands them on.
                     self.revoking = revoked;
                     self.phase = Phase::Revoking;
@@ -428,14 +468,14 @@ impl Consumer {
             }
             ErrorCode::UnknownMemberId => self.reset_generation(true),
             ErrorCode::IllegalGeneration => self.reset_generation(false),
-            _ => self.request_rejoin(cfg),
+            _ => self.request_rejoin(),
         }
         None
     }
 
-    fn on_heartbeat(&mut self, error: ErrorCode, cfg: &CoreConfig) -> Option<Send> {
+    fn on_heartbeat(&mut self, error: ErrorCode) -> Option<Send> {
         match error {
-            ErrorCode::RebalanceInProgress => self.request_rejoin(cfg),
+            ErrorCode::RebalanceInProgress => self.request_rejoin(),
             ErrorCode::UnknownMemberId => self.reset_generation(true),
             ErrorCode::IllegalGeneration => self.reset_generation(false),
             _ => {}
@@ -443,12 +483,7 @@ impl Consumer {
         None
     }
 
-    fn on_commit(
-        &mut self,
-        error: ErrorCode,
-        offsets: &[(Partition, Offset)],
-        cfg: &CoreConfig,
-    ) -> Option<Send> {
+    fn on_commit(&mut self, error: ErrorCode, offsets: &[(Partition, Offset)]) -> Option<Send> {
         match error {
             ErrorCode::None => {
                 for (p, o) in offsets {
@@ -468,9 +503,7 @@ impl Consumer {
             ErrorCode::IllegalGeneration if self.phase != Phase::Leaving => {
                 self.reset_generation(false)
             }
-            ErrorCode::RebalanceInProgress if self.phase == Phase::Stable => {
-                self.request_rejoin(cfg)
-            }
+            ErrorCode::RebalanceInProgress if self.phase == Phase::Stable => self.request_rejoin(),
             // Revoking or leaving and the commit cannot succeed: give the partitions up as they are.
             _ => self.give_up(self.giving_up()),
         }
@@ -517,7 +550,7 @@ impl Consumer {
                 }
                 if self.phase == Phase::Revoking {
                     self.prepare_join(cfg);
-                    return self.send_join(cfg);
+                    return self.send_join();
                 }
                 // A static member leaves it to its session timeout (KIP-345).
                 match self.member_id.filter(|_| self.instance.is_none()) {
@@ -536,9 +569,9 @@ impl Consumer {
                     }
                 }
             }
-            Phase::Unjoined | Phase::Joining => self.send_join(cfg),
+            Phase::Unjoined | Phase::Joining => self.send_join(),
             Phase::Syncing => {
-                self.request_rejoin(cfg);
+                self.request_rejoin();
                 self.drive(cfg)
             }
             Phase::Stable if !self.unfetched.is_empty() => {
@@ -585,11 +618,11 @@ impl Consumer {
     /// The group rebalances: an eager consumer first commits and gives up what it owns; a
     /// cooperative one rejoins at once, keeping its partitions (unless it is in the middle of
     /// revoking some, which it finishes first).
-    fn request_rejoin(&mut self, cfg: &CoreConfig) {
+    fn request_rejoin(&mut self) {
         if self.phase == Phase::Leaving {
             return; // closing wins: it commits and leaves anyway
         }
-        let cooperative = cfg.assignor.is_cooperative();
+        let cooperative = self.is_cooperative();
         self.phase = if self.owned.is_empty() || (cooperative && self.revoking.is_empty()) {
             Phase::Unjoined
         } else {
@@ -626,12 +659,12 @@ impl Consumer {
         self.in_flight = None;
     }
 
-    fn send_join(&mut self, cfg: &CoreConfig) -> Option<Send> {
+    fn send_join(&mut self) -> Option<Send> {
         self.phase = Phase::Joining;
         // A cooperative member claims what it owns now (KIP-429's ownedPartitions, perhaps
         // none), in the generation it was given it; none once it was put out of the group. An
         // eager sticky one claims what it was last given.
-        let claim = if cfg.assignor.is_cooperative() {
+        let claim = if self.is_cooperative() {
             let synced = self.generation.and(self.last_assignment);
             synced.map(|a| OwnedClaim {
                 partitions: self.owned,
@@ -643,6 +676,7 @@ impl Consumer {
         let (member_id, instance) = (self.member_id, self.instance);
         let join = Request::JoinGroup {
             member_id,
+            protocols: self.assignors,
             claim,
             instance,
         };

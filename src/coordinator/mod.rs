@@ -16,16 +16,16 @@
 pub mod classic;
 pub mod replay;
 
-pub use classic::{Group, GroupState, Member};
+pub use classic::{Group, GroupState, JoinMetadata, Member};
 
 use crate::assignor::Assignor;
 use crate::flaw::{Flaw, Flaws};
 use crate::offsets_log::LogAppender;
+use crate::protocol::{Assignors, PerPartition, Small};
 use crate::protocol::{
     BrokerId, ClientAddr, ErrorCode, Generation, InstanceId, LeaderEpoch, MemberId, Offset,
     Partition, Partitions, Record, Reply, Request, Response,
 };
-use crate::protocol::{PerPartition, Small};
 use serde::{Deserialize, Serialize};
 
 /// What the core needs to know of a configuration: the topic's size, the assignor the group
@@ -159,6 +159,9 @@ impl Coordinator {
             .iter()
             .map(|(id, assignment)| Member {
                 assignment: *assignment,
+                // Only the selected protocol's metadata is in the record (as in Kafka), so a
+                // loaded member supports just that one until it rejoins.
+                protocols: snapshot.protocol.map(Assignors::one).unwrap_or_default(),
                 instance: snapshot
                     .instances
                     .iter()
@@ -174,6 +177,7 @@ impl Coordinator {
                 GroupState::Stable
             },
             generation: snapshot.generation,
+            protocol: snapshot.protocol,
             leader: snapshot.leader,
             members: members.into_iter().collect(),
             pending_members: Small::new(),
@@ -315,9 +319,17 @@ impl Coordinator {
             Request::FindCoordinator => replies.push(self.find_coordinator(from)),
             Request::JoinGroup {
                 member_id,
+                protocols,
                 claim,
                 instance,
-            } => self.join_group(from, *member_id, *claim, *instance, log, cfg, &mut replies),
+            } => {
+                let metadata = JoinMetadata {
+                    protocols: *protocols,
+                    claim: *claim,
+                };
+                let join = (from, *member_id, *instance);
+                self.join_group(join, metadata, log, cfg, &mut replies)
+            }
             Request::SyncGroup {
                 member_id,
                 generation,

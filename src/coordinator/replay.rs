@@ -6,7 +6,7 @@
 
 use crate::flaw::{Flaw, Flaws};
 use crate::protocol::PerPartition;
-use crate::protocol::{Generation, InstanceId, MemberId, Offset, Partitions, Record};
+use crate::protocol::{Assignor, Generation, InstanceId, MemberId, Offset, Partitions, Record};
 use serde::{Deserialize, Serialize};
 
 /// How many records the loader reads at a time.
@@ -16,6 +16,7 @@ pub const SEGMENT_RECORDS: usize = 2;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Snapshot {
     pub generation: Generation,
+    pub protocol: Option<Assignor>,
     pub leader: Option<MemberId>,
     pub members: Vec<(MemberId, Partitions)>,
     /// The instance id of each static member.
@@ -35,17 +36,20 @@ impl Snapshot {
         match record {
             Record::GroupMetadata {
                 generation,
+                protocol,
                 leader,
                 members,
                 instances,
             } => {
                 self.generation = *generation;
+                self.protocol = *protocol;
                 self.leader = *leader;
                 self.members = members.clone();
                 self.instances = instances.clone();
             }
             Record::GroupTombstone => {
                 self.generation = 0;
+                self.protocol = None;
                 self.leader = None;
                 self.members.clear();
                 self.instances.clear();

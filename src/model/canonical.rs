@@ -124,6 +124,7 @@ impl Names for Record {
                 leader,
                 members,
                 instances,
+                ..
             } => {
                 gen(v, generation);
                 leader.iter_mut().for_each(|m| member(v, m));

@@ -4,7 +4,7 @@ use crate::assignor::Assignor;
 use crate::coordinator::CoreConfig;
 use crate::flaw::{Flaw, Flaws};
 use crate::property::Property;
-use crate::protocol::{InstanceId, Partitions};
+use crate::protocol::{Assignors, InstanceId, Partitions};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,8 +26,16 @@ pub struct ModelConfig {
     /// Records per partition: a consumer's position never passes this.
     #[serde(default = "default_max_offset")]
     pub max_offset: u8,
+    /// Every consumer's assignor at the start (`partition.assignment.strategy` of one).
     #[serde(default = "default_assignor")]
     pub assignor: Assignor,
+    /// A rolling upgrade: the assignor list (in order of preference) of each rolling bounce in
+    /// turn. Every consumer is restarted once per bounce with that list, one consumer at a time,
+    /// and a bounce reaches a consumer only once every consumer has been through the previous
+    /// one. The documented eager-to-cooperative upgrade is
+    /// `[["cooperative-sticky", "range"], ["cooperative-sticky"]]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rolling_upgrade: Vec<Assignors>,
     /// How members are known to the coordinator.
     #[serde(default, skip_serializing_if = "Membership::is_dynamic")]
     pub membership: Membership,
@@ -290,6 +298,17 @@ impl ModelConfig {
             self.faults.failovers == 0 || self.brokers >= 2,
             "faults.failovers: a failover needs at least 2 brokers",
         )?;
+        let configurations = self.configurations();
+        for (i, list) in configurations.iter().enumerate() {
+            check(
+                !list.is_empty() && !configurations[..i].contains(list),
+                "rolling_upgrade: every bounce names assignors, each list a new one",
+            )?;
+        }
+        check(
+            self.rolling_upgrade.len() <= 3,
+            "rolling_upgrade: at most 3 bounces",
+        )?;
         if let Some(ids) = &self.instance_ids {
             check(
                 self.membership == Membership::Static,
@@ -301,6 +320,29 @@ impl ModelConfig {
             )?;
         }
         Ok(())
+    }
+
+    /// The assignor lists consumers run, in the order of the rolling upgrade: the initial one,
+    /// then one per bounce.
+    pub fn configurations(&self) -> Vec<Assignors> {
+        let initial = std::iter::once(Assignors::one(self.assignor));
+        initial
+            .chain(self.rolling_upgrade.iter().copied())
+            .collect()
+    }
+
+    /// How many bounces of the rolling upgrade a consumer running `assignors` has been through.
+    pub fn stage_of(&self, assignors: Assignors) -> usize {
+        let stages = self.configurations();
+        stages.iter().position(|s| *s == assignors).unwrap_or(0)
+    }
+
+    /// Whether a bounce of the rolling upgrade shares no assignor with the one before it, so
+    /// that its first restarted consumer cannot join the group (INCONSISTENT_GROUP_PROTOCOL).
+    pub fn upgrade_skips_a_step(&self) -> bool {
+        let stages = self.configurations();
+        let disjoint = |pair: &[Assignors]| !pair[0].iter().any(|a| pair[1].contains(a));
+        stages.windows(2).any(disjoint)
     }
 
     /// The `group.instance.id` of consumer `c`, if members are static.

@@ -43,6 +43,7 @@ pub enum FairStep {
     ExpireOrphan,
     RebalanceTimeout,
     PendingSyncTimeout,
+    Restart(u8),
 }
 
 /// How a step counts for liveness.
@@ -69,6 +70,7 @@ pub fn kind(w: &World, action: &Action) -> StepKind {
         Action::ExpireSession(_) => FairStep::ExpireOrphan,
         Action::RebalanceTimeout => FairStep::RebalanceTimeout,
         Action::PendingSyncTimeout => FairStep::PendingSyncTimeout,
+        Action::Restart(c) => FairStep::Restart(*c),
         Action::Consume(..) | Action::Commit(_) | Action::Compact => return StepKind::Unforced,
         Action::Lose(_)
         | Action::Abandon(_)
@@ -76,6 +78,7 @@ pub fn kind(w: &World, action: &Action) -> StepKind {
         | Action::Close(_)
         | Action::Start(_)
         | Action::StallSync(_)
+        | Action::Bounce(_)
         | Action::Failover(_) => return StepKind::Fault,
     })
 }

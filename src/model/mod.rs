@@ -95,6 +95,7 @@ impl GroupModel {
             log: crate::offsets_log::OffsetsLog::new(0),
             consumers,
             started: ((1u16 << on_time) - 1) as u8,
+            restarting: 0,
             network: Vec::new(),
             used: Used::default(),
             acked: smallvec::smallvec![0; cfg.partitions as usize],
@@ -171,7 +172,7 @@ impl GroupModel {
                 if !consumer.is_at_rest() {
                     w.observed.set(Observed::PROCESSED_WHILE_REJOINING);
                 }
-                consumer.process(*p, &self.core);
+                consumer.process(*p);
                 let send = consumer.commit();
                 self.send(&mut w, *c as usize, send);
             }
@@ -239,15 +240,14 @@ impl GroupModel {
                 w.network.retain(|e| {
                     !matches!(e.dst, Addr::Client(a) if (a.consumer, a.incarnation) == (old.consumer, old.incarnation))
                 });
-                let addr = ClientAddr {
-                    incarnation: old.incarnation + 1,
-                    connection: 0,
-                    ..old
-                };
-                // A static member restarts with its instance id, to take its member back.
-                let instance = w.consumers[c].instance;
-                w.consumers[c] = Consumer::new(addr, &self.core).with_instance(instance);
+                self.start_again(&mut w, c);
             }
+            Action::Bounce(c) => {
+                w.restarting |= 1 << c;
+                let send = w.consumers[*c as usize].close(&self.core);
+                self.send(&mut w, *c as usize, send);
+            }
+            Action::Restart(c) => self.start_again(&mut w, *c as usize),
             Action::Close(c) => {
                 w.used.count(Fault::Leave);
                 let send = w.consumers[*c as usize].close(&self.core);
@@ -288,6 +288,37 @@ impl GroupModel {
         // Changed since it was copied: its view is computed afresh when asked.
         w.view = Default::default();
         w
+    }
+
+    /// Consumer `c`'s process starts again with no memory: with its assignors, or the next ones
+    /// if a rolling upgrade bounced it (even if it died while closing).
+    fn start_again(&self, w: &mut World, c: usize) {
+        let old = &w.consumers[c];
+        let addr = ClientAddr {
+            incarnation: old.addr.incarnation + 1,
+            connection: 0,
+            ..old.addr
+        };
+        let mut assignors = old.assignors;
+        if w.restarting & (1 << c) != 0 {
+            w.restarting &= !(1 << c);
+            assignors = self.cfg.configurations()[self.cfg.stage_of(assignors) + 1];
+        }
+        // A static member restarts with its instance id, to take its member back.
+        let instance = old.instance;
+        let consumer = Consumer::new(addr, &self.core).with_instance(instance);
+        w.consumers[c] = consumer.with_assignors(assignors);
+    }
+
+    /// Whether the rolling upgrade may bounce consumer `c` now: it runs with its assignment, no
+    /// other consumer is being bounced, it has bounces left, and every consumer has been through
+    /// as many as it has.
+    fn may_bounce(&self, w: &World, c: usize) -> bool {
+        let stage = |c: usize| self.cfg.stage_of(w.consumers[c].assignors);
+        w.restarting == 0
+            && w.consumers[c].is_stable()
+            && stage(c) < self.cfg.rolling_upgrade.len()
+            && (0..w.consumers.len()).all(|other| stage(other) >= stage(c))
     }
 
     /// Whether some coordinator may still load the log: one is loading, or a failover is left.
@@ -581,12 +612,14 @@ impl Model for GroupModel {
                 continue;
             }
             if consumer.is_closed() {
-                if cfg.recorded && self.budget_left(w, Fault::Crash) {
+                if w.restarting & (1 << c) != 0 {
+                    actions.push(Action::Restart(id));
+                } else if cfg.recorded && self.budget_left(w, Fault::Crash) {
                     actions.push(Action::Crash(id));
                 }
                 continue;
             }
-            for p in consumer.processable(&self.core).iter() {
+            for p in consumer.processable().iter() {
                 if cfg.recorded || consumer.positions[p as usize] < Offset::from(cfg.max_offset) {
                     actions.push(Action::Consume(id, p));
                 }
@@ -621,6 +654,9 @@ impl Model for GroupModel {
             }
             if (cfg.recorded || consumer.is_stable()) && self.budget_left(w, Fault::Leave) {
                 actions.push(Action::Close(id));
+            }
+            if self.may_bounce(w, c) {
+                actions.push(Action::Bounce(id));
             }
         }
         if self.budget_left(w, Fault::Failover) {

@@ -10,13 +10,15 @@
 
 use super::config::Protocol;
 use super::{Addr, Fault, GroupModel, Membership, ModelConfig, Msg, Observed, Start, World};
+use crate::assignor::{Assignor, RebalanceProtocol};
 use crate::consumer::Phase;
 use crate::coordinator::replay::load;
 use crate::coordinator::{GroupState, LoadState};
 use crate::flaw::Flaw;
 use crate::offsets_log::compacted;
 use crate::property::{
-    first_overlap, replay_difference, shared_instance, Claim, GroupView, Property,
+    first_overlap, replay_difference, shared_instance, unsupported_protocol, Claim, GroupView,
+    Property,
 };
 use crate::protocol::{BrokerId, ErrorCode, Generation, MemberId, Partitions, Record, Response};
 
@@ -33,6 +35,7 @@ pub fn condition(p: Property) -> Condition {
         Property::ReplayEquivalence => replay_equivalence,
         Property::GenerationMonotonic => generation_monotonic,
         Property::StaticInstanceUnique => |_, w| instance_sharing(w).is_none(),
+        Property::GroupProtocolSupported => |_, w| protocol_mismatch(w).is_none(),
         Property::Convergence => convergence,
         // Judged on the state graph (liveness.rs), never state by state: no caller asks.
         Property::Liveness => |_, _| unreachable!("liveness has no state check"),
@@ -40,9 +43,15 @@ pub fn condition(p: Property) -> Condition {
 }
 
 /// Whether a safety property is checked in models of `cfg`: `static_instance_unique` only
-/// where members are static (a dynamic group has no instance ids, so nothing could witness it).
+/// where members are static (a dynamic group has no instance ids, so nothing could witness it);
+/// `group_protocol_supported` only where a rolling upgrade changes the consumers' assignors (if
+/// they all offer one assignor, every group runs it).
 pub fn applies(p: Property, cfg: &ModelConfig) -> bool {
-    p != Property::StaticInstanceUnique || cfg.membership == Membership::Static
+    match p {
+        Property::StaticInstanceUnique => cfg.membership == Membership::Static,
+        Property::GroupProtocolSupported => !cfg.rolling_upgrade.is_empty(),
+        _ => true,
+    }
 }
 
 /// The first safety property (in [`Property::ALWAYS`] order) that `w` violates, if any.
@@ -60,7 +69,7 @@ pub struct Witness {
     pub condition: Condition,
 }
 
-pub const WITNESSES: [Witness; 21] = [
+pub const WITNESSES: [Witness; 25] = [
     Witness {
         name: "consumer_crashed",
         applies: |c| c.faults.crashes > 0,
@@ -242,6 +251,62 @@ pub const WITNESSES: [Witness; 21] = [
         },
     },
     Witness {
+        name: "inconsistent_protocol_rejected",
+        // A bounce that skips a step of the upgrade: the restarted consumer shares no assignor
+        // with the group, and its JoinGroup is refused.
+        applies: ModelConfig::upgrade_skips_a_step,
+        condition: |_, w| {
+            in_flight_from(w, false, |r| {
+                r.error() == ErrorCode::InconsistentGroupProtocol
+            })
+        },
+    },
+    Witness {
+        name: "mixed_rebalance_protocols",
+        // The middle of an eager-to-cooperative upgrade: an eager and a cooperative consumer
+        // are members of one Stable generation.
+        applies: |c| {
+            let protocols = c.configurations().into_iter().map(RebalanceProtocol::of);
+            upgrades_in_steps(c) && protocols.collect::<std::collections::BTreeSet<_>>().len() > 1
+        },
+        condition: |_, w| {
+            let l = w.leader();
+            let members = (0..w.consumers.len()).filter(|c| {
+                let k = &w.consumers[*c];
+                w.is_live(*c) && k.is_stable() && k.generation == Some(l.group.generation)
+            });
+            let protocols: std::collections::BTreeSet<_> = members
+                .map(|c| w.consumers[c].rebalance_protocol())
+                .collect();
+            l.group.state == GroupState::Stable && protocols.len() > 1
+        },
+    },
+    Witness {
+        name: "group_switched_assignor",
+        // The rolling upgrade changed the assignor the group runs: a Stable generation runs the
+        // first assignor of the last bounce's list.
+        applies: |c| {
+            let last = c.configurations().last().and_then(|l| l.iter().next());
+            upgrades_in_steps(c) && last != Some(c.assignor)
+        },
+        condition: |m, w| {
+            let l = w.leader();
+            let last = m.cfg.configurations().last().and_then(|l| l.iter().next());
+            l.group.state == GroupState::Stable && l.group.protocol == last
+        },
+    },
+    Witness {
+        name: "rolling_upgrade_completed",
+        // Every consumer was bounced through every step and runs its last list, and the group
+        // converged.
+        applies: upgrades_in_steps,
+        condition: |m, w| {
+            let last = m.cfg.rolling_upgrade.len();
+            let upgraded = |c: usize| m.cfg.stage_of(w.consumers[c].assignors) == last;
+            (0..w.consumers.len()).all(|c| w.is_live(c) && upgraded(c)) && converged(w)
+        },
+    },
+    Witness {
         name: "commit_acknowledged",
         applies: |_| true,
         condition: |_, w| w.acked.iter().any(|o| *o > 0),
@@ -253,6 +318,12 @@ pub const WITNESSES: [Witness; 21] = [
         condition: |m, w| m.is_quiescent(w) && converged(w),
     },
 ];
+
+/// Whether the configuration runs a rolling upgrade whose every bounce shares an assignor with
+/// the one before.
+fn upgrades_in_steps(c: &ModelConfig) -> bool {
+    !c.rolling_upgrade.is_empty() && !c.upgrade_skips_a_step()
+}
 
 /// Whether a response matching `pred` is on its way to a consumer, sent by a coordinator that
 /// (if `after_failover`) was elected by a failover.
@@ -336,7 +407,9 @@ pub fn function_breach(model: &GroupModel, w: &World) -> Option<String> {
         }
         let all = Partitions::all(model.cfg.partitions);
         let given = sets.iter().fold(Partitions::EMPTY, |u, (_, s)| u.union(*s));
-        let complete = model.cfg.protocol == Protocol::ClassicEager;
+        // An assignor that supports the cooperative protocol may leave a partition out for a
+        // follow-up rebalance; any other must give every partition away.
+        let complete = !g.protocol.is_some_and(Assignor::is_cooperative);
         if complete && g.state == GroupState::Stable && !g.members.is_empty() && given != all {
             let p = all.iter().find(|p| !given.contains(*p))?;
             return Some(format!(
@@ -410,6 +483,16 @@ fn generation_monotonic(_: &GroupModel, w: &World) -> bool {
         && l.epoch == w.log.leader_epoch
         && l.group.generation < durable;
     !w.observed.has(Observed::GENERATION_REGRESSED) && !serving_behind
+}
+
+/// group_protocol_supported: a serving coordinator whose group runs a protocol some member
+/// did not offer, in words.
+pub fn protocol_mismatch(w: &World) -> Option<String> {
+    let mut serving = w.brokers.iter().filter(|b| b.load == LoadState::Active);
+    serving.find_map(|b| {
+        let mismatch = unsupported_protocol(&b.group)?;
+        Some(format!("broker-{}'s {mismatch}", b.broker))
+    })
 }
 
 /// static_instance_unique: where two members share an instance id — in a serving

@@ -149,6 +149,10 @@ pub struct World {
     pub consumers: Small<Consumer, 3>,
     /// Consumers that have started (late joiners start later). Bit per consumer.
     pub started: u8,
+    /// Consumers being bounced by a rolling upgrade: closing, to start again with their next
+    /// assignor list. Bit per consumer.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub restarting: u8,
     /// Messages in flight; kept sorted so that equal networks are equal states.
     pub network: Vec<Envelope>,
     pub used: Used,
@@ -212,6 +216,7 @@ impl World {
         self.log.hash(h);
         self.consumers.hash(h);
         self.started.hash(h);
+        self.restarting.hash(h);
         self.network.hash(h);
         self.used.hash(h);
         self.acked.hash(h);
@@ -350,6 +355,11 @@ pub enum Action {
     Failover(BrokerId),
     /// Fault: a consumer's SyncGroup, still in the network, never left: its assignor hangs.
     StallSync(u8),
+    /// Fault (the operator's): a rolling upgrade bounces a consumer, which closes (commit,
+    /// LeaveGroup) to start again with its next assignor list.
+    Bounce(u8),
+    /// A bounced consumer, closed, starts again with its next assignor list.
+    Restart(u8),
     /// The pending-sync timer ends a completing rebalance without the members that have not
     /// sent their SyncGroup (explored when those are stalled or orphaned).
     PendingSyncTimeout,
@@ -365,7 +375,8 @@ impl Action {
             | Action::Close(_)
             | Action::Start(_)
             | Action::Failover(_)
-            | Action::StallSync(_) => true,
+            | Action::StallSync(_)
+            | Action::Bounce(_) => true,
             Action::ExpireSession(id) => world.held_by_live_consumer(*id),
             // A fault when it goes on without a live consumer that would rejoin; ending a wait
             // for a hung consumer's member is the timer doing its job.
@@ -441,6 +452,8 @@ impl fmt::Display for Action {
             Action::Crash(c) => write!(f, "CRASH consumer-{c} (restarts empty)"),
             Action::Close(c) => write!(f, "consumer-{c} closes"),
             Action::Start(c) => write!(f, "consumer-{c} starts"),
+            Action::Bounce(c) => write!(f, "consumer-{c} is bounced"),
+            Action::Restart(c) => write!(f, "consumer-{c} restarts"),
             Action::StallSync(c) => write!(f, "STALL consumer-{c}'s SyncGroup never goes out"),
             Action::PendingSyncTimeout => {
                 write!(

@@ -19,7 +19,7 @@ pub fn representative(w: &World) -> World {
     order.sort_by_key(|&c| {
         let k = &w.consumers[c];
         (
-            w.is_started(c),
+            (w.is_started(c), w.restarting & (1 << c) != 0, k.assignors),
             k.phase,
             k.member_id,
             k.generation,
@@ -53,9 +53,13 @@ pub fn representative(w: &World) -> World {
         c.addr = map(c.addr);
     }
     r.started = 0;
+    r.restarting = 0;
     for (old, new) in new_of.iter().enumerate() {
         if w.is_started(old) {
             r.started |= 1 << new;
+        }
+        if w.restarting & (1 << old) != 0 {
+            r.restarting |= 1 << new;
         }
     }
     for b in &mut r.brokers {

@@ -31,6 +31,8 @@ pub enum Property {
     GenerationMonotonic,
     /// Checked only where members are static.
     StaticInstanceUnique,
+    /// Checked only where consumers change their assignors (a rolling upgrade).
+    GroupProtocolSupported,
     Convergence,
     /// Judged on the state graph (fair cycles), not state by state.
     Liveness,
@@ -38,7 +40,7 @@ pub enum Property {
 
 impl Property {
     /// The safety properties, checked in every reachable state, in report order.
-    pub const ALWAYS: [Property; 9] = [
+    pub const ALWAYS: [Property; 10] = [
         Property::SingleOwner,
         Property::AssignmentIsFunction,
         Property::NoZombieCommit,
@@ -47,6 +49,7 @@ impl Property {
         Property::ReplayEquivalence,
         Property::GenerationMonotonic,
         Property::StaticInstanceUnique,
+        Property::GroupProtocolSupported,
         Property::Convergence,
     ];
 
@@ -60,6 +63,7 @@ impl Property {
             Property::ReplayEquivalence => "replay_equivalence",
             Property::GenerationMonotonic => "generation_monotonic",
             Property::StaticInstanceUnique => "static_instance_unique",
+            Property::GroupProtocolSupported => "group_protocol_supported",
             Property::Convergence => "convergence",
             Property::Liveness => "liveness",
         }
@@ -99,6 +103,9 @@ impl Property {
             }
             Property::StaticInstanceUnique => {
                 "no two members of a group, as a coordinator holds it or as its log records it, have the same group.instance.id"
+            }
+            Property::GroupProtocolSupported => {
+                "a group that completes a rebalance or is Stable runs a protocol (assignor) that every member offered in its JoinGroup"
             }
             Property::Convergence => {
                 "once nothing but faults can happen, the group is Stable with every partition owned by exactly one live member"
@@ -274,6 +281,36 @@ pub struct ReplayDifference {
 }
 
 // --------------------------------------------------------------------------------------------
+// group_protocol_supported
+
+/// group_protocol_supported's judgement of one group, in words: a generation past its join
+/// phase (CompletingRebalance or Stable) must run a protocol every member offered, or its
+/// leader has no assignor to run and a member cannot read its assignment.
+pub fn unsupported_protocol(group: &Group) -> Option<String> {
+    if !matches!(
+        group.state,
+        GroupState::CompletingRebalance | GroupState::Stable
+    ) {
+        return None;
+    }
+    let Some(protocol) = group.protocol else {
+        return Some(format!(
+            "generation {} is {:?} with no protocol that every member supports",
+            group.generation, group.state
+        ));
+    };
+    let mut members = group.members.iter();
+    let m = members.find(|m| !m.protocols.contains(protocol))?;
+    Some(format!(
+        "generation {} runs {} but {} offered {}",
+        group.generation,
+        protocol.wire_name(),
+        m.id,
+        m.protocols
+    ))
+}
+
+// --------------------------------------------------------------------------------------------
 // static_instance_unique
 
 /// Two members with one `group.instance.id`.
@@ -331,6 +368,7 @@ pub fn replay_difference(
     let replayed = replay(partitions, durable);
     let held = Snapshot {
         generation: c.group.generation,
+        protocol: c.group.protocol,
         leader: c.group.leader,
         members: c.group.assignments(),
         instances: c.group.instances(),
@@ -352,6 +390,14 @@ impl fmt::Display for ReplayDifference {
             diffs.push(format!(
                 "generation {} instead of {}",
                 h.generation, r.generation
+            ));
+        }
+        if h.protocol != r.protocol {
+            let name = |p: Option<crate::protocol::Assignor>| p.map_or("none", |p| p.wire_name());
+            diffs.push(format!(
+                "protocol {} instead of {}",
+                name(h.protocol),
+                name(r.protocol)
             ));
         }
         if h.leader != r.leader {

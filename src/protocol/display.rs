@@ -25,12 +25,13 @@ impl fmt::Display for Request {
             Request::FindCoordinator => write!(f, "FindCoordinator"),
             Request::JoinGroup {
                 member_id,
+                protocols,
                 claim,
                 instance: i,
             } => {
                 write!(
                     f,
-                    "JoinGroup(member={}{}",
+                    "JoinGroup(member={}{}, protocols={protocols}",
                     opt_member(member_id),
                     instance(i)
                 )?;
@@ -101,6 +102,7 @@ impl fmt::Display for Response {
             Response::JoinGroup {
                 error,
                 generation,
+                protocol,
                 member_id,
                 leader,
                 members,
@@ -110,9 +112,13 @@ impl fmt::Display for Response {
                 write!(f, "JoinGroup {error}")?;
                 match error {
                     super::ErrorCode::None => {
+                        write!(f, " gen={generation}")?;
+                        if let Some(p) = protocol {
+                            write!(f, " protocol={}", p.wire_name())?;
+                        }
                         write!(
                             f,
-                            " gen={generation} member={} leader={}",
+                            " member={} leader={}",
                             opt_member(member_id),
                             opt_member(leader)
                         )?;

@@ -7,10 +7,12 @@
 //! Identifiers are small integers rather than Kafka's strings and UUIDs: a member id is unique
 //! because it carries the leader epoch of the coordinator that minted it (see [`MemberId`]).
 
+mod assignors;
 mod display;
 mod ids;
 mod records;
 
+pub use assignors::{Assignor, Assignors};
 pub use ids::{
     BrokerId, ClientAddr, Generation, InstanceId, LeaderEpoch, MemberId, Offset, Partition,
     Partitions,
@@ -37,6 +39,7 @@ pub enum ErrorCode {
     CoordinatorNotAvailable,
     NotCoordinator,
     IllegalGeneration,
+    InconsistentGroupProtocol,
     UnknownMemberId,
     RebalanceInProgress,
     MemberIdRequired,
@@ -53,6 +56,7 @@ impl ErrorCode {
             ErrorCode::CoordinatorNotAvailable => 15,
             ErrorCode::NotCoordinator => 16,
             ErrorCode::IllegalGeneration => 22,
+            ErrorCode::InconsistentGroupProtocol => 23,
             ErrorCode::UnknownMemberId => 25,
             ErrorCode::RebalanceInProgress => 27,
             ErrorCode::MemberIdRequired => 79,
@@ -69,6 +73,7 @@ impl ErrorCode {
             ErrorCode::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
             ErrorCode::NotCoordinator => "NOT_COORDINATOR",
             ErrorCode::IllegalGeneration => "ILLEGAL_GENERATION",
+            ErrorCode::InconsistentGroupProtocol => "INCONSISTENT_GROUP_PROTOCOL",
             ErrorCode::UnknownMemberId => "UNKNOWN_MEMBER_ID",
             ErrorCode::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
             ErrorCode::MemberIdRequired => "MEMBER_ID_REQUIRED",
@@ -84,16 +89,18 @@ impl std::fmt::Display for ErrorCode {
 }
 
 /// A request from a consumer to a broker. All consumers subscribe to the same single topic, so
-/// the subscription metadata of JoinGroup is left out.
+/// JoinGroup's subscription carries no topic list.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Request {
     /// Which broker coordinates the group? Answered from cluster metadata.
     FindCoordinator,
     /// `member_id: None` is Kafka's empty member id: the coordinator answers MEMBER_ID_REQUIRED
-    /// with a fresh id the client must join with (KIP-394). `claim`: what the member owned
-    /// before, from its subscription metadata (sent only by members whose assignor uses it).
+    /// with a fresh id the client must join with (KIP-394). `protocols`: its assignors in
+    /// preference order (protocol type `consumer`). `claim`: what the member owned before, from
+    /// its subscription metadata (sent only by members whose assignor uses it).
     JoinGroup {
         member_id: Option<MemberId>,
+        protocols: Assignors,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         claim: Option<OwnedClaim>,
         /// The static member's `group.instance.id`; `None` for a dynamic member.
@@ -166,11 +173,14 @@ pub enum Response {
         error: ErrorCode,
         coordinator: Option<BrokerId>,
     },
-    /// On NONE: the generation just formed, the member's id, the leader, and — for the leader
-    /// only — every member. On MEMBER_ID_REQUIRED: the id to join with.
+    /// On NONE: the generation just formed, the protocol (assignor) the group selected, the
+    /// member's id, the leader, and — for the leader only — every member. On MEMBER_ID_REQUIRED:
+    /// the id to join with.
     JoinGroup {
         error: ErrorCode,
         generation: Generation,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        protocol: Option<Assignor>,
         member_id: Option<MemberId>,
         leader: Option<MemberId>,
         members: Vec<MemberId>,
@@ -230,6 +240,7 @@ impl Response {
             Request::JoinGroup { member_id, .. } => Response::JoinGroup {
                 error,
                 generation: 0,
+                protocol: None,
                 member_id: *member_id,
                 leader: None,
                 members: Vec::new(),

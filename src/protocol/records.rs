@@ -1,4 +1,4 @@
-use super::{Generation, InstanceId, MemberId, Offset, Partition, Partitions};
+use super::{Assignor, Generation, InstanceId, MemberId, Offset, Partition, Partitions};
 use serde::{Deserialize, Serialize};
 
 /// A record of the `__consumer_offsets` partition. The partition is compacted in the
@@ -10,6 +10,9 @@ pub enum Record {
     /// when a join phase ends with no members.
     GroupMetadata {
         generation: Generation,
+        /// The protocol (assignor) the generation runs; none for an Empty group.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        protocol: Option<Assignor>,
         leader: Option<MemberId>,
         members: Vec<(MemberId, Partitions)>,
         /// The `group.instance.id` of each static member.

@@ -128,7 +128,7 @@ impl Client {
 
     /// The application processes a record of `p` (if it owns it), then auto-commits.
     pub fn poll(&mut self, service: &GroupService, p: Partition) {
-        self.consumer.process(p, &self.cfg);
+        self.consumer.process(p);
         let send = self.consumer.commit();
         self.send_all(service, send, Some(ClientStep::Polled(p)));
     }

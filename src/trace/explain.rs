@@ -3,7 +3,9 @@
 
 use crate::coordinator::replay::load;
 use crate::model::properties::load_ignores_compaction;
-use crate::model::properties::{function_breach, group_view, instance_sharing, unconverged};
+use crate::model::properties::{
+    function_breach, group_view, instance_sharing, protocol_mismatch, unconverged,
+};
 use crate::model::{Action, Addr, GroupModel, Msg, Observed, World};
 use crate::offsets_log::compacted;
 use crate::property::reply::{judge_reply, lost_ack, ReplyFault};
@@ -98,6 +100,10 @@ pub fn describe(before: &World, action: &Action, after: &World) -> String {
         ),
         Action::Close(c) => format!("consumer-{c} shuts down: it commits and leaves the group"),
         Action::Start(c) => format!("consumer-{c} starts"),
+        Action::Bounce(c) => format!(
+            "consumer-{c} is bounced by the rolling upgrade: it commits and closes (a dynamic member sends LeaveGroup), to start again with its next assignors"
+        ),
+        Action::Restart(c) => format!("consumer-{c} starts again with its next assignors"),
         Action::StallSync(c) => format!(
             "STALL: consumer-{c}'s SyncGroup never goes out (its assignor hangs); its heartbeats keep its session alive"
         ),
@@ -117,6 +123,7 @@ pub fn record(r: &Record) -> String {
     match r {
         Record::GroupMetadata {
             generation,
+            protocol,
             leader,
             members,
             instances,
@@ -132,8 +139,9 @@ pub fn record(r: &Record) -> String {
             let leader = leader
                 .map(|l| l.to_string())
                 .unwrap_or_else(|| "none".into());
+            let protocol = protocol.map_or(String::new(), |p| format!(" ({})", p.wire_name()));
             format!(
-                "group metadata: generation {generation}, leader {leader}, assignment [{}]",
+                "group metadata: generation {generation}{protocol}, leader {leader}, assignment [{}]",
                 ms.join(" ")
             )
         }
@@ -209,6 +217,7 @@ pub fn violation(
             ))
         }
         Property::StaticInstanceUnique => instance_sharing(w),
+        Property::GroupProtocolSupported => protocol_mismatch(w),
         Property::Convergence => unconverged(w).map(|u| {
             format!("nothing but faults can happen any more, yet the group has not converged: {u}")
         }),

@@ -89,6 +89,7 @@ pub fn model_config(live: &LiveConfig) -> Result<ModelConfig, String> {
         brokers: live.brokers,
         max_offset: 1,
         assignor: live.assignor,
+        rolling_upgrade: Vec::new(),
         membership: Default::default(),
         instance_ids: None,
         start: Start::Empty,
@@ -538,11 +539,7 @@ impl Follow {
         Ok(match step {
             // Processing a partition it cannot process changes nothing: what is left is the
             // commit of positions processed before.
-            ClientStep::Polled(p)
-                if self.w.consumers[c as usize]
-                    .processable(&self.model.core)
-                    .contains(*p) =>
-            {
+            ClientStep::Polled(p) if self.w.consumers[c as usize].processable().contains(*p) => {
                 Action::Consume(c, *p)
             }
             ClientStep::Polled(_) | ClientStep::Committed => Action::Commit(c),

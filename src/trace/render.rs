@@ -199,6 +199,8 @@ pub fn mermaid(t: &Trace) -> String {
             | Action::Crash(i)
             | Action::Close(i)
             | Action::StallSync(i)
+            | Action::Bounce(i)
+            | Action::Restart(i)
             | Action::Start(i) => format!("Note over c{i}: {}", st.description),
             Action::ExpireSession(_)
             | Action::RebalanceTimeout

@@ -2,7 +2,8 @@
 
 use crate::protocol::Small;
 use crate::protocol::{
-    ClientAddr, Generation, InstanceId, MemberId, OwnedClaim, Partitions, Record,
+    Assignor, Assignors, ClientAddr, Generation, InstanceId, MemberId, OwnedClaim, Partitions,
+    Record,
 };
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +46,8 @@ pub struct Member {
     /// Joined in this join phase and not yet answered: Kafka's new-member join timeout can
     /// still remove it while its JoinGroup is parked.
     pub is_new: bool,
+    /// The protocols (assignors) its last JoinGroup offered, in its order of preference.
+    pub protocols: Assignors,
     /// What its last JoinGroup said it owned, handed to the leader's assignor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<OwnedClaim>,
@@ -61,6 +64,7 @@ impl Member {
             awaiting_join: None,
             awaiting_sync: None,
             is_new: false,
+            protocols: Assignors::default(),
             claim: None,
             instance: None,
         }
@@ -69,12 +73,35 @@ impl Member {
     pub fn is_static(&self) -> bool {
         self.instance.is_some()
     }
+
+    /// Takes the protocol metadata of its latest JoinGroup.
+    pub fn update(&mut self, metadata: JoinMetadata) {
+        self.protocols = metadata.protocols;
+        self.claim = metadata.claim;
+    }
+
+    /// Whether a JoinGroup with `metadata` says what its last one said (ClassicGroupMember.matches:
+    /// the same protocols, each with the same subscription).
+    pub fn matches(&self, metadata: JoinMetadata) -> bool {
+        self.protocols == metadata.protocols && self.claim == metadata.claim
+    }
+}
+
+/// The protocol metadata of a JoinGroup: the protocols it offers and, in each one's subscription,
+/// what the member owned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JoinMetadata {
+    pub protocols: Assignors,
+    pub claim: Option<OwnedClaim>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Group {
     pub state: GroupState,
     pub generation: Generation,
+    /// The protocol (assignor) selected for the current generation; none while Empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Assignor>,
     pub leader: Option<MemberId>,
     /// Sorted by member id.
     pub members: Small<Member, 4>,
@@ -98,6 +125,7 @@ impl Group {
         Group {
             state: GroupState::Empty,
             generation: 0,
+            protocol: None,
             leader: None,
             members: Small::new(),
             pending_members: Small::new(),
@@ -134,10 +162,44 @@ impl Group {
     pub fn metadata_record(&self, assignments: Vec<(MemberId, Partitions)>) -> Record {
         Record::GroupMetadata {
             generation: self.generation,
+            protocol: self.protocol,
             leader: self.leader,
             members: assignments,
             instances: self.instances(),
         }
+    }
+
+    /// Whether a member offering `protocols` can join (ClassicGroup.supportsProtocols): an
+    /// Empty group takes any non-empty list; otherwise one of them must be supported by every
+    /// member.
+    pub fn supports_protocols(&self, protocols: Assignors) -> bool {
+        if self.state == GroupState::Empty {
+            return !protocols.is_empty();
+        }
+        protocols.iter().any(|p| self.supported_by_all(p))
+    }
+
+    fn supported_by_all(&self, protocol: Assignor) -> bool {
+        self.members.iter().all(|m| m.protocols.contains(protocol))
+    }
+
+    /// The protocol of the next generation (ClassicGroup.selectProtocol): of those every member
+    /// supports, the one most members prefer; none if there is none. (Kafka breaks a tie by hash
+    /// order; here the first in [`Assignor::ALL`] wins, so that runs are deterministic.)
+    pub fn select_protocol(&self) -> Option<Assignor> {
+        let candidates = Assignor::ALL
+            .into_iter()
+            .filter(|p| self.supported_by_all(*p));
+        let votes = |p: Assignor| {
+            let firsts = self
+                .members
+                .iter()
+                .map(|m| m.protocols.iter().find(|c| self.supported_by_all(*c)));
+            firsts.filter(|vote| *vote == Some(p)).count()
+        };
+        // max_by_key keeps the last of equals: reverse so the first wins.
+        let candidates: Vec<Assignor> = candidates.collect();
+        candidates.into_iter().rev().max_by_key(|p| votes(*p))
     }
 
     pub fn add(&mut self, member: Member) {

@@ -5,14 +5,13 @@
 
 mod group;
 
-pub use group::{Group, GroupState, Member};
+pub use group::{Group, GroupState, JoinMetadata, Member};
 
 use super::{Coordinator, CoreConfig, LoadState, PendingWrite, Replies};
 use crate::flaw::Flaw;
 use crate::offsets_log::LogAppender;
 use crate::protocol::{
-    ClientAddr, ErrorCode, Generation, InstanceId, MemberId, OwnedClaim, Partitions, Reply,
-    Request, Response,
+    ClientAddr, ErrorCode, Generation, InstanceId, MemberId, Partitions, Reply, Request, Response,
 };
 
 impl Coordinator {
@@ -25,19 +24,24 @@ impl Coordinator {
         id
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// JoinGroup from `from`, with its member id (empty for a new member) and instance id.
     pub(super) fn join_group(
         &mut self,
-        from: ClientAddr,
-        member_id: Option<MemberId>,
-        claim: Option<OwnedClaim>,
-        instance: Option<InstanceId>,
+        (from, member_id, instance): (ClientAddr, Option<MemberId>, Option<InstanceId>),
+        metadata: JoinMetadata,
         log: &mut dyn LogAppender,
         cfg: &CoreConfig,
         replies: &mut Replies,
     ) {
+        // Before anything else, new member or known: a member must share a protocol with the
+        // whole group, or the leader would have no assignor to run.
+        if !self.group.supports_protocols(metadata.protocols) {
+            let error = ErrorCode::InconsistentGroupProtocol;
+            replies.push(join_error(from, member_id, error));
+            return;
+        }
         if let (None, Some(instance)) = (member_id, instance) {
-            return self.join_static_unknown(from, instance, claim, log, cfg, replies);
+            return self.join_static_unknown(from, instance, metadata, log, cfg, replies);
         }
         let Some(id) = member_id else {
             // KIP-394: hand out an id and make the client come back with it, so a retried
@@ -49,12 +53,13 @@ impl Coordinator {
         };
         if let Some(at) = self.group.pending_members.iter().position(|p| *p == id) {
             self.group.pending_members.remove(at);
-            self.group.add(Member {
+            let mut member = Member {
                 awaiting_join: Some(from),
                 is_new: true,
-                claim,
                 ..Member::new(id)
-            });
+            };
+            member.update(metadata);
+            self.group.add(member);
             if self.group.state != GroupState::PreparingRebalance {
                 self.prepare_rebalance(replies);
             }
@@ -68,12 +73,12 @@ impl Coordinator {
         let park = |group: &mut Group| {
             if let Some(m) = group.member_mut(id) {
                 m.awaiting_join = Some(from);
-                m.claim = claim;
+                m.update(metadata);
             }
         };
-        // Its protocol metadata is unchanged (here: what it claims to own; KIP-429's
+        // Its protocol metadata is unchanged: the same protocols, and the same claim (KIP-429's
         // `ownedPartitions` changes when a cooperative member has revoked partitions).
-        let unchanged = self.group.member(id).is_some_and(|m| m.claim == claim);
+        let unchanged = self.group.member(id).is_some_and(|m| m.matches(metadata));
         match self.group.state {
             GroupState::PreparingRebalance => {
                 park(&mut self.group);
@@ -106,7 +111,7 @@ impl Coordinator {
         &mut self,
         from: ClientAddr,
         instance: InstanceId,
-        claim: Option<OwnedClaim>,
+        metadata: JoinMetadata,
         log: &mut dyn LogAppender,
         cfg: &CoreConfig,
         replies: &mut Replies,
@@ -119,21 +124,29 @@ impl Coordinator {
             cfg.flaws.has(Flaw::StaticReplaceOnlyWhenStable) && state != GroupState::Stable;
         let id = self.mint_member_id();
         let Some(old) = old.filter(|_| !replace_only_when_stable) else {
-            self.group.add(Member {
+            let mut member = Member {
                 awaiting_join: Some(from),
                 is_new: true,
-                claim,
                 instance: Some(instance),
                 ..Member::new(id)
-            });
+            };
+            member.update(metadata);
+            self.group.add(member);
             if state != GroupState::PreparingRebalance {
                 self.prepare_rebalance(replies);
             }
             self.maybe_complete_join(log, cfg, replies);
             return;
         };
-        self.replace_static_member(old, id, from, claim, replies);
+        self.replace_static_member(old, id, from, metadata, replies);
+        // Its protocols may differ from the old process's: if the group would now select another
+        // protocol, the assignment must be computed again.
+        let protocol_changes = self.group.select_protocol() != self.group.protocol;
         match state {
+            GroupState::Stable if protocol_changes => {
+                self.prepare_rebalance(replies);
+                self.maybe_complete_join(log, cfg, replies);
+            }
             // The restarted member gets its assignment back without a rebalance, once the new
             // member id is durable: a failover must not bring the old one back and fence it.
             GroupState::Stable if cfg.flaws.has(Flaw::StaticReplaceNotPersisted) => {
@@ -174,7 +187,7 @@ impl Coordinator {
         old: MemberId,
         new: MemberId,
         from: ClientAddr,
-        claim: Option<OwnedClaim>,
+        metadata: JoinMetadata,
         replies: &mut Replies,
     ) {
         let was_leader = self.group.leader == Some(old);
@@ -189,13 +202,14 @@ impl Coordinator {
             let error = ErrorCode::FencedInstanceId;
             replies.push(sync_reply(to, old, generation, error, Partitions::EMPTY));
         }
-        self.group.add(Member {
+        let mut member = Member {
             assignment: replaced.assignment,
             awaiting_join: Some(from),
-            claim,
             instance: replaced.instance,
             ..Member::new(new)
-        });
+        };
+        member.update(metadata);
+        self.group.add(member);
         if was_leader {
             self.group.leader = Some(new);
         }
@@ -235,6 +249,7 @@ impl Coordinator {
             response: Response::JoinGroup {
                 error: ErrorCode::None,
                 generation: self.group.generation,
+                protocol: self.group.protocol,
                 member_id: Some(id),
                 leader: self.group.leader,
                 members: if is_leader {
@@ -313,9 +328,11 @@ impl Coordinator {
         }
         self.group.elect_joined_leader();
         self.group.generation += 1;
+        self.group.protocol = self.group.select_protocol();
         if self.group.members.is_empty() {
             self.group.transition_to(GroupState::Empty);
             self.group.leader = None;
+            self.group.protocol = None;
             let record = self.group.metadata_record(Vec::new());
             if self.append(log, vec![record], cfg, replies) {
                 self.pending.push(PendingWrite::Unawaited);
@@ -700,6 +717,7 @@ fn join_error(to: ClientAddr, member_id: Option<MemberId>, error: ErrorCode) -> 
         response: Response::error_for(
             &Request::JoinGroup {
                 member_id,
+                protocols: Default::default(),
                 claim: None,
                 instance: None,
             },

@@ -122,6 +122,10 @@ enum Command {
         /// makes the group rebalance cooperatively).
         #[arg(long, default_value = "range", value_parser = parse_assignor)]
         assignor: groupcheck::assignor::Assignor,
+        /// Static members (KIP-345): each consumer's number is its `group.instance.id`, and a
+        /// crashed or closed consumer restarts with it to take its member back.
+        #[arg(long = "static")]
+        static_members: bool,
         /// Also write the run as a model execution (a `groupcheck-trace/1` file), checked step
         /// by step against the model's properties; `groupcheck replay` re-executes it. At most
         /// 6 consumers and 4 brokers; keep the run short (a few seconds).
@@ -278,11 +282,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             quiet,
             flaw,
             assignor,
+            static_members,
             record,
         } => {
             let cfg = LiveConfig {
                 flaws: flaw.into_iter().collect(),
                 assignor,
+                static_members,
                 consumers,
                 partitions,
                 brokers,

@@ -16,7 +16,7 @@ use groupcheck::coordinator::{CoreConfig, LoadState};
 use groupcheck::flaw::Flaws;
 use groupcheck::property::{replay_difference, shared_instance, Claim, GroupView, Property};
 use groupcheck::protocol::{ErrorCode, InstanceId, Partitions, Response};
-use groupcheck::runtime::client::{form_group, settle, Client};
+use groupcheck::runtime::client::{form_group, form_static_group, settle, Client};
 use groupcheck::runtime::{history, GroupService};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
@@ -387,25 +387,6 @@ fn rejoin_racing_its_session_expiry_and_a_silent_member_completes() {
         assert_eq!(rejoiner.consumer.owned, Partitions::all(2));
         judge(&service, &[rejoiner, silent, leaver]);
     });
-}
-
-/// `n` static members (instance ids 0, 1, …) that have formed a fresh group, fault-free.
-fn form_static_group(service: &GroupService, n: u8) -> Vec<Client> {
-    let cfg = *service.config();
-    let mut clients: Vec<Client> = (0..n)
-        .map(|c| {
-            let addr = groupcheck::protocol::ClientAddr {
-                consumer: c,
-                incarnation: 0,
-                connection: 0,
-            };
-            let mut client = Client::new(addr, &cfg);
-            client.consumer = client.consumer.clone().with_instance(Some(InstanceId(c)));
-            client
-        })
-        .collect();
-    settle(service, &mut clients, Vec::new());
-    clients
 }
 
 /// A static member's restart racing its old member id's session expiry (KIP-345; the timer

@@ -4,7 +4,7 @@
 
 use groupcheck::assignor::Assignor;
 use groupcheck::flaw::{Flaw, Flaws};
-use groupcheck::model::ModelConfig;
+use groupcheck::model::{Action, Membership, ModelConfig};
 use groupcheck::protocol::{ErrorCode, Response};
 use groupcheck::runtime::live::{self, LiveConfig};
 use groupcheck::runtime::Event;
@@ -143,4 +143,28 @@ fn a_recorded_run_of_a_cooperative_group_is_a_model_execution_where_every_proper
         "a run of 1.5 s takes hundreds of steps"
     );
     replay(&trace).expect("a recorded cooperative run replays on the model");
+}
+
+// Static members (KIP-345) live: a crashed or closed process restarts with its instance id and
+// takes its member back; a pause past the session timeout expires the member; a pause through a
+// join phase's end leaves the member out, and its client gives it up (the model's
+// rebalance-timeout step). The session timeout is longer than the rebalance timeout, as static
+// deployments set it, so that a pause can outlast a join phase without its session expiring.
+#[test]
+fn a_recorded_run_of_a_static_group_is_a_model_execution_where_every_property_holds() {
+    let cfg = LiveConfig {
+        static_members: true,
+        session_timeout: Duration::from_millis(700),
+        rebalance_timeout: Duration::from_millis(400),
+        ..live_config_with(None, Assignor::Range)
+    };
+    let trace = recorded(&cfg);
+    assert_eq!(trace.property, NO_VIOLATION, "{}", trace.explanation);
+    assert_eq!(trace.config.membership, Membership::Static);
+    let restarts = trace.steps.iter();
+    let restarts = restarts
+        .filter(|s| matches!(s.action, Action::Crash(_)))
+        .count();
+    assert!(restarts > 0, "no process restarted with its instance id");
+    replay(&trace).expect("a recorded static run replays on the model");
 }

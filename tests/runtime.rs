@@ -6,7 +6,7 @@ use groupcheck::conformance::{follow, Follower};
 use groupcheck::model::properties::first_violated;
 use groupcheck::model::{Action, GroupModel, ModelConfig, World};
 use groupcheck::protocol::{ClientAddr, ErrorCode, MemberId, Request, Response};
-use groupcheck::runtime::client::form_group;
+use groupcheck::runtime::client::{form_group, form_static_group};
 use groupcheck::runtime::GroupService;
 use groupcheck::trace::Trace;
 use proptest::prelude::*;
@@ -16,11 +16,14 @@ use std::sync::LazyLock;
 
 /// A configuration for long random walks: more of every fault than exhaustive checking can
 /// afford. `mode` adds to it: static members (two processes with one instance id among them),
-/// or cooperative rebalancing.
+/// cooperative rebalancing, or the rolling upgrade from eager to cooperative.
 fn walk(mode: &str) -> GroupModel {
     let extra = match mode {
         "static" => "membership = \"static\"\ninstance_ids = [0, 1, 0]",
         "cooperative" => "protocol = \"classic-cooperative\"\nassignor = \"cooperative-sticky\"",
+        "upgrade" => {
+            "rolling_upgrade = [[\"cooperative-sticky\", \"range\"], [\"cooperative-sticky\"]]"
+        }
         _ => "",
     };
     let cfg = ModelConfig::parse(
@@ -52,9 +55,12 @@ fn walk(mode: &str) -> GroupModel {
 const DYNAMIC: u8 = 0;
 const STATIC: u8 = 1;
 const COOPERATIVE: u8 = 2;
+const UPGRADE: u8 = 3;
 
-static WALKS: LazyLock<[GroupModel; 3]> =
-    LazyLock::new(|| [walk("dynamic"), walk("static"), walk("cooperative")]);
+static WALKS: LazyLock<[GroupModel; 4]> = LazyLock::new(|| {
+    let modes = ["dynamic", "static", "cooperative", "upgrade"];
+    modes.map(walk)
+});
 
 /// The model is the reference: its state, and any enabled action (or a stutter once nothing is
 /// enabled). `MODE` chooses the walk.
@@ -163,6 +169,41 @@ prop_state_machine! {
     /// And with cooperative rebalancing.
     #[test]
     fn the_runtime_follows_the_model_on_random_executions_of_a_cooperative_group(sequential 1..150 => RuntimeTest<COOPERATIVE>);
+
+    /// And through a rolling upgrade from eager to cooperative.
+    #[test]
+    fn the_runtime_follows_the_model_on_random_executions_of_a_rolling_upgrade(sequential 1..150 => RuntimeTest<UPGRADE>);
+}
+
+// The runtime's half of the model's rebalance-timeout step (docs/model.md, static membership): a
+// static member the timer leaves out is handed to its client, once, to give up; a member that
+// rejoined is not.
+#[test]
+fn the_rebalance_timeout_hands_the_static_members_it_leaves_out_to_their_clients() {
+    let service = GroupService::new(walk("static").core, 1, true);
+    let clients = form_static_group(&service, 2);
+    let ids: Vec<MemberId> = clients
+        .iter()
+        .map(|c| c.consumer.member_id.unwrap())
+        .collect();
+    // consumer-0 leads; its JoinGroup in a Stable group starts a rebalance consumer-1 misses.
+    let rejoin = Request::JoinGroup {
+        member_id: Some(ids[0]),
+        protocols: clients[0].consumer.assignors,
+        claim: None,
+        instance: clients[0].consumer.instance,
+    };
+    service.send(0, clients[0].addr(), &rejoin);
+    assert!(!service.take_poll_timeout(ids[1]), "no timeout has fired");
+    service.rebalance_timeout();
+    assert!(!service.take_poll_timeout(ids[0]), "consumer-0 rejoined");
+    assert!(service.take_poll_timeout(ids[1]));
+    assert!(!service.take_poll_timeout(ids[1]), "handed over once");
+    let (brokers, _) = service.snapshot();
+    assert!(
+        brokers[0].group.is_member(ids[1]),
+        "a static member is kept"
+    );
 }
 
 #[test]

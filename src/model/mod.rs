@@ -202,10 +202,9 @@ impl GroupModel {
                 // the rebalance began: its client gave the membership up first. (A dynamic one
                 // is removed, and is a zombie until it learns so.)
                 let b = w.log.leader as usize;
-                let missing: Vec<_> = state::left_out(&w).collect();
+                let missing = w.brokers[b].static_members_left_out();
                 let left_out: Vec<usize> = (0..w.consumers.len())
-                    .filter(|c| w.is_live(*c) && w.consumers[*c].instance.is_some())
-                    .filter(|c| !w.consumers[*c].stalled)
+                    .filter(|c| w.is_live(*c) && !w.consumers[*c].stalled)
                     .filter(|c| {
                         w.consumers[*c]
                             .member_id

@@ -12,7 +12,7 @@
 use super::service::{ClientStep, GroupService};
 use crate::consumer::{Consumer, Send};
 use crate::coordinator::CoreConfig;
-use crate::protocol::{ClientAddr, Partition, Response};
+use crate::protocol::{ClientAddr, InstanceId, Partition, Response};
 
 pub struct Client {
     pub consumer: Consumer,
@@ -160,6 +160,20 @@ impl Client {
     pub fn is_stable(&self) -> bool {
         self.consumer.is_at_rest()
     }
+
+    /// Before anything else a poll does: if a rebalance timeout left its static member out,
+    /// its poll timer has expired too (`max.poll.interval.ms` is the rebalance timeout, and
+    /// its timer started first), so it gives the membership up and rejoins.
+    pub fn check_poll_timer(&mut self, service: &GroupService) {
+        let Some(id) = self.consumer.member_id else {
+            return;
+        };
+        if service.take_poll_timeout(id) {
+            let send = self.consumer.on_poll_timeout(&self.cfg);
+            let send = self.after(service, ClientStep::PollTimedOut, send);
+            self.send_all(service, send, None);
+        }
+    }
 }
 
 /// Drives `clients` on one thread until nothing moves: every request is sent, every batch
@@ -214,17 +228,30 @@ fn run_until_still(service: &GroupService, clients: &mut [Client], sends: &mut [
 
 /// `n` consumers (`consumer-0` …) that have joined a fresh group, fault-free.
 pub fn form_group(service: &GroupService, n: u8) -> Vec<Client> {
+    form_group_of(service, n, |_| None)
+}
+
+/// [`form_group`] of static members, each with its number as `group.instance.id`.
+pub fn form_static_group(service: &GroupService, n: u8) -> Vec<Client> {
+    form_group_of(service, n, |c| Some(InstanceId(c)))
+}
+
+fn form_group_of(
+    service: &GroupService,
+    n: u8,
+    instance: impl Fn(u8) -> Option<InstanceId>,
+) -> Vec<Client> {
     let cfg = *service.config();
     let mut clients: Vec<Client> = (0..n)
         .map(|c| {
-            Client::new(
-                ClientAddr {
-                    consumer: c,
-                    incarnation: 0,
-                    connection: 0,
-                },
-                &cfg,
-            )
+            let addr = ClientAddr {
+                consumer: c,
+                incarnation: 0,
+                connection: 0,
+            };
+            let mut client = Client::new(addr, &cfg);
+            client.consumer = client.consumer.clone().with_instance(instance(c));
+            client
         })
         .collect();
     settle(service, &mut clients, Vec::new());

@@ -15,7 +15,7 @@ use crate::assignor::Assignor;
 use crate::coordinator::{CoreConfig, GroupState, LoadState};
 use crate::flaw::Flaws;
 use crate::property::{replay_difference, Claim, GroupView, Property};
-use crate::protocol::{ClientAddr, Generation};
+use crate::protocol::{ClientAddr, Generation, InstanceId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -41,6 +41,9 @@ pub struct LiveConfig {
     pub keep_history: bool,
     /// The leader's assignor; `cooperative-sticky` makes the group rebalance cooperatively.
     pub assignor: Assignor,
+    /// Every consumer is a static member (KIP-345) with its number as `group.instance.id`: a
+    /// crash or a close restarts it with that id, to take its member back.
+    pub static_members: bool,
 }
 
 impl Default for LiveConfig {
@@ -58,6 +61,7 @@ impl Default for LiveConfig {
             flaws: Flaws::NONE,
             keep_history: false,
             assignor: Assignor::Range,
+            static_members: false,
         }
     }
 }
@@ -128,8 +132,8 @@ fn consumer_thread(
     shared: Arc<Shared>,
     c: u8,
     cfg: CoreConfig,
-    timeout: Duration,
-    pause: Duration,
+    instance: Option<InstanceId>,
+    (timeout, pause): (Duration, Duration),
 ) {
     let mut incarnation = 0;
     let new_client = |incarnation| {
@@ -143,6 +147,7 @@ fn consumer_thread(
         } else {
             Client::restarted(addr, &cfg)
         };
+        client.consumer = client.consumer.clone().with_instance(instance);
         client.timeout = Some(timeout);
         client.retry_backoff = Some(Duration::from_millis(5));
         client
@@ -173,6 +178,7 @@ fn consumer_thread(
             }
             Order::None => {}
         }
+        client.check_poll_timer(&shared.service);
         let acked_before = client
             .consumer
             .committed
@@ -261,9 +267,10 @@ pub fn run(cfg: &LiveConfig) -> LiveReport {
     let mut threads = Vec::new();
     for c in 0..cfg.consumers {
         let s = shared.clone();
-        let (timeout, pause) = (cfg.rebalance_timeout * 3, cfg.session_timeout * 2);
+        let timing = (cfg.rebalance_timeout * 3, cfg.session_timeout * 2);
+        let instance = cfg.static_members.then_some(InstanceId(c));
         consumers.push(thread::spawn(move || {
-            consumer_thread(s, c, core, timeout, pause)
+            consumer_thread(s, c, core, instance, timing)
         }));
     }
     let s = shared.clone();

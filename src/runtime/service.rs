@@ -122,6 +122,9 @@ pub enum ClientStep {
     Heartbeat,
     /// It began to close (commit, LeaveGroup).
     Closed,
+    /// Its poll timer expired while a rebalance timeout left its static member out: it gave
+    /// the membership up, to rejoin (the model's rebalance-timeout step did the same).
+    PollTimedOut,
 }
 
 impl Event {
@@ -146,6 +149,9 @@ pub struct GroupService {
     arrived: Condvar,
     /// Every event, when recording is on.
     events: Option<Mutex<Vec<Event>>>,
+    /// Static members a rebalance timeout left out, whose clients must give them up
+    /// ([`crate::coordinator::Coordinator::static_members_left_out`]).
+    poll_timed_out: Mutex<Vec<MemberId>>,
     /// When each member was last heard from (for the session timer; loom has no clock).
     #[cfg(not(loom))]
     heard: Mutex<std::collections::HashMap<MemberId, std::time::Instant>>,
@@ -179,6 +185,7 @@ impl GroupService {
             mailboxes: Mutex::new(Vec::new()),
             arrived: Condvar::new(),
             events: record.then(|| Mutex::new(Vec::new())),
+            poll_timed_out: Mutex::new(Vec::new()),
             #[cfg(not(loom))]
             heard: Default::default(),
         }
@@ -199,6 +206,7 @@ impl GroupService {
             mailboxes: Mutex::new(Vec::new()),
             arrived: Condvar::new(),
             events: record.then(|| Mutex::new(Vec::new())),
+            poll_timed_out: Mutex::new(Vec::new()),
             #[cfg(not(loom))]
             heard: Default::default(),
         }
@@ -493,8 +501,17 @@ impl GroupService {
     pub fn rebalance_timeout(&self) {
         let cfg = &self.cfg;
         self.at_leader(Timer::RebalanceTimeout, |b, log| {
+            lock(&self.poll_timed_out).extend(b.static_members_left_out());
             b.rebalance_timeout(log, cfg)
         });
+    }
+
+    /// Whether `id` is a static member a rebalance timeout left out: its client's own poll
+    /// timer (the same timeout, started earlier) has expired. Asked once: the answer is taken.
+    pub fn take_poll_timeout(&self, id: MemberId) -> bool {
+        let mut left_out = lock(&self.poll_timed_out);
+        let found = left_out.iter().position(|m| *m == id);
+        found.map(|at| left_out.remove(at)).is_some()
     }
 
     /// The pending-sync timer fires at the leader.

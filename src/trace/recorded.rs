@@ -25,7 +25,9 @@ use crate::conformance::answers_differ;
 use crate::model::config::Protocol;
 use crate::model::properties::first_violated;
 use crate::model::Fault;
-use crate::model::{Action, Addr, Control, Envelope, GroupModel, ModelConfig, Msg, Start, World};
+use crate::model::{
+    Action, Addr, Control, Envelope, GroupModel, Membership, ModelConfig, Msg, Start, World,
+};
 use crate::property::Property;
 use crate::protocol::{ClientAddr, ErrorCode, Reply, Response};
 #[cfg(not(loom))]
@@ -90,7 +92,11 @@ pub fn model_config(live: &LiveConfig) -> Result<ModelConfig, String> {
         max_offset: 1,
         assignor: live.assignor,
         rolling_upgrade: Vec::new(),
-        membership: Default::default(),
+        membership: if live.static_members {
+            Membership::Static
+        } else {
+            Membership::Dynamic
+        },
         instance_ids: None,
         start: Start::Empty,
         flaw,
@@ -434,7 +440,8 @@ impl Follow {
                 self.same_answers(&before, replies)
             }
             Event::Client { addr, step } => match step {
-                ClientStep::Started => Ok(()),
+                // The model gave the membership up within its rebalance-timeout step.
+                ClientStep::Started | ClientStep::PollTimedOut => Ok(()),
                 ClientStep::Received(Response::Heartbeat {
                     error: ErrorCode::None,
                 }) if self.skipped_heartbeat.contains(addr) => {

@@ -701,6 +701,19 @@ impl Coordinator {
         replies
     }
 
+    /// The static members the rebalance timeout would leave out of the join phase now (it keeps
+    /// them in the group). Each has gone the rebalance timeout without polling, and that is its
+    /// own `max.poll.interval.ms`, whose timer started before the rebalance did: its client has
+    /// given the membership up already (`Consumer::on_poll_timeout`).
+    pub fn static_members_left_out(&self) -> Vec<MemberId> {
+        if !self.can_time_out_join() {
+            return Vec::new();
+        }
+        let members = self.group.members.iter();
+        let left_out = members.filter(|m| m.is_static() && m.awaiting_join.is_none());
+        left_out.map(|m| m.id).collect()
+    }
+
     /// The rebalance timeout fired: end the join phase without the members that did not rejoin.
     pub fn rebalance_timeout(&mut self, log: &mut dyn LogAppender, cfg: &CoreConfig) -> Replies {
         let mut replies = Vec::new();

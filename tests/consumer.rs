@@ -131,8 +131,9 @@ fn cooperative_in(phase: Phase) -> Consumer {
     consumer_in(phase).with_assignors(Assignors::one(Assignor::CooperativeSticky))
 }
 
-// KIP-429: a cooperative consumer keeps processing while it rejoins, and its JoinGroup claims
-// what it owns, in the generation it was given it.
+// KIP-429: a cooperative consumer keeps processing while it rejoins, commits what it processed
+// before its JoinGroup (onJoinPrepare's auto-commit, as the eager one does), and its JoinGroup
+// claims what it owns, in the generation it was given it.
 #[test]
 fn a_cooperative_consumer_keeps_its_partitions_while_it_rejoins() {
     let mut c = cooperative_in(Phase::Stable);
@@ -144,7 +145,18 @@ fn a_cooperative_consumer_keeps_its_partitions_while_it_rejoins() {
     let rebalancing = Response::Heartbeat {
         error: ErrorCode::RebalanceInProgress,
     };
-    let join = c.on_response(&rebalancing, &CFG).expect("rejoins at once");
+    // onJoinPrepare: it commits what it processed first, and processes on meanwhile.
+    let commit = c.on_response(&rebalancing, &CFG).expect("commits first");
+    assert!(
+        matches!(&commit.request, Request::OffsetCommit { offsets, .. } if offsets == &vec![(0, 3)]),
+        "{commit:?}"
+    );
+    assert_eq!(c.processable(), Partitions::all(2));
+    let committed = Response::OffsetCommit {
+        error: ErrorCode::None,
+        offsets: vec![(0, 3)],
+    };
+    let join = c.on_response(&committed, &CFG).expect("then rejoins");
     let Request::JoinGroup { claim, .. } = join.request else {
         panic!("{join:?}");
     };

@@ -480,7 +480,7 @@ fn exchange_now(service: &GroupService, client: &mut Client, send: Sent) -> Opti
 /// A cooperative revocation racing a rejoin (KIP-429; the two-round move KAFKA-14639 broke).
 /// consumer-0 leads with p0 and p2, consumer-1 follows with p1 and p3, when consumer-2 joins.
 /// The first rebalance leaves p3 out of consumer-1's assignment: consumer-1 commits the
-/// progress it made on p3, gives p3 up and rejoins claiming less than before; meanwhile
+/// progress it made on p3 during the rebalance, gives p3 up and rejoins claiming less than before; meanwhile
 /// consumer-2 heartbeats, and rejoins if it hears of the new rebalance. Whichever comes first,
 /// consumer-1's changed claim starts a rebalance (a follower rejoining a Stable group with
 /// unchanged metadata just gets its generation back), and p3 ends with consumer-2, never owned
@@ -508,9 +508,19 @@ fn cooperative_revocation_racing_a_rejoin_hands_the_partition_on() {
             .on_coordinator_found(service.find_coordinator(), &COOPERATIVE);
         let join = exchange_now(&service, &mut newcomer, found.unwrap()).unwrap();
         service.send(join.to, addr, &join.request);
+        // The follower commits its progress first (onJoinPrepare), then rejoins keeping p1 and p3,
+        // and processes p3 on while the rebalance runs.
         let heartbeat = follower.consumer.heartbeat().unwrap();
-        let rejoin = exchange_now(&service, &mut follower, heartbeat).unwrap();
+        let commit = exchange_now(&service, &mut follower, heartbeat).unwrap();
+        service.send(commit.to, follower.addr(), &commit.request);
+        while service.replicate() {}
+        let committed = service.try_receive(follower.addr()).unwrap();
+        let rejoin = follower
+            .consumer
+            .on_response(&committed, &COOPERATIVE)
+            .unwrap();
         service.send(rejoin.to, follower.addr(), &rejoin.request);
+        follower.consumer.process(3);
         let heartbeat = leader.consumer.heartbeat().unwrap();
         let rejoin = exchange_now(&service, &mut leader, heartbeat).unwrap();
         let sync = exchange_now(&service, &mut leader, rejoin).unwrap();

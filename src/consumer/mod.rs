@@ -372,7 +372,7 @@ impl Consumer {
             }
             Response::SyncGroup { assignment, .. } => self.on_sync(error, *assignment, cfg),
             Response::Heartbeat { .. } => self.on_heartbeat(error),
-            Response::OffsetCommit { offsets, .. } => self.on_commit(error, offsets),
+            Response::OffsetCommit { offsets, .. } => self.on_commit(error, offsets, cfg),
             Response::OffsetFetch { offsets, .. } => self.on_fetch(error, offsets),
             Response::LeaveGroup { .. } => {
                 self.shut();
@@ -483,7 +483,12 @@ impl Consumer {
         None
     }
 
-    fn on_commit(&mut self, error: ErrorCode, offsets: &[(Partition, Offset)]) -> Option<Send> {
+    fn on_commit(
+        &mut self,
+        error: ErrorCode,
+        offsets: &[(Partition, Offset)],
+        cfg: &CoreConfig,
+    ) -> Option<Send> {
         match error {
             ErrorCode::None => {
                 for (p, o) in offsets {
@@ -491,6 +496,10 @@ impl Consumer {
                         let c = &mut self.committed[*p as usize];
                         *c = (*c).max(*o);
                     }
+                }
+                // onJoinPrepare's commit is done: on to the JoinGroup.
+                if self.phase == Phase::Revoking {
+                    self.prepare_join(cfg);
                 }
             }
             // Retriable: try again (after rediscovery if needed).
@@ -504,8 +513,11 @@ impl Consumer {
                 self.reset_generation(false)
             }
             ErrorCode::RebalanceInProgress if self.phase == Phase::Stable => self.request_rejoin(),
-            // Revoking or leaving and the commit cannot succeed: give the partitions up as they are.
-            _ => self.give_up(self.giving_up()),
+            // Rejoining and the commit cannot succeed: the Java client goes on to join without
+            // it (what it gives up, it gives up as it is).
+            _ if self.phase == Phase::Revoking => self.prepare_join(cfg),
+            // Leaving: it leaves without it.
+            _ => self.drop_partitions(),
         }
         None
     }
@@ -539,12 +551,8 @@ impl Consumer {
         }
         match self.phase {
             Phase::Revoking | Phase::Leaving => {
-                let leaving = self.giving_up();
-                let offsets: Vec<_> = self.uncommitted();
-                let offsets: Vec<_> = offsets
-                    .into_iter()
-                    .filter(|(p, _)| leaving.contains(*p))
-                    .collect();
+                // onJoinPrepare's auto-commit, or the final commit of close: what it processed.
+                let offsets = self.uncommitted();
                 if !offsets.is_empty() {
                     return self.send_commit(offsets);
                 }
@@ -582,23 +590,18 @@ impl Consumer {
         }
     }
 
-    /// onJoinPrepare: the eager protocol revokes every owned partition before rejoining; the
-    /// cooperative one only those its last assignment left out.
+    /// onJoinPrepare, once its commit is done: the eager protocol revokes every owned partition
+    /// before rejoining; the cooperative one only those its last assignment left out.
     fn prepare_join(&mut self, cfg: &CoreConfig) {
-        if !cfg.flaws.has(Flaw::NoRevokeBeforeRejoin) {
-            self.give_up(self.giving_up());
-        }
-        self.phase = Phase::Unjoined;
-    }
-
-    /// What it gives up before it rejoins, or when it leaves: everything it owns, unless it is
-    /// a cooperative consumer revoking part of its assignment.
-    fn giving_up(&self) -> Partitions {
-        if self.phase == Phase::Revoking && !self.revoking.is_empty() {
+        let revoked = if self.is_cooperative() {
             self.revoking
         } else {
             self.owned
+        };
+        if !cfg.flaws.has(Flaw::NoRevokeBeforeRejoin) {
+            self.give_up(revoked);
         }
+        self.phase = Phase::Unjoined;
     }
 
     /// Gives `partitions` up, forgetting their positions.
@@ -615,15 +618,22 @@ impl Consumer {
         self.revoking = self.revoking.difference(partitions);
     }
 
-    /// The group rebalances: an eager consumer first commits and gives up what it owns; a
-    /// cooperative one rejoins at once, keeping its partitions (unless it is in the middle of
-    /// revoking some, which it finishes first).
+    /// The group rebalances: a consumer in a Stable generation first commits what it processed
+    /// (onJoinPrepare's auto-commit, in either protocol; the Java client commits only in a
+    /// Stable generation, so one whose SyncGroup failed does not); an eager one then gives up
+    /// everything it owns, a cooperative one only what it is revoking, if anything; then it
+    /// rejoins.
     fn request_rejoin(&mut self) {
         if self.phase == Phase::Leaving {
             return; // closing wins: it commits and leaves anyway
         }
-        let cooperative = self.is_cooperative();
-        self.phase = if self.owned.is_empty() || (cooperative && self.revoking.is_empty()) {
+        let to_revoke = if self.is_cooperative() {
+            self.revoking
+        } else {
+            self.owned
+        };
+        let to_commit = self.phase == Phase::Stable && !self.uncommitted().is_empty();
+        self.phase = if to_revoke.is_empty() && !to_commit {
             Phase::Unjoined
         } else {
             Phase::Revoking

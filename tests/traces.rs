@@ -13,6 +13,7 @@ use groupcheck::trace::replay::replay;
 use groupcheck::trace::{render, Trace};
 use stateright::{Checker, Model};
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 fn flaw_models() -> Vec<ModelConfig> {
     let models = catalogue::load_all(&catalogue::default_dir()).expect("catalogue loads");
@@ -20,6 +21,13 @@ fn flaw_models() -> Vec<ModelConfig> {
     assert!(flawed.len() >= 6, "one model per flaw at least");
     flawed
 }
+
+/// Each flaw model checked once with 2 threads, shared by the tests of this file (a check of
+/// every flaw model takes a while, and the tests only read the reports).
+static CHECKED: LazyLock<Vec<(ModelConfig, CheckReport)>> = LazyLock::new(|| {
+    let models = flaw_models().into_iter();
+    models.map(|m| (m.clone(), run(&m, 2))).collect()
+});
 
 fn run(m: &ModelConfig, threads: usize) -> CheckReport {
     check(
@@ -53,9 +61,8 @@ fn stateright_finds_within(m: &ModelConfig, property: &'static str, steps: usize
 
 #[test]
 fn every_flaw_trace_is_a_shortest_violation() {
-    for m in flaw_models() {
-        let report = run(&m, 2);
-        let ts = traces(&report);
+    for (m, report) in CHECKED.iter() {
+        let ts = traces(report);
         assert_eq!(ts.len(), m.expect.violated.len(), "{}", m.name);
         for t in ts {
             if t.cycle_start.is_some() {
@@ -70,14 +77,14 @@ fn every_flaw_trace_is_a_shortest_violation() {
             assert!(t.minimal, "{}: {}", m.name, t.property);
             // An independent search (Stateright's) finds nothing shorter...
             assert!(
-                !stateright_finds_within(&m, property, n - 1),
+                !stateright_finds_within(m, property, n - 1),
                 "{}: {} is violated in fewer than {n} steps",
                 m.name,
                 t.property
             );
             // ...and does find a violation at this length.
             assert!(
-                stateright_finds_within(&m, property, n),
+                stateright_finds_within(m, property, n),
                 "{}: {} not found within {n} steps",
                 m.name,
                 t.property
@@ -88,10 +95,10 @@ fn every_flaw_trace_is_a_shortest_violation() {
 
 #[test]
 fn traces_are_the_same_bytes_on_every_run_and_at_every_thread_count() {
-    for m in flaw_models() {
-        let one: Vec<String> = traces(&run(&m, 1)).iter().map(|t| t.to_json()).collect();
-        let two: Vec<String> = traces(&run(&m, 2)).iter().map(|t| t.to_json()).collect();
-        let again: Vec<String> = traces(&run(&m, 2)).iter().map(|t| t.to_json()).collect();
+    for (m, report) in CHECKED.iter() {
+        let one: Vec<String> = traces(&run(m, 1)).iter().map(|t| t.to_json()).collect();
+        let two: Vec<String> = traces(report).iter().map(|t| t.to_json()).collect();
+        let again: Vec<String> = traces(&run(m, 2)).iter().map(|t| t.to_json()).collect();
         assert_eq!(one, two, "{}: 1 vs 2 threads", m.name);
         assert_eq!(two, again, "{}: two runs", m.name);
     }
@@ -107,9 +114,9 @@ fn reports_dir() -> PathBuf {
 fn committed_reports_are_regenerated_byte_for_byte() {
     let models = catalogue::load_all(&catalogue::default_dir()).unwrap();
     let mut stale = Vec::new();
-    for m in models.iter().filter(|m| !m.expects_pass()) {
+    for (m, report) in CHECKED.iter() {
         let dir = reports_dir().join(&m.name);
-        let expected = model_files(&run(m, 2));
+        let expected = model_files(report);
         assert!(!expected.is_empty(), "{}: no trace", m.name);
         let mut committed: Vec<String> = std::fs::read_dir(&dir)
             .map(|d| {
@@ -280,9 +287,11 @@ fn malformed_traces_are_refused_with_a_reason() {
 /// replays; cut short or with a step of the cycle removed, it does not.
 #[test]
 fn lassos_replay_and_close_their_cycle() {
-    let m = catalogue::load(&catalogue::default_dir(), "flaw-rebalance-timeout-zero").unwrap();
-    let report = run(&m, 2);
-    let t = traces(&report)
+    let (_, report) = CHECKED
+        .iter()
+        .find(|(m, _)| m.name == "flaw-rebalance-timeout-zero")
+        .expect("the flaw-rebalance-timeout-zero model");
+    let t = traces(report)
         .into_iter()
         .find(|t| t.property == "liveness")
         .expect("a liveness trace")

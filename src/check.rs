@@ -108,6 +108,46 @@ impl CheckReport {
 /// Checks one model exhaustively with breadth-first search.
 pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
     let model = GroupModel::new(cfg.clone());
+    // Liveness searches a graph of its own on one thread: it runs beside the safety check,
+    // on the core the safety check leaves idle while it waits for its last threads, and
+    // while the shortest counterexamples are searched.
+    std::thread::scope(|scope| {
+        let liveness = opts
+            .liveness
+            .unwrap_or(cfg.expect.liveness)
+            .then(|| scope.spawn(|| check_liveness(&model, opts)));
+        let mut report = check_safety(&model, opts);
+        if let Some(handle) = liveness {
+            let (result, states, elapsed) = handle.join().expect("the liveness search panicked");
+            report.properties.push(result);
+            report.liveness = Some((states, elapsed));
+        }
+        report.mismatches = mismatches(cfg, &report, opts.symmetry);
+        report
+    })
+}
+
+/// The liveness verdict of `model`, with the size of its graph and the time it took.
+fn check_liveness(model: &GroupModel, opts: &CheckOptions) -> (PropertyResult, usize, Duration) {
+    let start = Instant::now();
+    let report = liveness::check(model, opts.max_states);
+    let (verdict, trace) = match &report.outcome {
+        liveness::Outcome::Holds => (Verdict::Holds, None),
+        liveness::Outcome::Violated(lasso) => (Verdict::Violated, Some(Trace::lasso(model, lasso))),
+        liveness::Outcome::Inconclusive => (Verdict::Inconclusive, None),
+    };
+    let result = PropertyResult {
+        name: Property::Liveness.name(),
+        verdict,
+        trace,
+    };
+    (result, report.states, start.elapsed())
+}
+
+/// Every safety property and witness of `model`, by breadth-first search (or depth-first with
+/// symmetry), with a shortest counterexample for each violation.
+fn check_safety(model: &GroupModel, opts: &CheckOptions) -> CheckReport {
+    let cfg = &model.cfg;
     let properties = model.properties();
     let mut builder = model.clone().checker().threads(opts.threads.max(1));
     if let Some(n) = opts.max_states {
@@ -175,27 +215,9 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
         })
         .collect();
     let trace_start = Instant::now();
-    let mut results = attach_traces(&model, results, &discoveries, opts);
+    let results = attach_traces(model, results, &discoveries, opts);
     let trace_elapsed = trace_start.elapsed();
-    let liveness = opts.liveness.unwrap_or(cfg.expect.liveness).then(|| {
-        let start = Instant::now();
-        let report = liveness::check(&model, opts.max_states);
-        let (verdict, trace) = match &report.outcome {
-            liveness::Outcome::Holds => (Verdict::Holds, None),
-            liveness::Outcome::Violated(lasso) => {
-                (Verdict::Violated, Some(Trace::lasso(&model, lasso)))
-            }
-            liveness::Outcome::Inconclusive => (Verdict::Inconclusive, None),
-        };
-        results.push(PropertyResult {
-            name: Property::Liveness.name(),
-            verdict,
-            trace,
-        });
-        (report.states, start.elapsed())
-    });
-
-    let mut report = CheckReport {
+    CheckReport {
         model: cfg.name.clone(),
         states,
         unique_states: checker.unique_state_count(),
@@ -203,12 +225,10 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
         elapsed,
         exhaustive,
         trace_elapsed,
-        liveness,
+        liveness: None,
         properties: results,
         mismatches: Vec::new(),
-    };
-    report.mismatches = mismatches(cfg, &report, opts.symmetry);
-    report
+    }
 }
 
 /// Finds a shortest counterexample for every violated property. Should that search hit the

@@ -42,25 +42,28 @@ impl Assignor {
 }
 
 /// A consumer's assignors in preference order: the group protocols of its JoinGroup. Each
-/// assignor appears at most once. It serializes as a list.
+/// assignor appears at most once. Packed in one word, a nibble per place (`0` for none,
+/// otherwise the assignor's place in [`Assignor::ALL`] plus one), since the checker hashes it
+/// in every consumer, member and JoinGroup of every state. It serializes as a list.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
 #[serde(from = "Vec<Assignor>", into = "Vec<Assignor>")]
-pub struct Assignors([Option<Assignor>; 4]);
+pub struct Assignors(u16);
 
 impl Assignors {
     /// Just `assignor`.
     pub const fn one(assignor: Assignor) -> Assignors {
-        Assignors([Some(assignor), None, None, None])
+        Assignors(assignor as u16 + 1)
     }
 
     pub fn iter(self) -> impl Iterator<Item = Assignor> {
-        self.0.into_iter().map_while(|a| a)
+        let nibbles = (0..4).map(move |i| (self.0 >> (4 * i)) & 0xf);
+        nibbles.map_while(|n| n.checked_sub(1).map(|a| Assignor::ALL[a as usize]))
     }
 
     pub fn is_empty(self) -> bool {
-        self.0[0].is_none()
+        self.0 == 0
     }
 
     pub fn contains(self, assignor: Assignor) -> bool {
@@ -71,15 +74,15 @@ impl Assignors {
 impl From<Vec<Assignor>> for Assignors {
     /// Keeps the first occurrence of each assignor.
     fn from(list: Vec<Assignor>) -> Assignors {
-        let mut slots = [None; 4];
+        let mut packed = Assignors(0);
         let mut n = 0;
         for a in list {
-            if !slots[..n].contains(&Some(a)) {
-                slots[n] = Some(a);
+            if !packed.contains(a) {
+                packed.0 |= (a as u16 + 1) << (4 * n);
                 n += 1;
             }
         }
-        Assignors(slots)
+        packed
     }
 }
 

@@ -106,7 +106,7 @@ impl OffsetsLog {
 
     /// The generation of the latest durable group metadata (0 when there is none).
     pub fn durable_generation(&self) -> Generation {
-        self.durable_group().map_or(0, |g| g.generation)
+        self.durable_group().map_or(Generation(0), |g| g.generation)
     }
 
     /// Whether an offset commit by `committed_by` for `partition` is legitimate against the
@@ -233,7 +233,7 @@ mod tests {
         let group = Record::GroupMetadata {
             instances: Vec::new(),
             protocol: None,
-            generation: 2,
+            generation: Generation(2),
             leader: Some(a),
             members: vec![
                 (a, [0].into_iter().collect()),
@@ -241,38 +241,38 @@ mod tests {
             ],
         };
         assert!(
-            !log.commit_is_legit(0, Some((a, 2))),
+            !log.commit_is_legit(0, Some((a, Generation(2)))),
             "no group metadata yet"
         );
         log.append(0, vec![group]).unwrap();
         log.replicate_one();
-        assert!(log.commit_is_legit(0, Some((a, 2))));
+        assert!(log.commit_is_legit(0, Some((a, Generation(2)))));
         assert!(
-            !log.commit_is_legit(1, Some((a, 2))),
+            !log.commit_is_legit(1, Some((a, Generation(2)))),
             "a member, but not given p1"
         );
         assert!(
-            !log.commit_is_legit(0, Some((b, 2))),
+            !log.commit_is_legit(0, Some((b, Generation(2)))),
             "a member, but not given p0"
         );
-        assert!(!log.commit_is_legit(0, Some((stranger, 2))), "not a member");
-        assert!(!log.commit_is_legit(0, Some((a, 1))), "an older generation");
+        assert!(!log.commit_is_legit(0, Some((stranger, Generation(2)))), "not a member");
+        assert!(!log.commit_is_legit(0, Some((a, Generation(1)))), "an older generation");
         assert!(!log.commit_is_legit(0, None), "no member at all");
         // A cooperative round left p1 out: its previous owner may still commit it.
         let round = Record::GroupMetadata {
             instances: Vec::new(),
             protocol: None,
-            generation: 3,
+            generation: Generation(3),
             leader: Some(a),
             members: vec![(a, [0].into_iter().collect()), (b, Partitions::EMPTY)],
         };
         log.append(0, vec![round]).unwrap();
         log.replicate_one();
         assert!(
-            log.commit_is_legit(1, Some((b, 3))),
+            log.commit_is_legit(1, Some((b, Generation(3)))),
             "p1 is given to nobody"
         );
-        assert!(!log.commit_is_legit(0, Some((b, 3))), "p0 is a's");
-        assert!(!log.commit_is_legit(1, Some((stranger, 3))), "not a member");
+        assert!(!log.commit_is_legit(0, Some((b, Generation(3)))), "p0 is a's");
+        assert!(!log.commit_is_legit(1, Some((stranger, Generation(3)))), "not a member");
     }
 }

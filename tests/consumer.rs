@@ -5,7 +5,8 @@ use groupcheck::consumer::{Consumer, Phase};
 use groupcheck::coordinator::CoreConfig;
 use groupcheck::flaw::Flaws;
 use groupcheck::protocol::{
-    Assignors, ClientAddr, ErrorCode, InstanceId, MemberId, Partitions, Request, Response,
+    Assignors, ClientAddr, ErrorCode, Generation, InstanceId, MemberId, Partitions, Request,
+    Response,
 };
 
 const CFG: CoreConfig = CoreConfig {
@@ -27,7 +28,7 @@ fn consumer_in(phase: Phase) -> Consumer {
     c.phase = phase;
     c.coordinator = Some(0);
     c.member_id = Some(MemberId { epoch: 0, seq: 0 });
-    c.generation = Some(1);
+    c.generation = Some(Generation(1));
     c.owned = Partitions::all(2);
     c.positions[0] = 3;
     c
@@ -105,7 +106,7 @@ fn a_leader_told_to_skip_the_assignment_sends_none() {
     let me = MemberId { epoch: 0, seq: 5 };
     let answer = |skip_assignment| Response::JoinGroup {
         error: ErrorCode::None,
-        generation: 1,
+        generation: Generation(1),
         protocol: Some(Assignor::Range),
         member_id: Some(me),
         leader: Some(me),
@@ -139,7 +140,7 @@ fn a_cooperative_consumer_keeps_its_partitions_while_it_rejoins() {
     let mut c = cooperative_in(Phase::Stable);
     c.last_assignment = Some(groupcheck::protocol::OwnedClaim {
         partitions: Partitions::all(2),
-        generation: 1,
+        generation: Generation(1),
     });
     assert!(c.heartbeat().is_some());
     let rebalancing = Response::Heartbeat {
@@ -162,7 +163,7 @@ fn a_cooperative_consumer_keeps_its_partitions_while_it_rejoins() {
     };
     assert_eq!(
         claim.map(|c| (c.partitions, c.generation)),
-        Some((Partitions::all(2), 1))
+        Some((Partitions::all(2), Generation(1)))
     );
     assert_eq!(c.owned, Partitions::all(2));
     assert_eq!(c.processable(), Partitions::all(2));
@@ -179,7 +180,7 @@ fn a_cooperative_consumer_revokes_only_what_it_lost_committing_first() {
     let synced = Response::SyncGroup {
         error: ErrorCode::None,
         member_id: MemberId { epoch: 0, seq: 0 },
-        generation: 1,
+        generation: Generation(1),
         assignment: Partitions::single(1),
     };
     let commit = c.on_response(&synced, &CFG).expect("commits p0 first");
@@ -228,7 +229,7 @@ fn the_leader_runs_the_selected_assignor_and_an_unknown_one_is_fatal() {
     };
     let answer = |protocol| Response::JoinGroup {
         error: ErrorCode::None,
-        generation: 1,
+        generation: Generation(1),
         protocol: Some(protocol),
         member_id: Some(me),
         leader: Some(me),

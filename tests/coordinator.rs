@@ -55,11 +55,12 @@ fn reply_to(replies: &[Reply], consumer: u8) -> &Response {
 }
 
 fn join_ok(
-    generation: Generation,
+    generation: impl Into<Generation>,
     id: MemberId,
     leader: MemberId,
     members: &[MemberId],
 ) -> Response {
+    let generation: Generation = generation.into();
     Response::JoinGroup {
         skip_assignment: false,
         error: ErrorCode::None,
@@ -87,9 +88,10 @@ fn join_error(id: Option<MemberId>, error: ErrorCode) -> Response {
 fn sync_reply(
     error: ErrorCode,
     id: MemberId,
-    generation: Generation,
+    generation: impl Into<Generation>,
     assignment: Partitions,
 ) -> Response {
+    let generation: Generation = generation.into();
     Response::SyncGroup {
         error,
         member_id: id,
@@ -113,7 +115,8 @@ fn reply(consumer: u8, response: Response) -> Reply {
 }
 
 /// One request of every group API, from `id` at `generation`.
-fn every_group_api(id: MemberId, generation: Generation) -> Vec<Request> {
+fn every_group_api(id: MemberId, generation: impl Into<Generation>) -> Vec<Request> {
+    let generation: Generation = generation.into();
     vec![
         Request::JoinGroup {
             protocols: RANGE,
@@ -186,8 +189,8 @@ impl Harness {
         self.coord.group.state
     }
 
-    fn generation(&self) -> Generation {
-        self.coord.group.generation
+    fn generation(&self) -> u32 {
+        self.coord.group.generation.0
     }
 
     fn member_ids(&self) -> Vec<MemberId> {
@@ -255,9 +258,10 @@ impl Harness {
         &mut self,
         consumer: u8,
         id: MemberId,
-        generation: Generation,
+        generation: impl Into<Generation>,
         assignments: Vec<(MemberId, Partitions)>,
     ) -> Vec<Reply> {
+        let generation: Generation = generation.into();
         self.send(
             consumer,
             Request::SyncGroup {
@@ -270,7 +274,13 @@ impl Harness {
     }
 
     /// A Heartbeat: answered at once, the same as the pure `heartbeat_error`, changing nothing.
-    fn heartbeat(&mut self, consumer: u8, id: MemberId, generation: Generation) -> ErrorCode {
+    fn heartbeat(
+        &mut self,
+        consumer: u8,
+        id: MemberId,
+        generation: impl Into<Generation>,
+    ) -> ErrorCode {
+        let generation: Generation = generation.into();
         let before = self.snapshot();
         let heartbeat = Request::Heartbeat {
             member_id: id,
@@ -298,9 +308,10 @@ impl Harness {
         &mut self,
         consumer: u8,
         id: MemberId,
-        generation: Generation,
+        generation: impl Into<Generation>,
         offsets: &[(Partition, Offset)],
     ) -> Vec<Reply> {
+        let generation: Generation = generation.into();
         self.send(
             consumer,
             Request::OffsetCommit {
@@ -414,7 +425,7 @@ fn join_without_member_id_answers_member_id_required_with_a_fresh_pending_id() {
     ) {
         Response::JoinGroup {
             error: ErrorCode::MemberIdRequired,
-            generation: 0,
+            generation: Generation(0),
             member_id: Some(id),
             leader: None,
             members,
@@ -612,7 +623,7 @@ fn leader_sync_appends_group_metadata_and_sync_replies_wait_until_it_is_durable(
     let record = Record::GroupMetadata {
         instances: Vec::new(),
         protocol: Some(Assignor::Range),
-        generation: 1,
+        generation: Generation(1),
         leader: Some(a),
         members: assignment.clone(),
     };
@@ -620,7 +631,7 @@ fn leader_sync_appends_group_metadata_and_sync_replies_wait_until_it_is_durable(
     assert_eq!(
         h.coord.pending,
         vec![PendingWrite::Assignment {
-            generation: 1,
+            generation: Generation(1),
             assignments: assignment.clone()
         }]
     );
@@ -659,7 +670,7 @@ fn members_the_leader_leaves_out_get_an_empty_assignment_and_stable_sync_returns
         vec![vec![Record::GroupMetadata {
             instances: Vec::new(),
             protocol: Some(Assignor::Range),
-            generation: 1,
+            generation: Generation(1),
             leader: Some(a),
             members: vec![(a, all()), (b, Partitions::EMPTY)],
         }]]
@@ -672,7 +683,7 @@ fn members_the_leader_leaves_out_get_an_empty_assignment_and_stable_sync_returns
     let b_sync = Request::SyncGroup {
         instance: None,
         member_id: b,
-        generation: 1,
+        generation: Generation(1),
         assignments: Vec::new(),
     };
     assert_eq!(
@@ -682,7 +693,7 @@ fn members_the_leader_leaves_out_get_an_empty_assignment_and_stable_sync_returns
     let a_sync = Request::SyncGroup {
         instance: None,
         member_id: a,
-        generation: 1,
+        generation: Generation(1),
         assignments: vec![(b, all())],
     };
     assert_eq!(h.ask(1, a_sync), sync_reply(ErrorCode::None, a, 1, all()));
@@ -705,7 +716,7 @@ fn sync_with_a_wrong_generation_is_illegal_generation_and_changes_nothing() {
                 Request::SyncGroup {
                     instance: None,
                     member_id: b,
-                    generation,
+                    generation: Generation(generation),
                     assignments: Vec::new(),
                 },
             );
@@ -737,7 +748,7 @@ fn sync_from_an_unknown_member_is_unknown_member_id_and_changes_nothing() {
             Request::SyncGroup {
                 instance: None,
                 member_id: STRANGER,
-                generation,
+                generation: Generation(generation),
                 assignments: vec![(STRANGER, all())],
             },
         );
@@ -765,7 +776,7 @@ fn sync_during_preparing_rebalance_is_rebalance_in_progress() {
         Request::SyncGroup {
             instance: None,
             member_id: b,
-            generation: 1,
+            generation: Generation(1),
             assignments: Vec::new(),
         },
     );
@@ -1065,7 +1076,7 @@ fn a_commit_is_acknowledged_and_served_only_once_its_batch_is_durable() {
         vec![vec![Record::OffsetCommit {
             partition: 0,
             offset: 5,
-            committed_by: Some((a, 1)),
+            committed_by: Some((a, Generation(1))),
         }]]
     );
     assert_eq!(
@@ -1170,7 +1181,7 @@ fn the_last_member_leaving_empties_the_group_and_persists_it_at_a_new_generation
     let empty = Record::GroupMetadata {
         instances: Vec::new(),
         protocol: None,
-        generation: 2,
+        generation: Generation(2),
         leader: None,
         members: Vec::new(),
     };
@@ -1466,7 +1477,7 @@ fn a_new_coordinator_reloads_the_last_durable_generation_and_offsets() {
     let b_sync = Request::SyncGroup {
         instance: None,
         member_id: b,
-        generation: 1,
+        generation: Generation(1),
         assignments: Vec::new(),
     };
     assert_eq!(
@@ -1534,7 +1545,7 @@ fn flaw_commit_without_fencing_accepts_a_commit_from_an_unknown_member() {
         vec![vec![Record::OffsetCommit {
             partition: 0,
             offset: 9,
-            committed_by: Some((STRANGER, 0)),
+            committed_by: Some((STRANGER, Generation(0))),
         }]]
     );
     assert_eq!(
@@ -1706,11 +1717,14 @@ fn flaw_partial_replay_loses_the_records_past_the_first_segment() {
 
     let full = replay::replay(PARTITIONS, &durable);
     assert_eq!(full.offsets.as_slice(), [Some(5), Some(7)]);
-    assert_eq!(full.generation, 1);
+    assert_eq!(full.generation, Generation(1));
     assert_eq!(replay::load(PARTITIONS, &durable, Flaws::NONE), full);
     let partial = replay::load(PARTITIONS, &durable, flawed);
     assert_eq!(partial.offsets.as_slice(), [Some(5), None]);
-    assert_eq!((partial.generation, &partial.members), (1, &full.members));
+    assert_eq!(
+        (partial.generation, &partial.members),
+        (Generation(1), &full.members)
+    );
     // A log that fits in one segment loses nothing.
     let short = &durable[..SEGMENT_RECORDS];
     assert_eq!(
@@ -1724,7 +1738,10 @@ fn flaw_partial_replay_loses_the_records_past_the_first_segment() {
         c.start_loading(1, &cfg);
         c.finish_loading(&durable, &cfg);
         assert_eq!(c.offsets.as_slice(), [Some(5), expected], "{flaws:?}");
-        assert_eq!((c.group.state, c.group.generation), (GroupState::Stable, 1));
+        assert_eq!(
+            (c.group.state, c.group.generation),
+            (GroupState::Stable, Generation(1))
+        );
     }
 }
 
@@ -1801,7 +1818,7 @@ fn scripted_run(flaws: Flaws) -> Vec<Step> {
         Request::Heartbeat {
             instance: None,
             member_id: b,
-            generation: 1,
+            generation: Generation(1),
         },
     );
     step(&h, "the follower heartbeats", r);
@@ -1835,7 +1852,8 @@ fn scripted_run(flaws: Flaws) -> Vec<Step> {
 }
 
 /// A dynamic member's Heartbeat.
-fn heartbeat(member_id: MemberId, generation: Generation) -> Request {
+fn heartbeat(member_id: MemberId, generation: impl Into<Generation>) -> Request {
+    let generation: Generation = generation.into();
     Request::Heartbeat {
         member_id,
         generation,
@@ -1937,7 +1955,7 @@ impl Harness {
         let generation = self.generation();
         let heartbeat = Request::Heartbeat {
             member_id: id,
-            generation,
+            generation: Generation(generation),
             instance: Some(instance),
         };
         self.ask(consumer, heartbeat)
@@ -1972,7 +1990,7 @@ impl Harness {
         {
             let sync = Request::SyncGroup {
                 member_id: id,
-                generation: 2,
+                generation: Generation(2),
                 assignments,
                 instance: Some(instance),
             };
@@ -2007,7 +2025,7 @@ fn a_static_restart_in_a_stable_group_takes_the_member_over_once_durable() {
     assert_ne!(new, second);
     assert_eq!((h.state(), h.generation()), (GroupState::Stable, 2));
     assert!(
-        matches!(h.coord.pending[..], [PendingWrite::Replacement { member, generation: 2 }] if member == new)
+        matches!(h.coord.pending[..], [PendingWrite::Replacement { member, generation: Generation(2) }] if member == new)
     );
     assert_eq!(h.drain(), vec![reply(3, join_ok(2, new, first, &[]))]);
     assert_eq!(
@@ -2015,7 +2033,7 @@ fn a_static_restart_in_a_stable_group_takes_the_member_over_once_durable() {
             3,
             Request::SyncGroup {
                 member_id: new,
-                generation: 2,
+                generation: Generation(2),
                 assignments: Vec::new(),
                 instance: Some(I1),
             }
@@ -2243,7 +2261,7 @@ fn a_rejoin_with_changed_metadata_starts_a_rebalance() {
     let claim = |ps: &[u8]| {
         Some(groupcheck::protocol::OwnedClaim {
             partitions: ps.iter().copied().collect(),
-            generation: 1,
+            generation: Generation(1),
         })
     };
     let rejoin = |claim| Request::JoinGroup {
@@ -2390,7 +2408,7 @@ fn a_follower_rejoining_with_other_protocols_starts_a_rebalance() {
         same,
         Response::JoinGroup {
             error: ErrorCode::None,
-            generation: 1,
+            generation: Generation(1),
             ..
         }
     ));

@@ -7,7 +7,8 @@ use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState};
 use groupcheck::flaw::Flaws;
 use groupcheck::offsets_log::{LogAppender, OffsetsLog};
 use groupcheck::protocol::{
-    Assignors, ClientAddr, ErrorCode, InstanceId, MemberId, Partitions, Record, Request, Response,
+    Assignors, ClientAddr, ErrorCode, Generation, InstanceId, MemberId, Partitions, Record,
+    Request, Response,
 };
 use proptest::prelude::*;
 
@@ -65,7 +66,7 @@ fn request() -> impl Strategy<Value = Request> {
             .prop_map(|(member_id, generation, assignments, instance)| {
                 Request::SyncGroup {
                     member_id,
-                    generation,
+                    generation: Generation(generation),
                     assignments,
                     instance,
                 }
@@ -73,7 +74,7 @@ fn request() -> impl Strategy<Value = Request> {
         (member(), 0u32..4, instance()).prop_map(|(member_id, generation, instance)| {
             Request::Heartbeat {
                 member_id,
-                generation,
+                generation: Generation(generation),
                 instance,
             }
         }),
@@ -90,7 +91,7 @@ fn request() -> impl Strategy<Value = Request> {
             .prop_map(
                 |(member_id, generation, offsets, instance)| Request::OffsetCommit {
                     member_id,
-                    generation,
+                    generation: Generation(generation),
                     offsets,
                     instance
                 }
@@ -259,7 +260,7 @@ fn record() -> impl Strategy<Value = Record> {
             .prop_map(|(generation, leader, members)| Record::GroupMetadata {
                 instances: Vec::new(),
                 protocol: (!members.is_empty()).then_some(Assignor::Range),
-                generation,
+                generation: Generation(generation),
                 leader,
                 members
             }),
@@ -307,7 +308,7 @@ fn subscriptions() -> impl Strategy<Value = (Vec<Subscription>, u8)> {
                         seq: i as u32,
                     },
                     owned: (0..p).filter(|q| bits & (1 << q) != 0).collect(),
-                    generation,
+                    generation: generation.map(Generation),
                 })
                 .collect();
             (subs, p)
@@ -385,10 +386,10 @@ proptest! {
                 prop_assert!(i == j || g.intersection(*c).is_empty(), "{m} given a partition of another owner");
             }
         }
-        let newest = subs.iter().filter_map(|s| s.generation).max().unwrap_or(0);
+        let newest = subs.iter().filter_map(|s| s.generation).max().unwrap_or(Generation(0));
         let kept: Vec<Subscription> = first
             .iter()
-            .map(|(member, owned)| Subscription { member: *member, owned: *owned, generation: Some(newest + 1) })
+            .map(|(member, owned)| Subscription { member: *member, owned: *owned, generation: Some(newest.next()) })
             .collect();
         let second = Assignor::CooperativeSticky.assign(&kept, p, Flaws::NONE);
         prop_assert_eq!(given_once(&second)?, Partitions::all(p));

@@ -5,7 +5,7 @@ use groupcheck::catalogue;
 use groupcheck::conformance::{follow, Follower};
 use groupcheck::model::properties::first_violated;
 use groupcheck::model::{Action, GroupModel, ModelConfig, World};
-use groupcheck::protocol::{ClientAddr, ErrorCode, MemberId, Request, Response};
+use groupcheck::protocol::{ClientAddr, ErrorCode, Generation, MemberId, Request, Response};
 use groupcheck::runtime::client::{form_group, form_static_group};
 use groupcheck::runtime::GroupService;
 use groupcheck::trace::Trace;
@@ -268,7 +268,12 @@ fn service_with_group() -> (GroupService, MemberId, u32, ClientAddr) {
     let service = GroupService::new(cfg, 2, false);
     let clients = form_group(&service, 2);
     let c = &clients[0].consumer;
-    (service, c.member_id.unwrap(), c.generation.unwrap(), c.addr)
+    (
+        service,
+        c.member_id.unwrap(),
+        c.generation.unwrap().0,
+        c.addr,
+    )
 }
 
 /// Out-of-protocol requests get Kafka's error code and change nothing.
@@ -281,7 +286,7 @@ fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
             Request::OffsetCommit {
                 instance: None,
                 member_id: stranger,
-                generation,
+                generation: Generation(generation),
                 offsets: vec![(0, 1)],
             },
             ErrorCode::UnknownMemberId,
@@ -290,7 +295,7 @@ fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
             Request::OffsetCommit {
                 instance: None,
                 member_id: member,
-                generation: generation + 5,
+                generation: Generation(generation + 5),
                 offsets: vec![(0, 1)],
             },
             ErrorCode::IllegalGeneration,
@@ -299,7 +304,7 @@ fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
             Request::OffsetCommit {
                 instance: None,
                 member_id: member,
-                generation,
+                generation: Generation(generation),
                 offsets: vec![(7, 1)],
             },
             ErrorCode::UnknownTopicOrPartition,
@@ -308,7 +313,7 @@ fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
             Request::Heartbeat {
                 instance: None,
                 member_id: stranger,
-                generation,
+                generation: Generation(generation),
             },
             ErrorCode::UnknownMemberId,
         ),
@@ -316,7 +321,7 @@ fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
             Request::Heartbeat {
                 instance: None,
                 member_id: member,
-                generation: generation.wrapping_sub(1),
+                generation: Generation(generation.wrapping_sub(1)),
             },
             ErrorCode::IllegalGeneration,
         ),
@@ -324,7 +329,7 @@ fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
             Request::SyncGroup {
                 instance: None,
                 member_id: stranger,
-                generation,
+                generation: Generation(generation),
                 assignments: vec![],
             },
             ErrorCode::UnknownMemberId,

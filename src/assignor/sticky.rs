@@ -30,7 +30,7 @@ pub fn counted_claims(subs: &[Subscription], partitions: u8, flaws: Flaws) -> Ve
         return subs.iter().map(|s| s.owned.intersection(all)).collect();
     }
     // No generation is Kafka's DEFAULT_GENERATION (-1): below every real one.
-    let generation = |s: &Subscription| s.generation.map_or(-1, i64::from);
+    let generation = |s: &Subscription| s.generation.map_or(-1, |g| i64::from(g.0));
     // KAFKA-14639: only the claims of the newest generation any member reports were heard.
     let newest_reported = subs.iter().map(generation).max();
     let heard = |s: &Subscription| {
@@ -120,12 +120,13 @@ pub fn assign_cooperatively(
 mod tests {
     use super::*;
     use crate::assignor::Assignor;
+    use crate::protocol::Generation;
 
     fn sub(seq: u32, owned: &[u8], generation: Option<u32>) -> Subscription {
         Subscription {
             member: MemberId { epoch: 0, seq },
             owned: owned.iter().copied().collect(),
-            generation,
+            generation: generation.map(Generation),
         }
     }
 
@@ -181,7 +182,7 @@ mod tests {
             .map(|(m, g)| Subscription {
                 member: *m,
                 owned: *g,
-                generation: Some(4),
+                generation: Some(Generation(4)),
             })
             .collect();
         let second = Assignor::CooperativeSticky.assign(&kept, 4, Flaws::NONE);

@@ -48,7 +48,7 @@ impl Snapshot {
                 self.instances = instances.clone();
             }
             Record::GroupTombstone => {
-                self.generation = 0;
+                self.generation = Generation(0);
                 self.protocol = None;
                 self.leader = None;
                 self.members.clear();

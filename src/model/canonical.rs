@@ -223,9 +223,9 @@ impl Names for Action {
 
 /// The renaming that makes a state canonical.
 pub struct Renaming {
-    shift: Generation,
+    shift: u32,
     /// The newest generation in use minus the oldest.
-    span: Generation,
+    span: u32,
     /// Per leader epoch, the member sequence numbers in use, sorted.
     seqs: Vec<(LeaderEpoch, Vec<u32>)>,
 }
@@ -238,7 +238,7 @@ impl Renaming {
     /// The renaming of `w` (which is only read: the visit needs `&mut`).
     fn collect(probe: &mut World) -> Renaming {
         let mut min_gen: Option<Generation> = None;
-        let mut max_gen: Generation = 0;
+        let mut max_gen = Generation(0);
         let mut seqs: Vec<(LeaderEpoch, Vec<u32>)> = Vec::new();
         probe.names(&mut |n| match n {
             Name::Generation(g) => {
@@ -254,10 +254,10 @@ impl Renaming {
             s.sort_unstable();
             s.dedup();
         }
-        let shift = min_gen.unwrap_or(0);
+        let shift = min_gen.unwrap_or_default().0;
         Renaming {
             shift,
-            span: max_gen.saturating_sub(shift),
+            span: max_gen.0.saturating_sub(shift),
             seqs,
         }
     }
@@ -273,7 +273,7 @@ impl Renaming {
 
     fn rename(&self, n: Name<'_>) {
         match n {
-            Name::Generation(g) => *g -= self.shift,
+            Name::Generation(g) => g.0 -= self.shift,
             Name::Member(m) => {
                 if let Some((_, s)) = self.seqs.iter().find(|(e, _)| *e == m.epoch) {
                     if let Ok(rank) = s.binary_search(&m.seq) {
@@ -312,7 +312,7 @@ impl Renaming {
 
 /// The fingerprint of `w`'s canonical form, and how many generations lie between the oldest
 /// and the newest one in use: both from one copy of the state.
-pub fn view(w: &World) -> (u64, Generation) {
+pub fn view(w: &World) -> (u64, u32) {
     let mut c = without_audit(w);
     let renaming = Renaming::collect(&mut c);
     let span = renaming.span;

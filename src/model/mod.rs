@@ -67,7 +67,7 @@ impl GroupModel {
         let mut model = GroupModel {
             cfg,
             core,
-            initial_generation: 0,
+            initial_generation: crate::protocol::Generation(0),
         };
         model.initial_generation = model.init_states()[0].leader().group.generation;
         model
@@ -494,7 +494,7 @@ impl GroupModel {
 }
 
 /// See [`GroupModel::within_boundary`].
-pub const MAX_GENERATION_SPAN: crate::protocol::Generation = 4;
+pub const MAX_GENERATION_SPAN: u32 = 4;
 
 /// How many appended batches may wait for the high watermark before the coordinator stops
 /// taking requests.

@@ -5,7 +5,7 @@ use crate::consumer::Consumer;
 use crate::coordinator::Coordinator;
 use crate::offsets_log::OffsetsLog;
 use crate::protocol::{
-    BrokerId, ClientAddr, Generation, LeaderEpoch, MemberId, Offset, Partition, Request, Response,
+    BrokerId, ClientAddr, LeaderEpoch, MemberId, Offset, Partition, Request, Response,
 };
 use crate::protocol::{PerPartition, Small};
 use serde::{Deserialize, Serialize};
@@ -169,7 +169,7 @@ pub struct World {
 /// and the fingerprint are asked of every state generated. A copy starts empty (it is copied
 /// to be changed), and it takes no part in comparing states.
 #[derive(Debug, Default)]
-pub struct View(std::sync::OnceLock<(u64, Generation)>);
+pub struct View(std::sync::OnceLock<(u64, u32)>);
 
 impl Clone for View {
     fn clone(&self) -> View {
@@ -202,11 +202,11 @@ impl World {
     }
 
     /// How many generations lie between the oldest and the newest one in use.
-    pub fn generation_span(&self) -> Generation {
+    pub fn generation_span(&self) -> u32 {
         self.view().1
     }
 
-    fn view(&self) -> (u64, Generation) {
+    fn view(&self) -> (u64, u32) {
         *self.view.0.get_or_init(|| super::canonical::view(self))
     }
 

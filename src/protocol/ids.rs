@@ -8,7 +8,32 @@ pub type Partition = u8;
 /// A position in a partition: the offset of the next record to consume.
 pub type Offset = u32;
 /// The group's generation id. Kafka's "no generation" (-1) is `Option::None` where it can occur.
-pub type Generation = u32;
+/// A type of its own, so that it cannot be mixed up with an offset or a leader epoch (all three
+/// are `u32`); it is written as a bare number.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Generation(pub u32);
+
+impl Generation {
+    /// The generation a completed join phase moves to.
+    pub fn next(self) -> Generation {
+        Generation(self.0 + 1)
+    }
+}
+
+impl From<u32> for Generation {
+    fn from(id: u32) -> Generation {
+        Generation(id)
+    }
+}
+
+impl fmt::Display for Generation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
 /// The leader epoch of `__consumer_offsets`: it grows with every election.
 pub type LeaderEpoch = u32;
 

@@ -239,7 +239,7 @@ impl Response {
             },
             Request::JoinGroup { member_id, .. } => Response::JoinGroup {
                 error,
-                generation: 0,
+                generation: Generation(0),
                 protocol: None,
                 member_id: *member_id,
                 leader: None,

@@ -25,9 +25,7 @@ use crate::conformance::answers_differ;
 use crate::model::config::Protocol;
 use crate::model::properties::first_violated;
 use crate::model::Fault;
-use crate::model::{
-    Action, Addr, Control, Envelope, GroupModel, Membership, ModelConfig, Msg, Start, World,
-};
+use crate::model::{Action, Addr, Control, Envelope, GroupModel, ModelConfig, Msg, Start, World};
 use crate::property::Property;
 use crate::protocol::{ClientAddr, ErrorCode, Reply, Response};
 #[cfg(not(loom))]
@@ -93,9 +91,9 @@ pub fn model_config(live: &LiveConfig) -> Result<ModelConfig, String> {
         assignor: live.assignor,
         rolling_upgrade: Vec::new(),
         membership: if live.static_members {
-            Membership::Static
+            crate::model::Membership::Static
         } else {
-            Membership::Dynamic
+            crate::model::Membership::Dynamic
         },
         instance_ids: None,
         start: Start::Empty,

@@ -124,7 +124,7 @@ impl Group {
     pub fn empty() -> Group {
         Group {
             state: GroupState::Empty,
-            generation: 0,
+            generation: Generation(0),
             protocol: None,
             leader: None,
             members: Small::new(),

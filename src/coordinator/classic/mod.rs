@@ -327,7 +327,7 @@ impl Coordinator {
             self.group.remove(id);
         }
         self.group.elect_joined_leader();
-        self.group.generation += 1;
+        self.group.generation = self.group.generation.next();
         self.group.protocol = self.group.select_protocol();
         if self.group.members.is_empty() {
             self.group.transition_to(GroupState::Empty);

@@ -44,7 +44,7 @@ impl OffsetsLog {
     pub fn new(leader: BrokerId) -> OffsetsLog {
         OffsetsLog {
             leader,
-            leader_epoch: 0,
+            leader_epoch: LeaderEpoch(0),
             durable: Vec::new(),
             uncommitted: Vec::new(),
         }
@@ -76,7 +76,7 @@ impl OffsetsLog {
     /// Leadership moves to `leader`: everything above the high watermark is truncated.
     pub fn elect(&mut self, leader: BrokerId) {
         self.leader = leader;
-        self.leader_epoch += 1;
+        self.leader_epoch = self.leader_epoch.next();
         self.uncommitted.clear();
     }
 
@@ -225,9 +225,18 @@ mod tests {
     #[test]
     fn a_commit_is_legit_only_from_a_member_of_the_durable_generation_given_the_partition() {
         let (a, b, stranger) = (
-            MemberId { epoch: 0, seq: 0 },
-            MemberId { epoch: 0, seq: 1 },
-            MemberId { epoch: 0, seq: 2 },
+            MemberId {
+                epoch: LeaderEpoch(0),
+                seq: 0,
+            },
+            MemberId {
+                epoch: LeaderEpoch(0),
+                seq: 1,
+            },
+            MemberId {
+                epoch: LeaderEpoch(0),
+                seq: 2,
+            },
         );
         let mut log = OffsetsLog::new(0);
         let group = Record::GroupMetadata {
@@ -244,7 +253,7 @@ mod tests {
             !log.commit_is_legit(0, Some((a, Generation(2)))),
             "no group metadata yet"
         );
-        log.append(0, vec![group]).unwrap();
+        log.append(LeaderEpoch(0), vec![group]).unwrap();
         log.replicate_one();
         assert!(log.commit_is_legit(0, Some((a, Generation(2)))));
         assert!(
@@ -255,8 +264,14 @@ mod tests {
             !log.commit_is_legit(0, Some((b, Generation(2)))),
             "a member, but not given p0"
         );
-        assert!(!log.commit_is_legit(0, Some((stranger, Generation(2)))), "not a member");
-        assert!(!log.commit_is_legit(0, Some((a, Generation(1)))), "an older generation");
+        assert!(
+            !log.commit_is_legit(0, Some((stranger, Generation(2)))),
+            "not a member"
+        );
+        assert!(
+            !log.commit_is_legit(0, Some((a, Generation(1)))),
+            "an older generation"
+        );
         assert!(!log.commit_is_legit(0, None), "no member at all");
         // A cooperative round left p1 out: its previous owner may still commit it.
         let round = Record::GroupMetadata {
@@ -266,13 +281,19 @@ mod tests {
             leader: Some(a),
             members: vec![(a, [0].into_iter().collect()), (b, Partitions::EMPTY)],
         };
-        log.append(0, vec![round]).unwrap();
+        log.append(LeaderEpoch(0), vec![round]).unwrap();
         log.replicate_one();
         assert!(
             log.commit_is_legit(1, Some((b, Generation(3)))),
             "p1 is given to nobody"
         );
-        assert!(!log.commit_is_legit(0, Some((b, Generation(3)))), "p0 is a's");
-        assert!(!log.commit_is_legit(1, Some((stranger, Generation(3)))), "not a member");
+        assert!(
+            !log.commit_is_legit(0, Some((b, Generation(3)))),
+            "p0 is a's"
+        );
+        assert!(
+            !log.commit_is_legit(1, Some((stranger, Generation(3)))),
+            "not a member"
+        );
     }
 }

@@ -5,8 +5,8 @@ use groupcheck::consumer::{Consumer, Phase};
 use groupcheck::coordinator::CoreConfig;
 use groupcheck::flaw::Flaws;
 use groupcheck::protocol::{
-    Assignors, ClientAddr, ErrorCode, Generation, InstanceId, MemberId, Partitions, Request,
-    Response,
+    Assignors, ClientAddr, ErrorCode, Generation, InstanceId, LeaderEpoch, MemberId, Partitions,
+    Request, Response,
 };
 
 const CFG: CoreConfig = CoreConfig {
@@ -27,7 +27,10 @@ fn consumer_in(phase: Phase) -> Consumer {
     );
     c.phase = phase;
     c.coordinator = Some(0);
-    c.member_id = Some(MemberId { epoch: 0, seq: 0 });
+    c.member_id = Some(MemberId {
+        epoch: LeaderEpoch(0),
+        seq: 0,
+    });
     c.generation = Some(Generation(1));
     c.owned = Partitions::all(2);
     c.positions[0] = 3;
@@ -103,7 +106,10 @@ fn fenced_instance_id_stops_a_static_member() {
 fn a_leader_told_to_skip_the_assignment_sends_none() {
     let mut c = consumer_in(Phase::Joining).with_instance(Some(InstanceId(0)));
     c.in_flight = Some(groupcheck::consumer::InFlight::Join);
-    let me = MemberId { epoch: 0, seq: 5 };
+    let me = MemberId {
+        epoch: LeaderEpoch(0),
+        seq: 5,
+    };
     let answer = |skip_assignment| Response::JoinGroup {
         error: ErrorCode::None,
         generation: Generation(1),
@@ -179,7 +185,10 @@ fn a_cooperative_consumer_revokes_only_what_it_lost_committing_first() {
     c.in_flight = Some(groupcheck::consumer::InFlight::Sync);
     let synced = Response::SyncGroup {
         error: ErrorCode::None,
-        member_id: MemberId { epoch: 0, seq: 0 },
+        member_id: MemberId {
+            epoch: LeaderEpoch(0),
+            seq: 0,
+        },
         generation: Generation(1),
         assignment: Partitions::single(1),
     };
@@ -219,8 +228,14 @@ fn a_consumer_offering_cooperative_sticky_and_range_is_eager() {
 // is fatal.
 #[test]
 fn the_leader_runs_the_selected_assignor_and_an_unknown_one_is_fatal() {
-    let me = MemberId { epoch: 0, seq: 5 };
-    let other = MemberId { epoch: 0, seq: 6 };
+    let me = MemberId {
+        epoch: LeaderEpoch(0),
+        seq: 5,
+    };
+    let other = MemberId {
+        epoch: LeaderEpoch(0),
+        seq: 6,
+    };
     let upgraded = Assignors::from(vec![Assignor::RoundRobin, Assignor::Range]);
     let joining = || {
         let mut c = consumer_in(Phase::Joining).with_assignors(upgraded);

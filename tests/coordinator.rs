@@ -11,15 +11,18 @@ use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState, LoadState, Pe
 use groupcheck::flaw::{Flaw, Flaws};
 use groupcheck::offsets_log::OffsetsLog;
 use groupcheck::protocol::{
-    Assignors, ClientAddr, ErrorCode, Generation, InstanceId, MemberId, Offset, Partition,
-    Partitions, Record, Reply, Request, Response,
+    Assignors, ClientAddr, ErrorCode, Generation, InstanceId, LeaderEpoch, MemberId, Offset,
+    Partition, Partitions, Record, Reply, Request, Response,
 };
 
 const PARTITIONS: u8 = 2;
 const RANGE: Assignors = Assignors::one(Assignor::Range);
 const ADMIN: u8 = 0;
 /// A member id no coordinator in these tests ever hands out.
-const STRANGER: MemberId = MemberId { epoch: 9, seq: 9 };
+const STRANGER: MemberId = MemberId {
+    epoch: LeaderEpoch(9),
+    seq: 9,
+};
 
 fn config(flaws: Flaws) -> CoreConfig {
     CoreConfig {
@@ -175,7 +178,7 @@ impl Harness {
     fn with_flaws(flaws: Flaws) -> Harness {
         let cfg = config(flaws);
         Harness {
-            coord: Coordinator::active(0, 0, &cfg),
+            coord: Coordinator::active(0, LeaderEpoch(0), &cfg),
             log: OffsetsLog::new(0),
             cfg,
         }
@@ -888,7 +891,7 @@ fn a_loading_coordinator_answers_heartbeat_none_sync_rebalance_in_progress_and_t
 ) {
     let mut h = Harness::new();
     h.coord = Coordinator::idle(0, &h.cfg);
-    assert!(h.coord.start_loading(0, &h.cfg).is_empty());
+    assert!(h.coord.start_loading(LeaderEpoch(0), &h.cfg).is_empty());
     assert_eq!(h.coord.load, LoadState::Loading);
     let before = h.snapshot();
     for request in every_group_api(STRANGER, 3) {
@@ -939,7 +942,7 @@ fn find_coordinator_is_answered_from_metadata_even_while_loading() {
     let mut h = Harness::new();
     h.log.elect(1);
     h.coord = Coordinator::idle(1, &h.cfg);
-    h.coord.start_loading(1, &h.cfg);
+    h.coord.start_loading(LeaderEpoch(1), &h.cfg);
     let answer = h.ask(1, Request::FindCoordinator);
     assert_eq!(
         answer,
@@ -1465,7 +1468,7 @@ fn a_new_coordinator_reloads_the_last_durable_generation_and_offsets() {
     h.fail_over();
     assert_eq!(
         (h.coord.broker, h.coord.load, h.coord.epoch),
-        (1, LoadState::Active, 1)
+        (1, LoadState::Active, LeaderEpoch(1))
     );
     assert_eq!(
         (h.state(), h.generation(), h.coord.group.leader),
@@ -1486,7 +1489,8 @@ fn a_new_coordinator_reloads_the_last_durable_generation_and_offsets() {
     );
     let c = h.member_id(3);
     assert_eq!(
-        c.epoch, 1,
+        c.epoch,
+        LeaderEpoch(1),
         "ids minted by the new coordinator carry its epoch"
     );
     assert!(c != a && c != b);
@@ -1653,7 +1657,7 @@ fn flaw_serve_before_load_answers_offset_fetch_and_join_group_while_loading() {
         h.durable();
         h.log.elect(1);
         h.coord = Coordinator::idle(1, &h.cfg);
-        h.coord.start_loading(1, &h.cfg);
+        h.coord.start_loading(LeaderEpoch(1), &h.cfg);
         let fetch = Request::OffsetFetch { partitions: all() };
         let join = Request::JoinGroup {
             protocols: RANGE,
@@ -1735,7 +1739,7 @@ fn flaw_partial_replay_loses_the_records_past_the_first_segment() {
     for (flaws, expected) in [(Flaws::NONE, Some(7)), (flawed, None)] {
         let cfg = config(flaws);
         let mut c = Coordinator::idle(1, &cfg);
-        c.start_loading(1, &cfg);
+        c.start_loading(LeaderEpoch(1), &cfg);
         c.finish_loading(&durable, &cfg);
         assert_eq!(c.offsets.as_slice(), [Some(5), expected], "{flaws:?}");
         assert_eq!(
@@ -1805,7 +1809,7 @@ fn scripted_run(flaws: Flaws) -> Vec<Step> {
     step(&h, "the follower commits durably", r);
     h.log.elect(1);
     h.coord = Coordinator::idle(1, &h.cfg);
-    let r = h.coord.start_loading(1, &h.cfg);
+    let r = h.coord.start_loading(LeaderEpoch(1), &h.cfg);
     step(&h, "broker 1 starts loading", r);
     let r = h.send(ADMIN, Request::OffsetFetch { partitions: all() });
     step(&h, "offsets are fetched while loading", r);
@@ -1824,7 +1828,10 @@ fn scripted_run(flaws: Flaws) -> Vec<Step> {
     step(&h, "the follower heartbeats", r);
     // A static member joins (broker 1 mints m1.0, m1.1, … in order, whatever the flaws), and
     // its instance restarts in each group state in turn.
-    let minted = |seq| MemberId { epoch: 1, seq };
+    let minted = |seq| MemberId {
+        epoch: LeaderEpoch(1),
+        seq,
+    };
     let r = h.join_static(4, I0);
     step(&h, "a static member joins", r);
     let r = h.join_static(5, I0);

@@ -7,8 +7,8 @@ use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState};
 use groupcheck::flaw::Flaws;
 use groupcheck::offsets_log::{LogAppender, OffsetsLog};
 use groupcheck::protocol::{
-    Assignors, ClientAddr, ErrorCode, Generation, InstanceId, MemberId, Partitions, Record,
-    Request, Response,
+    Assignors, ClientAddr, ErrorCode, Generation, InstanceId, LeaderEpoch, MemberId, Partitions,
+    Record, Request, Response,
 };
 use proptest::prelude::*;
 
@@ -28,7 +28,10 @@ enum Op {
 }
 
 fn member() -> impl Strategy<Value = MemberId> {
-    (0u32..1, 0u32..5).prop_map(|(epoch, seq)| MemberId { epoch, seq })
+    (0u32..1, 0u32..5).prop_map(|(epoch, seq)| MemberId {
+        epoch: LeaderEpoch(epoch),
+        seq,
+    })
 }
 
 fn partitions() -> impl Strategy<Value = Partitions> {
@@ -177,7 +180,7 @@ proptest! {
     #[test]
     fn random_requests_keep_the_coordinator_well_formed(ops in proptest::collection::vec(op(), 0..60)) {
         let mut log = OffsetsLog::new(0);
-        let mut c = Coordinator::active(0, 0, &CFG);
+        let mut c = Coordinator::active(0, LeaderEpoch(0), &CFG);
         for op in ops {
             let before = c.clone();
             match op {
@@ -230,7 +233,7 @@ proptest! {
         let mut all = Vec::new();
         for (batch, clean) in batches {
             all.extend(batch.iter().cloned());
-            log.append(0, batch).unwrap();
+            log.append(LeaderEpoch(0), batch).unwrap();
             prop_assert!(log.replicate_one());
             if clean {
                 log.compact();
@@ -304,7 +307,7 @@ fn subscriptions() -> impl Strategy<Value = (Vec<Subscription>, u8)> {
                 .enumerate()
                 .map(|(i, (bits, generation))| Subscription {
                     member: MemberId {
-                        epoch: 0,
+                        epoch: LeaderEpoch(0),
                         seq: i as u32,
                     },
                     owned: (0..p).filter(|q| bits & (1 << q) != 0).collect(),

@@ -5,7 +5,9 @@ use groupcheck::catalogue;
 use groupcheck::conformance::{follow, Follower};
 use groupcheck::model::properties::first_violated;
 use groupcheck::model::{Action, GroupModel, ModelConfig, World};
-use groupcheck::protocol::{ClientAddr, ErrorCode, Generation, MemberId, Request, Response};
+use groupcheck::protocol::{
+    ClientAddr, ErrorCode, Generation, LeaderEpoch, MemberId, Request, Response,
+};
 use groupcheck::runtime::client::{form_group, form_static_group};
 use groupcheck::runtime::GroupService;
 use groupcheck::trace::Trace;
@@ -280,7 +282,10 @@ fn service_with_group() -> (GroupService, MemberId, u32, ClientAddr) {
 #[test]
 fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
     let (service, member, generation, addr) = service_with_group();
-    let stranger = MemberId { epoch: 0, seq: 99 };
+    let stranger = MemberId {
+        epoch: LeaderEpoch(0),
+        seq: 99,
+    };
     let cases = [
         (
             Request::OffsetCommit {

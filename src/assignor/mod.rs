@@ -127,12 +127,13 @@ impl Assignor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::LeaderEpoch;
 
     fn ids(n: u8) -> Vec<Subscription> {
         (0..n)
             .map(|seq| {
                 Subscription::new(MemberId {
-                    epoch: 0,
+                    epoch: LeaderEpoch(0),
                     seq: seq.into(),
                 })
             })

@@ -120,11 +120,14 @@ pub fn assign_cooperatively(
 mod tests {
     use super::*;
     use crate::assignor::Assignor;
-    use crate::protocol::Generation;
+    use crate::protocol::{Generation, LeaderEpoch};
 
     fn sub(seq: u32, owned: &[u8], generation: Option<u32>) -> Subscription {
         Subscription {
-            member: MemberId { epoch: 0, seq },
+            member: MemberId {
+                epoch: LeaderEpoch(0),
+                seq,
+            },
             owned: owned.iter().copied().collect(),
             generation: generation.map(Generation),
         }

@@ -92,7 +92,7 @@ impl Coordinator {
         Coordinator {
             broker,
             load: LoadState::NotCoordinator,
-            epoch: 0,
+            epoch: LeaderEpoch(0),
             group: Group {
                 state: GroupState::Dead,
                 ..Group::empty()

@@ -78,7 +78,7 @@ impl GroupModel {
         let mut brokers: Vec<Coordinator> = (0..cfg.brokers)
             .map(|b| Coordinator::idle(b, &self.core))
             .collect();
-        brokers[0] = Coordinator::active(0, 0, &self.core);
+        brokers[0] = Coordinator::active(0, crate::protocol::LeaderEpoch(0), &self.core);
         let consumers = (0..cfg.consumers)
             .map(|c| {
                 let addr = ClientAddr {

@@ -34,8 +34,26 @@ impl fmt::Display for Generation {
         write!(f, "{}", self.0)
     }
 }
-/// The leader epoch of `__consumer_offsets`: it grows with every election.
-pub type LeaderEpoch = u32;
+/// The leader epoch of `__consumer_offsets`: it grows with every election. A type of its own,
+/// written as a bare number.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct LeaderEpoch(pub u32);
+
+impl LeaderEpoch {
+    /// The epoch the next election starts.
+    pub fn next(self) -> LeaderEpoch {
+        LeaderEpoch(self.0 + 1)
+    }
+}
+
+impl fmt::Display for LeaderEpoch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
 
 /// A member id minted by a coordinator. Kafka appends a UUID to the client id; we get the same
 /// uniqueness from the leader epoch of the minting coordinator (a new coordinator always has a
@@ -126,7 +144,7 @@ impl TryFrom<String> for MemberId {
             .and_then(|r| r.split_once('.'))
             .ok_or_else(bad)?;
         Ok(MemberId {
-            epoch: epoch.parse().map_err(|_| bad())?,
+            epoch: LeaderEpoch(epoch.parse().map_err(|_| bad())?),
             seq: seq.parse().map_err(|_| bad())?,
         })
     }

@@ -135,7 +135,7 @@ impl Event {
             | Event::Completed { epoch, replies, .. }
             | Event::Loading { epoch, replies, .. }
             | Event::Timer { epoch, replies, .. } => Some((*epoch, replies)),
-            Event::Unloaded { replies, .. } => Some((LeaderEpoch::MAX, replies)),
+            Event::Unloaded { replies, .. } => Some((LeaderEpoch(u32::MAX), replies)),
             _ => None,
         }
     }
@@ -172,7 +172,7 @@ impl GroupService {
         let brokers = (0..brokers.max(1))
             .map(|b| {
                 Mutex::new(if b == 0 {
-                    Coordinator::active(0, 0, &cfg)
+                    Coordinator::active(0, LeaderEpoch(0), &cfg)
                 } else {
                     Coordinator::idle(b, &cfg)
                 })

@@ -238,7 +238,7 @@ mod tests {
                 seq: 2,
             },
         );
-        let mut log = OffsetsLog::new(0);
+        let mut log = OffsetsLog::new(BrokerId(0));
         let group = Record::GroupMetadata {
             instances: Vec::new(),
             protocol: None,

@@ -5,8 +5,8 @@ use groupcheck::consumer::{Consumer, Phase};
 use groupcheck::coordinator::CoreConfig;
 use groupcheck::flaw::Flaws;
 use groupcheck::protocol::{
-    Assignors, ClientAddr, ErrorCode, Generation, InstanceId, LeaderEpoch, MemberId, Partitions,
-    Request, Response,
+    Assignors, BrokerId, ClientAddr, ErrorCode, Generation, InstanceId, LeaderEpoch, MemberId,
+    Partitions, Request, Response,
 };
 
 const CFG: CoreConfig = CoreConfig {
@@ -26,7 +26,7 @@ fn consumer_in(phase: Phase) -> Consumer {
         &CFG,
     );
     c.phase = phase;
-    c.coordinator = Some(0);
+    c.coordinator = Some(BrokerId(0));
     c.member_id = Some(MemberId {
         epoch: LeaderEpoch(0),
         seq: 0,

@@ -11,8 +11,8 @@ use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState, LoadState, Pe
 use groupcheck::flaw::{Flaw, Flaws};
 use groupcheck::offsets_log::OffsetsLog;
 use groupcheck::protocol::{
-    Assignors, ClientAddr, ErrorCode, Generation, InstanceId, LeaderEpoch, MemberId, Offset,
-    Partition, Partitions, Record, Reply, Request, Response,
+    Assignors, BrokerId, ClientAddr, ErrorCode, Generation, InstanceId, LeaderEpoch, MemberId,
+    Offset, Partition, Partitions, Record, Reply, Request, Response,
 };
 
 const PARTITIONS: u8 = 2;
@@ -178,8 +178,8 @@ impl Harness {
     fn with_flaws(flaws: Flaws) -> Harness {
         let cfg = config(flaws);
         Harness {
-            coord: Coordinator::active(0, LeaderEpoch(0), &cfg),
-            log: OffsetsLog::new(0),
+            coord: Coordinator::active(BrokerId(0), LeaderEpoch(0), &cfg),
+            log: OffsetsLog::new(BrokerId(0)),
             cfg,
         }
     }
@@ -399,8 +399,8 @@ impl Harness {
     /// Broker 1 is elected (truncating what was not durable) and loads the durable log; it
     /// replaces the old coordinator in the harness.
     fn fail_over(&mut self) {
-        self.log.elect(1);
-        let mut next = Coordinator::idle(1, &self.cfg);
+        self.log.elect(BrokerId(1));
+        let mut next = Coordinator::idle(BrokerId(1), &self.cfg);
         assert!(next
             .start_loading(self.log.leader_epoch, &self.cfg)
             .is_empty());
@@ -890,7 +890,7 @@ fn heartbeat_in_completing_rebalance_and_stable_is_none() {
 fn a_loading_coordinator_answers_heartbeat_none_sync_rebalance_in_progress_and_the_rest_load_in_progress(
 ) {
     let mut h = Harness::new();
-    h.coord = Coordinator::idle(0, &h.cfg);
+    h.coord = Coordinator::idle(BrokerId(0), &h.cfg);
     assert!(h.coord.start_loading(LeaderEpoch(0), &h.cfg).is_empty());
     assert_eq!(h.coord.load, LoadState::Loading);
     let before = h.snapshot();
@@ -919,7 +919,7 @@ fn a_loading_coordinator_answers_heartbeat_none_sync_rebalance_in_progress_and_t
 #[test]
 fn an_idle_coordinator_answers_not_coordinator() {
     let mut h = Harness::new();
-    h.coord = Coordinator::idle(1, &h.cfg);
+    h.coord = Coordinator::idle(BrokerId(1), &h.cfg);
     let before = h.snapshot();
     for request in every_group_api(STRANGER, 1) {
         let answer = h.ask(1, request.clone());
@@ -940,15 +940,15 @@ fn an_idle_coordinator_answers_not_coordinator() {
 #[test]
 fn find_coordinator_is_answered_from_metadata_even_while_loading() {
     let mut h = Harness::new();
-    h.log.elect(1);
-    h.coord = Coordinator::idle(1, &h.cfg);
+    h.log.elect(BrokerId(1));
+    h.coord = Coordinator::idle(BrokerId(1), &h.cfg);
     h.coord.start_loading(LeaderEpoch(1), &h.cfg);
     let answer = h.ask(1, Request::FindCoordinator);
     assert_eq!(
         answer,
         Response::FindCoordinator {
             error: ErrorCode::None,
-            coordinator: Some(1)
+            coordinator: Some(BrokerId(1))
         }
     );
 }
@@ -1388,7 +1388,7 @@ fn after_an_election_the_old_coordinators_next_append_is_refused_and_it_unloads_
     let (a, b) = h.stable_pair();
     h.join_with(1, a);
     assert!(h.commit(2, b, 1, &[(1, 4)]).is_empty());
-    h.log.elect(1);
+    h.log.elect(BrokerId(1));
     assert!(
         h.log.uncommitted.is_empty(),
         "the election truncates the pending commit"
@@ -1403,7 +1403,7 @@ fn after_an_election_the_old_coordinators_next_append_is_refused_and_it_unloads_
         ]
     );
     assert_eq!(h.coord.load, LoadState::NotCoordinator);
-    assert_eq!(h.coord, Coordinator::idle(0, &h.cfg));
+    assert_eq!(h.coord, Coordinator::idle(BrokerId(0), &h.cfg));
     assert!(h.log.uncommitted.is_empty(), "nothing was appended");
     assert_eq!(h.heartbeat(2, b, 1), ErrorCode::NotCoordinator);
 }
@@ -1423,7 +1423,7 @@ fn stop_leading_fails_a_parked_join_and_a_pending_commit_with_not_coordinator() 
             reply(2, committed(ErrorCode::NotCoordinator, &[(1, 4)])),
         ]
     );
-    assert_eq!(h.coord, Coordinator::idle(0, &h.cfg));
+    assert_eq!(h.coord, Coordinator::idle(BrokerId(0), &h.cfg));
     assert!(h.log.replicate_one());
     assert!(
         h.coord.on_batch_durable().is_empty(),
@@ -1468,7 +1468,7 @@ fn a_new_coordinator_reloads_the_last_durable_generation_and_offsets() {
     h.fail_over();
     assert_eq!(
         (h.coord.broker, h.coord.load, h.coord.epoch),
-        (1, LoadState::Active, LeaderEpoch(1))
+        (BrokerId(1), LoadState::Active, LeaderEpoch(1))
     );
     assert_eq!(
         (h.state(), h.generation(), h.coord.group.leader),
@@ -1655,8 +1655,8 @@ fn flaw_serve_before_load_answers_offset_fetch_and_join_group_while_loading() {
         let a = h.stable_group(1)[0];
         h.commit(1, a, 1, &[(0, 5)]);
         h.durable();
-        h.log.elect(1);
-        h.coord = Coordinator::idle(1, &h.cfg);
+        h.log.elect(BrokerId(1));
+        h.coord = Coordinator::idle(BrokerId(1), &h.cfg);
         h.coord.start_loading(LeaderEpoch(1), &h.cfg);
         let fetch = Request::OffsetFetch { partitions: all() };
         let join = Request::JoinGroup {
@@ -1738,7 +1738,7 @@ fn flaw_partial_replay_loses_the_records_past_the_first_segment() {
 
     for (flaws, expected) in [(Flaws::NONE, Some(7)), (flawed, None)] {
         let cfg = config(flaws);
-        let mut c = Coordinator::idle(1, &cfg);
+        let mut c = Coordinator::idle(BrokerId(1), &cfg);
         c.start_loading(LeaderEpoch(1), &cfg);
         c.finish_loading(&durable, &cfg);
         assert_eq!(c.offsets.as_slice(), [Some(5), expected], "{flaws:?}");
@@ -1807,8 +1807,8 @@ fn scripted_run(flaws: Flaws) -> Vec<Step> {
     let mut r = h.commit(2, b, 1, &[(1, 7)]);
     r.extend(h.drain());
     step(&h, "the follower commits durably", r);
-    h.log.elect(1);
-    h.coord = Coordinator::idle(1, &h.cfg);
+    h.log.elect(BrokerId(1));
+    h.coord = Coordinator::idle(BrokerId(1), &h.cfg);
     let r = h.coord.start_loading(LeaderEpoch(1), &h.cfg);
     step(&h, "broker 1 starts loading", r);
     let r = h.send(ADMIN, Request::OffsetFetch { partitions: all() });
@@ -1914,7 +1914,7 @@ fn each_flaw_first_changes_the_coordinator_at_the_step_it_names() {
 fn a_leave_whose_write_is_refused_is_answered_not_coordinator_and_unloads() {
     let mut h = Harness::new();
     let a = h.stable_group(1)[0];
-    h.log.elect(1);
+    h.log.elect(BrokerId(1));
     assert_eq!(
         h.leave(1, a),
         vec![reply(

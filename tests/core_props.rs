@@ -7,8 +7,8 @@ use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState};
 use groupcheck::flaw::Flaws;
 use groupcheck::offsets_log::{LogAppender, OffsetsLog};
 use groupcheck::protocol::{
-    Assignors, ClientAddr, ErrorCode, Generation, InstanceId, LeaderEpoch, MemberId, Partitions,
-    Record, Request, Response,
+    Assignors, BrokerId, ClientAddr, ErrorCode, Generation, InstanceId, LeaderEpoch, MemberId,
+    Partitions, Record, Request, Response,
 };
 use proptest::prelude::*;
 
@@ -179,8 +179,8 @@ proptest! {
     /// served are exactly the replay of the durable log.
     #[test]
     fn random_requests_keep_the_coordinator_well_formed(ops in proptest::collection::vec(op(), 0..60)) {
-        let mut log = OffsetsLog::new(0);
-        let mut c = Coordinator::active(0, LeaderEpoch(0), &CFG);
+        let mut log = OffsetsLog::new(BrokerId(0));
+        let mut c = Coordinator::active(BrokerId(0), LeaderEpoch(0), &CFG);
         for op in ops {
             let before = c.clone();
             match op {
@@ -229,7 +229,7 @@ proptest! {
         )
     ) {
         // The cleaner runs after some batches and not others: a log compacted in parts.
-        let mut log = OffsetsLog::new(0);
+        let mut log = OffsetsLog::new(BrokerId(0));
         let mut all = Vec::new();
         for (batch, clean) in batches {
             all.extend(batch.iter().cloned());

@@ -15,7 +15,7 @@ use groupcheck::consumer::Send as Sent;
 use groupcheck::coordinator::{CoreConfig, LoadState};
 use groupcheck::flaw::Flaws;
 use groupcheck::property::{replay_difference, shared_instance, Claim, GroupView, Property};
-use groupcheck::protocol::{ErrorCode, InstanceId, Partitions, Response};
+use groupcheck::protocol::{BrokerId, ErrorCode, InstanceId, Partitions, Response};
 use groupcheck::runtime::client::{form_group, form_static_group, settle, Client};
 use groupcheck::runtime::{history, GroupService};
 use loom::sync::atomic::{AtomicUsize, Ordering};
@@ -50,7 +50,7 @@ fn judge(service: &GroupService, clients: &[Client]) {
     let violations = history::check(&service.events(), partitions);
     assert!(violations.is_empty(), "{violations:?}");
     let (brokers, log) = service.snapshot();
-    let leader = &brokers[log.leader as usize];
+    let leader = &brokers[log.leader.index()];
     if leader.load == LoadState::Active && leader.epoch == log.leader_epoch {
         let claims = clients
             .iter()
@@ -124,7 +124,7 @@ fn failover_racing_a_pending_commit_never_acknowledges_a_truncated_write() {
         let s = service.clone();
         let committer = thread::spawn(move || s.send(send.to, addr, &send.request));
         let s = service.clone();
-        let controller = thread::spawn(move || s.failover(1));
+        let controller = thread::spawn(move || s.failover(BrokerId(1)));
         let s = service.clone();
         let replicator = thread::spawn(move || {
             s.replicate();
@@ -133,7 +133,7 @@ fn failover_racing_a_pending_commit_never_acknowledges_a_truncated_write() {
         controller.join().unwrap();
         replicator.join().unwrap();
         while service.replicate() {}
-        assert!(service.finish_loading(1));
+        assert!(service.finish_loading(BrokerId(1)));
 
         let answer = service.try_receive(addr);
         let Some(Response::OffsetCommit { error, .. }) = answer else {
@@ -235,16 +235,16 @@ fn high_watermark_racing_a_failover_and_back_completes_only_its_own_epoch() {
         });
         let s = service.clone();
         let controller = thread::spawn(move || {
-            s.failover(1);
-            s.failover(0);
-            if s.finish_loading(0) {
+            s.failover(BrokerId(1));
+            s.failover(BrokerId(0));
+            if s.finish_loading(BrokerId(0)) {
                 let again = groupcheck::protocol::Request::OffsetCommit {
                     member_id: member,
                     generation,
                     offsets: vec![(0, 2)],
                     instance: None,
                 };
-                s.send(0, addr, &again);
+                s.send(BrokerId(0), addr, &again);
             }
         });
         replicator.join().unwrap();

@@ -6,7 +6,7 @@ use groupcheck::catalogue;
 use groupcheck::coordinator::{GroupState, LoadState};
 use groupcheck::model::properties::{converged, first_violated};
 use groupcheck::model::{Action, Addr, Fault, GroupModel, Msg, World};
-use groupcheck::protocol::{ErrorCode, Request, Response};
+use groupcheck::protocol::{BrokerId, ErrorCode, Request, Response};
 use stateright::Model;
 
 struct Scenario {
@@ -141,9 +141,13 @@ fn an_acknowledged_commit_is_served_by_the_next_coordinator() {
         }
     )));
     let p = s.world.consumers[0].owned.iter().next().unwrap();
-    s.step("failover to broker-1", |a| *a == Action::Failover(1));
+    s.step("failover to broker-1", |a| {
+        *a == Action::Failover(BrokerId(1))
+    });
     assert_eq!(s.world.brokers[1].load, LoadState::Loading);
-    s.step("broker-1 loads", |a| *a == Action::FinishLoading(1));
+    s.step("broker-1 loads", |a| {
+        *a == Action::FinishLoading(BrokerId(1))
+    });
     assert_eq!(s.world.brokers[1].offsets[p as usize], Some(1));
     assert_eq!(s.world.brokers[1].group.state, GroupState::Stable);
     s.assert_safe();
@@ -159,7 +163,9 @@ fn a_failover_truncates_a_commit_that_was_not_durable_and_it_is_never_acknowledg
         matches!(m, Msg::Request(Request::OffsetCommit { .. }))
     });
     assert_eq!(s.world.log.uncommitted.len(), 1);
-    s.step("failover to broker-1", |a| *a == Action::Failover(1));
+    s.step("failover to broker-1", |a| {
+        *a == Action::Failover(BrokerId(1))
+    });
     assert!(
         s.world.log.uncommitted.is_empty(),
         "the election truncates the undurable batch"
@@ -182,7 +188,9 @@ fn a_failover_truncates_a_commit_that_was_not_durable_and_it_is_never_acknowledg
 #[test]
 fn a_demoted_coordinator_that_was_not_told_has_its_appends_refused() {
     let mut s = Scenario::new("small");
-    s.step("failover to broker-1", |a| *a == Action::Failover(1));
+    s.step("failover to broker-1", |a| {
+        *a == Action::Failover(BrokerId(1))
+    });
     assert_eq!(
         s.world.brokers[0].load,
         LoadState::Active,
@@ -281,7 +289,9 @@ fn a_lost_member_id_answer_leaves_an_orphan_pending_member_that_expires_when_idl
 #[test]
 fn a_loading_coordinator_answers_load_in_progress_and_the_consumer_retries() {
     let mut s = Scenario::new("small");
-    s.step("failover to broker-1", |a| *a == Action::Failover(1));
+    s.step("failover to broker-1", |a| {
+        *a == Action::Failover(BrokerId(1))
+    });
     s.deliver("broker-0 hears it is demoted", |m| {
         matches!(m, Msg::Control(_))
     });
@@ -296,7 +306,7 @@ fn a_loading_coordinator_answers_load_in_progress_and_the_consumer_retries() {
     });
     assert_eq!(
         s.world.consumers[0].coordinator,
-        Some(1),
+        Some(BrokerId(1)),
         "rediscovered broker-1"
     );
     s.step("the auto-commit retries", |a| *a == Action::Commit(0));

@@ -6,7 +6,7 @@ use groupcheck::conformance::{follow, Follower};
 use groupcheck::model::properties::first_violated;
 use groupcheck::model::{Action, GroupModel, ModelConfig, World};
 use groupcheck::protocol::{
-    ClientAddr, ErrorCode, Generation, LeaderEpoch, MemberId, Request, Response,
+    BrokerId, ClientAddr, ErrorCode, Generation, LeaderEpoch, MemberId, Request, Response,
 };
 use groupcheck::runtime::client::{form_group, form_static_group};
 use groupcheck::runtime::GroupService;
@@ -195,7 +195,7 @@ fn the_rebalance_timeout_hands_the_static_members_it_leaves_out_to_their_clients
         claim: None,
         instance: clients[0].consumer.instance,
     };
-    service.send(0, clients[0].addr(), &rejoin);
+    service.send(BrokerId(0), clients[0].addr(), &rejoin);
     assert!(!service.take_poll_timeout(ids[1]), "no timeout has fired");
     service.rebalance_timeout();
     assert!(!service.take_poll_timeout(ids[0]), "consumer-0 rejoined");
@@ -349,7 +349,7 @@ fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
     ];
     for (request, expected) in cases {
         let before = service.snapshot();
-        service.send(0, addr, &request);
+        service.send(BrokerId(0), addr, &request);
         let answer = service.try_receive(addr).expect("answered at once");
         assert_eq!(answer.error(), expected, "{request:?}");
         assert_eq!(service.snapshot(), before, "{request:?} changed the state");
@@ -357,7 +357,7 @@ fn bad_requests_get_kafkas_error_codes_and_change_nothing() {
     // A broker that does not coordinate the group.
     let before = service.snapshot();
     service.send(
-        1,
+        BrokerId(1),
         addr,
         &Request::OffsetFetch {
             partitions: groupcheck::protocol::Partitions::all(2),

@@ -49,7 +49,9 @@ use crate::consumer::{Consumer, Send};
 use crate::coordinator::{Coordinator, CoreConfig, LoadState};
 use crate::offsets_log::commit_allowed;
 use crate::property::reply::{judge_reply, ReplyFault};
-use crate::protocol::{ClientAddr, ErrorCode, Offset, Reply, Request, Response};
+use crate::protocol::{
+    BrokerId, ClientAddr, ErrorCode, LeaderEpoch, Offset, Reply, Request, Response,
+};
 use stateright::{Model, Property};
 
 /// A catalogue configuration made checkable.
@@ -76,9 +78,9 @@ impl GroupModel {
     fn initial_world(&self) -> World {
         let cfg = &self.cfg;
         let mut brokers: Vec<Coordinator> = (0..cfg.brokers)
-            .map(|b| Coordinator::idle(b, &self.core))
+            .map(|b| Coordinator::idle(BrokerId(b), &self.core))
             .collect();
-        brokers[0] = Coordinator::active(0, crate::protocol::LeaderEpoch(0), &self.core);
+        brokers[0] = Coordinator::active(BrokerId(0), LeaderEpoch(0), &self.core);
         let consumers = (0..cfg.consumers)
             .map(|c| {
                 let addr = ClientAddr {
@@ -92,7 +94,7 @@ impl GroupModel {
         let on_time = cfg.consumers - cfg.faults.late_joins;
         let mut world = World {
             brokers: brokers.into_iter().collect(),
-            log: crate::offsets_log::OffsetsLog::new(0),
+            log: crate::offsets_log::OffsetsLog::new(BrokerId(0)),
             consumers,
             started: ((1u16 << on_time) - 1) as u8,
             restarting: 0,
@@ -165,7 +167,7 @@ impl GroupModel {
             Action::Compact => w.log.compact(),
             Action::FinishLoading(b) => {
                 let durable = w.log.durable.clone();
-                w.brokers[*b as usize].finish_loading(&durable, &self.core);
+                w.brokers[b.index()].finish_loading(&durable, &self.core);
             }
             Action::Consume(c, p) => {
                 let consumer = &mut w.consumers[*c as usize];
@@ -188,10 +190,10 @@ impl GroupModel {
                 if w.held_by_live_consumer(*id) {
                     w.used.count(Fault::SessionExpiry);
                 }
-                let b = w.log.leader as usize;
+                let b = w.log.leader;
                 let (brokers, log) = (&mut w.brokers, &mut w.log);
-                let replies = brokers[b].expire_session(*id, log, &self.core);
-                self.emit(&mut w, b as u8, replies);
+                let replies = brokers[b.index()].expire_session(*id, log, &self.core);
+                self.emit(&mut w, b, replies);
             }
             Action::RebalanceTimeout => {
                 if state::rebalance_timeout_removes_live(&w) {
@@ -201,8 +203,8 @@ impl GroupModel {
                 // rebalance timeout, which is its own max.poll.interval.ms, counted from before
                 // the rebalance began: its client gave the membership up first. (A dynamic one
                 // is removed, and is a zombie until it learns so.)
-                let b = w.log.leader as usize;
-                let missing = w.brokers[b].static_members_left_out();
+                let b = w.log.leader;
+                let missing = w.brokers[b.index()].static_members_left_out();
                 let left_out: Vec<usize> = (0..w.consumers.len())
                     .filter(|c| w.is_live(*c) && !w.consumers[*c].stalled)
                     .filter(|c| {
@@ -216,8 +218,8 @@ impl GroupModel {
                     self.send(&mut w, c, send);
                 }
                 let (brokers, log) = (&mut w.brokers, &mut w.log);
-                let replies = brokers[b].rebalance_timeout(log, &self.core);
-                self.emit(&mut w, b as u8, replies);
+                let replies = brokers[b.index()].rebalance_timeout(log, &self.core);
+                self.emit(&mut w, b, replies);
             }
             Action::StallSync(c) => {
                 w.used.count(Fault::SyncStall);
@@ -226,10 +228,10 @@ impl GroupModel {
                 w.consumers[*c as usize].stall();
             }
             Action::PendingSyncTimeout => {
-                let b = w.log.leader as usize;
+                let b = w.log.leader;
                 let (brokers, log) = (&mut w.brokers, &mut w.log);
-                let replies = brokers[b].pending_sync_timeout(log, &self.core);
-                self.emit(&mut w, b as u8, replies);
+                let replies = brokers[b.index()].pending_sync_timeout(log, &self.core);
+                self.emit(&mut w, b, replies);
             }
             Action::Crash(c) => {
                 let c = *c as usize;
@@ -264,7 +266,7 @@ impl GroupModel {
                 // The new leader starts loading at once; the old one learns of its demotion
                 // only when the controller's message arrives, and until then still serves
                 // (its appends are refused).
-                let replies = w.brokers[*to as usize].on_start_leading(epoch, &self.core);
+                let replies = w.brokers[to.index()].on_start_leading(epoch, &self.core);
                 self.emit(&mut w, *to, replies);
                 push_envelope(
                     &mut w.network,
@@ -343,24 +345,24 @@ impl GroupModel {
         match (&env.dst, &env.msg) {
             (Addr::Broker(b), Msg::Request(request)) => {
                 let Addr::Client(from) = env.src else { return };
-                let b = *b as usize;
+                let b = *b;
                 let appended_before = w.log.uncommitted.len();
                 let (brokers, log) = (&mut w.brokers, &mut w.log);
-                let replies = brokers[b].handle(from, request, log, &self.core);
+                let replies = brokers[b.index()].handle(from, request, log, &self.core);
                 self.judge_appended_commits(w, b, appended_before);
-                self.emit(w, b as u8, replies);
+                self.emit(w, b, replies);
             }
             (Addr::Broker(b), Msg::Control(control)) => {
-                let b = *b as usize;
+                let b = *b;
                 let replies = match *control {
                     Control::StartLeading { epoch } => {
-                        w.brokers[b].on_start_leading(epoch, &self.core)
+                        w.brokers[b.index()].on_start_leading(epoch, &self.core)
                     }
                     Control::StopLeading { epoch } => {
-                        w.brokers[b].on_stop_leading(epoch, &self.core)
+                        w.brokers[b.index()].on_stop_leading(epoch, &self.core)
                     }
                 };
-                self.emit(w, b as u8, replies);
+                self.emit(w, b, replies);
             }
             (Addr::Client(addr), Msg::Response(response)) => {
                 if let Some(c) = w.consumer_at(*addr) {
@@ -406,10 +408,10 @@ impl GroupModel {
         if after < before {
             w.observed.set(Observed::GENERATION_REGRESSED);
         }
-        let b = w.log.leader as usize;
-        if w.brokers[b].epoch == w.log.leader_epoch {
-            let replies = w.brokers[b].on_batch_durable();
-            self.emit(w, b as u8, replies);
+        let b = w.log.leader;
+        if w.brokers[b.index()].epoch == w.log.leader_epoch {
+            let replies = w.brokers[b.index()].on_batch_durable();
+            self.emit(w, b, replies);
         }
     }
 
@@ -417,8 +419,8 @@ impl GroupModel {
     /// appended passes [`commit_allowed`] against its current group. (The
     /// judgement when the record becomes durable, against the durable group, cannot see a
     /// member that was just removed in memory but is still in the durable metadata.)
-    fn judge_appended_commits(&self, w: &mut World, b: usize, appended_before: usize) {
-        let group = &w.brokers[b].group;
+    fn judge_appended_commits(&self, w: &mut World, b: BrokerId, appended_before: usize) {
+        let group = &w.brokers[b.index()].group;
         let zombie = w
             .log
             .uncommitted
@@ -444,9 +446,9 @@ impl GroupModel {
     }
 
     /// Sends a coordinator's replies, judging each success against the durable log first.
-    fn emit(&self, w: &mut World, b: u8, replies: Vec<Reply>) {
+    fn emit(&self, w: &mut World, b: BrokerId, replies: Vec<Reply>) {
         // A deposed coordinator that has not heard of its demotion yet is judged as such.
-        let current = w.brokers[b as usize].epoch == w.log.leader_epoch;
+        let current = w.brokers[b.index()].epoch == w.log.leader_epoch;
         for reply in replies {
             for fault in judge_reply(&w.log, &mut w.acked, &reply.response, current) {
                 w.observed.set(match fault {
@@ -659,7 +661,7 @@ impl Model for GroupModel {
             }
         }
         if self.budget_left(w, Fault::Failover) {
-            for b in 0..cfg.brokers {
+            for b in (0..cfg.brokers).map(BrokerId) {
                 if b != w.log.leader {
                     actions.push(Action::Failover(b));
                 }
@@ -689,7 +691,7 @@ impl GroupModel {
     /// whose answer would tell the consumer something are explored.
     fn heartbeat_informative(&self, w: &World, consumer: &Consumer) -> bool {
         consumer.heartbeat_due().is_some_and(|(b, heartbeat)| {
-            w.brokers[b as usize].heartbeat_error(&heartbeat, &self.core) != ErrorCode::None
+            w.brokers[b.index()].heartbeat_error(&heartbeat, &self.core) != ErrorCode::None
         })
     }
 

@@ -330,7 +330,7 @@ fn upgrades_in_steps(c: &ModelConfig) -> bool {
 fn in_flight_from(w: &World, after_failover: bool, pred: fn(&Response) -> bool) -> bool {
     w.network.iter().any(|e| match (&e.src, &e.msg) {
         (Addr::Broker(b), Msg::Response(r)) => {
-            (!after_failover || w.brokers[*b as usize].epoch > crate::protocol::LeaderEpoch(0))
+            (!after_failover || w.brokers[b.index()].epoch > crate::protocol::LeaderEpoch(0))
                 && pred(r)
         }
         _ => false,

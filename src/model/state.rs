@@ -308,7 +308,7 @@ impl World {
     }
 
     pub fn leader(&self) -> &Coordinator {
-        &self.brokers[self.log.leader as usize]
+        &self.brokers[self.log.leader.index()]
     }
 }
 

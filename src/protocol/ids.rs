@@ -1,8 +1,26 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A broker that can lead the group's `__consumer_offsets` partition.
-pub type BrokerId = u8;
+/// A broker that can lead the group's `__consumer_offsets` partition. A type of its own, so that
+/// it cannot be mixed up with a partition or a consumer's number; written as a bare number.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct BrokerId(pub u8);
+
+impl BrokerId {
+    /// Its place among the brokers (they are numbered from 0).
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+impl fmt::Display for BrokerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
 /// A partition of the single subscribed topic.
 pub type Partition = u8;
 /// A position in a partition: the offset of the next record to consume.

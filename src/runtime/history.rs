@@ -36,7 +36,7 @@ impl std::fmt::Display for Violation {
 pub fn check(events: &[Event], partitions: u8) -> Vec<Violation> {
     let mut out = Vec::new();
     // The durable log as the history has made it so far (compacted, like the real one).
-    let mut durable = OffsetsLog::new(0);
+    let mut durable = OffsetsLog::new(crate::protocol::BrokerId(0));
     let mut epoch = crate::protocol::LeaderEpoch(0);
     let mut acked: Vec<Offset> = vec![0; partitions as usize];
     let mut violation = |property, event, detail: String| {

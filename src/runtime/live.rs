@@ -15,7 +15,7 @@ use crate::assignor::Assignor;
 use crate::coordinator::{CoreConfig, GroupState, LoadState};
 use crate::flaw::Flaws;
 use crate::property::{replay_difference, Claim, GroupView, Property};
-use crate::protocol::{ClientAddr, Generation, InstanceId};
+use crate::protocol::{BrokerId, ClientAddr, Generation, InstanceId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -221,7 +221,7 @@ fn consumer_thread(
 /// replay equivalence whenever the leader is at rest (the snapshot is atomic).
 fn check_state(shared: &Shared, partitions: u8) {
     let (brokers, log) = shared.service.snapshot();
-    let leader = &brokers[log.leader as usize];
+    let leader = &brokers[log.leader.index()];
     if leader.load != LoadState::Active || leader.epoch != log.leader_epoch {
         return;
     }
@@ -293,14 +293,14 @@ pub fn run(cfg: &LiveConfig) -> LiveReport {
     let mut rng = Rng(cfg.seed.max(1));
     let mut faults: HashMap<&'static str, u32> = HashMap::new();
     let mut next_fault = Instant::now() + cfg.fault_every;
-    let mut loading: Option<(u8, Instant)> = None;
+    let mut loading: Option<(BrokerId, Instant)> = None;
     let mut last_seen: Option<(Generation, GroupState)> = None;
     let mut generations = 0;
     let end = Instant::now() + cfg.duration;
     while Instant::now() < end {
         thread::sleep(Duration::from_millis(5));
         let (brokers, log) = shared.service.snapshot();
-        let leader = &brokers[log.leader as usize];
+        let leader = &brokers[log.leader.index()];
         let now_seen = (leader.group.generation, leader.group.state);
         if leader.load == LoadState::Active && Some(now_seen) != last_seen {
             if leader.group.state == GroupState::Stable {
@@ -345,7 +345,8 @@ pub fn run(cfg: &LiveConfig) -> LiveReport {
         };
         *faults.entry(name).or_default() += 1;
         if name == "failover" {
-            let to = (log.leader + 1 + rng.below(cfg.brokers as u64 - 1) as u8) % cfg.brokers;
+            let hop = 1 + rng.below(cfg.brokers as u64 - 1) as u8;
+            let to = BrokerId((log.leader.0 + hop) % cfg.brokers);
             shared.say(&format!("FAILOVER to broker-{to}"));
             shared.service.failover(to);
             loading = Some((

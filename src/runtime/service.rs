@@ -172,16 +172,16 @@ impl GroupService {
         let brokers = (0..brokers.max(1))
             .map(|b| {
                 Mutex::new(if b == 0 {
-                    Coordinator::active(0, LeaderEpoch(0), &cfg)
+                    Coordinator::active(BrokerId(0), LeaderEpoch(0), &cfg)
                 } else {
-                    Coordinator::idle(b, &cfg)
+                    Coordinator::idle(BrokerId(b), &cfg)
                 })
             })
             .collect();
         GroupService {
             cfg,
             brokers,
-            log: Mutex::new(OffsetsLog::new(0)),
+            log: Mutex::new(OffsetsLog::new(BrokerId(0))),
             mailboxes: Mutex::new(Vec::new()),
             arrived: Condvar::new(),
             events: record.then(|| Mutex::new(Vec::new())),
@@ -297,7 +297,7 @@ impl GroupService {
             self.heard_from(id, std::time::Instant::now());
         }
         let replies = {
-            let mut broker = lock(&self.brokers[to as usize]);
+            let mut broker = lock(&self.brokers[to.index()]);
             let replies = broker.handle(from, request, &mut LockedLog(&self.log), &self.cfg);
             self.record(|| Event::Handled {
                 broker: to,
@@ -385,7 +385,7 @@ impl GroupService {
         // leader moved meanwhile, and unloading already failed its pending writes) has nothing
         // to complete.
         let replies = {
-            let mut broker = lock(&self.brokers[leader as usize]);
+            let mut broker = lock(&self.brokers[leader.index()]);
             let replies = if broker.epoch == epoch && broker.load == LoadState::Active {
                 broker.on_batch_durable()
             } else {
@@ -417,7 +417,7 @@ impl GroupService {
             (from, log.leader_epoch)
         };
         let replies = {
-            let mut broker = lock(&self.brokers[to as usize]);
+            let mut broker = lock(&self.brokers[to.index()]);
             let replies = broker.on_start_leading(epoch, &self.cfg);
             self.record(|| Event::Loading {
                 broker: to,
@@ -434,7 +434,7 @@ impl GroupService {
     /// everything parked or pending with NOT_COORDINATOR.
     pub fn stop_leading(&self, broker: BrokerId, epoch: LeaderEpoch) {
         let replies = {
-            let mut b = lock(&self.brokers[broker as usize]);
+            let mut b = lock(&self.brokers[broker.index()]);
             let replies = b.on_stop_leading(epoch, &self.cfg);
             self.record(|| Event::Unloaded {
                 broker,
@@ -459,7 +459,7 @@ impl GroupService {
             let log = lock(&self.log);
             (log.durable.clone(), log.leader_epoch)
         };
-        let mut b = lock(&self.brokers[broker as usize]);
+        let mut b = lock(&self.brokers[broker.index()]);
         if b.load != LoadState::Loading || b.epoch != epoch {
             return false;
         }
@@ -475,7 +475,7 @@ impl GroupService {
     ) {
         let leader = lock(&self.log).leader;
         let replies = {
-            let mut broker = lock(&self.brokers[leader as usize]);
+            let mut broker = lock(&self.brokers[leader.index()]);
             let replies = f(&mut broker, &mut LockedLog(&self.log));
             self.record(|| Event::Timer {
                 broker: leader,

@@ -81,7 +81,7 @@ fn tick(
     on_fire: &OnFire,
 ) {
     let (brokers, log) = service.snapshot();
-    let leader = &brokers[log.leader as usize];
+    let leader = &brokers[log.leader.index()];
     if leader.load != LoadState::Active {
         return;
     }

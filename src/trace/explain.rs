@@ -69,7 +69,7 @@ pub fn describe(before: &World, action: &Action, after: &World) -> String {
             format!("__consumer_offsets: the log cleaner compacts the durable log ({gone} older records or tombstones removed; the latest record of each key stays)")
         }
         Action::FinishLoading(b) => {
-            let g = &after.brokers[*b as usize].group;
+            let g = &after.brokers[b.index()].group;
             format!(
                 "broker-{b} finishes replaying __consumer_offsets: the group is {:?} at generation {}",
                 g.state, g.generation
@@ -318,7 +318,7 @@ fn reply_fault(prev: &World, w: &World, wanted: fn(&ReplyFault) -> bool) -> Opti
         let (Addr::Broker(b), Addr::Client(c), Msg::Response(r)) = (&e.src, &e.dst, &e.msg) else {
             continue;
         };
-        let current = w.brokers[*b as usize].epoch == w.log.leader_epoch;
+        let current = w.brokers[b.index()].epoch == w.log.leader_epoch;
         let faults = judge_reply(&w.log, &mut acked, r, current);
         let Some(fault) = faults.into_iter().find(wanted) else {
             continue;

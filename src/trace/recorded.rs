@@ -27,7 +27,7 @@ use crate::model::properties::first_violated;
 use crate::model::Fault;
 use crate::model::{Action, Addr, Control, Envelope, GroupModel, ModelConfig, Msg, Start, World};
 use crate::property::Property;
-use crate::protocol::{ClientAddr, ErrorCode, Reply, Response};
+use crate::protocol::{BrokerId, ClientAddr, ErrorCode, Reply, Response};
 #[cfg(not(loom))]
 use crate::runtime::live::LiveConfig;
 use crate::runtime::{ClientStep, Event, Timer};
@@ -184,7 +184,7 @@ pub fn from_history(
     })
 }
 
-fn broker_of(e: &Event) -> Option<u8> {
+fn broker_of(e: &Event) -> Option<BrokerId> {
     match e {
         Event::Handled { broker, .. }
         | Event::Completed { broker, .. }
@@ -484,12 +484,10 @@ impl Follow {
                 };
                 let leader = self.w.log.leader;
                 let no_op = match timer {
-                    Timer::ExpireSession(id) => !self.w.brokers[*broker as usize].can_expire(*id),
-                    Timer::RebalanceTimeout => {
-                        !self.w.brokers[*broker as usize].can_time_out_join()
-                    }
+                    Timer::ExpireSession(id) => !self.w.brokers[broker.index()].can_expire(*id),
+                    Timer::RebalanceTimeout => !self.w.brokers[broker.index()].can_time_out_join(),
                     Timer::PendingSyncTimeout => {
-                        !self.w.brokers[*broker as usize].can_time_out_sync(&self.model.core)
+                        !self.w.brokers[broker.index()].can_time_out_sync(&self.model.core)
                     }
                 };
                 if no_op && replies.is_empty() {

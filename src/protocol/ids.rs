@@ -1,13 +1,29 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A broker that can lead the group's `__consumer_offsets` partition. A type of its own, so that
-/// it cannot be mixed up with a partition or a consumer's number; written as a bare number.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct BrokerId(pub u8);
+/// A number of its own kind: a type, so that numbers of different kinds cannot be mixed up,
+/// written (in traces, and by `Display`) as the bare number.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident($inner:ty)) => {
+        $(#[$doc])*
+        #[derive(
+            Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub $inner);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A broker that can lead the group's `__consumer_offsets` partition.
+    BrokerId(u8)
+);
 
 impl BrokerId {
     /// Its place among the brokers (they are numbered from 0).
@@ -16,23 +32,11 @@ impl BrokerId {
     }
 }
 
-impl fmt::Display for BrokerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-/// A partition of the single subscribed topic.
-pub type Partition = u8;
-/// A position in a partition: the offset of the next record to consume.
-pub type Offset = u32;
-/// The group's generation id. Kafka's "no generation" (-1) is `Option::None` where it can occur.
-/// A type of its own, so that it cannot be mixed up with an offset or a leader epoch (all three
-/// are `u32`); it is written as a bare number.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct Generation(pub u32);
+id_type!(
+    /// The group's generation id. Kafka's "no generation" (-1) is `Option::None` where it can
+    /// occur.
+    Generation(u32)
+);
 
 impl Generation {
     /// The generation a completed join phase moves to.
@@ -47,18 +51,10 @@ impl From<u32> for Generation {
     }
 }
 
-impl fmt::Display for Generation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-/// The leader epoch of `__consumer_offsets`: it grows with every election. A type of its own,
-/// written as a bare number.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct LeaderEpoch(pub u32);
+id_type!(
+    /// The leader epoch of `__consumer_offsets`: it grows with every election.
+    LeaderEpoch(u32)
+);
 
 impl LeaderEpoch {
     /// The epoch the next election starts.
@@ -67,11 +63,10 @@ impl LeaderEpoch {
     }
 }
 
-impl fmt::Display for LeaderEpoch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
+/// A partition of the single subscribed topic.
+pub type Partition = u8;
+/// A position in a partition: the offset of the next record to consume.
+pub type Offset = u32;
 
 /// A member id minted by a coordinator. Kafka appends a UUID to the client id; we get the same
 /// uniqueness from the leader epoch of the minting coordinator (a new coordinator always has a

@@ -480,11 +480,11 @@ fn exchange_now(service: &GroupService, client: &mut Client, send: Sent) -> Opti
 /// A cooperative revocation racing a rejoin (KIP-429; the two-round move KAFKA-14639 broke).
 /// consumer-0 leads with p0 and p2, consumer-1 follows with p1 and p3, when consumer-2 joins.
 /// The first rebalance leaves p3 out of consumer-1's assignment: consumer-1 commits the
-/// progress it made on p3 during the rebalance, gives p3 up and rejoins claiming less than before; meanwhile
-/// consumer-2 heartbeats, and rejoins if it hears of the new rebalance. Whichever comes first,
-/// consumer-1's changed claim starts a rebalance (a follower rejoining a Stable group with
-/// unchanged metadata just gets its generation back), and p3 ends with consumer-2, never owned
-/// by two on the way.
+/// progress it made on p3 during the rebalance, gives p3 up and rejoins claiming less than
+/// before; meanwhile consumer-2 heartbeats, and rejoins if it hears of the new rebalance.
+/// Whichever comes first, consumer-1's changed claim starts a rebalance (a follower rejoining a
+/// Stable group with unchanged metadata just gets its generation back), and p3 ends with
+/// consumer-2, never owned by two on the way.
 #[test]
 fn cooperative_revocation_racing_a_rejoin_hands_the_partition_on() {
     model(2, || {

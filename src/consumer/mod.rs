@@ -17,8 +17,9 @@
 //!
 //! A cooperative consumer keeps its partitions, and processes them, while it rejoins; on its new
 //! assignment it gives up only what it lost, committing those first, and then rejoins at once
-//! so that a follow-up rebalance can hand them on. Its JoinGroup claims what it owns and the generation it got it
-//! in (`ownedPartitions`, `generationId`).
+//! so that a follow-up rebalance can hand them on. Its JoinGroup claims what it owns and the
+//! generation it got it in (`ownedPartitions`, `generationId`). Before any JoinGroup, a consumer
+//! of either protocol in a Stable generation commits what it processed (`onJoinPrepare`).
 //!
 //! A static member (KIP-345, `group.instance.id`) sends its instance id with every request,
 //! joins without KIP-394's round trip, and on close commits but sends no LeaveGroup: its

@@ -298,7 +298,7 @@ impl ModelConfig {
             self.faults.failovers == 0 || self.brokers >= 2,
             "faults.failovers: a failover needs at least 2 brokers",
         )?;
-        let configurations = self.configurations();
+        let configurations: Vec<Assignors> = self.configurations().collect();
         for (i, list) in configurations.iter().enumerate() {
             check(
                 !list.is_empty() && !configurations[..i].contains(list),
@@ -324,23 +324,32 @@ impl ModelConfig {
 
     /// The assignor lists consumers run, in the order of the rolling upgrade: the initial one,
     /// then one per bounce.
-    pub fn configurations(&self) -> Vec<Assignors> {
+    pub fn configurations(&self) -> impl Iterator<Item = Assignors> + '_ {
         let initial = std::iter::once(Assignors::one(self.assignor));
-        initial
-            .chain(self.rolling_upgrade.iter().copied())
-            .collect()
+        initial.chain(self.rolling_upgrade.iter().copied())
     }
 
     /// How many bounces of the rolling upgrade a consumer running `assignors` has been through.
     pub fn stage_of(&self, assignors: Assignors) -> usize {
-        let stages = self.configurations();
-        stages.iter().position(|s| *s == assignors).unwrap_or(0)
+        let mut stages = self.configurations();
+        stages.position(|s| s == assignors).unwrap_or(0)
+    }
+
+    /// The list a consumer running `assignors` is restarted with by its next bounce.
+    pub fn next_assignors(&self, assignors: Assignors) -> Option<Assignors> {
+        self.rolling_upgrade.get(self.stage_of(assignors)).copied()
+    }
+
+    /// The list every consumer runs once the rolling upgrade is over.
+    pub fn final_assignors(&self) -> Assignors {
+        let last = self.rolling_upgrade.last().copied();
+        last.unwrap_or(Assignors::one(self.assignor))
     }
 
     /// Whether a bounce of the rolling upgrade shares no assignor with the one before it, so
     /// that its first restarted consumer cannot join the group (INCONSISTENT_GROUP_PROTOCOL).
     pub fn upgrade_skips_a_step(&self) -> bool {
-        let stages = self.configurations();
+        let stages: Vec<Assignors> = self.configurations().collect();
         let disjoint = |pair: &[Assignors]| !pair[0].iter().any(|a| pair[1].contains(a));
         stages.windows(2).any(disjoint)
     }

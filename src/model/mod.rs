@@ -301,9 +301,9 @@ impl GroupModel {
             ..old.addr
         };
         let mut assignors = old.assignors;
-        if w.restarting & (1 << c) != 0 {
+        if w.is_restarting(c) {
             w.restarting &= !(1 << c);
-            assignors = self.cfg.configurations()[self.cfg.stage_of(assignors) + 1];
+            assignors = self.cfg.next_assignors(assignors).unwrap_or(assignors);
         }
         // A static member restarts with its instance id, to take its member back.
         let instance = old.instance;
@@ -613,7 +613,7 @@ impl Model for GroupModel {
                 continue;
             }
             if consumer.is_closed() {
-                if w.restarting & (1 << c) != 0 {
+                if w.is_restarting(c) {
                     actions.push(Action::Restart(id));
                 } else if cfg.recorded && self.budget_left(w, Fault::Crash) {
                     actions.push(Action::Crash(id));

@@ -266,8 +266,9 @@ pub const WITNESSES: [Witness; 25] = [
         // The middle of an eager-to-cooperative upgrade: an eager and a cooperative consumer
         // are members of one Stable generation.
         applies: |c| {
-            let protocols = c.configurations().into_iter().map(RebalanceProtocol::of);
-            upgrades_in_steps(c) && protocols.collect::<std::collections::BTreeSet<_>>().len() > 1
+            let mut protocols = c.configurations().map(RebalanceProtocol::of);
+            let first = protocols.next();
+            upgrades_in_steps(c) && protocols.any(|p| Some(p) != first)
         },
         condition: |_, w| {
             let l = w.leader();
@@ -275,23 +276,19 @@ pub const WITNESSES: [Witness; 25] = [
                 let k = &w.consumers[*c];
                 w.is_live(*c) && k.is_stable() && k.generation == Some(l.group.generation)
             });
-            let protocols: std::collections::BTreeSet<_> = members
-                .map(|c| w.consumers[c].rebalance_protocol())
-                .collect();
-            l.group.state == GroupState::Stable && protocols.len() > 1
+            let mut protocols = members.map(|c| w.consumers[c].rebalance_protocol());
+            let first = protocols.next();
+            l.group.state == GroupState::Stable && protocols.any(|p| Some(p) != first)
         },
     },
     Witness {
         name: "group_switched_assignor",
         // The rolling upgrade changed the assignor the group runs: a Stable generation runs the
         // first assignor of the last bounce's list.
-        applies: |c| {
-            let last = c.configurations().last().and_then(|l| l.iter().next());
-            upgrades_in_steps(c) && last != Some(c.assignor)
-        },
+        applies: |c| upgrades_in_steps(c) && c.final_assignors().iter().next() != Some(c.assignor),
         condition: |m, w| {
             let l = w.leader();
-            let last = m.cfg.configurations().last().and_then(|l| l.iter().next());
+            let last = m.cfg.final_assignors().iter().next();
             l.group.state == GroupState::Stable && l.group.protocol == last
         },
     },

@@ -227,6 +227,11 @@ impl World {
         self.started & (1 << c) != 0
     }
 
+    /// A consumer a rolling upgrade bounced, to start again with its next assignor list.
+    pub fn is_restarting(&self, c: usize) -> bool {
+        self.restarting & (1 << c) != 0
+    }
+
     /// A consumer that runs: started and not closed.
     pub fn is_live(&self, c: usize) -> bool {
         self.is_started(c) && !self.consumers[c].is_closed()

@@ -19,7 +19,7 @@ pub fn representative(w: &World) -> World {
     order.sort_by_key(|&c| {
         let k = &w.consumers[c];
         (
-            (w.is_started(c), w.restarting & (1 << c) != 0, k.assignors),
+            (w.is_started(c), w.is_restarting(c), k.assignors),
             k.phase,
             k.member_id,
             k.generation,
@@ -58,7 +58,7 @@ pub fn representative(w: &World) -> World {
         if w.is_started(old) {
             r.started |= 1 << new;
         }
-        if w.restarting & (1 << old) != 0 {
+        if w.is_restarting(old) {
             r.restarting |= 1 << new;
         }
     }

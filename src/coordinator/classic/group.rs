@@ -70,6 +70,16 @@ impl Member {
         }
     }
 
+    /// Member `id` with its JoinGroup from `from` parked, carrying `metadata`.
+    pub fn joining(id: MemberId, from: ClientAddr, metadata: JoinMetadata) -> Member {
+        Member {
+            awaiting_join: Some(from),
+            protocols: metadata.protocols,
+            claim: metadata.claim,
+            ..Member::new(id)
+        }
+    }
+
     pub fn is_static(&self) -> bool {
         self.instance.is_some()
     }

@@ -53,18 +53,8 @@ impl Coordinator {
         };
         if let Some(at) = self.group.pending_members.iter().position(|p| *p == id) {
             self.group.pending_members.remove(at);
-            let mut member = Member {
-                awaiting_join: Some(from),
-                is_new: true,
-                ..Member::new(id)
-            };
-            member.update(metadata);
-            self.group.add(member);
-            if self.group.state != GroupState::PreparingRebalance {
-                self.prepare_rebalance(replies);
-            }
-            self.maybe_complete_join(log, cfg, replies);
-            return;
+            let member = Member::joining(id, from, metadata);
+            return self.add_new_member(member, log, cfg, replies);
         }
         if let Err(error) = self.validate_identity(id, instance) {
             replies.push(join_error(from, Some(id), error));
@@ -124,19 +114,11 @@ impl Coordinator {
             cfg.flaws.has(Flaw::StaticReplaceOnlyWhenStable) && state != GroupState::Stable;
         let id = self.mint_member_id();
         let Some(old) = old.filter(|_| !replace_only_when_stable) else {
-            let mut member = Member {
-                awaiting_join: Some(from),
-                is_new: true,
+            let member = Member {
                 instance: Some(instance),
-                ..Member::new(id)
+                ..Member::joining(id, from, metadata)
             };
-            member.update(metadata);
-            self.group.add(member);
-            if state != GroupState::PreparingRebalance {
-                self.prepare_rebalance(replies);
-            }
-            self.maybe_complete_join(log, cfg, replies);
-            return;
+            return self.add_new_member(member, log, cfg, replies);
         };
         self.replace_static_member(old, id, from, metadata, replies);
         // Its protocols may differ from the old process's: if the group would now select another
@@ -180,6 +162,25 @@ impl Coordinator {
         }
     }
 
+    /// A member new to the group has joined (its JoinGroup is parked): a rebalance begins, if
+    /// one is not under way, and the join phase ends if it was the last one awaited.
+    fn add_new_member(
+        &mut self,
+        member: Member,
+        log: &mut dyn LogAppender,
+        cfg: &CoreConfig,
+        replies: &mut Replies,
+    ) {
+        self.group.add(Member {
+            is_new: true,
+            ..member
+        });
+        if self.group.state != GroupState::PreparingRebalance {
+            self.prepare_rebalance(replies);
+        }
+        self.maybe_complete_join(log, cfg, replies);
+    }
+
     /// ClassicGroup.replaceStaticMember: `new` takes the place of `old` with its assignment (and
     /// leadership); whatever `old` has parked is answered FENCED_INSTANCE_ID at once.
     fn replace_static_member(
@@ -202,14 +203,11 @@ impl Coordinator {
             let error = ErrorCode::FencedInstanceId;
             replies.push(sync_reply(to, old, generation, error, Partitions::EMPTY));
         }
-        let mut member = Member {
+        self.group.add(Member {
             assignment: replaced.assignment,
-            awaiting_join: Some(from),
             instance: replaced.instance,
-            ..Member::new(new)
-        };
-        member.update(metadata);
-        self.group.add(member);
+            ..Member::joining(new, from, metadata)
+        });
         if was_leader {
             self.group.leader = Some(new);
         }

@@ -5,8 +5,8 @@ use groupcheck::consumer::{Consumer, Phase};
 use groupcheck::coordinator::CoreConfig;
 use groupcheck::flaw::Flaws;
 use groupcheck::protocol::{
-    Assignors, BrokerId, ClientAddr, ErrorCode, Generation, InstanceId, LeaderEpoch, MemberId,
-    Partitions, Request, Response,
+    Assignors, BrokerId, ClientAddr, ConsumerId, ErrorCode, Generation, InstanceId, LeaderEpoch,
+    MemberId, Partitions, Request, Response,
 };
 
 const CFG: CoreConfig = CoreConfig {
@@ -19,7 +19,7 @@ const CFG: CoreConfig = CoreConfig {
 fn consumer_in(phase: Phase) -> Consumer {
     let mut c = Consumer::new(
         ClientAddr {
-            consumer: 0,
+            consumer: ConsumerId(0),
             incarnation: 0,
             connection: 0,
         },

@@ -11,8 +11,8 @@ use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState, LoadState, Pe
 use groupcheck::flaw::{Flaw, Flaws};
 use groupcheck::offsets_log::OffsetsLog;
 use groupcheck::protocol::{
-    Assignors, BrokerId, ClientAddr, ErrorCode, Generation, InstanceId, LeaderEpoch, MemberId,
-    Offset, Partition, Partitions, Record, Reply, Request, Response,
+    Assignors, BrokerId, ClientAddr, ConsumerId, ErrorCode, Generation, InstanceId, LeaderEpoch,
+    MemberId, Offset, Partition, Partitions, Record, Reply, Request, Response,
 };
 
 const PARTITIONS: u8 = 2;
@@ -34,7 +34,7 @@ fn config(flaws: Flaws) -> CoreConfig {
 
 fn addr(consumer: u8) -> ClientAddr {
     ClientAddr {
-        consumer,
+        consumer: ConsumerId(consumer),
         incarnation: 0,
         connection: 0,
     }

@@ -7,8 +7,8 @@ use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState};
 use groupcheck::flaw::Flaws;
 use groupcheck::offsets_log::{LogAppender, OffsetsLog};
 use groupcheck::protocol::{
-    Assignors, BrokerId, ClientAddr, ErrorCode, Generation, InstanceId, LeaderEpoch, MemberId,
-    Partitions, Record, Request, Response,
+    Assignors, BrokerId, ClientAddr, ConsumerId, ErrorCode, Generation, InstanceId, LeaderEpoch,
+    MemberId, Partitions, Record, Request, Response,
 };
 use proptest::prelude::*;
 
@@ -185,7 +185,7 @@ proptest! {
             let before = c.clone();
             match op {
                 Op::Request(client, request) => {
-                    let from = ClientAddr { consumer: client, ..ClientAddr::default() };
+                    let from = ClientAddr { consumer: ConsumerId(client), ..ClientAddr::default() };
                     let replies = c.handle(from, &request, &mut log, &CFG);
                     let direct: Vec<_> = replies.iter().filter(|r| r.to == from).collect();
                     if matches!(request, Request::Heartbeat { .. } | Request::OffsetFetch { .. } | Request::FindCoordinator) {

@@ -15,7 +15,9 @@ use groupcheck::consumer::Send as Sent;
 use groupcheck::coordinator::{CoreConfig, LoadState};
 use groupcheck::flaw::Flaws;
 use groupcheck::property::{replay_difference, shared_instance, Claim, GroupView, Property};
-use groupcheck::protocol::{BrokerId, ErrorCode, InstanceId, Partitions, Response};
+use groupcheck::protocol::{
+    BrokerId, ClientAddr, ConsumerId, ErrorCode, InstanceId, Partitions, Response,
+};
 use groupcheck::runtime::client::{form_group, form_static_group, settle, Client};
 use groupcheck::runtime::{history, GroupService};
 use loom::sync::atomic::{AtomicUsize, Ordering};
@@ -168,8 +170,8 @@ fn join_barrier_with_a_concurrent_join_and_leave_completes() {
         let mut leaver = clients.pop().unwrap();
         let mut member = clients.pop().unwrap();
         let mut newcomer = Client::new(
-            groupcheck::protocol::ClientAddr {
-                consumer: 2,
+            ClientAddr {
+                consumer: ConsumerId(2),
                 incarnation: 0,
                 connection: 0,
             },
@@ -276,8 +278,8 @@ fn commits_and_a_fetch_across_a_generation_are_linearizable() {
         let zombie = clients.pop().unwrap();
         assert!(owner.is_stable() && owner.consumer.owned == Partitions::all(2));
         owner.consumer.process(0);
-        let fetcher = groupcheck::protocol::ClientAddr {
-            consumer: 2,
+        let fetcher = ClientAddr {
+            consumer: ConsumerId(2),
             incarnation: 0,
             connection: 0,
         };
@@ -404,7 +406,7 @@ fn static_restart_racing_its_old_session_expiry(cfg: CoreConfig) {
         let old = &clients[0];
         let old_id = old.consumer.member_id.unwrap();
         service.disconnect(old.addr());
-        let addr = groupcheck::protocol::ClientAddr {
+        let addr = ClientAddr {
             incarnation: 1,
             ..old.addr()
         };
@@ -495,8 +497,8 @@ fn cooperative_revocation_racing_a_rejoin_hands_the_partition_on() {
         let (p1, p3) = (Partitions::single(1), Partitions::single(3));
         assert_eq!(follower.consumer.owned, p1.union(p3));
         follower.consumer.process(3);
-        let addr = groupcheck::protocol::ClientAddr {
-            consumer: 2,
+        let addr = ClientAddr {
+            consumer: ConsumerId(2),
             incarnation: 0,
             connection: 0,
         };

@@ -6,7 +6,7 @@ use groupcheck::catalogue;
 use groupcheck::coordinator::{GroupState, LoadState};
 use groupcheck::model::properties::{converged, first_violated};
 use groupcheck::model::{Action, Addr, Fault, GroupModel, Msg, World};
-use groupcheck::protocol::{BrokerId, ErrorCode, Request, Response};
+use groupcheck::protocol::{BrokerId, ConsumerId, ErrorCode, Request, Response};
 use stateright::Model;
 
 struct Scenario {
@@ -100,7 +100,7 @@ fn a_zombie_commit_is_fenced_with_unknown_member_id() {
         "expiring a live consumer is a budgeted fault"
     );
     s.step("the zombie processes and commits", |a| {
-        matches!(a, Action::Consume(0, _))
+        matches!(a, Action::Consume(ConsumerId(0), _))
     });
     s.deliver("its OffsetCommit", |m| {
         matches!(m, Msg::Request(Request::OffsetCommit { .. }))
@@ -123,7 +123,7 @@ fn a_zombie_commit_is_fenced_with_unknown_member_id() {
 fn an_acknowledged_commit_is_served_by_the_next_coordinator() {
     let mut s = Scenario::new("small");
     s.step("consumer-0 processes and commits", |a| {
-        matches!(a, Action::Consume(0, _))
+        matches!(a, Action::Consume(ConsumerId(0), _))
     });
     s.deliver("the OffsetCommit", |m| {
         matches!(m, Msg::Request(Request::OffsetCommit { .. }))
@@ -157,7 +157,7 @@ fn an_acknowledged_commit_is_served_by_the_next_coordinator() {
 fn a_failover_truncates_a_commit_that_was_not_durable_and_it_is_never_acknowledged() {
     let mut s = Scenario::new("small");
     s.step("consumer-0 processes and commits", |a| {
-        matches!(a, Action::Consume(0, _))
+        matches!(a, Action::Consume(ConsumerId(0), _))
     });
     s.deliver("the OffsetCommit", |m| {
         matches!(m, Msg::Request(Request::OffsetCommit { .. }))
@@ -197,7 +197,7 @@ fn a_demoted_coordinator_that_was_not_told_has_its_appends_refused() {
         "broker-0 does not know yet"
     );
     s.step("consumer-0 processes and commits", |a| {
-        matches!(a, Action::Consume(0, _))
+        matches!(a, Action::Consume(ConsumerId(0), _))
     });
     s.deliver("the OffsetCommit reaches broker-0", |m| {
         matches!(m, Msg::Request(Request::OffsetCommit { .. }))
@@ -218,7 +218,7 @@ fn a_demoted_coordinator_that_was_not_told_has_its_appends_refused() {
 fn after_a_crash_the_group_settles_converged_without_the_dead_member() {
     let mut s = Scenario::new("small");
     let dead = s.world.consumers[1].member_id.unwrap();
-    s.step("consumer-1 crashes", |a| *a == Action::Crash(1));
+    s.step("consumer-1 crashes", |a| *a == Action::Crash(ConsumerId(1)));
     s.settle();
     let g = &s.world.leader().group;
     assert_eq!(g.state, GroupState::Stable);
@@ -239,7 +239,7 @@ fn after_a_crash_the_group_settles_converged_without_the_dead_member() {
 #[test]
 fn a_lost_join_request_is_retried_and_the_group_still_converges() {
     let mut s = Scenario::new("small");
-    s.step("consumer-1 crashes", |a| *a == Action::Crash(1));
+    s.step("consumer-1 crashes", |a| *a == Action::Crash(ConsumerId(1)));
     s.step(
         "lose the new incarnation's first JoinGroup",
         |a| matches!(a, Action::Lose(e) if matches!(e.dst, Addr::Broker(_))),
@@ -260,7 +260,7 @@ fn a_lost_join_request_is_retried_and_the_group_still_converges() {
 #[test]
 fn a_lost_member_id_answer_leaves_an_orphan_pending_member_that_expires_when_idle() {
     let mut s = Scenario::new("small");
-    s.step("consumer-1 crashes", |a| *a == Action::Crash(1));
+    s.step("consumer-1 crashes", |a| *a == Action::Crash(ConsumerId(1)));
     s.deliver("its JoinGroup without member id", |m| {
         matches!(
             m,
@@ -296,7 +296,7 @@ fn a_loading_coordinator_answers_load_in_progress_and_the_consumer_retries() {
         matches!(m, Msg::Control(_))
     });
     s.step("consumer-0 processes and commits", |a| {
-        matches!(a, Action::Consume(0, _))
+        matches!(a, Action::Consume(ConsumerId(0), _))
     });
     s.deliver("the commit reaches broker-0", |m| {
         matches!(m, Msg::Request(Request::OffsetCommit { .. }))
@@ -309,7 +309,9 @@ fn a_loading_coordinator_answers_load_in_progress_and_the_consumer_retries() {
         Some(BrokerId(1)),
         "rediscovered broker-1"
     );
-    s.step("the auto-commit retries", |a| *a == Action::Commit(0));
+    s.step("the auto-commit retries", |a| {
+        *a == Action::Commit(ConsumerId(0))
+    });
     s.deliver("the retried commit reaches broker-1", |m| {
         matches!(m, Msg::Request(Request::OffsetCommit { .. }))
     });

@@ -27,7 +27,8 @@
 use super::canonical::canonical;
 use super::properties::converged;
 use super::{Action, GroupModel, World};
-use crate::protocol::BrokerId;
+
+use crate::protocol::{BrokerId, ConsumerId};
 use stateright::Model;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
@@ -38,12 +39,28 @@ pub enum FairStep {
     Deliver(super::Addr, super::Addr),
     Replicate,
     FinishLoading(BrokerId),
-    Heartbeat(u8),
-    TimeOut(u8),
+    Heartbeat(ConsumerId),
+    TimeOut(ConsumerId),
     ExpireOrphan,
     RebalanceTimeout,
     PendingSyncTimeout,
-    Restart(u8),
+    Restart(ConsumerId),
+}
+
+impl std::fmt::Display for FairStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FairStep::Deliver(from, to) => write!(f, "a delivery from {from} to {to}"),
+            FairStep::Replicate => f.write_str("the high watermark moving"),
+            FairStep::FinishLoading(b) => write!(f, "broker-{b} finishing its load"),
+            FairStep::Heartbeat(c) => write!(f, "consumer-{c}'s heartbeat"),
+            FairStep::TimeOut(c) => write!(f, "consumer-{c}'s request timing out"),
+            FairStep::ExpireOrphan => f.write_str("an orphan's session expiring"),
+            FairStep::RebalanceTimeout => f.write_str("the rebalance timeout"),
+            FairStep::PendingSyncTimeout => f.write_str("the pending-sync timeout"),
+            FairStep::Restart(c) => write!(f, "consumer-{c}'s restart"),
+        }
+    }
 }
 
 /// How a step counts for liveness.
@@ -125,7 +142,7 @@ pub fn unfair_or_converging(
     always
         .iter()
         .find(|f| !taken.contains(f))
-        .map(|f| format!("{f:?} stays enabled through the cycle and is never taken"))
+        .map(|f| format!("{f} stays enabled through the cycle and is never taken"))
 }
 
 /// A violation: the execution `prefix`, then `cycle` forever.

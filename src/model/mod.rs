@@ -50,7 +50,7 @@ use crate::coordinator::{Coordinator, CoreConfig, LoadState};
 use crate::offsets_log::commit_allowed;
 use crate::property::reply::{judge_reply, ReplyFault};
 use crate::protocol::{
-    BrokerId, ClientAddr, ErrorCode, LeaderEpoch, Offset, Reply, Request, Response,
+    BrokerId, ClientAddr, ConsumerId, ErrorCode, LeaderEpoch, Offset, Reply, Request, Response,
 };
 use stateright::{Model, Property};
 
@@ -84,7 +84,7 @@ impl GroupModel {
         let consumers = (0..cfg.consumers)
             .map(|c| {
                 let addr = ClientAddr {
-                    consumer: c,
+                    consumer: ConsumerId(c),
                     incarnation: 0,
                     connection: 0,
                 };
@@ -155,13 +155,13 @@ impl GroupModel {
                 }
             }
             Action::TimeOut(c) => {
-                let send = w.consumers[*c as usize].on_request_timeout(&self.core);
-                self.send(&mut w, *c as usize, send);
+                let send = w.consumers[c.index()].on_request_timeout(&self.core);
+                self.send(&mut w, c.index(), send);
             }
             Action::Abandon(c) => {
                 w.used.count(Fault::LateDelivery);
-                let send = w.consumers[*c as usize].abandon_request(&self.core);
-                self.send(&mut w, *c as usize, send);
+                let send = w.consumers[c.index()].abandon_request(&self.core);
+                self.send(&mut w, c.index(), send);
             }
             Action::Replicate => self.replicate(&mut w),
             Action::Compact => w.log.compact(),
@@ -170,21 +170,21 @@ impl GroupModel {
                 w.brokers[b.index()].finish_loading(&durable, &self.core);
             }
             Action::Consume(c, p) => {
-                let consumer = &mut w.consumers[*c as usize];
+                let consumer = &mut w.consumers[c.index()];
                 if !consumer.is_at_rest() {
                     w.observed.set(Observed::PROCESSED_WHILE_REJOINING);
                 }
                 consumer.process(*p);
                 let send = consumer.commit();
-                self.send(&mut w, *c as usize, send);
+                self.send(&mut w, c.index(), send);
             }
             Action::Commit(c) => {
-                let send = w.consumers[*c as usize].commit();
-                self.send(&mut w, *c as usize, send);
+                let send = w.consumers[c.index()].commit();
+                self.send(&mut w, c.index(), send);
             }
             Action::Heartbeat(c) => {
-                let send = w.consumers[*c as usize].heartbeat();
-                self.send(&mut w, *c as usize, send);
+                let send = w.consumers[c.index()].heartbeat();
+                self.send(&mut w, c.index(), send);
             }
             Action::ExpireSession(id) => {
                 if w.held_by_live_consumer(*id) {
@@ -223,9 +223,9 @@ impl GroupModel {
             }
             Action::StallSync(c) => {
                 w.used.count(Fault::SyncStall);
-                let addr = w.consumers[*c as usize].addr;
+                let addr = w.consumers[c.index()].addr;
                 w.network.retain(|e| !sync_group_from(e, addr));
-                w.consumers[*c as usize].stall();
+                w.consumers[c.index()].stall();
             }
             Action::PendingSyncTimeout => {
                 let b = w.log.leader;
@@ -234,7 +234,7 @@ impl GroupModel {
                 self.emit(&mut w, b, replies);
             }
             Action::Crash(c) => {
-                let c = *c as usize;
+                let c = c.index();
                 w.used.count(Fault::Crash);
                 let old = w.consumers[c].addr;
                 // The process's connections die with it: answers to it are never read.
@@ -244,19 +244,19 @@ impl GroupModel {
                 self.start_again(&mut w, c);
             }
             Action::Bounce(c) => {
-                w.restarting |= 1 << c;
-                let send = w.consumers[*c as usize].close(&self.core);
-                self.send(&mut w, *c as usize, send);
+                w.restarting |= 1 << c.0;
+                let send = w.consumers[c.index()].close(&self.core);
+                self.send(&mut w, c.index(), send);
             }
-            Action::Restart(c) => self.start_again(&mut w, *c as usize),
+            Action::Restart(c) => self.start_again(&mut w, c.index()),
             Action::Close(c) => {
                 w.used.count(Fault::Leave);
-                let send = w.consumers[*c as usize].close(&self.core);
-                self.send(&mut w, *c as usize, send);
+                let send = w.consumers[c.index()].close(&self.core);
+                self.send(&mut w, c.index(), send);
             }
             Action::Start(c) => {
                 w.used.count(Fault::LateJoin);
-                w.started |= 1 << c;
+                w.started |= 1 << c.0;
             }
             Action::Failover(to) => {
                 w.used.count(Fault::Failover);
@@ -607,7 +607,7 @@ impl Model for GroupModel {
             actions.push(Action::PendingSyncTimeout);
         }
         for (c, consumer) in w.consumers.iter().enumerate() {
-            let id = c as u8;
+            let id = ConsumerId::at(c);
             if !w.is_started(c) {
                 actions.push(Action::Start(id));
                 continue;

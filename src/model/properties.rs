@@ -20,7 +20,9 @@ use crate::property::{
     first_overlap, replay_difference, shared_instance, unsupported_protocol, Claim, GroupView,
     Property,
 };
-use crate::protocol::{BrokerId, ErrorCode, Generation, MemberId, Partitions, Record, Response};
+use crate::protocol::{
+    BrokerId, ConsumerId, ErrorCode, Generation, MemberId, Partition, Partitions, Record, Response,
+};
 
 type Condition = fn(&GroupModel, &World) -> bool;
 
@@ -539,11 +541,11 @@ pub enum Unconverged {
     WritesPending(BrokerId),
     MembersPending(BrokerId),
     NotStable(GroupState, Generation, BrokerId),
-    NotAMember(usize),
-    NotSynced(usize, Phase, Option<Generation>, Generation),
-    OwnsOtherThanAssigned(usize, Partitions, Partitions),
+    NotAMember(ConsumerId),
+    NotSynced(ConsumerId, Phase, Option<Generation>, Generation),
+    OwnsOtherThanAssigned(ConsumerId, Partitions, Partitions),
     MemberCount(usize, usize),
-    Owners(u8, usize),
+    Owners(Partition, usize),
     WorkInFlight,
 }
 
@@ -573,19 +575,23 @@ pub fn unconverged(w: &World) -> Option<Unconverged> {
     for &c in &live {
         let consumer = &w.consumers[c];
         match consumer.member_id.and_then(|id| g.member(id)) {
-            None => return Some(NotAMember(c)),
+            None => return Some(NotAMember(ConsumerId::at(c))),
             Some(_)
                 if consumer.phase != Phase::Stable || consumer.generation != Some(g.generation) =>
             {
                 return Some(NotSynced(
-                    c,
+                    ConsumerId::at(c),
                     consumer.phase,
                     consumer.generation,
                     g.generation,
                 ))
             }
             Some(m) if m.assignment != consumer.owned => {
-                return Some(OwnsOtherThanAssigned(c, consumer.owned, m.assignment))
+                return Some(OwnsOtherThanAssigned(
+                    ConsumerId::at(c),
+                    consumer.owned,
+                    m.assignment,
+                ))
             }
             _ => {}
         }

@@ -5,7 +5,7 @@ use crate::consumer::Consumer;
 use crate::coordinator::Coordinator;
 use crate::offsets_log::OffsetsLog;
 use crate::protocol::{
-    BrokerId, ClientAddr, LeaderEpoch, MemberId, Offset, Partition, Request, Response,
+    BrokerId, ClientAddr, ConsumerId, LeaderEpoch, MemberId, Offset, Partition, Request, Response,
 };
 use crate::protocol::{PerPartition, Small};
 use serde::{Deserialize, Serialize};
@@ -239,7 +239,7 @@ impl World {
 
     /// The consumer process behind a connection, if that process is still the one running.
     pub fn consumer_at(&self, addr: ClientAddr) -> Option<usize> {
-        let c = addr.consumer as usize;
+        let c = addr.consumer.index();
         (c < self.consumers.len() && self.consumers[c].addr == addr && self.is_started(c))
             .then_some(c)
     }
@@ -247,7 +247,7 @@ impl World {
     /// Whether `addr` is a connection its consumer process closed after giving up on a request
     /// (the process itself still runs): whatever arrives on it is never read.
     pub fn is_abandoned(&self, addr: ClientAddr) -> bool {
-        let c = addr.consumer as usize;
+        let c = addr.consumer.index();
         c < self.consumers.len()
             && self.is_started(c)
             && self.consumers[c].addr.incarnation == addr.incarnation
@@ -333,11 +333,11 @@ pub enum Action {
     FinishLoading(BrokerId),
     /// A consumer processes the next record of a partition and commits its positions
     /// (auto-commit folded into the poll loop).
-    Consume(u8, Partition),
+    Consume(ConsumerId, Partition),
     /// The next auto-commit retries positions that a failed commit left uncommitted.
-    Commit(u8),
+    Commit(ConsumerId),
     /// A consumer heartbeats (only explored when the answer would not be NONE).
-    Heartbeat(u8),
+    Heartbeat(ConsumerId),
     /// A member's session timer fires. A fault when a live consumer still uses the member.
     ExpireSession(MemberId),
     /// Fault: the join phase's rebalance timeout fires while a live consumer has not rejoined.
@@ -345,26 +345,26 @@ pub enum Action {
     /// A consumer's request times out because no answer can come any more: it was consumed and
     /// nothing parks it (a later JoinGroup of the same member, arriving late on a closed
     /// connection, took its place). Kafka's request timeout guarantees this step.
-    TimeOut(u8),
+    TimeOut(ConsumerId),
     /// Fault: a consumer gives up on its request while the request is still in the network
     /// (it timed out). The client closes the connection and carries on; the request may still
     /// be delivered later, and its answer is never read.
-    Abandon(u8),
+    Abandon(ConsumerId),
     /// Fault: a consumer crashes and restarts with no memory.
-    Crash(u8),
+    Crash(ConsumerId),
     /// Fault: a consumer closes (commit, LeaveGroup).
-    Close(u8),
+    Close(ConsumerId),
     /// A late consumer starts.
-    Start(u8),
+    Start(ConsumerId),
     /// Fault: leadership of `__consumer_offsets` moves to this broker.
     Failover(BrokerId),
     /// Fault: a consumer's SyncGroup, still in the network, never left: its assignor hangs.
-    StallSync(u8),
+    StallSync(ConsumerId),
     /// Fault (the operator's): a rolling upgrade bounces a consumer, which closes (commit,
     /// LeaveGroup) to start again with its next assignor list.
-    Bounce(u8),
+    Bounce(ConsumerId),
     /// A bounced consumer, closed, starts again with its next assignor list.
-    Restart(u8),
+    Restart(ConsumerId),
     /// The pending-sync timer ends a completing rebalance without the members that have not
     /// sent their SyncGroup (explored when those are stalled or orphaned).
     PendingSyncTimeout,

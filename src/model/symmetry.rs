@@ -9,7 +9,7 @@
 
 use super::{Addr, Envelope, World};
 use crate::coordinator::PendingWrite;
-use crate::protocol::ClientAddr;
+use crate::protocol::{ClientAddr, ConsumerId};
 
 /// The state with its consumers renumbered canonically.
 pub fn representative(w: &World) -> World {
@@ -36,13 +36,13 @@ pub fn representative(w: &World) -> World {
         return w.clone();
     }
     // new_of[old] = new
-    let mut new_of = vec![0u8; n];
+    let mut new_of = vec![ConsumerId(0); n];
     for (new, &old) in order.iter().enumerate() {
-        new_of[old] = new as u8;
+        new_of[old] = ConsumerId::at(new);
     }
     let map = |a: ClientAddr| ClientAddr {
         consumer: new_of
-            .get(a.consumer as usize)
+            .get(a.consumer.index())
             .copied()
             .unwrap_or(a.consumer),
         ..a
@@ -56,10 +56,10 @@ pub fn representative(w: &World) -> World {
     r.restarting = 0;
     for (old, new) in new_of.iter().enumerate() {
         if w.is_started(old) {
-            r.started |= 1 << new;
+            r.started |= 1 << new.0;
         }
         if w.is_restarting(old) {
-            r.restarting |= 1 << new;
+            r.restarting |= 1 << new.0;
         }
     }
     for b in &mut r.brokers {

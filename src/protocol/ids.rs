@@ -62,6 +62,24 @@ impl LeaderEpoch {
     }
 }
 
+id_type!(
+    /// A consumer process of the model or of a live run, numbered from 0. Its restarts keep
+    /// the number (a [`ClientAddr`] tells the incarnations apart).
+    ConsumerId(u8)
+);
+
+impl ConsumerId {
+    /// Its place among the consumers.
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+
+    /// The consumer at place `index` (there are at most a few).
+    pub fn at(index: usize) -> ConsumerId {
+        ConsumerId(u8::try_from(index).expect("a consumer number fits in u8"))
+    }
+}
+
 /// A partition of the single subscribed topic.
 pub type Partition = u8;
 /// A position in a partition: the offset of the next record to consume.
@@ -121,7 +139,7 @@ impl TryFrom<String> for InstanceId {
 )]
 #[serde(into = "String", try_from = "String")]
 pub struct ClientAddr {
-    pub consumer: u8,
+    pub consumer: ConsumerId,
     pub incarnation: u32,
     pub connection: u8,
 }
@@ -177,7 +195,7 @@ impl TryFrom<String> for ClientAddr {
         let (rest, connection) = rest.split_once(':').unwrap_or((rest, "0"));
         let (consumer, incarnation) = rest.split_once('#').unwrap_or((rest, "0"));
         Ok(ClientAddr {
-            consumer: consumer.parse().map_err(|_| bad())?,
+            consumer: ConsumerId(consumer.parse().map_err(|_| bad())?),
             incarnation: incarnation.parse().map_err(|_| bad())?,
             connection: connection.parse().map_err(|_| bad())?,
         })

@@ -14,8 +14,8 @@ mod records;
 
 pub use assignors::{Assignor, Assignors};
 pub use ids::{
-    BrokerId, ClientAddr, Generation, InstanceId, LeaderEpoch, MemberId, Offset, Partition,
-    Partitions,
+    BrokerId, ClientAddr, ConsumerId, Generation, InstanceId, LeaderEpoch, MemberId, Offset,
+    Partition, Partitions,
 };
 pub use records::{Record, RecordKey};
 

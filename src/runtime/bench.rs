@@ -6,7 +6,7 @@ use super::service::GroupService;
 use crate::assignor::Assignor;
 use crate::coordinator::CoreConfig;
 use crate::flaw::Flaws;
-use crate::protocol::ClientAddr;
+use crate::protocol::{ClientAddr, ConsumerId};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -100,7 +100,7 @@ fn rebalances(threads: usize, duration: Duration) -> f64 {
                 thread::spawn(move || {
                     let mut client = Client::new(
                         ClientAddr {
-                            consumer: c,
+                            consumer: ConsumerId(c),
                             incarnation: 0,
                             connection: 0,
                         },

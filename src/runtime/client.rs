@@ -12,7 +12,7 @@
 use super::service::{ClientStep, GroupService};
 use crate::consumer::{Consumer, Send};
 use crate::coordinator::CoreConfig;
-use crate::protocol::{ClientAddr, InstanceId, Partition, Response};
+use crate::protocol::{ClientAddr, ConsumerId, InstanceId, Partition, Response};
 
 pub struct Client {
     pub consumer: Consumer,
@@ -245,7 +245,7 @@ fn form_group_of(
     let mut clients: Vec<Client> = (0..n)
         .map(|c| {
             let addr = ClientAddr {
-                consumer: c,
+                consumer: ConsumerId(c),
                 incarnation: 0,
                 connection: 0,
             };

@@ -15,7 +15,7 @@ use crate::assignor::Assignor;
 use crate::coordinator::{CoreConfig, GroupState, LoadState};
 use crate::flaw::Flaws;
 use crate::property::{replay_difference, Claim, GroupView, Property};
-use crate::protocol::{BrokerId, ClientAddr, Generation, InstanceId};
+use crate::protocol::{BrokerId, ClientAddr, ConsumerId, Generation, InstanceId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -130,7 +130,7 @@ impl Shared {
 
 fn consumer_thread(
     shared: Arc<Shared>,
-    c: u8,
+    c: ConsumerId,
     cfg: CoreConfig,
     instance: Option<InstanceId>,
     (timeout, pause): (Duration, Duration),
@@ -153,9 +153,9 @@ fn consumer_thread(
         client
     };
     let mut client = new_client(incarnation);
-    let mut step: u64 = c as u64;
+    let mut step = u64::from(c.0);
     while !shared.stop.load(Ordering::Relaxed) {
-        let order = std::mem::replace(&mut shared.orders.lock().unwrap()[c as usize], Order::None);
+        let order = std::mem::replace(&mut shared.orders.lock().unwrap()[c.index()], Order::None);
         match order {
             Order::Crash => {
                 shared.service.disconnect(client.addr());
@@ -163,13 +163,13 @@ fn consumer_thread(
                 client = new_client(incarnation);
                 // A new process looks for its coordinator and joins at once.
                 client.join(&shared.service);
-                shared.published.lock().unwrap()[c as usize] = None;
+                shared.published.lock().unwrap()[c.index()] = None;
                 continue;
             }
             Order::Pause => thread::sleep(pause),
             Order::Leave => {
                 client.close(&shared.service);
-                shared.published.lock().unwrap()[c as usize] = None;
+                shared.published.lock().unwrap()[c.index()] = None;
                 thread::sleep(pause / 2);
                 incarnation += 1;
                 client = new_client(incarnation);
@@ -208,8 +208,8 @@ fn consumer_thread(
             shared.acked.fetch_add(1, Ordering::Relaxed);
         }
         let consumer = &client.consumer;
-        if let Some(claim) = Claim::of(c as usize, consumer) {
-            shared.published.lock().unwrap()[c as usize] = claim.at_rest.then_some(claim);
+        if let Some(claim) = Claim::of(c.index(), consumer) {
+            shared.published.lock().unwrap()[c.index()] = claim.at_rest.then_some(claim);
         }
         thread::sleep(Duration::from_millis(5));
     }
@@ -270,7 +270,7 @@ pub fn run(cfg: &LiveConfig) -> LiveReport {
         let timing = (cfg.rebalance_timeout * 3, cfg.session_timeout * 2);
         let instance = cfg.static_members.then_some(InstanceId(c));
         consumers.push(thread::spawn(move || {
-            consumer_thread(s, c, core, instance, timing)
+            consumer_thread(s, ConsumerId(c), core, instance, timing)
         }));
     }
     let s = shared.clone();

@@ -24,7 +24,7 @@ pub fn describe(before: &World, action: &Action, after: &World) -> String {
             }
             (Addr::Broker(b), Addr::Client(c), Msg::Response(r)) => {
                 let mut s = format!("{c} receives {r} from broker-{b}");
-                let i = c.consumer as usize;
+                let i = c.consumer.index();
                 if before.is_abandoned(*c) {
                     s.push_str(" on a connection it has closed: the answer is never read");
                 } else if before.consumer_at(*c).is_some() && before.consumers[i].phase != after.consumers[i].phase
@@ -50,7 +50,7 @@ pub fn describe(before: &World, action: &Action, after: &World) -> String {
         ),
         Action::Abandon(c) => format!(
             "consumer-{c}'s request times out while still on its way: it closes the connection and carries on as {}; the request may still arrive, and its answer will not be read",
-            after.consumers[*c as usize].addr
+            after.consumers[c.index()].addr
         ),
         Action::Replicate => {
             let batch: Vec<String> = before
@@ -77,7 +77,7 @@ pub fn describe(before: &World, action: &Action, after: &World) -> String {
         }
         Action::Consume(c, p) => format!(
             "consumer-{c} processes record {} of p{p} and commits its positions",
-            before.consumers[*c as usize].positions[*p as usize]
+            before.consumers[c.index()].positions[*p as usize]
         ),
         Action::Commit(c) => format!("consumer-{c} retries committing its positions"),
         Action::Heartbeat(c) => format!("consumer-{c} sends a heartbeat"),
@@ -96,7 +96,7 @@ pub fn describe(before: &World, action: &Action, after: &World) -> String {
         ),
         Action::Crash(c) => format!(
             "CRASH: consumer-{c} dies and restarts with no memory as {}",
-            after.consumers[*c as usize].addr
+            after.consumers[c.index()].addr
         ),
         Action::Close(c) => format!("consumer-{c} shuts down: it commits and leaves the group"),
         Action::Start(c) => format!("consumer-{c} starts"),

@@ -330,7 +330,7 @@ impl Follow {
                 | Action::Crash(c) => self
                     .w
                     .consumers
-                    .get(usize::from(*c))
+                    .get(c.index())
                     .map(|c| format!(" (the model's consumer: {c:?})"))
                     .unwrap_or_default(),
                 _ => String::new(),
@@ -529,7 +529,7 @@ impl Follow {
     ) -> Result<Action, NotAModelExecution> {
         let c = addr.consumer;
         let restart = matches!(step, ClientStep::Restarted);
-        match self.w.consumers.get(usize::from(c)) {
+        match self.w.consumers.get(c.index()) {
             Some(model) if restart || model.addr == addr => {}
             Some(model) => {
                 return self.fail(format!(
@@ -542,7 +542,7 @@ impl Follow {
         Ok(match step {
             // Processing a partition it cannot process changes nothing: what is left is the
             // commit of positions processed before.
-            ClientStep::Polled(p) if self.w.consumers[c as usize].processable().contains(*p) => {
+            ClientStep::Polled(p) if self.w.consumers[c.index()].processable().contains(*p) => {
                 Action::Consume(c, *p)
             }
             ClientStep::Polled(_) | ClientStep::Committed => Action::Commit(c),

@@ -132,6 +132,44 @@ enum Command {
         #[arg(long, value_name = "TRACE")]
         record: Option<PathBuf>,
     },
+    /// Serve Kafka's wire protocol on 127.0.0.1: real clients (librdkafka, kafka-python, the
+    /// Java client) form consumer groups on the verified coordinator. Every group's history is
+    /// judged by the model's properties when it stops (--seconds, or Ctrl-C).
+    Serve {
+        /// Broker 0's port; broker b listens on PORT + b.
+        #[arg(long, default_value_t = 9092, value_parser = clap::value_parser!(u16).range(1..))]
+        port: u16,
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
+        brokers: u8,
+        /// Partitions of every topic.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=16))]
+        partitions: u8,
+        /// A topic that exists from the start (repeatable); others are created on first use.
+        #[arg(long = "topic", value_name = "NAME")]
+        topics: Vec<String>,
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        seconds: Option<u64>,
+        /// A member not heard from for this long is expired.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+        session_timeout_ms: u64,
+        /// A join phase lasting this long ends without the members that have not rejoined.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+        rebalance_timeout_ms: u64,
+        /// Fault: every this many milliseconds, each group's coordinator fails over to the
+        /// next broker (needs --brokers 2 or more).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+        failover_every_ms: Option<u64>,
+        /// How long a newly elected coordinator loads the group.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+        load_ms: u64,
+        /// Switch a flaw on in the core, to watch the checks catch it.
+        #[arg(long)]
+        flaw: Option<groupcheck::flaw::Flaw>,
+        /// Print only the summary.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Measure the checker: for each model and thread count, unique states, states per second,
     /// peak memory and wall time (each run in its own process, so peak memory is its own).
     Bench {
@@ -308,6 +346,39 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             };
             live(cfg, record)
         }
+        Command::Serve {
+            port,
+            brokers,
+            partitions,
+            topics,
+            seconds,
+            session_timeout_ms,
+            rebalance_timeout_ms,
+            failover_every_ms,
+            load_ms,
+            flaw,
+            quiet,
+        } => {
+            if failover_every_ms.is_some() && brokers < 2 {
+                return bad_input("--failover-every-ms needs --brokers 2 or more");
+            }
+            let cfg = groupcheck::wire::ServeConfig {
+                brokers,
+                port,
+                partitions,
+                topics,
+                session_timeout: Duration::from_millis(session_timeout_ms),
+                rebalance_timeout: Duration::from_millis(rebalance_timeout_ms),
+                load_time: Duration::from_millis(load_ms),
+                flaws: flaw.into_iter().collect(),
+                verbose: !quiet,
+            };
+            serve(
+                cfg,
+                seconds.map(Duration::from_secs),
+                failover_every_ms.map(Duration::from_millis),
+            )
+        }
         Command::Explore { model, port } => match catalogue::load(&dir, &model) {
             Ok(cfg) => explore(cfg, port),
             Err(e) => bad_input(&e),
@@ -450,6 +521,73 @@ fn live(cfg: LiveConfig, record: Option<(ModelConfig, PathBuf)>) -> i32 {
         code = code.max(record_run(&cfg, &base, &r.history, &path));
     }
     code
+}
+
+/// Serves until `seconds` pass or Ctrl-C, then judges what happened.
+fn serve(
+    cfg: groupcheck::wire::ServeConfig,
+    seconds: Option<Duration>,
+    failover_every: Option<Duration>,
+) -> i32 {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let server = match groupcheck::wire::Server::start(cfg.clone()) {
+        Ok(s) => s,
+        Err(e) => return bad_input(&format!("cannot listen on 127.0.0.1:{}: {e}", cfg.port)),
+    };
+    let interrupted = std::sync::Arc::new(AtomicBool::new(false));
+    let on_signal = interrupted.clone();
+    // Without a handler (one is already installed) only --seconds ends the run.
+    let _ = ctrlc::set_handler(move || on_signal.store(true, Ordering::Relaxed));
+    println!(
+        "serving Kafka on {} ({} broker{}, {} partitions per topic){}",
+        server.bootstrap(),
+        cfg.brokers,
+        if cfg.brokers == 1 { "" } else { "s" },
+        cfg.partitions,
+        match seconds {
+            Some(s) => format!(" for {} s", s.as_secs()),
+            None => ", Ctrl-C stops".into(),
+        }
+    );
+    let start = std::time::Instant::now();
+    let mut next_failover = failover_every.map(|every| start + every);
+    while !interrupted.load(Ordering::Relaxed) && seconds.is_none_or(|s| start.elapsed() < s) {
+        std::thread::sleep(Duration::from_millis(20));
+        for line in server.timeline() {
+            if cfg.verbose {
+                println!("{:>8.3} s  {line}", start.elapsed().as_secs_f64());
+            }
+        }
+        if let (Some(at), Some(every)) = (next_failover, failover_every) {
+            if std::time::Instant::now() >= at {
+                for group in server.group_names() {
+                    server.failover(&group);
+                }
+                next_failover = Some(at + every);
+            }
+        }
+    }
+    let report = server.stop();
+    println!(
+        "\n{} requests served in {:.1} s; {} group{}",
+        report.requests,
+        start.elapsed().as_secs_f64(),
+        report.groups.len(),
+        if report.groups.len() == 1 { "" } else { "s" }
+    );
+    for g in &report.groups {
+        println!("  {}: {} events recorded", g.name, g.events.len());
+    }
+    let violations: Vec<_> = report.violations().collect();
+    if violations.is_empty() {
+        println!("no violation: no_zombie_commit, no_lost_commit, durable_before_ack, generation_monotonic, assignment_is_function hold on every group's history");
+        0
+    } else {
+        for (group, v) in violations {
+            println!("VIOLATION {group}: {v}");
+        }
+        1
+    }
 }
 
 /// Writes a recorded run as a trace, checked on the model as it is written.

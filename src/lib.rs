@@ -27,3 +27,5 @@ pub mod protocol;
 pub mod report;
 pub mod runtime;
 pub mod trace;
+#[cfg(not(loom))]
+pub mod wire;

@@ -1,0 +1,20 @@
+//! Kafka's wire protocol: `groupcheck serve`, a Kafka-compatible endpoint whose group
+//! coordinator is the concurrent runtime ([`crate::runtime::GroupService`]) on the verified
+//! core, so that real clients (librdkafka, kafka-python, the Java client) form groups on it.
+//!
+//! - [`frame`]: size-prefixed frames, decoded and encoded by the `kafka-protocol` crate.
+//! - [`api`]: the APIs and versions served; metadata, coordinator lookup, and the data plane.
+//! - [`topics`]: topics held in memory.
+//! - [`group`]: the group APIs, renamed into the core's requests and back.
+//! - [`server`]: the listeners and connections.
+//!
+//! Every group decision is the core's. docs/serve.md says what the server can observe and
+//! check, and what it cannot.
+
+pub mod api;
+pub mod frame;
+pub mod group;
+pub mod server;
+pub mod topics;
+
+pub use server::{ServeConfig, ServeReport, Server};

@@ -1,0 +1,501 @@
+//! The server: brokers listening on 127.0.0.1, a thread per connection, requests answered one at
+//! a time per connection in the order they came (as Kafka does: a connection's next request is
+//! read only once the previous one is answered).
+
+use super::api;
+use super::frame::{self, Decoded, FrameError, Undecodable};
+use super::group::{Conn, Group};
+use super::topics::Topics;
+use crate::coordinator::{CoreConfig, GroupState, LoadState};
+use crate::flaw::Flaws;
+use crate::protocol::{Assignor, BrokerId, ClientAddr, ConsumerId, Generation};
+use crate::runtime::history::{self, Violation};
+use crate::runtime::service::GroupService;
+use crate::runtime::timers::Timers;
+use crate::runtime::Event;
+use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
+use std::collections::BTreeMap;
+use std::io::{BufReader, BufWriter};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// How `serve` runs.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// Brokers, each on its own port; broker 0 leads `__consumer_offsets` first.
+    pub brokers: u8,
+    /// Broker `b` listens on `port + b`; 0 picks free ports.
+    pub port: u16,
+    /// Partitions of every topic (at most 16: the core's partitions of one topic).
+    pub partitions: u8,
+    /// Topics that exist from the start (others are created on first use).
+    pub topics: Vec<String>,
+    pub session_timeout: Duration,
+    pub rebalance_timeout: Duration,
+    /// How long a newly elected coordinator takes to load the group.
+    pub load_time: Duration,
+    pub flaws: Flaws,
+    /// Print a timeline of the groups' rebalances.
+    pub verbose: bool,
+}
+
+impl Default for ServeConfig {
+    fn default() -> ServeConfig {
+        ServeConfig {
+            brokers: 1,
+            port: 0,
+            partitions: 3,
+            topics: Vec::new(),
+            session_timeout: Duration::from_secs(10),
+            rebalance_timeout: Duration::from_secs(10),
+            load_time: Duration::from_millis(200),
+            flaws: Flaws::default(),
+            verbose: false,
+        }
+    }
+}
+
+/// At most this many groups: each has its own coordinators and clocks, and a client must not be
+/// able to exhaust the server by naming groups.
+pub const MAX_GROUPS: usize = 64;
+
+pub(super) struct Shared {
+    pub cfg: ServeConfig,
+    pub ports: Vec<u16>,
+    pub topics: Topics,
+    groups: Mutex<BTreeMap<String, Arc<Group>>>,
+    stop: AtomicBool,
+    connections: Mutex<Vec<TcpStream>>,
+    next_connection: AtomicU64,
+    loading: Mutex<Vec<(Arc<Group>, BrokerId, Instant)>>,
+    pub requests: AtomicU64,
+    pub refused_connections: AtomicU64,
+    start: Instant,
+}
+
+impl Shared {
+    pub fn say(&self, what: &str) {
+        if self.cfg.verbose {
+            println!("{:>8.3} s  {what}", self.start.elapsed().as_secs_f64());
+        }
+    }
+
+    /// The group named `name`, created empty on first mention (as Kafka's coordinator creates
+    /// a group on its first JoinGroup); `None` past [`MAX_GROUPS`].
+    pub fn group(self: &Arc<Self>, name: &str) -> Option<Arc<Group>> {
+        let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(g) = groups.get(name) {
+            return Some(g.clone());
+        }
+        if groups.len() >= MAX_GROUPS {
+            return None;
+        }
+        let core = CoreConfig {
+            partitions: self.cfg.partitions,
+            assignor: Assignor::Range,
+            flaws: self.cfg.flaws,
+        };
+        let service = Arc::new(GroupService::new(core, self.cfg.brokers, true));
+        let group = Arc::new(Group::new(service.clone()));
+        let shared = self.clone();
+        let named = name.to_string();
+        let timers = Timers::start(
+            service,
+            self.cfg.session_timeout,
+            self.cfg.rebalance_timeout,
+            Box::new(move |timer| shared.say(&format!("{named}: {timer}"))),
+        );
+        *group.timers.lock().unwrap_or_else(|e| e.into_inner()) = Some(timers);
+        groups.insert(name.to_string(), group.clone());
+        self.say(&format!("group {name} created"));
+        Some(group)
+    }
+
+    fn groups(&self) -> Vec<(String, Arc<Group>)> {
+        let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        groups.iter().map(|(n, g)| (n.clone(), g.clone())).collect()
+    }
+}
+
+/// A running server.
+pub struct Server {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+    seen: Mutex<BTreeMap<String, (Generation, GroupState)>>,
+}
+
+/// What a served run did, and what its histories broke.
+#[derive(Debug, Default)]
+pub struct ServeReport {
+    pub requests: u64,
+    pub groups: Vec<GroupReport>,
+}
+
+/// One group's run.
+#[derive(Debug)]
+pub struct GroupReport {
+    pub name: String,
+    pub events: Vec<Event>,
+    pub violations: Vec<Violation>,
+}
+
+impl ServeReport {
+    pub fn violations(&self) -> impl Iterator<Item = (&str, &Violation)> {
+        self.groups
+            .iter()
+            .flat_map(|g| g.violations.iter().map(move |v| (g.name.as_str(), v)))
+    }
+}
+
+impl Server {
+    /// Binds every broker's port on 127.0.0.1 and starts serving.
+    pub fn start(cfg: ServeConfig) -> std::io::Result<Server> {
+        let mut listeners = Vec::new();
+        for b in 0..cfg.brokers.max(1) {
+            let port = if cfg.port == 0 {
+                0
+            } else {
+                cfg.port + u16::from(b)
+            };
+            listeners.push(TcpListener::bind(("127.0.0.1", port))?);
+        }
+        let ports = listeners
+            .iter()
+            .map(|l| l.local_addr().map(|a| a.port()))
+            .collect::<std::io::Result<Vec<u16>>>()?;
+        let shared = Arc::new(Shared {
+            topics: Topics::new(cfg.partitions, &cfg.topics),
+            cfg,
+            ports,
+            groups: Mutex::new(BTreeMap::new()),
+            stop: AtomicBool::new(false),
+            connections: Mutex::new(Vec::new()),
+            next_connection: AtomicU64::new(0),
+            loading: Mutex::new(Vec::new()),
+            requests: AtomicU64::new(0),
+            refused_connections: AtomicU64::new(0),
+            start: Instant::now(),
+        });
+        let mut threads = Vec::new();
+        for (b, listener) in listeners.into_iter().enumerate() {
+            listener.set_nonblocking(true)?;
+            let shared = shared.clone();
+            let broker = BrokerId(b as u8);
+            threads.push(thread::spawn(move || accept(shared, broker, listener)));
+        }
+        let background = shared.clone();
+        threads.push(thread::spawn(move || replicate_and_load(background)));
+        Ok(Server {
+            shared,
+            threads,
+            seen: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// The ports of the brokers, broker 0 first.
+    pub fn ports(&self) -> &[u16] {
+        &self.shared.ports
+    }
+
+    /// `bootstrap.servers` for a client.
+    pub fn bootstrap(&self) -> String {
+        let hosts: Vec<String> = self
+            .ports()
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
+        hosts.join(",")
+    }
+
+    /// The group named `name`, if a client has mentioned it.
+    pub fn group(&self, name: &str) -> Option<Arc<Group>> {
+        let groups = self.shared.groups.lock().unwrap_or_else(|e| e.into_inner());
+        groups.get(name).cloned()
+    }
+
+    /// Fault: leadership of the group's `__consumer_offsets` partition moves to the next broker,
+    /// which loads the group for the configured load time. Returns the new coordinator.
+    pub fn failover(&self, name: &str) -> Option<BrokerId> {
+        let group = self.group(name)?;
+        let service = &group.service;
+        let from = service.find_coordinator();
+        let to = BrokerId(((from.index() + 1) % service.brokers()) as u8);
+        service.failover(to);
+        self.shared
+            .say(&format!("{name}: failover broker-{from} → broker-{to}"));
+        let due = Instant::now() + self.shared.cfg.load_time;
+        let mut loading = self
+            .shared
+            .loading
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        loading.push((group.clone(), to, due));
+        Some(to)
+    }
+
+    /// The names of the groups clients have mentioned.
+    pub fn group_names(&self) -> Vec<String> {
+        self.shared.groups().into_iter().map(|(n, _)| n).collect()
+    }
+
+    /// What changed since the last call: each group that reached a new generation, or a new
+    /// state, with the assignment once it is Stable.
+    pub fn timeline(&self) -> Vec<String> {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lines = Vec::new();
+        for (name, group) in self.shared.groups() {
+            let (brokers, log) = group.service.snapshot();
+            let leader = &brokers[log.leader.index()];
+            if leader.load != LoadState::Active {
+                continue;
+            }
+            let now = (leader.group.generation, leader.group.state);
+            if seen.insert(name.clone(), now) == Some(now) {
+                continue;
+            }
+            let members: Vec<String> = leader
+                .group
+                .members
+                .iter()
+                .map(|m| format!("{}:{}", m.id, m.assignment))
+                .collect();
+            lines.push(format!(
+                "{name}: broker-{} {:?} at generation {}: {}",
+                leader.broker,
+                now.1,
+                now.0,
+                members.join(" ")
+            ));
+        }
+        lines
+    }
+
+    /// Requests handled so far.
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// Stops serving: closes every connection, stops the clocks, makes the log durable, and
+    /// judges each group's history by the model's properties.
+    pub fn stop(mut self) -> ServeReport {
+        self.halt();
+        let mut report = ServeReport {
+            requests: self.requests(),
+            groups: Vec::new(),
+        };
+        for (name, group) in self.shared.groups() {
+            if let Some(t) = group
+                .timers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+            {
+                t.stop();
+            }
+            while group.service.replicate() {}
+            let events = group.service.events();
+            let violations = history::check(&events, self.shared.cfg.partitions);
+            report.groups.push(GroupReport {
+                name,
+                events,
+                violations,
+            });
+        }
+        report
+    }
+
+    fn halt(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        for c in self
+            .shared
+            .connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            let _ = c.shutdown(Shutdown::Both);
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+fn accept(shared: Arc<Shared>, broker: BrokerId, listener: TcpListener) {
+    let mut connections: Vec<JoinHandle<()>> = Vec::new();
+    while !shared.stop.load(Ordering::Relaxed) {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                let registered = stream.try_clone().and_then(|clone| {
+                    stream.set_nonblocking(false)?;
+                    stream.set_nodelay(true)?;
+                    Ok(clone)
+                });
+                let Ok(clone) = registered else {
+                    shared.refused_connections.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
+                shared
+                    .connections
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(clone);
+                let shared = shared.clone();
+                connections.push(thread::spawn(move || {
+                    serve_connection(shared, broker, stream)
+                }));
+                connections.retain(|t| !t.is_finished());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_millis(5));
+            }
+            Err(_) => thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    for t in connections {
+        let _ = t.join();
+    }
+}
+
+/// Replication of every group's `__consumer_offsets` writes, and coordinators finishing their
+/// loads when due.
+fn replicate_and_load(shared: Arc<Shared>) {
+    while !shared.stop.load(Ordering::Relaxed) {
+        for (_, group) in shared.groups() {
+            while group.service.replicate() {}
+        }
+        let now = Instant::now();
+        let due: Vec<_> = {
+            let mut loading = shared.loading.lock().unwrap_or_else(|e| e.into_inner());
+            let (due, later) = loading.drain(..).partition(|(_, _, at)| *at <= now);
+            *loading = later;
+            due
+        };
+        for (group, broker, _) in due {
+            if group.service.finish_loading(broker) {
+                shared.say(&format!("broker-{broker} finished loading"));
+            }
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn serve_connection(shared: Arc<Shared>, broker: BrokerId, stream: TcpStream) {
+    // Each connection is a client of its own to the service (its replies go to its mailbox).
+    let n = shared.next_connection.fetch_add(1, Ordering::Relaxed);
+    let conn = Conn {
+        broker,
+        addr: ClientAddr {
+            consumer: ConsumerId((n % 256) as u8),
+            incarnation: (n / 256) as u32,
+            connection: 0,
+        },
+    };
+    let Ok(read_half) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(read_half);
+    let mut writer = BufWriter::new(stream);
+    loop {
+        let frame = match frame::read_frame(&mut reader) {
+            Ok(f) => f,
+            Err(FrameError::Closed) => break,
+            Err(e) => {
+                shared.say(&format!("{}: closing: {e}", conn.addr));
+                break;
+            }
+        };
+        // The codec must not take the server down, whatever the bytes.
+        let decoded = std::panic::catch_unwind(|| frame::decode(frame, api::supports))
+            .unwrap_or_else(|_| Err(Undecodable::NotARequest("the codec failed".into())));
+        let answered = match decoded {
+            Ok(request) => {
+                shared.requests.fetch_add(1, Ordering::Relaxed);
+                let version = request.header.request_api_version;
+                let correlation = request.header.correlation_id;
+                let api = request.api;
+                match handle(&shared, &conn, request) {
+                    Some(response) => {
+                        frame::write_response(&mut writer, api, version, correlation, &response)
+                    }
+                    None => Ok(()),
+                }
+            }
+            Err(Undecodable::UnsupportedVersion { header, api }) if api == ApiKey::ApiVersions => {
+                frame::write_response(
+                    &mut writer,
+                    api,
+                    0,
+                    header.correlation_id,
+                    &ResponseKind::ApiVersions(api::unsupported_api_versions()),
+                )
+            }
+            Err(e) => {
+                // Kafka closes a connection whose request it cannot read.
+                shared.say(&format!("{}: closing: {e}", conn.addr));
+                break;
+            }
+        };
+        if answered.is_err() {
+            break;
+        }
+    }
+    for (_, group) in shared.groups() {
+        group.service.disconnect(conn.addr);
+    }
+}
+
+/// The answer to one request (`None`: Kafka sends none, e.g. Produce with `acks=0`).
+fn handle(shared: &Arc<Shared>, conn: &Conn, request: Decoded) -> Option<ResponseKind> {
+    let version = request.header.request_api_version;
+    let partitions = shared.cfg.partitions;
+    Some(match request.request {
+        RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(api::api_versions()),
+        RequestKind::Metadata(r) => ResponseKind::Metadata(api::metadata(shared, &r, version)),
+        RequestKind::FindCoordinator(r) => {
+            ResponseKind::FindCoordinator(api::find_coordinator(shared, &r, version))
+        }
+        RequestKind::Produce(r) => {
+            let response = api::produce(shared, &r);
+            return (r.acks != 0).then_some(ResponseKind::Produce(response));
+        }
+        RequestKind::Fetch(r) => ResponseKind::Fetch(api::fetch(shared, &r)),
+        RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(api::list_offsets(shared, &r)),
+        RequestKind::JoinGroup(r) => ResponseKind::JoinGroup(match shared.group(&r.group_id) {
+            Some(g) => g.join_group(conn, &r, version),
+            None => api::no_group_join(),
+        }),
+        RequestKind::SyncGroup(r) => ResponseKind::SyncGroup(match shared.group(&r.group_id) {
+            Some(g) => g.sync_group(conn, &r),
+            None => api::no_group_sync(),
+        }),
+        RequestKind::Heartbeat(r) => ResponseKind::Heartbeat(match shared.group(&r.group_id) {
+            Some(g) => g.heartbeat(conn, &r),
+            None => api::no_group_heartbeat(),
+        }),
+        RequestKind::LeaveGroup(r) => ResponseKind::LeaveGroup(match shared.group(&r.group_id) {
+            Some(g) => g.leave_group(conn, &r, version),
+            None => api::no_group_leave(),
+        }),
+        RequestKind::OffsetCommit(r) => {
+            ResponseKind::OffsetCommit(match shared.group(&r.group_id) {
+                Some(g) => g.offset_commit(conn, &r),
+                None => api::no_group_commit(&r),
+            })
+        }
+        RequestKind::OffsetFetch(r) => {
+            ResponseKind::OffsetFetch(api::offset_fetch(shared, conn, &r, version, partitions))
+        }
+        // `api::supports` lets nothing else through.
+        _ => return None,
+    })
+}

@@ -578,6 +578,9 @@ fn serve(
     for g in &report.groups {
         println!("  {}: {} events recorded", g.name, g.events.len());
     }
+    for (group, f) in report.client_findings() {
+        println!("CLIENT {group}: {f}");
+    }
     let violations: Vec<_> = report.violations().collect();
     if violations.is_empty() {
         println!("no violation: no_zombie_commit, no_lost_commit, durable_before_ack, generation_monotonic, assignment_is_function hold on every group's history");

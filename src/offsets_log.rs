@@ -198,6 +198,14 @@ pub fn commit_allowed(
 }
 
 impl DurableGroup<'_> {
+    /// Whether `committer` is a member of this generation: the part of `no_zombie_commit` a
+    /// coordinator enforces (Kafka's fencing checks member and generation, not partitions).
+    pub fn fences_in(&self, committer: Option<(MemberId, Generation)>) -> bool {
+        committer.is_some_and(|(id, g)| {
+            g == self.generation && self.members.iter().any(|(m, _)| *m == id)
+        })
+    }
+
     /// Whether `member` is in this generation with exactly `assignment`.
     pub fn assigns(&self, member: MemberId, assignment: Partitions) -> bool {
         self.members

@@ -32,9 +32,69 @@ impl std::fmt::Display for Violation {
     }
 }
 
-/// Checks a history; `partitions` is the topic's size.
+/// Something a real client did that the model's consumer never does, seen by the coordinator:
+/// not a fault of the coordinator (Kafka's accepts it too), but a finding about the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientFinding {
+    pub kind: ClientFault,
+    pub event: usize,
+    pub detail: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientFault {
+    /// A member committed, in its generation, a partition that generation gave another member
+    /// (the client's half of `no_zombie_commit`: Kafka's coordinator fences members and
+    /// generations, not partitions).
+    CommittedUnassigned,
+    /// A commit became durable below an offset already acknowledged for the partition: the
+    /// group's progress went back, and a restart would process those records again.
+    CommitRegressed,
+}
+
+impl std::fmt::Display for ClientFinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            ClientFault::CommittedUnassigned => "committed a partition it was not assigned",
+            ClientFault::CommitRegressed => "commit went back",
+        };
+        write!(f, "{kind} at event {}: {}", self.event, self.detail)
+    }
+}
+
+/// Who sent the commits of a history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Committers {
+    /// The core's consumer: it only commits what it was assigned, and never lower, so every
+    /// such commit is the coordinator's fault.
+    Core,
+    /// Real clients: they may commit lower (a seek, a retry) and may commit partitions they
+    /// no longer own; those are findings about the client, and the coordinator is judged
+    /// only on what it enforces and keeps.
+    Real,
+}
+
+/// Checks a history of the core's own consumers; `partitions` is the topic's size.
 pub fn check(events: &[Event], partitions: u8) -> Vec<Violation> {
+    judge(events, partitions, Committers::Core).0
+}
+
+/// Checks a history of real clients (a served run): the coordinator's violations, and what the
+/// clients did that the model's consumer never does.
+pub fn check_real_clients(
+    events: &[Event],
+    partitions: u8,
+) -> (Vec<Violation>, Vec<ClientFinding>) {
+    judge(events, partitions, Committers::Real)
+}
+
+fn judge(
+    events: &[Event],
+    partitions: u8,
+    committers: Committers,
+) -> (Vec<Violation>, Vec<ClientFinding>) {
     let mut out = Vec::new();
+    let mut findings = Vec::new();
     // The durable log as the history has made it so far (compacted, like the real one).
     let mut durable = OffsetsLog::new(crate::protocol::BrokerId(0));
     let mut epoch = crate::protocol::LeaderEpoch(0);
@@ -58,10 +118,32 @@ pub fn check(events: &[Event], partitions: u8) -> Vec<Violation> {
                             offset,
                         } => {
                             let legit = durable.commit_is_legit(*partition, *committed_by);
-                            if !legit {
-                                let by = committed_by.map_or("no member".to_string(), |(m, g)| {
-                                    format!("{m} in generation {g}")
+                            let by = committed_by.map_or("no member".to_string(), |(m, g)| {
+                                format!("{m} in generation {g}")
+                            });
+                            let fenced_in = durable
+                                .durable_group()
+                                .is_some_and(|g| g.fences_in(*committed_by));
+                            let acked = &mut acked[usize::from(*partition)];
+                            if committers == Committers::Real && *offset < *acked {
+                                findings.push(ClientFinding {
+                                    kind: ClientFault::CommitRegressed,
+                                    event: i,
+                                    detail: format!(
+                                        "p{partition}@{offset} by {by}, after p{partition}@{acked} was acknowledged"
+                                    ),
                                 });
+                                // The client replaced its own commit: the lower one is now the
+                                // one the coordinator must keep.
+                                *acked = *offset;
+                            }
+                            if !legit && committers == Committers::Real && fenced_in {
+                                findings.push(ClientFinding {
+                                    kind: ClientFault::CommittedUnassigned,
+                                    event: i,
+                                    detail: format!("p{partition}@{offset} by {by}"),
+                                });
+                            } else if !legit {
                                 violation(
                                     Property::NoZombieCommit,
                                     i,
@@ -122,5 +204,5 @@ pub fn check(events: &[Event], partitions: u8) -> Vec<Violation> {
             format!("acknowledged p{p}@{a} is not durable at the end"),
         );
     }
-    out
+    (out, findings)
 }

@@ -61,6 +61,9 @@ struct Names {
     assignments: HashMap<(Generation, MemberId), Bytes>,
 }
 
+/// A topic's partitions with their committed offsets (-1: none), as OffsetFetch answers.
+type TopicOffsets = (TopicName, Vec<(i32, i64)>);
+
 /// The connection a request came on, as the service knows it.
 pub struct Conn {
     pub broker: crate::protocol::BrokerId,
@@ -533,7 +536,7 @@ impl Group {
         conn: &Conn,
         requested: Option<Vec<(TopicName, Vec<i32>)>>,
         partitions: u8,
-    ) -> (ErrorCode, Vec<(TopicName, Vec<(i32, i64)>)>) {
+    ) -> (ErrorCode, Vec<TopicOffsets>) {
         let topic = self.topic();
         let requested = requested.unwrap_or_else(|| {
             topic

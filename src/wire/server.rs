@@ -9,7 +9,7 @@ use super::topics::Topics;
 use crate::coordinator::{CoreConfig, GroupState, LoadState};
 use crate::flaw::Flaws;
 use crate::protocol::{Assignor, BrokerId, ClientAddr, ConsumerId, Generation};
-use crate::runtime::history::{self, Violation};
+use crate::runtime::history::{self, ClientFinding, Violation};
 use crate::runtime::service::GroupService;
 use crate::runtime::timers::Timers;
 use crate::runtime::Event;
@@ -139,10 +139,20 @@ pub struct ServeReport {
 pub struct GroupReport {
     pub name: String,
     pub events: Vec<Event>,
+    /// What the coordinator broke.
     pub violations: Vec<Violation>,
+    /// What the clients did that the model's consumer never does (see
+    /// [`history::ClientFinding`]).
+    pub client_findings: Vec<ClientFinding>,
 }
 
 impl ServeReport {
+    pub fn client_findings(&self) -> impl Iterator<Item = (&str, &ClientFinding)> {
+        self.groups
+            .iter()
+            .flat_map(|g| g.client_findings.iter().map(move |f| (g.name.as_str(), f)))
+    }
+
     pub fn violations(&self) -> impl Iterator<Item = (&str, &Violation)> {
         self.groups
             .iter()
@@ -297,11 +307,13 @@ impl Server {
             }
             while group.service.replicate() {}
             let events = group.service.events();
-            let violations = history::check(&events, self.shared.cfg.partitions);
+            let (violations, client_findings) =
+                history::check_real_clients(&events, self.shared.cfg.partitions);
             report.groups.push(GroupReport {
                 name,
                 events,
                 violations,
+                client_findings,
             });
         }
         report

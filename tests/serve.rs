@@ -1,0 +1,429 @@
+//! Real consumer groups on `groupcheck serve`: librdkafka (the `rdkafka` crate) consumers form
+//! groups on the verified coordinator over Kafka's wire protocol, under kills and coordinator
+//! failovers, and every run's history is judged by the model's properties.
+//!
+//! Each consumer is a child process (this test binary again, in consumer mode), so that one can
+//! be killed for real: it sends no LeaveGroup, and its session must expire. A scenario:
+//! a producer writes known records; three consumers poll them with auto-commit; the scenario's
+//! fault happens; once every record has been consumed, the consumers close. It passes when
+//! every record was consumed at least once, the committed offsets reach the end of every
+//! partition, and the server's recorded history breaks no property. Duplicates (records
+//! consumed twice, which a rebalance or a kill legitimately causes) are counted and printed.
+//!
+//! A plain binary (`harness = false`), so that its consumer mode is not a test of its own.
+
+use groupcheck::wire::{ServeConfig, Server};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::Message;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const TOPIC: &str = "orders";
+const GROUP: &str = "checkout";
+const PARTITIONS: u8 = 3;
+const RECORDS: usize = 60;
+/// Short timeouts, so that a killed member is expired and a group forms within seconds.
+const SESSION_MS: u64 = 3000;
+/// How long a consumer takes to process one record.
+const PROCESSING: Duration = Duration::from_millis(50);
+/// The longest a scenario may take before it is a failure.
+const DEADLINE: Duration = Duration::from_secs(40);
+
+/// The consumer's settings, passed to the child process.
+#[derive(Clone, Copy, Debug)]
+struct Mode {
+    strategy: &'static str,
+    static_members: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Fault {
+    None,
+    /// One consumer is killed (no LeaveGroup) once a third of the records are consumed.
+    Kill,
+    /// The third consumer joins once a third of the records are consumed, and the coordinator
+    /// fails over while that rebalance is under way.
+    FailoverDuringRebalance,
+}
+
+struct Scenario {
+    name: &'static str,
+    mode: Mode,
+    fault: Fault,
+}
+
+fn main() {
+    if let Ok(bootstrap) = std::env::var("GROUPCHECK_SERVE_CONSUMER") {
+        consumer_process(&bootstrap);
+        return;
+    }
+    let eager_range = Mode {
+        strategy: "range",
+        static_members: false,
+    };
+    let scenarios = [
+        Scenario {
+            name: "eager range",
+            mode: eager_range,
+            fault: Fault::None,
+        },
+        Scenario {
+            name: "eager round-robin",
+            mode: Mode {
+                strategy: "roundrobin",
+                static_members: false,
+            },
+            fault: Fault::None,
+        },
+        Scenario {
+            name: "cooperative-sticky",
+            mode: Mode {
+                strategy: "cooperative-sticky",
+                static_members: false,
+            },
+            fault: Fault::None,
+        },
+        Scenario {
+            name: "static members (range)",
+            mode: Mode {
+                strategy: "range",
+                static_members: true,
+            },
+            fault: Fault::None,
+        },
+        Scenario {
+            name: "eager range, a member killed",
+            mode: eager_range,
+            fault: Fault::Kill,
+        },
+        Scenario {
+            name: "cooperative-sticky, a member killed",
+            mode: Mode {
+                strategy: "cooperative-sticky",
+                static_members: false,
+            },
+            fault: Fault::Kill,
+        },
+        Scenario {
+            name: "eager range, failover during a rebalance",
+            mode: eager_range,
+            fault: Fault::FailoverDuringRebalance,
+        },
+    ];
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let mut failed = Vec::new();
+    for s in &scenarios {
+        if !filter.is_empty() && !filter.iter().any(|f| s.name.contains(f.as_str())) {
+            continue;
+        }
+        let start = Instant::now();
+        match run(s) {
+            Ok(summary) => println!(
+                "ok    {} ({:.1} s): {summary}",
+                s.name,
+                start.elapsed().as_secs_f64()
+            ),
+            Err(why) => {
+                println!(
+                    "FAIL  {} ({:.1} s): {why}",
+                    s.name,
+                    start.elapsed().as_secs_f64()
+                );
+                failed.push(s.name);
+            }
+        }
+    }
+    if !failed.is_empty() {
+        eprintln!("failed: {}", failed.join(", "));
+        std::process::exit(1);
+    }
+}
+
+/// A consumer process: polls until told to close on stdin (or killed), printing each record's
+/// value on stdout.
+fn consumer_process(bootstrap: &str) {
+    let strategy = std::env::var("GROUPCHECK_STRATEGY").unwrap_or_else(|_| "range".into());
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", GROUP)
+        .set("partition.assignment.strategy", &strategy)
+        .set("session.timeout.ms", SESSION_MS.to_string())
+        .set("heartbeat.interval.ms", "300")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "100")
+        .set("topic.metadata.refresh.interval.ms", "1000")
+        .set("log_level", "3");
+    if let Ok(instance) = std::env::var("GROUPCHECK_INSTANCE") {
+        config.set("group.instance.id", instance);
+    }
+    let consumer: BaseConsumer = config.create().expect("a consumer");
+    consumer.subscribe(&[TOPIC]).expect("subscribes");
+    // Closing is asked for on stdin.
+    let close = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let asked = close.clone();
+    thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        asked.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let mut out = std::io::stdout();
+    while !close.load(std::sync::atomic::Ordering::Relaxed) {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+            if let Some(value) = m.payload() {
+                let _ = writeln!(out, "record {}", String::from_utf8_lossy(value));
+                let _ = out.flush();
+                // Processing takes a while, so that rebalances and faults meet work in progress.
+                thread::sleep(PROCESSING);
+            }
+        }
+    }
+    // Dropping the consumer closes it: a final commit, then LeaveGroup (dynamic members).
+    drop(consumer);
+    let _ = writeln!(out, "closed");
+}
+
+/// A running consumer process and what it has consumed.
+struct Member {
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+fn spawn_member(
+    bootstrap: &str,
+    mode: Mode,
+    n: usize,
+    seen: &Arc<Mutex<HashMap<String, usize>>>,
+) -> Member {
+    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
+    command
+        .env("GROUPCHECK_SERVE_CONSUMER", bootstrap)
+        .env("GROUPCHECK_STRATEGY", mode.strategy)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if mode.static_members {
+        command.env("GROUPCHECK_INSTANCE", format!("instance-{n}"));
+    }
+    let mut child = command.spawn().expect("a consumer process starts");
+    let stdout = child.stdout.take().expect("piped");
+    let seen = seen.clone();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(value) = line.strip_prefix("record ") {
+                *seen.lock().unwrap().entry(value.to_string()).or_default() += 1;
+            }
+        }
+    });
+    let stdin = child.stdin.take();
+    Member { child, stdin }
+}
+
+impl Member {
+    fn close(mut self) {
+        if let Some(mut stdin) = self.stdin.take() {
+            let _ = writeln!(stdin, "close");
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn produce(bootstrap: &str) -> Result<(), String> {
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("log_level", "3")
+        .create()
+        .map_err(|e| e.to_string())?;
+    for i in 0..RECORDS {
+        let (key, value) = (format!("k{i}"), format!("r{i}"));
+        let record = BaseRecord::to(TOPIC)
+            .key(&key)
+            .payload(&value)
+            .partition((i % usize::from(PARTITIONS)) as i32);
+        producer.send(record).map_err(|(e, _)| e.to_string())?;
+    }
+    producer
+        .flush(Duration::from_secs(10))
+        .map_err(|e| e.to_string())
+}
+
+/// A consumer of the group that never joins it: it reads the committed offsets.
+fn committed_reader(bootstrap: &str) -> Result<BaseConsumer, String> {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", GROUP)
+        .set("log_level", "3")
+        .create()
+        .map_err(|e| e.to_string())
+}
+
+/// The group's committed offsets, read over the wire (OffsetFetch).
+fn committed(consumer: &BaseConsumer) -> Result<Vec<i64>, String> {
+    let mut list = rdkafka::TopicPartitionList::new();
+    for p in 0..i32::from(PARTITIONS) {
+        list.add_partition(TOPIC, p);
+    }
+    let offsets = consumer
+        .committed_offsets(list, Duration::from_secs(10))
+        .map_err(|e| e.to_string())?;
+    Ok((0..i32::from(PARTITIONS))
+        .map(|p| {
+            offsets
+                .find_partition(TOPIC, p)
+                .and_then(|e| e.offset().to_raw())
+                .unwrap_or(-1)
+        })
+        .collect())
+}
+
+fn run(s: &Scenario) -> Result<String, String> {
+    let brokers = if s.fault == Fault::FailoverDuringRebalance {
+        2
+    } else {
+        1
+    };
+    let server = Server::start(ServeConfig {
+        brokers,
+        partitions: PARTITIONS,
+        topics: vec![TOPIC.to_string()],
+        session_timeout: Duration::from_millis(SESSION_MS),
+        rebalance_timeout: Duration::from_millis(SESSION_MS),
+        load_time: Duration::from_millis(100),
+        ..ServeConfig::default()
+    })
+    .map_err(|e| format!("the server does not start: {e}"))?;
+    let bootstrap = server.bootstrap();
+    produce(&bootstrap)?;
+    let seen: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let distinct = || seen.lock().unwrap().len();
+    let start = Instant::now();
+    let first = if s.fault == Fault::FailoverDuringRebalance {
+        2
+    } else {
+        3
+    };
+    let mut members: Vec<Option<Member>> = (0..first)
+        .map(|n| Some(spawn_member(&bootstrap, s.mode, n, &seen)))
+        .collect();
+    let mut fault_done = s.fault == Fault::None;
+    let mut failover_to = None;
+    while distinct() < RECORDS {
+        if start.elapsed() > DEADLINE {
+            for m in members.into_iter().flatten() {
+                m.kill();
+            }
+            let report = server.stop();
+            return Err(format!(
+                "{} of {RECORDS} records consumed in {} s ({} requests served)",
+                distinct(),
+                DEADLINE.as_secs(),
+                report.requests
+            ));
+        }
+        if !fault_done && distinct() >= RECORDS / 3 {
+            match s.fault {
+                Fault::Kill => {
+                    if let Some(m) = members[0].take() {
+                        m.kill();
+                    }
+                }
+                Fault::FailoverDuringRebalance => {
+                    members.push(Some(spawn_member(&bootstrap, s.mode, 2, &seen)));
+                    // The newcomer's JoinGroup starts the rebalance; the coordinator moves
+                    // while the members rejoin.
+                    wait_for_rebalance(&server);
+                    failover_to = server.failover(GROUP);
+                }
+                Fault::None => {}
+            }
+            fault_done = true;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let consumed_in = start.elapsed();
+    // Every record has been consumed; the group goes on until it has committed the end of
+    // every partition (a killed member's partitions only move once its session expires).
+    let end = (RECORDS / usize::from(PARTITIONS)) as i64;
+    let reader = committed_reader(&bootstrap)?;
+    let mut offsets = committed(&reader)?;
+    while offsets.iter().any(|o| *o != end) && start.elapsed() < DEADLINE {
+        thread::sleep(Duration::from_millis(100));
+        offsets = committed(&reader)?;
+    }
+    for m in members.into_iter().flatten() {
+        m.close();
+    }
+    let report = server.stop();
+    let violations: Vec<String> = report
+        .violations()
+        .map(|(g, v)| format!("{g}: {v}"))
+        .collect();
+    if !violations.is_empty() {
+        return Err(format!(
+            "the history breaks properties: {}",
+            violations.join("; ")
+        ));
+    }
+    if offsets.iter().any(|o| *o != end) {
+        return Err(format!(
+            "committed offsets {offsets:?}, expected {end} on every partition"
+        ));
+    }
+    if s.fault == Fault::FailoverDuringRebalance && failover_to.is_none() {
+        return Err("the failover did not happen".into());
+    }
+    let findings: Vec<String> = report
+        .client_findings()
+        .map(|(g, f)| format!("{g}: {f}"))
+        .collect();
+    let duplicates: usize = seen.lock().unwrap().values().map(|n| n - 1).sum();
+    let events: usize = report.groups.iter().map(|g| g.events.len()).sum();
+    Ok(format!(
+        "{RECORDS} records consumed in {:.1} s, {duplicates} duplicates, committed {offsets:?}, {} requests, {events} coordinator events, no property broken{}",
+        consumed_in.as_secs_f64(),
+        report.requests,
+        if findings.is_empty() {
+            String::new()
+        } else {
+            format!("; librdkafka: {}", findings.join("; "))
+        }
+    ))
+}
+
+/// Waits (up to a few seconds) until the group's coordinator is in a join phase.
+fn wait_for_rebalance(server: &Server) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Some(group) = server.group(GROUP) {
+            let (brokers, log) = group.service.snapshot();
+            let state = brokers[log.leader.index()].group.state;
+            if state == groupcheck::coordinator::GroupState::PreparingRebalance {
+                return;
+            }
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -12,6 +12,7 @@
 //!
 //! A plain binary (`harness = false`), so that its consumer mode is not a test of its own.
 
+use groupcheck::flaw::Flaw;
 use groupcheck::wire::{ServeConfig, Server};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -30,6 +31,8 @@ const PARTITIONS: u8 = 3;
 const RECORDS: usize = 60;
 /// Short timeouts, so that a killed member is expired and a group forms within seconds.
 const SESSION_MS: u64 = 3000;
+/// Scenarios run at once.
+const PARALLEL: usize = 4;
 /// How long a consumer takes to process one record.
 const PROCESSING: Duration = Duration::from_millis(50);
 /// The longest a scenario may take before it is a failure.
@@ -50,12 +53,20 @@ enum Fault {
     /// The third consumer joins once a third of the records are consumed, and the coordinator
     /// fails over while that rebalance is under way.
     FailoverDuringRebalance,
+    /// One consumer process is stopped (SIGSTOP) for longer than its session, then resumed: a
+    /// zombie whose commits the coordinator must fence.
+    Pause,
+    /// The server processes the next OffsetCommit only after the committer's session has
+    /// expired: a commit from a zombie, which the coordinator must fence.
+    LateCommit,
 }
 
 struct Scenario {
     name: &'static str,
     mode: Mode,
     fault: Fault,
+    /// A flaw switched on in the server's core, and the properties it must break.
+    flaw: Option<(Flaw, &'static [&'static str])>,
 }
 
 fn main() {
@@ -72,6 +83,7 @@ fn main() {
             name: "eager range",
             mode: eager_range,
             fault: Fault::None,
+            flaw: None,
         },
         Scenario {
             name: "eager round-robin",
@@ -80,6 +92,7 @@ fn main() {
                 static_members: false,
             },
             fault: Fault::None,
+            flaw: None,
         },
         Scenario {
             name: "cooperative-sticky",
@@ -88,6 +101,7 @@ fn main() {
                 static_members: false,
             },
             fault: Fault::None,
+            flaw: None,
         },
         Scenario {
             name: "static members (range)",
@@ -96,11 +110,13 @@ fn main() {
                 static_members: true,
             },
             fault: Fault::None,
+            flaw: None,
         },
         Scenario {
             name: "eager range, a member killed",
             mode: eager_range,
             fault: Fault::Kill,
+            flaw: None,
         },
         Scenario {
             name: "cooperative-sticky, a member killed",
@@ -109,42 +125,114 @@ fn main() {
                 static_members: false,
             },
             fault: Fault::Kill,
+            flaw: None,
         },
         Scenario {
             name: "eager range, failover during a rebalance",
             mode: eager_range,
             fault: Fault::FailoverDuringRebalance,
+            flaw: None,
+        },
+        Scenario {
+            name: "eager range, a member paused past its session",
+            mode: eager_range,
+            fault: Fault::Pause,
+            flaw: None,
+        },
+        Scenario {
+            name: "eager range, a commit processed after its member's session expired",
+            mode: eager_range,
+            fault: Fault::LateCommit,
+            flaw: None,
+        },
+        Scenario {
+            name:
+                "flaw commit-without-fencing, a commit processed after its member's session expired",
+            mode: eager_range,
+            fault: Fault::LateCommit,
+            flaw: Some((Flaw::CommitWithoutFencing, &["no_zombie_commit"])),
+        },
+        Scenario {
+            name: "flaw sync-ack-before-persist",
+            mode: eager_range,
+            fault: Fault::None,
+            flaw: Some((Flaw::SyncAckBeforePersist, &["durable_before_ack"])),
         },
     ];
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
+    let chosen: Vec<&Scenario> = scenarios
+        .iter()
+        .filter(|s| filter.is_empty() || filter.iter().any(|f| s.name.contains(f.as_str())))
+        .collect();
+    // Scenarios run a few at a time: each has its own server on its own ports, and mostly waits.
     let mut failed = Vec::new();
-    for s in &scenarios {
-        if !filter.is_empty() && !filter.iter().any(|f| s.name.contains(f.as_str())) {
-            continue;
-        }
-        let start = Instant::now();
-        match run(s) {
-            Ok(summary) => println!(
-                "ok    {} ({:.1} s): {summary}",
-                s.name,
-                start.elapsed().as_secs_f64()
-            ),
-            Err(why) => {
-                println!(
-                    "FAIL  {} ({:.1} s): {why}",
-                    s.name,
-                    start.elapsed().as_secs_f64()
-                );
-                failed.push(s.name);
+    for batch in chosen.chunks(PARALLEL) {
+        let results: Vec<(&str, Result<String, String>, f64)> = thread::scope(|scope| {
+            let running: Vec<_> = batch
+                .iter()
+                .map(|s| {
+                    scope.spawn(move || {
+                        let start = Instant::now();
+                        (s.name, judge(s), start.elapsed().as_secs_f64())
+                    })
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|t| t.join().expect("a scenario runs"))
+                .collect()
+        });
+        for (name, judged, secs) in results {
+            match judged {
+                Ok(summary) => println!("ok    {name} ({secs:.1} s): {summary}"),
+                Err(why) => {
+                    println!("FAIL  {name} ({secs:.1} s): {why}");
+                    failed.push(name);
+                }
             }
         }
     }
     if !failed.is_empty() {
         eprintln!("failed: {}", failed.join(", "));
         std::process::exit(1);
+    }
+}
+
+/// Runs a scenario and judges it against its expectation: no property broken, or, with a flaw,
+/// the flaw's properties broken.
+fn judge(s: &Scenario) -> Result<String, String> {
+    let expected = s.flaw.map_or(&[][..], |(_, properties)| properties);
+    let (summary, broken) = run(s)?;
+    let as_expected = if expected.is_empty() {
+        broken.is_empty()
+    } else {
+        expected
+            .iter()
+            .all(|p| broken.iter().any(|b| b.starts_with(p)))
+    };
+    // The first few violations tell the story.
+    let shown = broken
+        .iter()
+        .take(3)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    let more = broken.len().saturating_sub(3);
+    let shown = if more > 0 {
+        format!("{shown} (and {more} more)")
+    } else {
+        shown
+    };
+    match as_expected {
+        true if broken.is_empty() => Ok(format!("{summary}, no property broken")),
+        true => Ok(format!("{summary}; broken as expected: {shown}")),
+        false if broken.is_empty() => Err(format!(
+            "{summary}; expected {expected:?} to break, nothing broke"
+        )),
+        false => Err(format!("{summary}; the history breaks {shown}")),
     }
 }
 
@@ -245,6 +333,13 @@ impl Member {
         let _ = self.child.wait();
     }
 
+    /// Sends a signal to the process (STOP pauses it, CONT resumes it).
+    fn signal(&self, signal: &str) {
+        let _ = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status();
+    }
+
     fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -299,7 +394,8 @@ fn committed(consumer: &BaseConsumer) -> Result<Vec<i64>, String> {
         .collect())
 }
 
-fn run(s: &Scenario) -> Result<String, String> {
+/// Runs a scenario: its summary, and the properties the server's history breaks.
+fn run(s: &Scenario) -> Result<(String, Vec<String>), String> {
     let brokers = if s.fault == Fault::FailoverDuringRebalance {
         2
     } else {
@@ -312,6 +408,7 @@ fn run(s: &Scenario) -> Result<String, String> {
         session_timeout: Duration::from_millis(SESSION_MS),
         rebalance_timeout: Duration::from_millis(SESSION_MS),
         load_time: Duration::from_millis(100),
+        flaws: s.flaw.map(|(f, _)| f).into_iter().collect(),
         ..ServeConfig::default()
     })
     .map_err(|e| format!("the server does not start: {e}"))?;
@@ -357,6 +454,16 @@ fn run(s: &Scenario) -> Result<String, String> {
                     wait_for_rebalance(&server);
                     failover_to = server.failover(GROUP);
                 }
+                Fault::Pause => {
+                    if let Some(m) = &members[0] {
+                        m.signal("STOP");
+                        thread::sleep(Duration::from_millis(SESSION_MS + 1500));
+                        m.signal("CONT");
+                    }
+                }
+                Fault::LateCommit => {
+                    server.process_next_commit_late(Duration::from_millis(SESSION_MS + 1000))
+                }
                 Fault::None => {}
             }
             fault_done = true;
@@ -377,16 +484,7 @@ fn run(s: &Scenario) -> Result<String, String> {
         m.close();
     }
     let report = server.stop();
-    let violations: Vec<String> = report
-        .violations()
-        .map(|(g, v)| format!("{g}: {v}"))
-        .collect();
-    if !violations.is_empty() {
-        return Err(format!(
-            "the history breaks properties: {}",
-            violations.join("; ")
-        ));
-    }
+    let broken: Vec<String> = report.violations().map(|(_, v)| v.to_string()).collect();
     if offsets.iter().any(|o| *o != end) {
         return Err(format!(
             "committed offsets {offsets:?}, expected {end} on every partition"
@@ -401,8 +499,8 @@ fn run(s: &Scenario) -> Result<String, String> {
         .collect();
     let duplicates: usize = seen.lock().unwrap().values().map(|n| n - 1).sum();
     let events: usize = report.groups.iter().map(|g| g.events.len()).sum();
-    Ok(format!(
-        "{RECORDS} records consumed in {:.1} s, {duplicates} duplicates, committed {offsets:?}, {} requests, {events} coordinator events, no property broken{}",
+    let summary = format!(
+        "{RECORDS} records consumed in {:.1} s, {duplicates} duplicates, committed {offsets:?}, {} requests, {events} coordinator events{}",
         consumed_in.as_secs_f64(),
         report.requests,
         if findings.is_empty() {
@@ -410,7 +508,8 @@ fn run(s: &Scenario) -> Result<String, String> {
         } else {
             format!("; librdkafka: {}", findings.join("; "))
         }
-    ))
+    );
+    Ok((summary, broken))
 }
 
 /// Waits (up to a few seconds) until the group's coordinator is in a join phase.

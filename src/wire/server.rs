@@ -71,6 +71,8 @@ pub(super) struct Shared {
     connections: Mutex<Vec<TcpStream>>,
     next_connection: AtomicU64,
     loading: Mutex<Vec<(Arc<Group>, BrokerId, Instant)>>,
+    /// Fault: the next OffsetCommit is processed only after this delay.
+    late_commit: Mutex<Option<Duration>>,
     pub requests: AtomicU64,
     pub refused_connections: AtomicU64,
     start: Instant,
@@ -185,6 +187,7 @@ impl Server {
             connections: Mutex::new(Vec::new()),
             next_connection: AtomicU64::new(0),
             loading: Mutex::new(Vec::new()),
+            late_commit: Mutex::new(None),
             requests: AtomicU64::new(0),
             refused_connections: AtomicU64::new(0),
             start: Instant::now(),
@@ -244,6 +247,18 @@ impl Server {
             .unwrap_or_else(|e| e.into_inner());
         loading.push((group.clone(), to, due));
         Some(to)
+    }
+
+    /// Fault: the next OffsetCommit (of any group) is processed `delay` late, as a request
+    /// stuck in a broker's queue is. Its connection's later requests wait behind it (Kafka
+    /// reads a connection's next request only once this one is answered), so a delay longer
+    /// than the session timeout makes the committer a zombie by the time its commit is seen.
+    pub fn process_next_commit_late(&self, delay: Duration) {
+        *self
+            .shared
+            .late_commit
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(delay);
     }
 
     /// The names of the groups clients have mentioned.
@@ -499,6 +514,15 @@ fn handle(shared: &Arc<Shared>, conn: &Conn, request: Decoded) -> Option<Respons
             None => api::no_group_leave(),
         }),
         RequestKind::OffsetCommit(r) => {
+            let late = shared
+                .late_commit
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some(delay) = late {
+                shared.say(&format!("{}: OffsetCommit held for {delay:?}", conn.addr));
+                thread::sleep(delay);
+            }
             ResponseKind::OffsetCommit(match shared.group(&r.group_id) {
                 Some(g) => g.offset_commit(conn, &r),
                 None => api::no_group_commit(&r),

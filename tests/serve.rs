@@ -59,6 +59,8 @@ enum Fault {
     /// The server processes the next OffsetCommit only after the committer's session has
     /// expired: a commit from a zombie, which the coordinator must fence.
     LateCommit,
+    /// Garbage on the wire from other connections while the group runs.
+    Garbage,
 }
 
 struct Scenario {
@@ -151,6 +153,12 @@ fn main() {
             mode: eager_range,
             fault: Fault::LateCommit,
             flaw: Some((Flaw::CommitWithoutFencing, &["no_zombie_commit"])),
+        },
+        Scenario {
+            name: "eager range, garbage on the wire",
+            mode: eager_range,
+            fault: Fault::Garbage,
+            flaw: None,
         },
         Scenario {
             name: "flaw sync-ack-before-persist",
@@ -464,6 +472,7 @@ fn run(s: &Scenario) -> Result<(String, Vec<String>), String> {
                 Fault::LateCommit => {
                     server.process_next_commit_late(Duration::from_millis(SESSION_MS + 1000))
                 }
+                Fault::Garbage => send_garbage(server.ports()[0])?,
                 Fault::None => {}
             }
             fault_done = true;
@@ -525,4 +534,124 @@ fn wait_for_rebalance(server: &Server) {
         }
         thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Garbage on the wire, sent while a group runs: each connection must get Kafka's error or be
+/// closed, and the server must go on serving everyone else.
+fn send_garbage(port: u16) -> Result<(), String> {
+    use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+    use kafka_protocol::messages::{ApiKey, HeartbeatRequest, MetadataRequest, RequestHeader};
+    use kafka_protocol::protocol::{Encodable, StrBytes};
+    use std::io::Read;
+    use std::net::TcpStream;
+
+    let connect = || -> Result<TcpStream, String> {
+        let s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .map_err(|e| e.to_string())?;
+        Ok(s)
+    };
+    // The server closed the connection: reading gives end of file, not an answer.
+    let closed = |mut s: TcpStream, what: &str| -> Result<(), String> {
+        let mut buf = [0u8; 4];
+        match s.read(&mut buf) {
+            Ok(0) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Ok(()),
+            other => Err(format!("{what}: the connection stayed open ({other:?})")),
+        }
+    };
+    let frame = |body: &[u8]| -> Vec<u8> {
+        let mut f = (body.len() as i32).to_be_bytes().to_vec();
+        f.extend_from_slice(body);
+        f
+    };
+    let request = |api: ApiKey, version: i16, body: &dyn Fn(&mut bytes::BytesMut)| -> Vec<u8> {
+        let mut buf = bytes::BytesMut::new();
+        let header = RequestHeader::default()
+            .with_request_api_key(api as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(7)
+            .with_client_id(Some(StrBytes::from_static_str("garbage")));
+        header
+            .encode(&mut buf, api.request_header_version(version))
+            .expect("a header encodes");
+        body(&mut buf);
+        frame(&buf)
+    };
+    let answer = |mut s: TcpStream| -> Result<Vec<u8>, String> {
+        let mut size = [0u8; 4];
+        s.read_exact(&mut size)
+            .map_err(|e| format!("no answer: {e}"))?;
+        let mut body = vec![0u8; i32::from_be_bytes(size) as usize];
+        s.read_exact(&mut body)
+            .map_err(|e| format!("a short answer: {e}"))?;
+        Ok(body)
+    };
+    let send = |bytes: &[u8]| -> Result<TcpStream, String> {
+        let mut s = connect()?;
+        s.write_all(bytes).map_err(|e| e.to_string())?;
+        Ok(s)
+    };
+
+    // A size prefix of 2 GB, and a negative one: closed before anything is allocated.
+    closed(send(&i32::MAX.to_be_bytes())?, "a 2 GB size prefix")?;
+    closed(send(&(-1i32).to_be_bytes())?, "a negative size prefix")?;
+    // Bytes that are no request, an API key Kafka does not have, a version nobody speaks.
+    closed(send(&frame(&[0xde; 20]))?, "random bytes")?;
+    closed(
+        send(&frame(&[0x03, 0xe7, 0, 0, 0, 0, 0, 7, 0xff, 0xff]))?,
+        "API key 999",
+    )?;
+    closed(
+        send(&request(ApiKey::JoinGroup, 99, &|_| {}))?,
+        "JoinGroup v99",
+    )?;
+    // A body that does not decode at its version.
+    closed(
+        send(&request(ApiKey::Heartbeat, 3, &|b| {
+            b.extend_from_slice(&[1, 2, 3])
+        }))?,
+        "a truncated Heartbeat",
+    )?;
+    // A client that disconnects in the middle of a request.
+    drop(send(&[0, 0, 0, 100, 0, 3, 0, 1])?);
+    // ApiVersions newer than the server: UNSUPPORTED_VERSION (35), with what it supports.
+    let body = answer(send(&request(ApiKey::ApiVersions, 99, &|_| {}))?)?;
+    if body.get(4..6) != Some(&35i16.to_be_bytes()[..]) {
+        return Err(format!(
+            "ApiVersions v99 was answered {body:?}, not UNSUPPORTED_VERSION"
+        ));
+    }
+    // A topic that does not exist, not to be created: UNKNOWN_TOPIC_OR_PARTITION.
+    let metadata = MetadataRequest::default()
+        .with_allow_auto_topic_creation(false)
+        .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(
+            kafka_protocol::messages::TopicName(StrBytes::from_static_str("no-such-topic")),
+        ))]));
+    let body = answer(send(&request(ApiKey::Metadata, 9, &|b| {
+        metadata.encode(b, 9).expect("encodes")
+    }))?)?;
+    // The topic's entry starts with its error code, then its name (a compact string from v9).
+    let wanted = [&3i16.to_be_bytes()[..], &[14], b"no-such-topic"].concat();
+    if !body.windows(wanted.len()).any(|w| w == wanted) {
+        return Err(
+            "Metadata for a missing topic did not answer UNKNOWN_TOPIC_OR_PARTITION".into(),
+        );
+    }
+    // A heartbeat for a group nobody joined, from a member nobody knows: UNKNOWN_MEMBER_ID (25).
+    let heartbeat = HeartbeatRequest::default()
+        .with_group_id(kafka_protocol::messages::GroupId(
+            StrBytes::from_static_str("nobody"),
+        ))
+        .with_generation_id(1)
+        .with_member_id(StrBytes::from_static_str("m9.9"));
+    let body = answer(send(&request(ApiKey::Heartbeat, 2, &|b| {
+        heartbeat.encode(b, 2).expect("encodes")
+    }))?)?;
+    if body.get(8..10) != Some(&25i16.to_be_bytes()[..]) {
+        return Err(format!(
+            "a stranger's Heartbeat was answered {body:?}, not UNKNOWN_MEMBER_ID"
+        ));
+    }
+    Ok(())
 }

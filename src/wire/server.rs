@@ -68,7 +68,8 @@ pub(super) struct Shared {
     pub topics: Topics,
     groups: Mutex<BTreeMap<String, Arc<Group>>>,
     stop: AtomicBool,
-    connections: Mutex<Vec<TcpStream>>,
+    /// The open connections, to close them when the server stops.
+    connections: Mutex<BTreeMap<u64, TcpStream>>,
     next_connection: AtomicU64,
     loading: Mutex<Vec<(Arc<Group>, BrokerId, Instant)>>,
     /// Fault: the next OffsetCommit is processed only after this delay.
@@ -184,7 +185,7 @@ impl Server {
             ports,
             groups: Mutex::new(BTreeMap::new()),
             stop: AtomicBool::new(false),
-            connections: Mutex::new(Vec::new()),
+            connections: Mutex::new(BTreeMap::new()),
             next_connection: AtomicU64::new(0),
             loading: Mutex::new(Vec::new()),
             late_commit: Mutex::new(None),
@@ -336,13 +337,14 @@ impl Server {
 
     fn halt(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
-        for c in self
-            .shared
-            .connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-        {
+        let open = std::mem::take(
+            &mut *self
+                .shared
+                .connections
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for c in open.values() {
             let _ = c.shutdown(Shutdown::Both);
         }
         for t in self.threads.drain(..) {
@@ -371,14 +373,15 @@ fn accept(shared: Arc<Shared>, broker: BrokerId, listener: TcpListener) {
                     shared.refused_connections.fetch_add(1, Ordering::Relaxed);
                     continue;
                 };
+                let n = shared.next_connection.fetch_add(1, Ordering::Relaxed);
                 shared
                     .connections
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .push(clone);
+                    .insert(n, clone);
                 let shared = shared.clone();
                 connections.push(thread::spawn(move || {
-                    serve_connection(shared, broker, stream)
+                    serve_connection(shared, broker, n, stream)
                 }));
                 connections.retain(|t| !t.is_finished());
             }
@@ -416,9 +419,8 @@ fn replicate_and_load(shared: Arc<Shared>) {
     }
 }
 
-fn serve_connection(shared: Arc<Shared>, broker: BrokerId, stream: TcpStream) {
+fn serve_connection(shared: Arc<Shared>, broker: BrokerId, n: u64, stream: TcpStream) {
     // Each connection is a client of its own to the service (its replies go to its mailbox).
-    let n = shared.next_connection.fetch_add(1, Ordering::Relaxed);
     let conn = Conn {
         broker,
         addr: ClientAddr {
@@ -478,6 +480,14 @@ fn serve_connection(shared: Arc<Shared>, broker: BrokerId, stream: TcpStream) {
     }
     for (_, group) in shared.groups() {
         group.service.disconnect(conn.addr);
+    }
+    let registered = shared
+        .connections
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&n);
+    if let Some(stream) = registered {
+        let _ = stream.shutdown(Shutdown::Both);
     }
 }
 

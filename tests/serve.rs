@@ -12,6 +12,7 @@
 //!
 //! A plain binary (`harness = false`), so that its consumer mode is not a test of its own.
 
+use groupcheck::coordinator::GroupState;
 use groupcheck::flaw::Flaw;
 use groupcheck::wire::{ServeConfig, Server};
 use rdkafka::config::ClientConfig;
@@ -435,7 +436,11 @@ fn run(s: &Scenario) -> Result<(String, Vec<String>), String> {
         .collect();
     let mut fault_done = s.fault == Fault::None;
     let mut failover_to = None;
+    let mut formed_in = None;
     while distinct() < RECORDS {
+        if formed_in.is_none() && group_state(&server) == Some((GroupState::Stable, first)) {
+            formed_in = Some(start.elapsed());
+        }
         if start.elapsed() > DEADLINE {
             for m in members.into_iter().flatten() {
                 m.kill();
@@ -509,7 +514,8 @@ fn run(s: &Scenario) -> Result<(String, Vec<String>), String> {
     let duplicates: usize = seen.lock().unwrap().values().map(|n| n - 1).sum();
     let events: usize = report.groups.iter().map(|g| g.events.len()).sum();
     let summary = format!(
-        "{RECORDS} records consumed in {:.1} s, {duplicates} duplicates, committed {offsets:?}, {} requests, {events} coordinator events{}",
+        "a group of {first} formed in {}, {RECORDS} records consumed in {:.1} s, {duplicates} duplicates, committed {offsets:?}, {} requests, {events} coordinator events{}",
+        formed_in.map_or("(not seen)".into(), |t| format!("{:.2} s", t.as_secs_f64())),
         consumed_in.as_secs_f64(),
         report.requests,
         if findings.is_empty() {
@@ -525,15 +531,19 @@ fn run(s: &Scenario) -> Result<(String, Vec<String>), String> {
 fn wait_for_rebalance(server: &Server) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
-        if let Some(group) = server.group(GROUP) {
-            let (brokers, log) = group.service.snapshot();
-            let state = brokers[log.leader.index()].group.state;
-            if state == groupcheck::coordinator::GroupState::PreparingRebalance {
-                return;
-            }
+        if group_state(server).is_some_and(|(state, _)| state == GroupState::PreparingRebalance) {
+            return;
         }
         thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// The group's state and member count at its current coordinator.
+fn group_state(server: &Server) -> Option<(GroupState, usize)> {
+    let group = server.group(GROUP)?;
+    let (brokers, log) = group.service.snapshot();
+    let g = &brokers[log.leader.index()].group;
+    Some((g.state, g.members.len()))
 }
 
 /// Garbage on the wire, sent while a group runs: each connection must get Kafka's error or be

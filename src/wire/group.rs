@@ -55,6 +55,8 @@ struct Names {
     instances: Vec<String>,
     /// Each member's group protocols (assignor name, subscription bytes) as last sent.
     metadata: HashMap<MemberId, Vec<(String, Bytes)>>,
+    /// The same, by static instance.
+    by_instance: HashMap<InstanceId, Vec<(String, Bytes)>>,
     /// The assignor each generation selected.
     selected: HashMap<Generation, Assignor>,
     /// The leader's assignment bytes, per generation and member.
@@ -145,13 +147,6 @@ impl Group {
         Ok(Some(InstanceId(i)))
     }
 
-    fn instance_name(&self, id: InstanceId) -> Option<StrBytes> {
-        self.names()
-            .instances
-            .get(usize::from(id.0))
-            .map(|s| str_bytes(s.clone()))
-    }
-
     /// The partitions of the group's topic among `topics`.
     fn partitions_of<'a>(
         &self,
@@ -237,6 +232,22 @@ impl Group {
             })
         };
         let protocols = Assignors::from(known.iter().map(|(a, _)| *a).collect::<Vec<_>>());
+        // What the member sent, kept before the core sees the request: the leader's answer may
+        // be built on another connection's thread before this one hears back.
+        let sent: Vec<(String, Bytes)> = req
+            .protocols
+            .iter()
+            .map(|p| (p.name.to_string(), p.metadata.clone()))
+            .collect();
+        {
+            let mut names = self.names();
+            if let Some(id) = id {
+                names.metadata.insert(id, sent.clone());
+            }
+            if let Some(i) = instance {
+                names.by_instance.insert(i, sent.clone());
+            }
+        }
         let mut request = Request::JoinGroup {
             member_id: id,
             protocols,
@@ -271,12 +282,7 @@ impl Group {
             if let Some(m) = member_id
                 .filter(|_| error == ErrorCode::None || error == ErrorCode::MemberIdRequired)
             {
-                let sent = req
-                    .protocols
-                    .iter()
-                    .map(|p| (p.name.to_string(), p.metadata.clone()))
-                    .collect();
-                self.names().metadata.insert(m, sent);
+                self.names().metadata.insert(m, sent.clone());
             }
             let mut response = JoinGroupResponse::default()
                 .with_error_code(error_code(error))
@@ -288,21 +294,41 @@ impl Group {
             if error != ErrorCode::None {
                 return response.with_generation_id(-1);
             }
+            // The leader learns each member's subscription and instance id. A static member's
+            // first JoinGroup is answered in the same instant as the leader's, before its own
+            // thread has seen its new id, so its subscription is found by its instance id.
+            let instances = if members.is_empty() {
+                HashMap::new()
+            } else {
+                let (brokers, _) = self.service.snapshot();
+                let group = &brokers[conn.broker.index()].group;
+                group
+                    .members
+                    .iter()
+                    .filter_map(|m| Some((m.id, m.instance?)))
+                    .collect::<HashMap<MemberId, InstanceId>>()
+            };
             let names = self.names();
             let protocol_name = protocol.map(|a| StrBytes::from_static_str(a.wire_name()));
             let members = members
                 .iter()
                 .map(|m| {
+                    let instance = instances.get(m);
                     let metadata = names
                         .metadata
                         .get(m)
+                        .or_else(|| names.by_instance.get(instance?))
                         .and_then(|sent| {
                             protocol.and_then(|a| sent.iter().find(|(n, _)| n == a.wire_name()))
                         })
                         .map(|(_, b)| b.clone())
                         .unwrap_or_default();
+                    let instance = instance
+                        .and_then(|i| names.instances.get(usize::from(i.0)))
+                        .map(|s| str_bytes(s.clone()));
                     JoinGroupResponseMember::default()
                         .with_member_id(str_bytes(m.to_string()))
+                        .with_group_instance_id(instance)
                         .with_metadata(metadata)
                 })
                 .collect();
@@ -656,10 +682,5 @@ impl Group {
             } else {
                 Vec::new()
             })
-    }
-
-    /// The instance id of a member, for answers that name it.
-    pub fn instance_of(&self, id: InstanceId) -> Option<StrBytes> {
-        self.instance_name(id)
     }
 }

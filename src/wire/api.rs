@@ -20,10 +20,11 @@ use kafka_protocol::messages::offset_fetch_response::OffsetFetchResponseGroup;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsResponse, BrokerId, FetchRequest, FetchResponse, FindCoordinatorRequest,
-    FindCoordinatorResponse, HeartbeatResponse, JoinGroupResponse, LeaveGroupResponse,
-    ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse,
-    OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse,
-    ProduceRequest, ProduceResponse, SyncGroupResponse, TopicName,
+    FindCoordinatorResponse, HeartbeatResponse, InitProducerIdRequest, InitProducerIdResponse,
+    JoinGroupResponse, LeaveGroupResponse, ListOffsetsRequest, ListOffsetsResponse,
+    MetadataRequest, MetadataResponse, OffsetCommitRequest, OffsetCommitResponse,
+    OffsetFetchRequest, OffsetFetchResponse, ProduceRequest, ProduceResponse, ProducerId,
+    SyncGroupResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use std::sync::Arc;
@@ -32,7 +33,7 @@ use std::time::{Duration, Instant};
 /// The APIs and versions served. The upper bounds stop where a version needs what this server
 /// does not have (topic ids in Fetch from v13 and Produce from v12; KIP-848's consumer group
 /// heartbeat is not offered, so clients use the classic protocol).
-pub const SUPPORTED: [(ApiKey, i16, i16); 12] = [
+pub const SUPPORTED: [(ApiKey, i16, i16); 13] = [
     (ApiKey::Produce, 3, 11),
     (ApiKey::Fetch, 4, 12),
     (ApiKey::ListOffsets, 1, 10),
@@ -45,6 +46,9 @@ pub const SUPPORTED: [(ApiKey, i16, i16); 12] = [
     (ApiKey::LeaveGroup, 0, 5),
     (ApiKey::SyncGroup, 0, 5),
     (ApiKey::ApiVersions, 0, 4),
+    // Idempotent producers (the default of kafka-python and the Java client) ask for an id
+    // first; transactions are not served.
+    (ApiKey::InitProducerId, 0, 4),
 ];
 
 /// UNSUPPORTED_VERSION.
@@ -210,6 +214,23 @@ pub(super) fn produce(shared: &Shared, r: &ProduceRequest) -> ProduceResponse {
     ProduceResponse::default().with_responses(responses)
 }
 
+/// A producer id for an idempotent producer. A transactional one gets
+/// COORDINATOR_NOT_AVAILABLE: there is no transaction coordinator.
+pub(super) fn init_producer_id(
+    shared: &Shared,
+    r: &InitProducerIdRequest,
+) -> InitProducerIdResponse {
+    if r.transactional_id.is_some() {
+        return InitProducerIdResponse::default()
+            .with_error_code(COORDINATOR_NOT_AVAILABLE)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1);
+    }
+    InitProducerIdResponse::default()
+        .with_producer_id(ProducerId(shared.topics.next_producer_id()))
+        .with_producer_epoch(0)
+}
+
 pub(super) fn fetch(shared: &Shared, r: &FetchRequest) -> FetchResponse {
     let wait = Duration::from_millis(u64::try_from(r.max_wait_ms).unwrap_or(0)).min(MAX_FETCH_WAIT);
     let deadline = Instant::now() + wait;
@@ -263,7 +284,11 @@ pub(super) fn fetch(shared: &Shared, r: &FetchRequest) -> FetchResponse {
     }
 }
 
-pub(super) fn list_offsets(shared: &Shared, r: &ListOffsetsRequest) -> ListOffsetsResponse {
+pub(super) fn list_offsets(
+    shared: &Shared,
+    r: &ListOffsetsRequest,
+    version: i16,
+) -> ListOffsetsResponse {
     let topics = r
         .topics
         .iter()
@@ -275,7 +300,8 @@ pub(super) fn list_offsets(shared: &Shared, r: &ListOffsetsRequest) -> ListOffse
                     let response = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index)
                         .with_timestamp(-1)
-                        .with_leader_epoch(0);
+                        // The field exists from v4.
+                        .with_leader_epoch(if version >= 4 { 0 } else { -1 });
                     match shared.topics.end_offset(&t.name, p.partition_index) {
                         None => response
                             .with_error_code(UNKNOWN_TOPIC_OR_PARTITION)

@@ -57,6 +57,9 @@ struct Names {
     metadata: HashMap<MemberId, Vec<(String, Bytes)>>,
     /// The same, by static instance.
     by_instance: HashMap<InstanceId, Vec<(String, Bytes)>>,
+    /// The group's protocol names, by the core's protocol they stand for (by place in
+    /// [`Assignor::ALL`]): see [`Names::protocol`].
+    protocols: [Option<String>; 4],
     /// The assignor each generation selected.
     selected: HashMap<Generation, Assignor>,
     /// The leader's assignment bytes, per generation and member.
@@ -65,6 +68,45 @@ struct Names {
 
 /// A topic's partitions with their committed offsets (-1: none), as OffsetFetch answers.
 type TopicOffsets = (TopicName, Vec<(i32, i64)>);
+
+impl Names {
+    /// The core's protocol standing for the protocol `name` in this group. A coordinator
+    /// treats protocol names as opaque: it only tells them apart, intersects them and counts
+    /// votes. So each name the group uses gets one of the core's four: the Java client's
+    /// assignor names their own (`range`, `roundrobin`, `sticky`, `cooperative-sticky`), any
+    /// other name (kafkajs's `RoundRobinAssigner`, a custom assignor) the first one no name
+    /// holds yet. `None` once all four are taken by other names: that protocol is not offered.
+    fn protocol(&mut self, name: &str) -> Option<Assignor> {
+        if let Some(i) = self
+            .protocols
+            .iter()
+            .position(|n| n.as_deref() == Some(name))
+        {
+            return Some(Assignor::ALL[i]);
+        }
+        let free = |i: &usize| self.protocols[*i].is_none();
+        let i = match Assignor::ALL.iter().position(|a| a.wire_name() == name) {
+            // A Java assignor's name takes its own place, unless another name took it.
+            Some(own) => Some(own).filter(free),
+            // Any other name the last free place, leaving range and round-robin, the most
+            // used, to their own names as long as possible.
+            None => (0..4).rev().find(free),
+        }?;
+        self.protocols[i] = Some(name.to_string());
+        Some(Assignor::ALL[i])
+    }
+
+    /// The protocol name the core's `protocol` stands for in this group.
+    fn protocol_name(&self, protocol: Assignor) -> String {
+        let i = Assignor::ALL
+            .iter()
+            .position(|a| *a == protocol)
+            .unwrap_or(0);
+        self.protocols[i]
+            .clone()
+            .unwrap_or_else(|| protocol.wire_name().to_string())
+    }
+}
 
 /// The connection a request came on, as the service knows it.
 pub struct Conn {
@@ -126,6 +168,11 @@ impl Group {
 
     fn names(&self) -> std::sync::MutexGuard<'_, Names> {
         self.names.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The wire name of the protocol the core knows as `protocol` in this group.
+    pub fn protocol_name(&self, protocol: Assignor) -> String {
+        self.names().protocol_name(protocol)
     }
 
     /// The group's topic, if a member has subscribed yet.
@@ -194,18 +241,14 @@ impl Group {
             Ok(i) => i,
             Err(e) => return refuse(e),
         };
-        // The core knows the consumer protocol's four assignors; a group can only select one
-        // of them.
-        let known: Vec<(Assignor, &Bytes)> = req
-            .protocols
-            .iter()
-            .filter_map(|p| {
-                let a = Assignor::ALL
-                    .into_iter()
-                    .find(|a| a.wire_name() == p.name.as_str())?;
-                Some((a, &p.metadata))
-            })
-            .collect();
+        // Each protocol name the core can tell apart (see `Names::protocols`).
+        let known: Vec<(Assignor, &Bytes)> = {
+            let mut names = self.names();
+            req.protocols
+                .iter()
+                .filter_map(|p| Some((names.protocol(p.name.as_str())?, &p.metadata)))
+                .collect()
+        };
         if req.protocol_type.as_str() != "consumer" || known.is_empty() {
             return refuse(ErrorCode::InconsistentGroupProtocol);
         }
@@ -309,7 +352,7 @@ impl Group {
                     .collect::<HashMap<MemberId, InstanceId>>()
             };
             let names = self.names();
-            let protocol_name = protocol.map(|a| StrBytes::from_static_str(a.wire_name()));
+            let protocol_name = protocol.map(|a| str_bytes(names.protocol_name(a)));
             let members = members
                 .iter()
                 .map(|m| {
@@ -319,7 +362,8 @@ impl Group {
                         .get(m)
                         .or_else(|| names.by_instance.get(instance?))
                         .and_then(|sent| {
-                            protocol.and_then(|a| sent.iter().find(|(n, _)| n == a.wire_name()))
+                            let name = names.protocol_name(protocol?);
+                            sent.iter().find(|(n, _)| *n == name)
                         })
                         .map(|(_, b)| b.clone())
                         .unwrap_or_default();
@@ -341,7 +385,8 @@ impl Group {
                 .with_protocol_type(Some(StrBytes::from_static_str("consumer")))
                 .with_protocol_name(protocol_name)
                 .with_leader(leader.map(|l| str_bytes(l.to_string())).unwrap_or_default())
-                .with_skip_assignment(skip_assignment)
+                // KIP-814's field exists from v9; an older static leader is not told to skip.
+                .with_skip_assignment(skip_assignment && version >= 9)
                 .with_members(members);
             return response;
         }
@@ -421,7 +466,7 @@ impl Group {
         let protocol = names.selected.get(&generation).copied();
         SyncGroupResponse::default()
             .with_protocol_type(Some(StrBytes::from_static_str("consumer")))
-            .with_protocol_name(protocol.map(|a| StrBytes::from_static_str(a.wire_name())))
+            .with_protocol_name(protocol.map(|a| str_bytes(names.protocol_name(a))))
             .with_assignment(bytes)
     }
 

@@ -49,6 +49,7 @@ pub struct Topics {
     partitions: u8,
     logs: Mutex<BTreeMap<String, Vec<PartitionLog>>>,
     appended: Condvar,
+    producer_ids: std::sync::atomic::AtomicI64,
 }
 
 impl Topics {
@@ -58,11 +59,18 @@ impl Topics {
             partitions,
             logs: Mutex::new(BTreeMap::new()),
             appended: Condvar::new(),
+            producer_ids: std::sync::atomic::AtomicI64::new(0),
         };
         for name in names {
             topics.create(name);
         }
         topics
+    }
+
+    /// A new idempotent producer's id.
+    pub fn next_producer_id(&self) -> i64 {
+        self.producer_ids
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn partitions(&self) -> u8 {

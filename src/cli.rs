@@ -198,6 +198,16 @@ enum Command {
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=600))]
         seconds: u64,
     },
+    /// Measure `serve` over loopback: clients of one group heartbeating and committing;
+    /// requests per second and latency (median, 99th percentile) per API.
+    BenchServe {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
+        seconds: u64,
+        /// Client counts to measure, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [1u16, 10, 100], value_parser = clap::value_parser!(u16).range(1..=500))]
+        clients: Vec<u16>,
+    },
     /// Serve Stateright's Explorer for a model on 127.0.0.1, to click through its states.
     Explore {
         /// A model name (or path to a .toml file).
@@ -310,6 +320,24 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 println!("| {} | {} | {:.0} |", f.operation, f.threads, f.per_second)
             });
             0
+        }
+        Command::BenchServe { seconds, clients } => {
+            println!("| clients | API | per second | p50 | p99 |\n|---:|---|---:|---:|---:|");
+            let clients: Vec<usize> = clients.into_iter().map(usize::from).collect();
+            let measured =
+                groupcheck::wire::bench::run(&clients, Duration::from_secs(seconds), |f| {
+                    println!(
+                        "| {} | {} | {:.0} | {} µs | {} µs |",
+                        f.clients, f.api, f.per_second, f.p50_us, f.p99_us
+                    )
+                });
+            match measured {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("groupcheck: bench-serve failed: {e}");
+                    1
+                }
+            }
         }
         Command::Run {
             consumers,

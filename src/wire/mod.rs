@@ -12,6 +12,8 @@
 //! check, and what it cannot.
 
 pub mod api;
+pub mod bench;
+pub mod client;
 pub mod frame;
 pub mod group;
 pub mod server;

@@ -264,6 +264,12 @@ fn consumer_process(bootstrap: &str) {
     if let Ok(instance) = std::env::var("GROUPCHECK_INSTANCE") {
         config.set("group.instance.id", instance);
     }
+    // Whatever happens to the test, this process ends: closing may wait for a coordinator
+    // that is gone.
+    thread::spawn(|| {
+        thread::sleep(DEADLINE * 2);
+        std::process::exit(3);
+    });
     let consumer: BaseConsumer = config.create().expect("a consumer");
     consumer.subscribe(&[TOPIC]).expect("subscribes");
     // Closing is asked for on stdin.
@@ -273,6 +279,8 @@ fn consumer_process(bootstrap: &str) {
         let mut line = String::new();
         let _ = std::io::stdin().read_line(&mut line);
         asked.store(true, std::sync::atomic::Ordering::Relaxed);
+        thread::sleep(Duration::from_secs(10));
+        std::process::exit(0);
     });
     let mut out = std::io::stdout();
     while !close.load(std::sync::atomic::Ordering::Relaxed) {
@@ -324,6 +332,16 @@ fn spawn_member(
     });
     let stdin = child.stdin.take();
     Member { child, stdin }
+}
+
+impl Drop for Member {
+    /// A scenario that ends early (an error) leaves no consumer behind.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 impl Member {

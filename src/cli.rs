@@ -156,10 +156,20 @@ enum Command {
         /// A join phase lasting this long ends without the members that have not rejoined.
         #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
         rebalance_timeout_ms: u64,
-        /// Fault: every this many milliseconds, each group's coordinator fails over to the
-        /// next broker (needs --brokers 2 or more).
+        /// Inject a fault every this many milliseconds: a coordinator failover (with two
+        /// brokers or more), a broker pausing, a connection dropped, or a commit processed
+        /// late (see --fault).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
-        failover_every_ms: Option<u64>,
+        fault_every_ms: Option<u64>,
+        /// The faults to choose from (repeatable; default: all).
+        #[arg(long = "fault", value_enum)]
+        fault_kinds: Vec<groupcheck::wire::ServeFault>,
+        /// Seeds the choice of faults.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Stop injecting after this many faults.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        fault_limit: Option<u32>,
         /// How long a newly elected coordinator loads the group.
         #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=60_000))]
         load_ms: u64,
@@ -382,14 +392,27 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             seconds,
             session_timeout_ms,
             rebalance_timeout_ms,
-            failover_every_ms,
+            fault_every_ms,
+            fault_kinds,
+            seed,
+            fault_limit,
             load_ms,
             flaw,
             quiet,
         } => {
-            if failover_every_ms.is_some() && brokers < 2 {
-                return bad_input("--failover-every-ms needs --brokers 2 or more");
+            if fault_kinds == [groupcheck::wire::ServeFault::Failover] && brokers < 2 {
+                return bad_input("--fault failover needs --brokers 2 or more");
             }
+            let faults = fault_every_ms.map(|ms| groupcheck::wire::FaultSchedule {
+                every: Duration::from_millis(ms),
+                seed,
+                kinds: if fault_kinds.is_empty() {
+                    groupcheck::wire::ServeFault::ALL.to_vec()
+                } else {
+                    fault_kinds
+                },
+                limit: fault_limit,
+            });
             let cfg = groupcheck::wire::ServeConfig {
                 brokers,
                 port,
@@ -399,13 +422,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 rebalance_timeout: Duration::from_millis(rebalance_timeout_ms),
                 load_time: Duration::from_millis(load_ms),
                 flaws: flaw.into_iter().collect(),
+                faults,
                 verbose: !quiet,
             };
-            serve(
-                cfg,
-                seconds.map(Duration::from_secs),
-                failover_every_ms.map(Duration::from_millis),
-            )
+            serve(cfg, seconds.map(Duration::from_secs))
         }
         Command::Explore { model, port } => match catalogue::load(&dir, &model) {
             Ok(cfg) => explore(cfg, port),
@@ -552,11 +572,7 @@ fn live(cfg: LiveConfig, record: Option<(ModelConfig, PathBuf)>) -> i32 {
 }
 
 /// Serves until `seconds` pass or Ctrl-C, then judges what happened.
-fn serve(
-    cfg: groupcheck::wire::ServeConfig,
-    seconds: Option<Duration>,
-    failover_every: Option<Duration>,
-) -> i32 {
+fn serve(cfg: groupcheck::wire::ServeConfig, seconds: Option<Duration>) -> i32 {
     use std::sync::atomic::{AtomicBool, Ordering};
     let server = match groupcheck::wire::Server::start(cfg.clone()) {
         Ok(s) => s,
@@ -578,20 +594,11 @@ fn serve(
         }
     );
     let start = std::time::Instant::now();
-    let mut next_failover = failover_every.map(|every| start + every);
     while !interrupted.load(Ordering::Relaxed) && seconds.is_none_or(|s| start.elapsed() < s) {
         std::thread::sleep(Duration::from_millis(20));
         for line in server.timeline() {
             if cfg.verbose {
                 println!("{:>8.3} s  {line}", start.elapsed().as_secs_f64());
-            }
-        }
-        if let (Some(at), Some(every)) = (next_failover, failover_every) {
-            if std::time::Instant::now() >= at {
-                for group in server.group_names() {
-                    server.failover(&group);
-                }
-                next_failover = Some(at + every);
             }
         }
     }
@@ -603,6 +610,14 @@ fn serve(
         report.groups.len(),
         if report.groups.len() == 1 { "" } else { "s" }
     );
+    if !report.faults.is_empty() {
+        let faults: Vec<String> = report
+            .faults
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        println!("faults injected: {}", faults.join(", "));
+    }
     for g in &report.groups {
         println!("  {}: {} events recorded", g.name, g.events.len());
     }

@@ -14,7 +14,7 @@
 
 use groupcheck::coordinator::GroupState;
 use groupcheck::flaw::Flaw;
-use groupcheck::wire::{ServeConfig, Server};
+use groupcheck::wire::{FaultSchedule, ServeConfig, ServeFault, Server};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
@@ -32,6 +32,8 @@ const PARTITIONS: u8 = 3;
 const RECORDS: usize = 60;
 /// Short timeouts, so that a killed member is expired and a group forms within seconds.
 const SESSION_MS: u64 = 3000;
+/// The faults of the seeded schedule.
+const FAULTS: u32 = 8;
 /// Scenarios run at once.
 const PARALLEL: usize = 4;
 /// How long a consumer takes to process one record.
@@ -62,6 +64,9 @@ enum Fault {
     LateCommit,
     /// Garbage on the wire from other connections while the group runs.
     Garbage,
+    /// Two brokers, and the server's own seeded schedule: every 300 ms a failover, a broker
+    /// pausing, a connection dropped or a commit processed late, [`FAULTS`] in all.
+    Schedule,
 }
 
 struct Scenario {
@@ -154,6 +159,15 @@ fn main() {
             mode: eager_range,
             fault: Fault::LateCommit,
             flaw: Some((Flaw::CommitWithoutFencing, &["no_zombie_commit"])),
+        },
+        Scenario {
+            name: "cooperative-sticky, seeded faults",
+            mode: Mode {
+                strategy: "cooperative-sticky",
+                static_members: false,
+            },
+            fault: Fault::Schedule,
+            flaw: None,
         },
         Scenario {
             name: "eager range, garbage on the wire",
@@ -423,11 +437,14 @@ fn committed(consumer: &BaseConsumer) -> Result<Vec<i64>, String> {
 
 /// Runs a scenario: its summary, and the properties the server's history breaks.
 fn run(s: &Scenario) -> Result<(String, Vec<String>), String> {
-    let brokers = if s.fault == Fault::FailoverDuringRebalance {
-        2
-    } else {
-        1
-    };
+    let two_brokers = matches!(s.fault, Fault::FailoverDuringRebalance | Fault::Schedule);
+    let brokers = if two_brokers { 2 } else { 1 };
+    let faults = (s.fault == Fault::Schedule).then(|| FaultSchedule {
+        every: Duration::from_millis(300),
+        seed: 7,
+        kinds: ServeFault::ALL.to_vec(),
+        limit: Some(FAULTS),
+    });
     let server = Server::start(ServeConfig {
         brokers,
         partitions: PARTITIONS,
@@ -436,6 +453,7 @@ fn run(s: &Scenario) -> Result<(String, Vec<String>), String> {
         rebalance_timeout: Duration::from_millis(SESSION_MS),
         load_time: Duration::from_millis(100),
         flaws: s.flaw.map(|(f, _)| f).into_iter().collect(),
+        faults,
         ..ServeConfig::default()
     })
     .map_err(|e| format!("the server does not start: {e}"))?;
@@ -496,22 +514,29 @@ fn run(s: &Scenario) -> Result<(String, Vec<String>), String> {
                     server.process_next_commit_late(Duration::from_millis(SESSION_MS + 1000))
                 }
                 Fault::Garbage => send_garbage(server.ports()[0])?,
-                Fault::None => {}
+                Fault::None | Fault::Schedule => {}
             }
             fault_done = true;
         }
         thread::sleep(Duration::from_millis(20));
     }
     let consumed_in = start.elapsed();
+    server.stop_faults();
     // Every record has been consumed; the group goes on until it has committed the end of
     // every partition (a killed member's partitions only move once its session expires).
     let end = (RECORDS / usize::from(PARTITIONS)) as i64;
     let reader = committed_reader(&bootstrap)?;
-    let mut offsets = committed(&reader)?;
-    while offsets.iter().any(|o| *o != end) && start.elapsed() < DEADLINE {
+    // A fetch may meet a failover (NOT_COORDINATOR) or a pause: asked again until the deadline.
+    let mut offsets = committed(&reader);
+    while offsets
+        .as_ref()
+        .map_or(true, |o| o.iter().any(|o| *o != end))
+        && start.elapsed() < DEADLINE
+    {
         thread::sleep(Duration::from_millis(100));
-        offsets = committed(&reader)?;
+        offsets = committed(&reader);
     }
+    let offsets = offsets?;
     for m in members.into_iter().flatten() {
         m.close();
     }
@@ -531,8 +556,18 @@ fn run(s: &Scenario) -> Result<(String, Vec<String>), String> {
         .collect();
     let duplicates: usize = seen.lock().unwrap().values().map(|n| n - 1).sum();
     let events: usize = report.groups.iter().map(|g| g.events.len()).sum();
+    let faults: Vec<String> = report
+        .faults
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect();
+    let faults = if faults.is_empty() {
+        String::new()
+    } else {
+        format!(", faults: {}", faults.join(" "))
+    };
     let summary = format!(
-        "a group of {first} formed in {}, {RECORDS} records consumed in {:.1} s, {duplicates} duplicates, committed {offsets:?}, {} requests, {events} coordinator events{}",
+        "a group of {first} formed in {}, {RECORDS} records consumed in {:.1} s, {duplicates} duplicates, committed {offsets:?}, {} requests, {events} coordinator events{faults}{}",
         formed_in.map_or("(not seen)".into(), |t| format!("{:.2} s", t.as_secs_f64())),
         consumed_in.as_secs_f64(),
         report.requests,

@@ -19,4 +19,4 @@ pub mod group;
 pub mod server;
 pub mod topics;
 
-pub use server::{ServeConfig, ServeReport, Server};
+pub use server::{FaultSchedule, ServeConfig, ServeFault, ServeReport, Server};

@@ -10,6 +10,7 @@ use crate::coordinator::{CoreConfig, GroupState, LoadState};
 use crate::flaw::Flaws;
 use crate::protocol::{Assignor, BrokerId, ClientAddr, ConsumerId, Generation};
 use crate::runtime::history::{self, ClientFinding, Violation};
+use crate::runtime::live::Rng;
 use crate::runtime::service::GroupService;
 use crate::runtime::timers::Timers;
 use crate::runtime::Event;
@@ -38,8 +39,54 @@ pub struct ServeConfig {
     /// How long a newly elected coordinator takes to load the group.
     pub load_time: Duration,
     pub flaws: Flaws,
+    /// Faults injected on a seeded schedule, if any.
+    pub faults: Option<FaultSchedule>,
     /// Print a timeline of the groups' rebalances.
     pub verbose: bool,
+}
+
+/// A fault the server can inject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum ServeFault {
+    /// Every group's coordinator moves to the next broker (needs two brokers).
+    Failover,
+    /// A broker stops serving for a while (a third to four thirds of the session timeout):
+    /// its connections' requests wait, so a long pause expires its clients' sessions.
+    Pause,
+    /// The server closes one client connection.
+    Drop,
+    /// The next OffsetCommit is processed after the session timeout (and the requests behind
+    /// it on its connection with it): a commit from a zombie.
+    Late,
+}
+
+impl ServeFault {
+    pub const ALL: [ServeFault; 4] = [
+        ServeFault::Failover,
+        ServeFault::Pause,
+        ServeFault::Drop,
+        ServeFault::Late,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ServeFault::Failover => "failover",
+            ServeFault::Pause => "pause",
+            ServeFault::Drop => "drop",
+            ServeFault::Late => "late",
+        }
+    }
+}
+
+/// Faults on a schedule: every `every`, one of `kinds`, chosen by a generator seeded with
+/// `seed` (the same seed gives the same sequence of choices; what they meet depends on timing),
+/// at most `limit` of them.
+#[derive(Clone, Debug)]
+pub struct FaultSchedule {
+    pub every: Duration,
+    pub seed: u64,
+    pub kinds: Vec<ServeFault>,
+    pub limit: Option<u32>,
 }
 
 impl Default for ServeConfig {
@@ -53,6 +100,7 @@ impl Default for ServeConfig {
             rebalance_timeout: Duration::from_secs(10),
             load_time: Duration::from_millis(200),
             flaws: Flaws::default(),
+            faults: None,
             verbose: false,
         }
     }
@@ -74,6 +122,12 @@ pub(super) struct Shared {
     loading: Mutex<Vec<(Arc<Group>, BrokerId, Instant)>>,
     /// Fault: the next OffsetCommit is processed only after this delay.
     late_commit: Mutex<Option<Duration>>,
+    /// Fault: each broker stops serving until then.
+    paused_until: Mutex<Vec<Option<Instant>>>,
+    /// The faults injected, by kind.
+    injected: Mutex<BTreeMap<&'static str, u32>>,
+    /// The fault schedule has been stopped.
+    faults_stopped: AtomicBool,
     pub requests: AtomicU64,
     pub refused_connections: AtomicU64,
     start: Instant,
@@ -117,6 +171,33 @@ impl Shared {
         Some(group)
     }
 
+    /// Leadership of the group's `__consumer_offsets` partition moves to the next broker,
+    /// which loads the group for the configured load time.
+    fn failover(&self, name: &str, group: &Arc<Group>) -> BrokerId {
+        let service = &group.service;
+        let from = service.find_coordinator();
+        let to = BrokerId(((from.index() + 1) % service.brokers()) as u8);
+        service.failover(to);
+        self.say(&format!("{name}: failover broker-{from} → broker-{to}"));
+        let due = Instant::now() + self.cfg.load_time;
+        let mut loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+        loading.push((group.clone(), to, due));
+        to
+    }
+
+    /// Waits while `broker` is paused (or until the server stops).
+    fn wait_while_paused(&self, broker: BrokerId) {
+        loop {
+            let until = self.paused_until.lock().unwrap_or_else(|e| e.into_inner())[broker.index()];
+            match until {
+                Some(t) if Instant::now() < t && !self.stop.load(Ordering::Relaxed) => {
+                    thread::sleep(Duration::from_millis(5).min(t - Instant::now()))
+                }
+                _ => return,
+            }
+        }
+    }
+
     fn groups(&self) -> Vec<(String, Arc<Group>)> {
         let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
         groups.iter().map(|(n, g)| (n.clone(), g.clone())).collect()
@@ -134,6 +215,8 @@ pub struct Server {
 #[derive(Debug, Default)]
 pub struct ServeReport {
     pub requests: u64,
+    /// The faults injected, by kind.
+    pub faults: Vec<(&'static str, u32)>,
     pub groups: Vec<GroupReport>,
 }
 
@@ -179,6 +262,7 @@ impl Server {
             .iter()
             .map(|l| l.local_addr().map(|a| a.port()))
             .collect::<std::io::Result<Vec<u16>>>()?;
+        let cfg_brokers = cfg.brokers.max(1);
         let shared = Arc::new(Shared {
             topics: Topics::new(cfg.partitions, &cfg.topics),
             cfg,
@@ -189,6 +273,9 @@ impl Server {
             next_connection: AtomicU64::new(0),
             loading: Mutex::new(Vec::new()),
             late_commit: Mutex::new(None),
+            paused_until: Mutex::new(vec![None; usize::from(cfg_brokers)]),
+            injected: Mutex::new(BTreeMap::new()),
+            faults_stopped: AtomicBool::new(false),
             requests: AtomicU64::new(0),
             refused_connections: AtomicU64::new(0),
             start: Instant::now(),
@@ -202,6 +289,10 @@ impl Server {
         }
         let background = shared.clone();
         threads.push(thread::spawn(move || replicate_and_load(background)));
+        if let Some(schedule) = shared.cfg.faults.clone() {
+            let injecting = shared.clone();
+            threads.push(thread::spawn(move || inject_faults(injecting, schedule)));
+        }
         Ok(Server {
             shared,
             threads,
@@ -234,20 +325,7 @@ impl Server {
     /// which loads the group for the configured load time. Returns the new coordinator.
     pub fn failover(&self, name: &str) -> Option<BrokerId> {
         let group = self.group(name)?;
-        let service = &group.service;
-        let from = service.find_coordinator();
-        let to = BrokerId(((from.index() + 1) % service.brokers()) as u8);
-        service.failover(to);
-        self.shared
-            .say(&format!("{name}: failover broker-{from} → broker-{to}"));
-        let due = Instant::now() + self.shared.cfg.load_time;
-        let mut loading = self
-            .shared
-            .loading
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        loading.push((group.clone(), to, due));
-        Some(to)
+        Some(self.shared.failover(name, &group))
     }
 
     /// Fault: the next OffsetCommit (of any group) is processed `delay` late, as a request
@@ -260,6 +338,11 @@ impl Server {
             .late_commit
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = Some(delay);
+    }
+
+    /// Stops the fault schedule (a test's clients then finish in peace).
+    pub fn stop_faults(&self) {
+        self.shared.faults_stopped.store(true, Ordering::Relaxed);
     }
 
     /// The names of the groups clients have mentioned.
@@ -313,8 +396,15 @@ impl Server {
     /// judges each group's history by the model's properties.
     pub fn stop(mut self) -> ServeReport {
         self.halt();
+        let injected = self
+            .shared
+            .injected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let mut report = ServeReport {
             requests: self.requests(),
+            faults: injected.into_iter().collect(),
             groups: Vec::new(),
         };
         for (name, group) in self.shared.groups() {
@@ -453,6 +543,7 @@ fn serve_connection(shared: Arc<Shared>, broker: BrokerId, n: u64, stream: TcpSt
         // The codec must not take the server down, whatever the bytes.
         let decoded = std::panic::catch_unwind(|| frame::decode(frame, api::supports))
             .unwrap_or_else(|_| Err(Undecodable::NotARequest("the codec failed".into())));
+        shared.wait_while_paused(conn.broker);
         let answered = match decoded {
             Ok(request) => {
                 shared.requests.fetch_add(1, Ordering::Relaxed);
@@ -572,4 +663,70 @@ fn handle(shared: &Arc<Shared>, conn: &Conn, request: Decoded) -> Option<Respons
         // `api::supports` lets nothing else through.
         _ => return None,
     })
+}
+
+/// Injects a fault of the schedule's kinds every `every`, until the server stops.
+fn inject_faults(shared: Arc<Shared>, schedule: FaultSchedule) {
+    let mut rng = Rng(schedule.seed.max(1));
+    let mut next = Instant::now() + schedule.every;
+    let mut injected = 0;
+    while !shared.stop.load(Ordering::Relaxed) && !shared.faults_stopped.load(Ordering::Relaxed) {
+        if Instant::now() < next {
+            thread::sleep(Duration::from_millis(10));
+            continue;
+        }
+        if schedule.limit.is_some_and(|limit| injected >= limit) {
+            return;
+        }
+        next += schedule.every;
+        let applicable: Vec<ServeFault> = schedule
+            .kinds
+            .iter()
+            .copied()
+            .filter(|k| *k != ServeFault::Failover || shared.cfg.brokers > 1)
+            .collect();
+        if applicable.is_empty() {
+            continue;
+        }
+        let kind = applicable[rng.below(applicable.len() as u64) as usize];
+        injected += 1;
+        let session = shared.cfg.session_timeout;
+        match kind {
+            ServeFault::Failover => {
+                for (name, group) in shared.groups() {
+                    shared.failover(&name, &group);
+                }
+            }
+            ServeFault::Pause => {
+                let broker = rng.below(u64::from(shared.cfg.brokers.max(1))) as usize;
+                // A third to four thirds of the session timeout.
+                let pause = session / 3 * (1 + rng.below(4) as u32);
+                shared.say(&format!("broker-{broker} pauses for {pause:?}"));
+                shared
+                    .paused_until
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())[broker] = Some(Instant::now() + pause);
+            }
+            ServeFault::Drop => {
+                let open = shared.connections.lock().unwrap_or_else(|e| e.into_inner());
+                let keys: Vec<u64> = open.keys().copied().collect();
+                if let Some(n) = keys.get(rng.below(keys.len() as u64) as usize) {
+                    let _ = open[n].shutdown(Shutdown::Both);
+                    drop(open);
+                    shared.say(&format!("connection {n} dropped"));
+                }
+            }
+            ServeFault::Late => {
+                *shared.late_commit.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(session + Duration::from_millis(500));
+                shared.say("the next OffsetCommit will be processed late");
+            }
+        }
+        *shared
+            .injected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(kind.name())
+            .or_default() += 1;
+    }
 }

@@ -625,7 +625,10 @@ fn serve(cfg: groupcheck::wire::ServeConfig, seconds: Option<Duration>) -> i32 {
         println!("CLIENT {group}: {f}");
     }
     let violations: Vec<_> = report.violations().collect();
-    if violations.is_empty() {
+    if report.groups.is_empty() {
+        println!("no group was served: nothing to judge");
+        0
+    } else if violations.is_empty() {
         println!("no violation: no_zombie_commit, no_lost_commit, durable_before_ack, generation_monotonic, assignment_is_function hold on every group's history");
         0
     } else {

@@ -403,3 +403,40 @@ fn check_with_symmetry_reports_as_expected() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("506 unique"), "{}", stdout(&o));
 }
+
+#[test]
+fn serve_refuses_a_busy_port_and_bad_fault_flags() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let o = groupcheck(&["serve", "--port", &port, "--seconds", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot listen"), "{}", stderr(&o));
+    drop(busy);
+    for args in [
+        &["serve", "--fault", "failover", "--fault-every-ms", "100"][..],
+        &["serve", "--fault", "earthquake"],
+        &["serve", "--partitions", "17"],
+        &["serve", "--port", "0"],
+    ] {
+        let o = groupcheck(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}");
+    }
+}
+
+#[test]
+fn serve_stops_by_itself_and_judges_what_it_served() {
+    // A free port, then a one-second run: it stops on its own and gives its verdict.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port().to_string();
+    drop(free);
+    let o = groupcheck(&["serve", "--port", &port, "--seconds", "1", "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("serving Kafka on 127.0.0.1:"),
+        "{}",
+        stdout(&o)
+    );
+    // No client came: there is nothing to judge, and it says so rather than "no violation".
+    assert!(stdout(&o).contains("no group was served"), "{}", stdout(&o));
+}

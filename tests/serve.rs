@@ -14,6 +14,8 @@
 
 use groupcheck::coordinator::GroupState;
 use groupcheck::flaw::Flaw;
+use groupcheck::protocol::{ErrorCode, Request};
+use groupcheck::runtime::Event;
 use groupcheck::wire::{FaultSchedule, ServeConfig, ServeFault, Server};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -549,6 +551,17 @@ fn run(s: &Scenario) -> Result<(String, Vec<String>), String> {
     }
     if s.fault == Fault::FailoverDuringRebalance && failover_to.is_none() {
         return Err("the failover did not happen".into());
+    }
+    // The witness of the late commit: the coordinator fenced it (without the flaw).
+    let fenced = report
+        .groups
+        .iter()
+        .flat_map(|g| &g.events)
+        .filter(|e| matches!(e, Event::Handled { request: Request::OffsetCommit { .. }, replies, .. }
+            if replies.iter().any(|r| matches!(r.response.error(), ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration))))
+        .count();
+    if s.fault == Fault::LateCommit && s.flaw.is_none() && fenced == 0 {
+        return Err("no commit was fenced: the late commit did not meet a zombie".into());
     }
     let findings: Vec<String> = report
         .client_findings()

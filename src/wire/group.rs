@@ -194,6 +194,14 @@ impl Group {
         Ok(Some(InstanceId(i)))
     }
 
+    /// A partition of the group's topic, if the topic has it (the core is never asked about
+    /// another: UNKNOWN_TOPIC_OR_PARTITION is answered for it).
+    fn partition(&self, index: i32) -> Option<Partition> {
+        Partition::try_from(index)
+            .ok()
+            .filter(|p| *p < self.service.config().partitions)
+    }
+
     /// The partitions of the group's topic among `topics`.
     fn partitions_of<'a>(
         &self,
@@ -203,12 +211,8 @@ impl Group {
         let mut out = Partitions::EMPTY;
         for (name, partitions) in topics {
             if Some(name.as_str()) == topic.as_deref() {
-                for &p in partitions {
-                    if let Ok(p) = Partition::try_from(p) {
-                        if p < Partitions::MAX {
-                            out.insert(p);
-                        }
-                    }
+                for p in partitions.iter().filter_map(|p| self.partition(*p)) {
+                    out.insert(p);
                 }
             }
         }
@@ -544,8 +548,8 @@ impl Group {
         for t in &req.topics {
             if Some(t.name.as_str()) == topic.as_deref() {
                 for p in &t.partitions {
-                    if let (Ok(partition), Ok(offset)) = (
-                        Partition::try_from(p.partition_index),
+                    if let (Some(partition), Ok(offset)) = (
+                        self.partition(p.partition_index),
                         Offset::try_from(p.committed_offset),
                     ) {
                         offsets.push((partition, offset));

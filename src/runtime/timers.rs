@@ -5,8 +5,9 @@
 //! A member is heard from whenever a request that refreshes its session reaches any broker
 //! (the core says which: `Coordinator::session_refreshed_by`); the service keeps the last time. Every tick, the thread looks at the leading coordinator: a
 //! member silent for longer than the session timeout is expired (the core ignores members it
-//! must not expire, such as one whose JoinGroup is parked), and a join phase that has lasted
-//! the rebalance timeout is ended, removing the members that did not rejoin.
+//! must not expire, such as one whose JoinGroup is parked), a join phase that has lasted
+//! the rebalance timeout is ended, removing the members that did not rejoin, and a completing
+//! rebalance that has lasted it is ended, removing the members that did not sync.
 
 use super::service::{GroupService, Timer};
 use crate::coordinator::{GroupState, LoadState};
@@ -15,6 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
+
+/// The phase of a rebalance the group is in, since when.
+type Phase = (GroupState, Generation, Instant);
 
 /// The running timer thread; dropping it stops the thread.
 pub struct Timers {
@@ -36,14 +40,14 @@ impl Timers {
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let thread = thread::spawn(move || {
-            let mut preparing_since: Option<(Generation, Instant)> = None;
+            let mut phase_since: Option<Phase> = None;
             while !stopping.load(Ordering::Relaxed) {
                 thread::sleep(Duration::from_millis(10));
                 tick(
                     &service,
                     session_timeout,
                     rebalance_timeout,
-                    &mut preparing_since,
+                    &mut phase_since,
                     &on_fire,
                 );
             }
@@ -77,7 +81,7 @@ fn tick(
     service: &GroupService,
     session: Duration,
     rebalance: Duration,
-    preparing_since: &mut Option<(Generation, Instant)>,
+    phase_since: &mut Option<Phase>,
     on_fire: &OnFire,
 ) {
     let (brokers, log) = service.snapshot();
@@ -103,20 +107,32 @@ fn tick(
         on_fire(Timer::ExpireSession(id));
         service.expire_session(id);
     }
-    match (leader.group.state, *preparing_since) {
-        (GroupState::PreparingRebalance, Some((g, since)))
-            if g == leader.group.generation && now.duration_since(since) > rebalance =>
-        {
-            if leader.can_time_out_join() {
-                on_fire(Timer::RebalanceTimeout);
-                service.rebalance_timeout();
+    // A join phase that lasts the rebalance timeout ends without the members that did not
+    // rejoin; a completing rebalance that lasts it (KAFKA-12890's pending-sync timer) ends
+    // without the members that did not sync.
+    let now_in = (leader.group.state, leader.group.generation);
+    match *phase_since {
+        Some((state, generation, since)) if (state, generation) == now_in => {
+            if now.duration_since(since) > rebalance {
+                if state == GroupState::PreparingRebalance && leader.can_time_out_join() {
+                    on_fire(Timer::RebalanceTimeout);
+                    service.rebalance_timeout();
+                } else if state == GroupState::CompletingRebalance
+                    && leader.can_time_out_sync(service.config())
+                {
+                    on_fire(Timer::PendingSyncTimeout);
+                    service.pending_sync_timeout();
+                }
+                *phase_since = None;
             }
-            *preparing_since = None;
         }
-        (GroupState::PreparingRebalance, None) => {
-            *preparing_since = Some((leader.group.generation, now))
+        _ if matches!(
+            now_in.0,
+            GroupState::PreparingRebalance | GroupState::CompletingRebalance
+        ) =>
+        {
+            *phase_since = Some((now_in.0, now_in.1, now))
         }
-        (GroupState::PreparingRebalance, Some(_)) => {}
-        _ => *preparing_since = None,
+        _ => *phase_since = None,
     }
 }

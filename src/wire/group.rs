@@ -32,8 +32,9 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, Message, StrBytes};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a connection waits for the core's answer: a JoinGroup is parked until its join
 /// phase ends, which the rebalance timeout bounds; this only guards against a server bug.
@@ -112,6 +113,8 @@ impl Names {
 pub struct Conn {
     pub broker: crate::protocol::BrokerId,
     pub addr: crate::protocol::ClientAddr,
+    /// The server is stopping: stop waiting for answers.
+    pub stopping: Arc<AtomicBool>,
 }
 
 fn error_code(e: ErrorCode) -> i16 {
@@ -222,7 +225,16 @@ impl Group {
     /// Asks the core, and waits for its answer (parked requests wait for their phase).
     fn ask(&self, conn: &Conn, request: &Request) -> Option<Response> {
         self.service.send(conn.broker, conn.addr, request);
-        self.service.receive_timeout(conn.addr, ANSWER_WAIT)
+        let deadline = Instant::now() + ANSWER_WAIT;
+        while Instant::now() < deadline && !conn.stopping.load(Ordering::Relaxed) {
+            let answer = self
+                .service
+                .receive_timeout(conn.addr, Duration::from_millis(100));
+            if answer.is_some() {
+                return answer;
+            }
+        }
+        None
     }
 
     pub fn join_group(

@@ -115,7 +115,7 @@ pub(super) struct Shared {
     pub ports: Vec<u16>,
     pub topics: Topics,
     groups: Mutex<BTreeMap<String, Arc<Group>>>,
-    stop: AtomicBool,
+    stop: Arc<AtomicBool>,
     /// The open connections, to close them when the server stops.
     connections: Mutex<BTreeMap<u64, TcpStream>>,
     next_connection: AtomicU64,
@@ -268,7 +268,7 @@ impl Server {
             cfg,
             ports,
             groups: Mutex::new(BTreeMap::new()),
-            stop: AtomicBool::new(false),
+            stop: Arc::new(AtomicBool::new(false)),
             connections: Mutex::new(BTreeMap::new()),
             next_connection: AtomicU64::new(0),
             loading: Mutex::new(Vec::new()),
@@ -525,6 +525,7 @@ fn serve_connection(shared: Arc<Shared>, broker: BrokerId, n: u64, stream: TcpSt
             incarnation: (n / 256) as u32,
             connection: 0,
         },
+        stopping: shared.stop.clone(),
     };
     let Ok(read_half) = stream.try_clone() else {
         return;

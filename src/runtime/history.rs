@@ -12,7 +12,7 @@ use super::service::Event;
 use crate::offsets_log::OffsetsLog;
 use crate::property::reply::{judge_reply, lost_ack};
 use crate::property::{first_overlap, Property};
-use crate::protocol::{Offset, Record};
+use crate::protocol::{ErrorCode, Generation, MemberId, Offset, Record, Response};
 
 /// A property broken by a run, with the index of the event where it broke.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +99,9 @@ fn judge(
     let mut durable = OffsetsLog::new(crate::protocol::BrokerId(0));
     let mut epoch = crate::protocol::LeaderEpoch(0);
     let mut acked: Vec<Offset> = vec![0; partitions as usize];
+    // The members each generation formed with (their JoinGroup answered NONE), before its
+    // assignment is durable.
+    let mut formed: Vec<(Generation, MemberId)> = Vec::new();
     let mut violation = |property, event, detail: String| {
         out.push(Violation {
             property,
@@ -117,7 +120,22 @@ fn judge(
                             committed_by,
                             offset,
                         } => {
-                            let legit = durable.commit_is_legit(*partition, *committed_by);
+                            // A member of a generation that formed but is not durable yet (its
+                            // SyncGroup has not completed: a rebalance started again, or the
+                            // leader has not synced) may commit what the durable generation gave
+                            // it: a cooperative member keeps its partitions while it rejoins, and
+                            // Kafka's coordinator accepts its commit in the new generation.
+                            let rejoining = committed_by.is_some_and(|(m, g)| {
+                                g > durable.durable_generation()
+                                    && formed.contains(&(g, m))
+                                    && durable.durable_group().is_some_and(|d| {
+                                        d.members
+                                            .iter()
+                                            .any(|(o, ps)| *o == m && ps.contains(*partition))
+                                    })
+                            });
+                            let legit =
+                                rejoining || durable.commit_is_legit(*partition, *committed_by);
                             let by = committed_by.map_or("no member".to_string(), |(m, g)| {
                                 format!("{m} in generation {g}")
                             });
@@ -185,6 +203,17 @@ fn judge(
         let Some((from_epoch, replies)) = e.replies() else {
             continue;
         };
+        for reply in replies {
+            if let Response::JoinGroup {
+                error: ErrorCode::None,
+                generation,
+                member_id: Some(m),
+                ..
+            } = reply.response
+            {
+                formed.push((generation, m));
+            }
+        }
         // As in the model: a deposed coordinator may still serve offsets that were durable in
         // its time, so only its OffsetFetch answers are not judged.
         for reply in replies {

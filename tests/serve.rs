@@ -37,7 +37,7 @@ const SESSION_MS: u64 = 3000;
 /// The faults of the seeded schedule.
 const FAULTS: u32 = 8;
 /// Scenarios run at once.
-const PARALLEL: usize = 4;
+const PARALLEL: usize = 7;
 /// How long a consumer takes to process one record.
 const PROCESSING: Duration = Duration::from_millis(50);
 /// The longest a scenario may take before it is a failure.

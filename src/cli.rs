@@ -162,7 +162,7 @@ enum Command {
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
         fault_every_ms: Option<u64>,
         /// The faults to choose from (repeatable; default: all).
-        #[arg(long = "fault", value_enum)]
+        #[arg(long = "fault")]
         fault_kinds: Vec<groupcheck::wire::ServeFault>,
         /// Seeds the choice of faults.
         #[arg(long, default_value_t = 1)]

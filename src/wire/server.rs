@@ -46,7 +46,7 @@ pub struct ServeConfig {
 }
 
 /// A fault the server can inject.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ServeFault {
     /// Every group's coordinator moves to the next broker (needs two brokers).
     Failover,
@@ -75,6 +75,20 @@ impl ServeFault {
             ServeFault::Drop => "drop",
             ServeFault::Late => "late",
         }
+    }
+}
+
+impl std::str::FromStr for ServeFault {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<ServeFault, String> {
+        ServeFault::ALL
+            .into_iter()
+            .find(|f| f.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = ServeFault::ALL.iter().map(|f| f.name()).collect();
+                format!("unknown fault `{name}` (one of {})", names.join(", "))
+            })
     }
 }
 
@@ -343,11 +357,6 @@ impl Server {
     /// Stops the fault schedule (a test's clients then finish in peace).
     pub fn stop_faults(&self) {
         self.shared.faults_stopped.store(true, Ordering::Relaxed);
-    }
-
-    /// The names of the groups clients have mentioned.
-    pub fn group_names(&self) -> Vec<String> {
-        self.shared.groups().into_iter().map(|(n, _)| n).collect()
     }
 
     /// What changed since the last call: each group that reached a new generation, or a new

@@ -109,6 +109,26 @@ impl OffsetsLog {
         self.durable_group().map_or(Generation(0), |g| g.generation)
     }
 
+    /// `no_zombie_commit` for a commit in a generation newer than the durable one: legitimate
+    /// if it comes from a member that generation formed with (`formed`: each generation's
+    /// members whose JoinGroup it answered) and commits what the durable generation gave it. A
+    /// cooperative member keeps its partitions while it rejoins and takes the new generation
+    /// from its JoinGroup answer; Kafka accepts its commit while the new assignment is not
+    /// durable yet (a rebalance started again, or the leader has not synced).
+    pub fn rejoining_commit_is_legit(
+        &self,
+        partition: Partition,
+        committed_by: Option<(MemberId, Generation)>,
+        formed: &[(Generation, MemberId)],
+    ) -> bool {
+        let Some(group) = self.durable_group() else {
+            return false;
+        };
+        committed_by.is_some_and(|(m, g)| {
+            g > group.generation && formed.contains(&(g, m)) && group.gives(m, partition)
+        })
+    }
+
     /// Whether an offset commit by `committed_by` for `partition` is legitimate against the
     /// durable group metadata (what `no_zombie_commit` requires of every commit that becomes
     /// durable; see [`commit_allowed`]).
@@ -204,6 +224,13 @@ impl DurableGroup<'_> {
         committer.is_some_and(|(id, g)| {
             g == self.generation && self.members.iter().any(|(m, _)| *m == id)
         })
+    }
+
+    /// Whether this generation gave `partition` to `member`.
+    pub fn gives(&self, member: MemberId, partition: Partition) -> bool {
+        self.members
+            .iter()
+            .any(|(m, ps)| *m == member && ps.contains(partition))
     }
 
     /// Whether `member` is in this generation with exactly `assignment`.

@@ -120,22 +120,12 @@ fn judge(
                             committed_by,
                             offset,
                         } => {
-                            // A member of a generation that formed but is not durable yet (its
-                            // SyncGroup has not completed: a rebalance started again, or the
-                            // leader has not synced) may commit what the durable generation gave
-                            // it: a cooperative member keeps its partitions while it rejoins, and
-                            // Kafka's coordinator accepts its commit in the new generation.
-                            let rejoining = committed_by.is_some_and(|(m, g)| {
-                                g > durable.durable_generation()
-                                    && formed.contains(&(g, m))
-                                    && durable.durable_group().is_some_and(|d| {
-                                        d.members
-                                            .iter()
-                                            .any(|(o, ps)| *o == m && ps.contains(*partition))
-                                    })
-                            });
-                            let legit =
-                                rejoining || durable.commit_is_legit(*partition, *committed_by);
+                            let legit = durable.commit_is_legit(*partition, *committed_by)
+                                || durable.rejoining_commit_is_legit(
+                                    *partition,
+                                    *committed_by,
+                                    &formed,
+                                );
                             let by = committed_by.map_or("no member".to_string(), |(m, g)| {
                                 format!("{m} in generation {g}")
                             });

@@ -326,11 +326,10 @@ pub(super) fn offset_fetch(
     conn: &Conn,
     r: &OffsetFetchRequest,
     version: i16,
-    partitions: u8,
 ) -> OffsetFetchResponse {
     if version < 8 {
         return match shared.group(&r.group_id) {
-            Some(g) => g.offset_fetch(conn, r, partitions),
+            Some(g) => g.offset_fetch(conn, r),
             None => OffsetFetchResponse::default().with_error_code(COORDINATOR_NOT_AVAILABLE),
         };
     }
@@ -338,7 +337,7 @@ pub(super) fn offset_fetch(
         .groups
         .iter()
         .map(|q| match shared.group(&q.group_id) {
-            Some(g) => g.offset_fetch_group(conn, &q.group_id, &q.topics, partitions),
+            Some(g) => g.offset_fetch_group(conn, &q.group_id, &q.topics),
             None => OffsetFetchResponseGroup::default()
                 .with_group_id(q.group_id.clone())
                 .with_error_code(COORDINATOR_NOT_AVAILABLE),

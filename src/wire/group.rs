@@ -75,7 +75,7 @@ impl Names {
     /// treats protocol names as opaque: it only tells them apart, intersects them and counts
     /// votes. So each name the group uses gets one of the core's four: the Java client's
     /// assignor names their own (`range`, `roundrobin`, `sticky`, `cooperative-sticky`), any
-    /// other name (kafkajs's `RoundRobinAssigner`, a custom assignor) the first one no name
+    /// other name (kafkajs's `RoundRobinAssigner`, a custom assignor) the last one no name
     /// holds yet. `None` once all four are taken by other names: that protocol is not offered.
     fn protocol(&mut self, name: &str) -> Option<Assignor> {
         if let Some(i) = self
@@ -115,10 +115,6 @@ pub struct Conn {
     pub addr: crate::protocol::ClientAddr,
     /// The server is stopping: stop waiting for answers.
     pub stopping: Arc<AtomicBool>,
-}
-
-fn error_code(e: ErrorCode) -> i16 {
-    e.code()
 }
 
 fn str_bytes(s: impl Into<String>) -> StrBytes {
@@ -161,10 +157,10 @@ fn encode_versioned<T: Encodable>(message: &T, version: i16) -> Bytes {
 }
 
 impl Group {
-    pub fn new(service: Arc<GroupService>) -> Group {
+    pub fn new(service: Arc<GroupService>, timers: Timers) -> Group {
         Group {
             service,
-            timers: Mutex::new(None),
+            timers: Mutex::new(Some(timers)),
             names: Mutex::new(Names::default()),
         }
     }
@@ -245,7 +241,7 @@ impl Group {
     ) -> JoinGroupResponse {
         let refuse = |error: ErrorCode| {
             JoinGroupResponse::default()
-                .with_error_code(error_code(error))
+                .with_error_code(error.code())
                 .with_generation_id(-1)
                 .with_member_id(req.member_id.clone())
         };
@@ -344,7 +340,7 @@ impl Group {
                 self.names().metadata.insert(m, sent.clone());
             }
             let mut response = JoinGroupResponse::default()
-                .with_error_code(error_code(error))
+                .with_error_code(error.code())
                 .with_member_id(
                     member_id
                         .map(|m| str_bytes(m.to_string()))
@@ -409,8 +405,7 @@ impl Group {
     }
 
     pub fn sync_group(&self, conn: &Conn, req: &SyncGroupRequest) -> SyncGroupResponse {
-        let refuse =
-            |error: ErrorCode| SyncGroupResponse::default().with_error_code(error_code(error));
+        let refuse = |error: ErrorCode| SyncGroupResponse::default().with_error_code(error.code());
         let member = match known_member(&req.member_id) {
             Ok(m) => m,
             Err(e) => return refuse(e),
@@ -499,7 +494,7 @@ impl Group {
                 .ask(conn, &request)
                 .map_or(ErrorCode::CoordinatorNotAvailable, |r| r.error()))
         })();
-        HeartbeatResponse::default().with_error_code(error_code(answer.unwrap_or_else(|e| e)))
+        HeartbeatResponse::default().with_error_code(answer.unwrap_or_else(|e| e).code())
     }
 
     pub fn leave_group(
@@ -537,7 +532,7 @@ impl Group {
                 MemberResponse::default()
                     .with_member_id(id)
                     .with_group_instance_id(instance)
-                    .with_error_code(error_code(error)),
+                    .with_error_code(error.code()),
             );
         }
         // Kafka answers a batch's member errors per member; the top-level error is for the
@@ -550,7 +545,7 @@ impl Group {
             _ => ErrorCode::None,
         };
         LeaveGroupResponse::default()
-            .with_error_code(error_code(group_error))
+            .with_error_code(group_error.code())
             .with_members(if version < 3 { Vec::new() } else { members })
     }
 
@@ -599,9 +594,9 @@ impl Group {
                                     && i64::from(*o) == p.committed_offset
                             });
                         let e = if taken {
-                            error_code(error)
+                            error.code()
                         } else {
-                            error_code(ErrorCode::UnknownTopicOrPartition)
+                            ErrorCode::UnknownTopicOrPartition.code()
                         };
                         OffsetCommitResponsePartition::default()
                             .with_partition_index(p.partition_index)
@@ -622,8 +617,8 @@ impl Group {
         &self,
         conn: &Conn,
         requested: Option<Vec<(TopicName, Vec<i32>)>>,
-        partitions: u8,
     ) -> (ErrorCode, Vec<TopicOffsets>) {
+        let partitions = self.service.config().partitions;
         let topic = self.topic();
         let requested = requested.unwrap_or_else(|| {
             topic
@@ -662,18 +657,13 @@ impl Group {
     }
 
     /// OffsetFetch up to v7: one group.
-    pub fn offset_fetch(
-        &self,
-        conn: &Conn,
-        req: &OffsetFetchRequest,
-        partitions: u8,
-    ) -> OffsetFetchResponse {
+    pub fn offset_fetch(&self, conn: &Conn, req: &OffsetFetchRequest) -> OffsetFetchResponse {
         let requested = req.topics.as_ref().map(|ts| {
             ts.iter()
                 .map(|t| (t.name.clone(), t.partition_indexes.clone()))
                 .collect()
         });
-        let (error, topics) = self.fetch_offsets(conn, requested, partitions);
+        let (error, topics) = self.fetch_offsets(conn, requested);
         let topics = topics
             .into_iter()
             .map(|(name, offsets)| {
@@ -693,7 +683,7 @@ impl Group {
             })
             .collect();
         OffsetFetchResponse::default()
-            .with_error_code(error_code(error))
+            .with_error_code(error.code())
             .with_topics(if error == ErrorCode::None {
                 topics
             } else {
@@ -709,14 +699,13 @@ impl Group {
         topics: &Option<
             Vec<kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopics>,
         >,
-        partitions: u8,
     ) -> OffsetFetchResponseGroup {
         let requested = topics.as_ref().map(|ts| {
             ts.iter()
                 .map(|t| (t.name.clone(), t.partition_indexes.clone()))
                 .collect()
         });
-        let (error, topics) = self.fetch_offsets(conn, requested, partitions);
+        let (error, topics) = self.fetch_offsets(conn, requested);
         let topics = topics
             .into_iter()
             .map(|(name, offsets)| {
@@ -737,7 +726,7 @@ impl Group {
             .collect();
         OffsetFetchResponseGroup::default()
             .with_group_id(group_id.clone())
-            .with_error_code(error_code(error))
+            .with_error_code(error.code())
             .with_topics(if error == ErrorCode::None {
                 topics
             } else {

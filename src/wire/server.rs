@@ -170,16 +170,15 @@ impl Shared {
             flaws: self.cfg.flaws,
         };
         let service = Arc::new(GroupService::new(core, self.cfg.brokers, true));
-        let group = Arc::new(Group::new(service.clone()));
         let shared = self.clone();
         let named = name.to_string();
         let timers = Timers::start(
-            service,
+            service.clone(),
             self.cfg.session_timeout,
             self.cfg.rebalance_timeout,
             Box::new(move |timer| shared.say(&format!("{named}: {timer}"))),
         );
-        *group.timers.lock().unwrap_or_else(|e| e.into_inner()) = Some(timers);
+        let group = Arc::new(Group::new(service, timers));
         groups.insert(name.to_string(), group.clone());
         self.say(&format!("group {name} created"));
         Some(group)
@@ -618,7 +617,6 @@ fn serve_connection(shared: Arc<Shared>, broker: BrokerId, n: u64, stream: TcpSt
 /// The answer to one request (`None`: Kafka sends none, e.g. Produce with `acks=0`).
 fn handle(shared: &Arc<Shared>, conn: &Conn, request: Decoded) -> Option<ResponseKind> {
     let version = request.header.request_api_version;
-    let partitions = shared.cfg.partitions;
     Some(match request.request {
         RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(api::api_versions()),
         RequestKind::Metadata(r) => ResponseKind::Metadata(api::metadata(shared, &r, version)),
@@ -668,7 +666,7 @@ fn handle(shared: &Arc<Shared>, conn: &Conn, request: Decoded) -> Option<Respons
             })
         }
         RequestKind::OffsetFetch(r) => {
-            ResponseKind::OffsetFetch(api::offset_fetch(shared, conn, &r, version, partitions))
+            ResponseKind::OffsetFetch(api::offset_fetch(shared, conn, &r, version))
         }
         // `api::supports` lets nothing else through.
         _ => return None,

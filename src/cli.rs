@@ -11,7 +11,7 @@ use groupcheck::model::{GroupModel, ModelConfig};
 use groupcheck::report;
 use groupcheck::runtime::live::LiveConfig;
 use groupcheck::trace::replay::replay;
-use groupcheck::trace::{render, Trace};
+use groupcheck::trace::{render, AnyTrace};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -92,9 +92,11 @@ enum Command {
         #[arg(long)]
         liveness: bool,
     },
-    /// Re-execute a trace on the model and confirm its violation.
+    /// Re-execute a trace on the model and confirm its violation (or a served run's trace on
+    /// fresh coordinators, confirming every answer and the verdict).
     Replay {
-        /// A trace file written by `check` (reports/<model>/trace.json).
+        /// A trace file written by `check` (reports/<model>/trace.json), `run --record` or
+        /// `serve --record`.
         #[arg(value_name = "TRACE")]
         trace: PathBuf,
     },
@@ -179,6 +181,10 @@ enum Command {
         /// Print only the summary.
         #[arg(long)]
         quiet: bool,
+        /// Write each group's history as a trace that `replay` re-executes:
+        /// DIR/<group>.json and DIR/<group>.md.
+        #[arg(long, value_name = "DIR")]
+        record: Option<PathBuf>,
     },
     /// Measure the checker: for each model and thread count, unique states, states per second,
     /// peak memory and wall time (each run in its own process, so peak memory is its own).
@@ -399,6 +405,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             load_ms,
             flaw,
             quiet,
+            record,
         } => {
             if fault_kinds == [groupcheck::wire::ServeFault::Failover] && brokers < 2 {
                 return bad_input("--fault failover needs --brokers 2 or more");
@@ -425,7 +432,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 faults,
                 verbose: !quiet,
             };
-            serve(cfg, seconds.map(Duration::from_secs))
+            if let Some(dir) = &record {
+                if let Err(e) = std::fs::create_dir_all(dir) {
+                    return bad_input(&format!("--record {}: {e}", dir.display()));
+                }
+            }
+            serve(cfg, seconds.map(Duration::from_secs), record.as_deref())
         }
         Command::Explore { model, port } => match catalogue::load(&dir, &model) {
             Ok(cfg) => explore(cfg, port),
@@ -445,8 +457,9 @@ fn replay_file(path: &std::path::Path) -> i32 {
         Ok(t) => t,
         Err(e) => return bad_input(&format!("cannot read trace file {}: {e}", path.display())),
     };
-    let trace = match Trace::from_json(&text) {
-        Ok(t) => t,
+    let trace = match AnyTrace::from_json(&text) {
+        Ok(AnyTrace::Model(t)) => t,
+        Ok(AnyTrace::Served(t)) => return replay_served(path, &t),
         Err(e) => return bad_input(&format!("{}: {e}", path.display())),
     };
     println!(
@@ -469,6 +482,33 @@ fn replay_file(path: &std::path::Path) -> i32 {
         }
         Err(d) => {
             println!("DIVERGED at {d}");
+            1
+        }
+    }
+}
+
+/// Replays a served run's coordinator history on fresh coordinators, and judges it again.
+fn replay_served(path: &std::path::Path, trace: &groupcheck::trace::served::ServedTrace) -> i32 {
+    println!(
+        "replaying {} ({} events of group {}) on fresh coordinators",
+        path.display(),
+        trace.events.len(),
+        trace.group
+    );
+    match groupcheck::trace::served::replay(trace) {
+        Ok(()) if trace.property == groupcheck::trace::NO_VIOLATION => {
+            println!("every event matched; judged again, no property is broken, as recorded");
+            0
+        }
+        Ok(()) => {
+            println!(
+                "every event matched; judged again, {} is violated as recorded: {}",
+                trace.property, trace.explanation
+            );
+            0
+        }
+        Err(d) => {
+            println!("DIVERGED at {}", d.to_string().replace("step ", "event "));
             1
         }
     }
@@ -572,7 +612,11 @@ fn live(cfg: LiveConfig, record: Option<(ModelConfig, PathBuf)>) -> i32 {
 }
 
 /// Serves until `seconds` pass or Ctrl-C, then judges what happened.
-fn serve(cfg: groupcheck::wire::ServeConfig, seconds: Option<Duration>) -> i32 {
+fn serve(
+    cfg: groupcheck::wire::ServeConfig,
+    seconds: Option<Duration>,
+    record: Option<&std::path::Path>,
+) -> i32 {
     use std::sync::atomic::{AtomicBool, Ordering};
     let server = match groupcheck::wire::Server::start(cfg.clone()) {
         Ok(s) => s,
@@ -620,6 +664,28 @@ fn serve(cfg: groupcheck::wire::ServeConfig, seconds: Option<Duration>) -> i32 {
     }
     for g in &report.groups {
         println!("  {}: {} events recorded", g.name, g.events.len());
+    }
+    if let Some(dir) = record {
+        let origin = std::iter::once("groupcheck".to_string())
+            .chain(std::env::args().skip(1))
+            .collect::<Vec<_>>()
+            .join(" ");
+        for g in &report.groups {
+            let trace = groupcheck::trace::served::ServedTrace::new(
+                &origin,
+                &g.name,
+                &g.core,
+                g.brokers,
+                g.events.clone(),
+            );
+            let base = dir.join(groupcheck::trace::served::file_stem(&g.name));
+            let written = std::fs::write(base.with_extension("json"), trace.to_json())
+                .and_then(|()| std::fs::write(base.with_extension("md"), trace.to_markdown()));
+            match written {
+                Ok(()) => println!("  {}: written to {}.json", g.name, base.display()),
+                Err(e) => return bad_input(&format!("cannot write {}: {e}", base.display())),
+            }
+        }
     }
     for (group, f) in report.client_findings() {
         println!("CLIENT {group}: {f}");

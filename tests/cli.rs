@@ -440,3 +440,85 @@ fn serve_stops_by_itself_and_judges_what_it_served() {
     // No client came: there is nothing to judge, and it says so rather than "no violation".
     assert!(stdout(&o).contains("no group was served"), "{}", stdout(&o));
 }
+
+/// A served group's history, written with `--record`, replays with `replay`; an append marked
+/// refused that the log accepted diverges there.
+#[test]
+fn serve_records_each_group_as_a_trace_that_replays() {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port().to_string();
+    drop(free);
+    let record = scratch("served");
+    let server = Command::new(env!("CARGO_BIN_EXE_groupcheck"))
+        .args([
+            "serve",
+            "--port",
+            &port,
+            "--seconds",
+            "4",
+            "--quiet",
+            "--topic",
+            "orders",
+        ])
+        .args([
+            "--session-timeout-ms",
+            "2000",
+            "--rebalance-timeout-ms",
+            "2000",
+        ])
+        .arg("--record")
+        .arg(&record)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A librdkafka consumer forms the group `orders/eu` (a name no file can take as it is),
+    // and leaves it.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", format!("127.0.0.1:{port}"))
+        .set("group.id", "orders/eu")
+        .set("session.timeout.ms", "2000")
+        .set("heartbeat.interval.ms", "200")
+        .set("log_level", "3")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["orders"]).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while consumer.assignment().unwrap().count() == 0 && std::time::Instant::now() < deadline {
+        let _ = consumer.poll(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        consumer.assignment().unwrap().count() > 0,
+        "the group formed"
+    );
+    drop(consumer);
+    let o = server.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let trace = record.join("orders_eu.json");
+    assert!(record.join("orders_eu.md").exists(), "{}", stdout(&o));
+    let path = trace.to_str().unwrap();
+    let o = groupcheck(&["replay", path]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("every event matched"), "{}", stdout(&o));
+
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let forged = text.replacen("\"accepted\": true", "\"accepted\": false", 1);
+    assert_ne!(forged, text, "the group's history appends");
+    std::fs::write(&trace, forged).unwrap();
+    let o = groupcheck(&["replay", path]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("DIVERGED at event"), "{}", stdout(&o));
+    std::fs::write(
+        &trace,
+        text.replacen(
+            "\"kind\": \"coordinator-history\"",
+            "\"kind\": \"other\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let o = groupcheck(&["replay", path]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+}

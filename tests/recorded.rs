@@ -168,3 +168,65 @@ fn a_recorded_run_of_a_static_group_is_a_model_execution_where_every_property_ho
     assert!(restarts > 0, "no process restarted with its instance id");
     replay(&trace).expect("a recorded static run replays on the model");
 }
+
+/// The coordinator's side of a run, as `serve --record` writes it: re-executed on fresh
+/// coordinators and a fresh log, every answer and every append is the same, and the history is
+/// judged the same again; a forged answer, an append left out, or a verdict changed diverges
+/// where it was changed.
+#[test]
+fn a_coordinator_history_replays_and_a_forged_one_diverges_where_it_was_changed() {
+    use groupcheck::coordinator::CoreConfig;
+    use groupcheck::trace::served::{replay, ServedTrace};
+    let history_of = |flaw| {
+        let cfg = live_config(flaw);
+        let core = CoreConfig {
+            partitions: cfg.partitions,
+            assignor: cfg.assignor,
+            flaws: cfg.flaws,
+        };
+        let history = live::run(&cfg).history;
+        ServedTrace::new("test", "g", &core, cfg.brokers, history)
+    };
+    let clean = history_of(None);
+    assert_eq!(clean.property, NO_VIOLATION, "{}", clean.explanation);
+    replay(&clean).expect("the correct runtime's history replays");
+    let appends = clean
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Appended { .. }))
+        .count();
+    assert!(appends > 10, "a run of 1.5 s appends often: {appends}");
+
+    // An answer the run never sent.
+    let answered = clean
+        .events
+        .iter()
+        .position(|e| matches!(e, Event::Handled { replies, .. } if !replies.is_empty()))
+        .unwrap();
+    let mut forged = clean.clone();
+    if let Event::Handled { replies, .. } = &mut forged.events[answered] {
+        replies.clear();
+    }
+    let d = replay(&forged).unwrap_err();
+    assert_eq!(d.step, answered + 1, "{d}");
+
+    // An append left out: the request that made it diverges.
+    let appended = clean
+        .events
+        .iter()
+        .position(|e| matches!(e, Event::Appended { accepted: true, .. }))
+        .unwrap();
+    let mut cut = clean.clone();
+    cut.events.remove(appended);
+    let d = replay(&cut).unwrap_err();
+    assert!(d.reason.contains("the run appended nothing"), "{d}");
+
+    // A flawed coordinator's history breaks its property, and replays doing so.
+    let flawed = history_of(Some(Flaw::SyncAckBeforePersist));
+    assert_eq!(flawed.property, "durable_before_ack");
+    replay(&flawed).expect("the flawed history replays");
+    let mut acquitted = flawed.clone();
+    acquitted.violations.clear();
+    let d = replay(&acquitted).unwrap_err();
+    assert!(d.reason.starts_with("judged again"), "{d}");
+}

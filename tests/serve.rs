@@ -16,6 +16,8 @@ use groupcheck::coordinator::GroupState;
 use groupcheck::flaw::Flaw;
 use groupcheck::protocol::{ErrorCode, Request};
 use groupcheck::runtime::Event;
+use groupcheck::trace::served::{self, ServedTrace};
+use groupcheck::trace::AnyTrace;
 use groupcheck::wire::{FaultSchedule, ServeConfig, ServeFault, Server};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -544,6 +546,7 @@ fn run(s: &Scenario) -> Result<(String, Vec<String>), String> {
     }
     let report = server.stop();
     let broken: Vec<String> = report.violations().map(|(_, v)| v.to_string()).collect();
+    replays(&report)?;
     if offsets.iter().any(|o| *o != end) {
         return Err(format!(
             "committed offsets {offsets:?}, expected {end} on every partition"
@@ -591,6 +594,22 @@ fn run(s: &Scenario) -> Result<(String, Vec<String>), String> {
         }
     );
     Ok((summary, broken))
+}
+
+/// Every group's history, written as a trace and read back, re-executes on fresh coordinators
+/// with the same answers, and is judged the same again.
+fn replays(report: &groupcheck::wire::ServeReport) -> Result<(), String> {
+    for g in &report.groups {
+        let trace = ServedTrace::new("test", &g.name, &g.core, g.brokers, g.events.clone());
+        let read = match AnyTrace::from_json(&trace.to_json()) {
+            Ok(AnyTrace::Served(t)) => t,
+            Ok(AnyTrace::Model(_)) => return Err("a served trace read back as a model's".into()),
+            Err(e) => return Err(format!("the served trace does not read back: {e}")),
+        };
+        served::replay(&read)
+            .map_err(|d| format!("{}: the history does not replay: {d}", g.name))?;
+    }
+    Ok(())
 }
 
 /// Waits (up to a few seconds) until the group's coordinator is in a join phase.

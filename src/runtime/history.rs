@@ -52,13 +52,18 @@ pub enum ClientFault {
     CommitRegressed,
 }
 
-impl std::fmt::Display for ClientFinding {
+impl std::fmt::Display for ClientFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match self.kind {
+        f.write_str(match self {
             ClientFault::CommittedUnassigned => "committed a partition it was not assigned",
             ClientFault::CommitRegressed => "commit went back",
-        };
-        write!(f, "{kind} at event {}: {}", self.event, self.detail)
+        })
+    }
+}
+
+impl std::fmt::Display for ClientFinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at event {}: {}", self.kind, self.event, self.detail)
     }
 }
 

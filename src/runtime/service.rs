@@ -23,10 +23,13 @@ use crate::offsets_log::{AppendError, LogAppender, OffsetsLog};
 use crate::protocol::{
     BrokerId, ClientAddr, LeaderEpoch, MemberId, Partition, Record, Reply, Request, Response,
 };
+use serde::{Deserialize, Serialize};
 
 /// What happened inside the service, in the order it happened: each event is recorded inside
-/// the critical section that caused it, so the history is a linearisation of the run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// the critical section that caused it, so the history is a linearisation of the run, and
+/// re-executing it on fresh coordinators and a fresh log gives the same answers
+/// (`trace::served`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
     /// A broker (holding `epoch`) handled a request and answered with these replies.
     Handled {
@@ -35,9 +38,19 @@ pub enum Event {
         from: ClientAddr,
         /// The consumer's step that made it send the request, when it was a step of its own
         /// (a poll, a commit, a heartbeat, a close) rather than a follow-up of an answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         step: Option<ClientStep>,
         request: Request,
         replies: Vec<Reply>,
+    },
+    /// A coordinator (believing it holds `epoch`) appended a batch to the log, inside a
+    /// request or a timer of `broker` (whose `Handled` or `Timer` follows); `accepted` is false
+    /// when the log refused it (the epoch is no longer the leader's).
+    Appended {
+        broker: BrokerId,
+        epoch: LeaderEpoch,
+        batch: Vec<Record>,
+        accepted: bool,
     },
     /// The high watermark passed the oldest batch: it is durable.
     Replicated { batch: Vec<Record> },
@@ -58,15 +71,17 @@ pub enum Event {
         epoch: LeaderEpoch,
         replies: Vec<Reply>,
     },
-    /// A broker learnt of its demotion and unloaded.
+    /// A broker learnt that `epoch` has another leader, and unloaded.
     Unloaded {
         broker: BrokerId,
+        epoch: LeaderEpoch,
         replies: Vec<Reply>,
     },
-    /// A broker finished loading the group.
+    /// A broker finished loading the group from the first `durable` records of the log.
     Loaded {
         broker: BrokerId,
         epoch: LeaderEpoch,
+        durable: usize,
     },
     /// A timer fired at the leader.
     Timer {
@@ -81,7 +96,7 @@ pub enum Event {
 }
 
 /// The coordinator's timers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Timer {
     /// A member was not heard from within its session timeout.
     ExpireSession(MemberId),
@@ -104,7 +119,7 @@ impl std::fmt::Display for Timer {
 }
 
 /// What a consumer process did, as the model's consumer steps name it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientStep {
     /// The process started (its first coordinator lookup).
     Started,
@@ -157,12 +172,27 @@ pub struct GroupService {
     heard: Mutex<std::collections::HashMap<MemberId, std::time::Instant>>,
 }
 
-/// The log as the core sees it during one request: each append takes the log lock.
-struct LockedLog<'a>(&'a Mutex<OffsetsLog>);
+/// The log as broker `broker` sees it during one request or timer: each append takes the log
+/// lock, and is recorded inside it.
+struct LockedLog<'a> {
+    service: &'a GroupService,
+    broker: BrokerId,
+}
 
 impl LogAppender for LockedLog<'_> {
     fn append(&mut self, leader_epoch: LeaderEpoch, batch: Vec<Record>) -> Result<(), AppendError> {
-        lock(self.0).append(leader_epoch, batch)
+        let mut log = lock(&self.service.log);
+        let recorded = self.service.events.is_some().then(|| batch.clone());
+        let outcome = log.append(leader_epoch, batch);
+        if let Some(batch) = recorded {
+            self.service.record(|| Event::Appended {
+                broker: self.broker,
+                epoch: leader_epoch,
+                batch,
+                accepted: outcome.is_ok(),
+            });
+        }
+        outcome
     }
 }
 
@@ -298,7 +328,11 @@ impl GroupService {
         }
         let replies = {
             let mut broker = lock(&self.brokers[to.index()]);
-            let replies = broker.handle(from, request, &mut LockedLog(&self.log), &self.cfg);
+            let mut log = LockedLog {
+                service: self,
+                broker: to,
+            };
+            let replies = broker.handle(from, request, &mut log, &self.cfg);
             self.record(|| Event::Handled {
                 broker: to,
                 epoch: broker.epoch,
@@ -438,6 +472,7 @@ impl GroupService {
             let replies = b.on_stop_leading(epoch, &self.cfg);
             self.record(|| Event::Unloaded {
                 broker,
+                epoch,
                 replies: replies.clone(),
             });
             replies
@@ -464,7 +499,11 @@ impl GroupService {
             return false;
         }
         b.finish_loading(&durable, &self.cfg);
-        self.record(|| Event::Loaded { broker, epoch });
+        self.record(|| Event::Loaded {
+            broker,
+            epoch,
+            durable: durable.len(),
+        });
         true
     }
 
@@ -476,7 +515,11 @@ impl GroupService {
         let leader = lock(&self.log).leader;
         let replies = {
             let mut broker = lock(&self.brokers[leader.index()]);
-            let replies = f(&mut broker, &mut LockedLog(&self.log));
+            let mut log = LockedLog {
+                service: self,
+                broker: leader,
+            };
+            let replies = f(&mut broker, &mut log);
             self.record(|| Event::Timer {
                 broker: leader,
                 epoch: broker.epoch,

@@ -11,6 +11,7 @@ pub mod explain;
 pub mod recorded;
 pub mod render;
 pub mod replay;
+pub mod served;
 pub mod shortest;
 
 pub use diff::Change;
@@ -160,8 +161,40 @@ impl Trace {
         s
     }
 
-    /// Parses a trace file, refusing other formats with a clear message.
+    /// Parses a model's trace file, refusing other formats and kinds with a clear message.
     pub fn from_json(text: &str) -> Result<Trace, String> {
+        match AnyTrace::from_json(text)? {
+            AnyTrace::Model(t) => Ok(t),
+            AnyTrace::Served(_) => Err(format!(
+                "a served run's trace (kind `{}`), not a model's",
+                served::KIND
+            )),
+        }
+    }
+
+    fn from_value(v: Value) -> Result<Trace, String> {
+        let mut trace: Trace =
+            serde_json::from_value(v).map_err(|e| format!("malformed trace: {e}"))?;
+        trace.config.name = trace.model.clone();
+        trace
+            .config
+            .validate()
+            .map_err(|e| format!("malformed trace: config: {e}"))?;
+        Ok(trace)
+    }
+}
+
+/// A `groupcheck-trace/1` file of either kind: a model's execution (no `kind`), or a served
+/// run's coordinator history (`"kind": "coordinator-history"`).
+#[allow(clippy::large_enum_variant)]
+pub enum AnyTrace {
+    Model(Trace),
+    Served(served::ServedTrace),
+}
+
+impl AnyTrace {
+    /// Parses a trace file, refusing other formats with a clear message.
+    pub fn from_json(text: &str) -> Result<AnyTrace, String> {
         let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
         match v.get("format").and_then(Value::as_str) {
             Some(FORMAT) => {}
@@ -176,14 +209,16 @@ impl Trace {
                 ))
             }
         }
-        let mut trace: Trace =
-            serde_json::from_value(v).map_err(|e| format!("malformed trace: {e}"))?;
-        trace.config.name = trace.model.clone();
-        trace
-            .config
-            .validate()
-            .map_err(|e| format!("malformed trace: config: {e}"))?;
-        Ok(trace)
+        match v.get("kind") {
+            None => Trace::from_value(v).map(AnyTrace::Model),
+            Some(k) if k.as_str() == Some(served::KIND) => {
+                served::ServedTrace::from_value(v).map(AnyTrace::Served)
+            }
+            Some(k) => Err(format!(
+                "unknown trace kind {k} (this build reads `{}`, or none for a model's trace)",
+                served::KIND
+            )),
+        }
     }
 }
 

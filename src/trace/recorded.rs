@@ -187,6 +187,7 @@ pub fn from_history(
 fn broker_of(e: &Event) -> Option<BrokerId> {
     match e {
         Event::Handled { broker, .. }
+        | Event::Appended { broker, .. }
         | Event::Completed { broker, .. }
         | Event::Loading { broker, .. }
         | Event::Unloaded { broker, .. }
@@ -234,7 +235,10 @@ fn linearize(events: &[Event]) -> Result<Vec<Unit>, NotAModelExecution> {
             && window().all(|k| {
                 matches!(
                     events[k],
-                    Event::Handled { .. } | Event::Timer { .. } | Event::Client { .. }
+                    Event::Handled { .. }
+                        | Event::Appended { .. }
+                        | Event::Timer { .. }
+                        | Event::Client { .. }
                 )
             })
         {
@@ -258,7 +262,10 @@ fn linearize(events: &[Event]) -> Result<Vec<Unit>, NotAModelExecution> {
             if done[k] || broker_of(&events[k]) != b {
                 continue;
             }
-            if !matches!(events[k], Event::Handled { .. } | Event::Timer { .. }) {
+            if !matches!(
+                events[k],
+                Event::Handled { .. } | Event::Appended { .. } | Event::Timer { .. }
+            ) {
                 return Err(err(
                     k,
                     "the broker changed leadership between the two halves of a replication or an election (the model takes each as one step)",
@@ -501,7 +508,9 @@ impl Follow {
                 let before = self.apply(action)?;
                 self.same_answers(&before, replies)
             }
-            Event::Unloaded { broker, replies } => {
+            Event::Unloaded {
+                broker, replies, ..
+            } => {
                 let dst = Addr::Broker(*broker);
                 let Some(env) = self.in_flight(|e| {
                     e.dst == dst && matches!(e.msg, Msg::Control(Control::StopLeading { .. }))
@@ -514,6 +523,8 @@ impl Follow {
                 self.same_answers(&before, replies)
             }
             Event::Loaded { broker, .. } => self.apply(Action::FinishLoading(*broker)).map(drop),
+            // Part of the request or timer whose event follows: the model's step appends.
+            Event::Appended { .. } => Ok(()),
             Event::Replicated { .. }
             | Event::Completed { .. }
             | Event::Elected { .. }

@@ -237,6 +237,9 @@ pub struct ServeReport {
 #[derive(Debug)]
 pub struct GroupReport {
     pub name: String,
+    /// The configuration of the group's core, and its brokers.
+    pub core: CoreConfig,
+    pub brokers: u8,
     pub events: Vec<Event>,
     /// What the coordinator broke.
     pub violations: Vec<Violation>,
@@ -430,6 +433,8 @@ impl Server {
                 history::check_real_clients(&events, self.shared.cfg.partitions);
             report.groups.push(GroupReport {
                 name,
+                core: *group.service.config(),
+                brokers: self.shared.cfg.brokers,
                 events,
                 violations,
                 client_findings,

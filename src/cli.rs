@@ -224,6 +224,32 @@ enum Command {
         #[arg(long, value_delimiter = ',', default_values_t = [1u16, 10, 100], value_parser = clap::value_parser!(u16).range(1..=500))]
         clients: Vec<u16>,
     },
+    /// Check a Kafka-compatible broker's group coordinator from outside: members over the wire
+    /// through the catalogue's situations, every answer judged (a property broken, or a
+    /// deviation from Kafka's answer). Exit 0 clean, 1 findings, 2 bad input or a broker that
+    /// cannot be probed.
+    Probe {
+        /// Any broker of the cluster.
+        #[arg(long, value_name = "HOST:PORT")]
+        bootstrap: String,
+        /// The session timeout the broker applies to the probe's members: at least its
+        /// group.min.session.timeout.ms. A member is taken as expired this long (and half as
+        /// long again, at least a second) after it falls silent.
+        #[arg(long, default_value_t = 6_000, value_parser = clap::value_parser!(u64).range(1..=300_000))]
+        session_timeout_ms: u64,
+        /// The topic the members subscribe to (it must exist, or the broker create it).
+        #[arg(long, default_value = "groupcheck-probe")]
+        topic: String,
+        /// Run only this scenario.
+        #[arg(long)]
+        scenario: Option<String>,
+        /// The report goes to DIR/NAME/.
+        #[arg(long, value_name = "DIR", default_value = "reports/probe")]
+        reports: PathBuf,
+        /// The report's directory (default: the bootstrap address).
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Serve Stateright's Explorer for a model on 127.0.0.1, to click through its states.
     Explore {
         /// A model name (or path to a .toml file).
@@ -438,6 +464,35 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 }
             }
             serve(cfg, seconds.map(Duration::from_secs), record.as_deref())
+        }
+        Command::Probe {
+            bootstrap,
+            session_timeout_ms,
+            topic,
+            scenario,
+            reports,
+            name,
+        } => {
+            let known = groupcheck::probe::scenario::SCENARIOS.map(|s| s.name);
+            if let Some(s) = scenario.as_deref().filter(|s| !known.contains(s)) {
+                return bad_input(&format!(
+                    "unknown scenario `{s}` (scenarios: {})",
+                    known.join(", ")
+                ));
+            }
+            let run_id = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            let cfg = groupcheck::probe::ProbeConfig {
+                bootstrap: bootstrap.clone(),
+                session_timeout: Duration::from_millis(session_timeout_ms),
+                topic,
+                run_id: format!("{run_id:x}"),
+            };
+            let dir = reports.join(groupcheck::trace::served::file_stem(
+                &name.unwrap_or(bootstrap),
+            ));
+            probe(&cfg, scenario.as_deref(), &dir)
         }
         Command::Explore { model, port } => match catalogue::load(&dir, &model) {
             Ok(cfg) => explore(cfg, port),
@@ -760,6 +815,52 @@ fn explore(cfg: ModelConfig, port: u16) -> i32 {
     );
     GroupModel::new(cfg).checker().serve(addr);
     0
+}
+
+/// Probes a broker, prints each scenario's verdict, writes the report.
+fn probe(cfg: &groupcheck::probe::ProbeConfig, only: Option<&str>, dir: &std::path::Path) -> i32 {
+    use groupcheck::probe::{preflight, report, scenario};
+    let broker = match preflight(cfg) {
+        Ok(b) => b,
+        Err(e) => return bad_input(&e.to_string()),
+    };
+    println!(
+        "probing {} (topic {}, {} partitions; session timeout {} ms)",
+        cfg.bootstrap,
+        cfg.topic,
+        broker.partitions,
+        cfg.session_timeout.as_millis()
+    );
+    let scenarios = scenario::run_all(cfg, &broker, only, |r| {
+        let verdict = if r.findings.is_empty() {
+            "ok   "
+        } else {
+            "FOUND"
+        };
+        println!("{verdict} {} ({:.1} s)", r.scenario, r.seconds);
+        for f in &r.findings {
+            println!("      {f}");
+        }
+    });
+    let scenarios = match scenarios {
+        Ok(s) => s,
+        Err(e) => return bad_input(&e.to_string()),
+    };
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(dir.join("report.json"), report::json(&broker, &scenarios)))
+        .and_then(|()| {
+            std::fs::write(dir.join("report.md"), report::markdown(&broker, &scenarios))
+        });
+    if let Err(e) = written {
+        return bad_input(&format!("cannot write {}: {e}", dir.display()));
+    }
+    let findings: usize = scenarios.iter().map(|s| s.findings.len()).sum();
+    println!(
+        "{} scenario(s), {findings} finding(s); report in {}",
+        scenarios.len(),
+        dir.display()
+    );
+    i32::from(findings > 0)
 }
 
 fn bad_input(message: &str) -> i32 {

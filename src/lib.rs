@@ -11,6 +11,7 @@
 //! - [`trace`]: shortest counterexamples, their serde form, renderings and replay;
 //! - [`check`], [`catalogue`] and [`report`]: running the models of `models/`, judging the
 //!   results, and writing `reports/` and JUnit XML;
+//! - [`probe`]: a black-box check of another broker's coordinator, over [`wire`];
 //! - the `groupcheck` binary's command line.
 
 //!
@@ -31,6 +32,8 @@ pub mod flaw;
 #[cfg(not(loom))]
 pub mod model;
 pub mod offsets_log;
+#[cfg(not(loom))]
+pub mod probe;
 pub mod property;
 pub mod protocol;
 #[cfg(not(loom))]

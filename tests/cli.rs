@@ -522,3 +522,26 @@ fn serve_records_each_group_as_a_trace_that_replays() {
     let o = groupcheck(&["replay", path]);
     assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
 }
+
+/// A probe of something that is not a reachable Kafka broker, or with bad flags, exits 2 with
+/// the reason.
+#[test]
+fn probe_refuses_what_it_cannot_probe() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = free.local_addr().unwrap().to_string();
+    drop(free);
+    for (args, reason) in [
+        (&["probe", "--bootstrap", &closed][..], "unreachable"),
+        (&["probe", "--bootstrap", "no-port"], "unreachable"),
+        (
+            &["probe", "--bootstrap", &closed, "--scenario", "nope"],
+            "unknown scenario",
+        ),
+        (&["probe"], "--bootstrap"),
+    ] {
+        let o = groupcheck(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(reason), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}");
+    }
+}

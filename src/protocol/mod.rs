@@ -47,6 +47,25 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    pub const ALL: [ErrorCode; 11] = [
+        ErrorCode::None,
+        ErrorCode::UnknownTopicOrPartition,
+        ErrorCode::CoordinatorLoadInProgress,
+        ErrorCode::CoordinatorNotAvailable,
+        ErrorCode::NotCoordinator,
+        ErrorCode::IllegalGeneration,
+        ErrorCode::InconsistentGroupProtocol,
+        ErrorCode::UnknownMemberId,
+        ErrorCode::RebalanceInProgress,
+        ErrorCode::MemberIdRequired,
+        ErrorCode::FencedInstanceId,
+    ];
+
+    /// The code of that number, if it is one of these.
+    pub fn from_code(code: i16) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|e| e.code() == code)
+    }
+
     /// The numeric code on the wire.
     pub fn code(self) -> i16 {
         match self {

@@ -6,19 +6,9 @@
 //! SyncGroup (the leader assigns the topic's 16 partitions round-robin), and rejoin whenever a
 //! heartbeat says REBALANCE_IN_PROGRESS. Measuring starts once every client has its assignment.
 
-use super::client::WireClient;
+use super::member::WireMember;
 use super::server::{ServeConfig, Server};
-use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition;
-use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
-use kafka_protocol::messages::offset_commit_request::{
-    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
-};
-use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
-use kafka_protocol::messages::{
-    ConsumerProtocolAssignment, ConsumerProtocolSubscription, GroupId, HeartbeatRequest,
-    JoinGroupRequest, OffsetCommitRequest, SyncGroupRequest, TopicName,
-};
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use crate::protocol::ErrorCode;
 use std::io;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Barrier};
@@ -28,8 +18,6 @@ use std::time::{Duration, Instant};
 const GROUP: &str = "bench";
 const TOPIC: &str = "bench";
 const PARTITIONS: i32 = 16;
-const REBALANCE_IN_PROGRESS: i16 = 27;
-const MEMBER_ID_REQUIRED: i16 = 79;
 
 /// One API's figures at one client count.
 #[derive(Clone, Debug)]
@@ -41,139 +29,31 @@ pub struct Figure {
     pub p99_us: u64,
 }
 
-fn str_bytes(s: &str) -> StrBytes {
-    StrBytes::from_string(s.to_string())
+fn failed(api: &str, error: i16) -> io::Error {
+    io::Error::other(format!("{api}: error {error}"))
 }
 
-fn versioned(message: &impl Encodable, version: i16) -> bytes::Bytes {
-    let mut buf = bytes::BytesMut::new();
-    buf.extend_from_slice(&version.to_be_bytes());
-    message.encode(&mut buf, version).expect("encodes");
-    buf.freeze()
-}
-
-/// A member of the benchmark's group.
-struct Member {
-    client: WireClient,
-    id: StrBytes,
-    generation: i32,
-    partitions: Vec<i32>,
-}
-
-impl Member {
-    /// Joins (or rejoins) and syncs until it holds an assignment of a completed generation.
-    fn join(&mut self) -> io::Result<()> {
-        let subscription =
-            ConsumerProtocolSubscription::default().with_topics(vec![str_bytes(TOPIC)]);
-        loop {
-            let join = JoinGroupRequest::default()
-                .with_group_id(GroupId(str_bytes(GROUP)))
-                .with_session_timeout_ms(30_000)
-                .with_rebalance_timeout_ms(30_000)
-                .with_member_id(self.id.clone())
-                .with_protocol_type(str_bytes("consumer"))
-                .with_protocols(vec![JoinGroupRequestProtocol::default()
-                    .with_name(str_bytes("roundrobin"))
-                    .with_metadata(versioned(&subscription, 0))]);
-            let joined = self.client.call(&join, 5)?;
-            self.id = joined.member_id.clone();
-            if joined.error_code == MEMBER_ID_REQUIRED {
-                continue;
-            }
-            if joined.error_code != 0 {
-                return Err(io::Error::other(format!(
-                    "JoinGroup: error {}",
-                    joined.error_code
-                )));
-            }
-            self.generation = joined.generation_id;
-            // The leader assigns the partitions round-robin over the members.
-            let assignments = if joined.leader == joined.member_id {
-                let n = joined.members.len().max(1) as i32;
-                joined
-                    .members
-                    .iter()
-                    .enumerate()
-                    .map(|(i, m)| {
-                        let mine = (0..PARTITIONS).filter(|p| p % n == i as i32).collect();
-                        let assignment = ConsumerProtocolAssignment::default()
-                            .with_assigned_partitions(vec![TopicPartition::default()
-                                .with_topic(TopicName(str_bytes(TOPIC)))
-                                .with_partitions(mine)]);
-                        SyncGroupRequestAssignment::default()
-                            .with_member_id(m.member_id.clone())
-                            .with_assignment(versioned(&assignment, 0))
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let sync = SyncGroupRequest::default()
-                .with_group_id(GroupId(str_bytes(GROUP)))
-                .with_generation_id(self.generation)
-                .with_member_id(self.id.clone())
-                .with_assignments(assignments);
-            let synced = self.client.call(&sync, 3)?;
-            if synced.error_code == REBALANCE_IN_PROGRESS {
-                continue;
-            }
-            if synced.error_code != 0 {
-                return Err(io::Error::other(format!(
-                    "SyncGroup: error {}",
-                    synced.error_code
-                )));
-            }
-            let mut bytes = synced.assignment.clone();
-            self.partitions = if bytes.len() >= 2 {
-                let version = i16::from_be_bytes([bytes[0], bytes[1]]);
-                let _ = bytes::Buf::get_i16(&mut bytes);
-                ConsumerProtocolAssignment::decode(&mut bytes, version.min(3))
-                    .map(|a| {
-                        a.assigned_partitions
-                            .into_iter()
-                            .flat_map(|t| t.partitions)
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            return Ok(());
+/// Joins (or rejoins) and syncs until the member holds an assignment of a completed
+/// generation.
+fn join(member: &mut WireMember) -> io::Result<()> {
+    loop {
+        let joined = member.join()?;
+        if joined.error != 0 {
+            return Err(failed("JoinGroup", joined.error));
+        }
+        match member.sync(&joined.members, PARTITIONS)? {
+            0 => return Ok(()),
+            e if e == ErrorCode::RebalanceInProgress.code() => continue,
+            e => return Err(failed("SyncGroup", e)),
         }
     }
+}
 
-    /// A heartbeat; `Ok(false)` if the group is rebalancing (the member has rejoined since).
-    fn heartbeat(&mut self) -> io::Result<bool> {
-        let request = HeartbeatRequest::default()
-            .with_group_id(GroupId(str_bytes(GROUP)))
-            .with_generation_id(self.generation)
-            .with_member_id(self.id.clone());
-        let answer = self.client.call(&request, 4)?;
-        if answer.error_code == REBALANCE_IN_PROGRESS {
-            self.join()?;
-            return Ok(false);
-        }
-        Ok(true)
-    }
-
-    fn commit(&mut self, offset: i64) -> io::Result<()> {
-        let partitions = self
-            .partitions
-            .iter()
-            .map(|p| {
-                OffsetCommitRequestPartition::default()
-                    .with_partition_index(*p)
-                    .with_committed_offset(offset)
-            })
-            .collect();
-        let request = OffsetCommitRequest::default()
-            .with_group_id(GroupId(str_bytes(GROUP)))
-            .with_generation_id_or_member_epoch(self.generation)
-            .with_member_id(self.id.clone())
-            .with_topics(vec![OffsetCommitRequestTopic::default()
-                .with_name(TopicName(str_bytes(TOPIC)))
-                .with_partitions(partitions)]);
-        self.client.call(&request, 8).map(|_| ())
+/// A heartbeat; `Ok(false)` if the group was rebalancing (the member has rejoined since).
+fn heartbeat(member: &mut WireMember) -> io::Result<bool> {
+    match member.heartbeat()? {
+        e if e == ErrorCode::RebalanceInProgress.code() => join(member).map(|()| false),
+        _ => Ok(true),
     }
 }
 
@@ -209,13 +89,14 @@ pub fn run(
                 let (address, ready, generations) =
                     (address.clone(), ready.clone(), generations.clone());
                 thread::spawn(move || -> io::Result<(Vec<u64>, Vec<u64>, f64)> {
-                    let mut member = Member {
-                        client: WireClient::connect(&address, &format!("bench-{i}"))?,
-                        id: StrBytes::default(),
-                        generation: -1,
-                        partitions: Vec::new(),
-                    };
-                    member.join()?;
+                    let mut member = WireMember::connect(
+                        &address,
+                        &format!("bench-{i}"),
+                        GROUP,
+                        TOPIC,
+                        Duration::from_secs(30),
+                    )?;
+                    join(&mut member)?;
                     // Until every member is in the same generation, rebalances go on: each
                     // keeps heartbeating (and rejoining when told to).
                     let all_in = |g: i32| generations.iter().all(|x| x.load(Ordering::SeqCst) == g);
@@ -224,7 +105,7 @@ pub fn run(
                         if all_in(member.generation) {
                             break;
                         }
-                        member.heartbeat()?;
+                        heartbeat(&mut member)?;
                         thread::sleep(Duration::from_millis(5));
                     }
                     ready.wait();
@@ -233,13 +114,15 @@ pub fn run(
                     let mut offset = 0;
                     while start.elapsed() < duration {
                         let t = Instant::now();
-                        if member.heartbeat()? {
+                        if heartbeat(&mut member)? {
                             heartbeats.push(t.elapsed().as_micros() as u64);
                         }
                         if !member.partitions.is_empty() {
                             offset += 1;
                             let t = Instant::now();
-                            member.commit(offset)?;
+                            let offsets: Vec<_> =
+                                member.partitions.iter().map(|p| (*p, offset)).collect();
+                            member.commit(&offsets)?;
                             commits.push(t.elapsed().as_micros() as u64);
                         }
                     }

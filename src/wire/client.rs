@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use std::io::{self, BufReader, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 /// A connection to one broker.
@@ -24,9 +24,30 @@ fn invalid(e: impl std::fmt::Display) -> io::Error {
 
 impl WireClient {
     pub fn connect(address: &str, client_id: &str) -> io::Result<WireClient> {
-        let stream = TcpStream::connect(address)?;
+        WireClient::connect_within(address, client_id, Duration::from_secs(60))
+    }
+
+    /// Connects within `timeout`, and gives up on any answer that takes longer.
+    pub fn connect_within(
+        address: &str,
+        client_id: &str,
+        timeout: Duration,
+    ) -> io::Result<WireClient> {
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "the address resolves to nothing");
+        let mut connected = None;
+        for a in address.to_socket_addrs()? {
+            match TcpStream::connect_timeout(&a, timeout) {
+                Ok(s) => {
+                    connected = Some(s);
+                    break;
+                }
+                Err(e) => last = e,
+            }
+        }
+        let stream = connected.ok_or(last)?;
         stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))?;
         Ok(WireClient {
             reader: BufReader::new(stream.try_clone()?),
             writer: stream,

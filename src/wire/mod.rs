@@ -7,6 +7,8 @@
 //! - [`topics`]: topics held in memory.
 //! - [`group`]: the group APIs, renamed into the core's requests and back.
 //! - [`server`]: the listeners and connections.
+//! - [`client`] and [`member`]: a connection to a Kafka broker, and a group member over it
+//!   (for the benchmark and the probe).
 //!
 //! Every group decision is the core's. docs/serve.md says what the server can observe and
 //! check, and what it cannot.
@@ -16,6 +18,7 @@ pub mod bench;
 pub mod client;
 pub mod frame;
 pub mod group;
+pub mod member;
 pub mod server;
 pub mod topics;
 

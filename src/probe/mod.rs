@@ -1,0 +1,167 @@
+//! `groupcheck probe`: a black-box check of a Kafka-compatible broker's group coordinator.
+//!
+//! The probe plays group members over the wire ([`crate::wire::member`]) through the
+//! situations the catalogue's properties and flaws are about, and judges every answer two
+//! ways:
+//!
+//! - **Safety**: what a property forbids, seen from outside. A commit the broker accepts from a
+//!   member its own earlier answers had already fenced (a newer generation formed without it)
+//!   breaks `no_zombie_commit`; an acknowledged commit not served back breaks
+//!   `no_lost_commit`.
+//! - **Deviation**: an answer Kafka's coordinator (and the core, which follows it) would not
+//!   give in that situation, with Kafka's answer beside it.
+//!
+//! A real broker's timing and naming differ from the core's (member ids, when a join phase
+//! ends, an initial rebalance delay), so nothing is compared in lockstep: each judgement rests
+//! only on what the broker itself answered before. What cannot be seen from outside — when a
+//! session really expired, what is durable — is judged by its consequences: the members a
+//! JoinGroup answer lists, the offsets an OffsetFetch serves.
+
+pub mod report;
+pub mod scenario;
+
+use crate::wire::client::WireClient;
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, FindCoordinatorRequest, MetadataRequest, TopicName,
+};
+use serde::Serialize;
+use std::time::Duration;
+
+/// How the probe reaches the broker and how long it waits.
+#[derive(Clone, Debug)]
+pub struct ProbeConfig {
+    /// `HOST:PORT` of any broker.
+    pub bootstrap: String,
+    /// The broker's session timeout for the probe's members: at least its
+    /// `group.min.session.timeout.ms`, and what a member is expired after.
+    pub session_timeout: Duration,
+    /// The topic the members subscribe to (created if the broker auto-creates topics).
+    pub topic: String,
+    /// Makes the run's group ids unique, so that runs do not meet each other's groups.
+    pub run_id: String,
+}
+
+/// Why a probe could not run: exit code 2.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProbeError {
+    Unreachable(String),
+    NotKafka(String),
+    Unsupported(String),
+}
+
+impl std::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProbeError::Unreachable(e) => write!(f, "broker unreachable: {e}"),
+            ProbeError::NotKafka(e) => write!(f, "not a Kafka broker: {e}"),
+            ProbeError::Unsupported(e) => write!(f, "the broker cannot be probed: {e}"),
+        }
+    }
+}
+
+/// The API versions the probe speaks.
+pub const NEEDED: [(ApiKey, i16); 7] = [
+    (ApiKey::FindCoordinator, 3),
+    (ApiKey::JoinGroup, 5),
+    (ApiKey::SyncGroup, 3),
+    (ApiKey::Heartbeat, 4),
+    (ApiKey::OffsetCommit, 8),
+    (ApiKey::OffsetFetch, 7),
+    (ApiKey::LeaveGroup, 3),
+];
+
+/// How long the preflight waits for any answer.
+const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the preflight learnt of the broker.
+#[derive(Clone, Debug, Serialize)]
+pub struct Broker {
+    pub bootstrap: String,
+    pub partitions: i32,
+}
+
+/// Checks that `bootstrap` is a Kafka broker that speaks the versions the probe needs, and
+/// that the topic exists (or is created): its partition count.
+pub fn preflight(cfg: &ProbeConfig) -> Result<Broker, ProbeError> {
+    let mut client =
+        WireClient::connect_within(&cfg.bootstrap, "groupcheck-probe", PREFLIGHT_TIMEOUT)
+            .map_err(|e| ProbeError::Unreachable(format!("{}: {e}", cfg.bootstrap)))?;
+    // ApiVersions v0: every Kafka broker answers it, whatever it supports.
+    let versions = client
+        .call(&ApiVersionsRequest::default(), 0)
+        .map_err(|e| ProbeError::NotKafka(format!("{}: ApiVersions: {e}", cfg.bootstrap)))?;
+    if versions.error_code != 0 {
+        return Err(ProbeError::NotKafka(format!(
+            "{}: ApiVersions answered error {}",
+            cfg.bootstrap, versions.error_code
+        )));
+    }
+    for (api, version) in NEEDED {
+        let offered = versions
+            .api_keys
+            .iter()
+            .find(|k| k.api_key == api as i16)
+            .is_some_and(|k| k.min_version <= version && version <= k.max_version);
+        if !offered {
+            return Err(ProbeError::Unsupported(format!(
+                "{api:?} v{version} is not offered"
+            )));
+        }
+    }
+    let metadata = MetadataRequest::default()
+        .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(
+            TopicName(crate::wire::member::str_bytes(&cfg.topic)),
+        ))]))
+        .with_allow_auto_topic_creation(true);
+    let mut partitions = 0;
+    for _ in 0..20 {
+        let answer = client
+            .call(&metadata, 4)
+            .map_err(|e| ProbeError::NotKafka(format!("Metadata: {e}")))?;
+        partitions = answer
+            .topics
+            .iter()
+            .filter(|t| t.error_code == 0)
+            .map(|t| t.partitions.len() as i32)
+            .sum();
+        if partitions > 0 {
+            break;
+        }
+        // Auto-creation takes a moment on a real broker.
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    if partitions == 0 {
+        return Err(ProbeError::Unsupported(format!(
+            "topic `{}` does not exist and was not created (create it, or pass --topic)",
+            cfg.topic
+        )));
+    }
+    Ok(Broker {
+        bootstrap: cfg.bootstrap.clone(),
+        partitions,
+    })
+}
+
+/// The address of `group`'s coordinator (asked of the bootstrap broker until it knows).
+pub fn coordinator(cfg: &ProbeConfig, group: &str) -> Result<String, ProbeError> {
+    let mut client =
+        WireClient::connect_within(&cfg.bootstrap, "groupcheck-probe", PREFLIGHT_TIMEOUT)
+            .map_err(|e| ProbeError::Unreachable(format!("{}: {e}", cfg.bootstrap)))?;
+    let request = FindCoordinatorRequest::default()
+        .with_key(crate::wire::member::str_bytes(group))
+        .with_key_type(0);
+    for _ in 0..40 {
+        let answer = client
+            .call(&request, 3)
+            .map_err(|e| ProbeError::NotKafka(format!("FindCoordinator: {e}")))?;
+        if answer.error_code == 0 {
+            return Ok(format!("{}:{}", answer.host, answer.port));
+        }
+        // COORDINATOR_NOT_AVAILABLE while __consumer_offsets is created or loaded.
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Err(ProbeError::Unsupported(format!(
+        "no coordinator found for group `{group}`"
+    )))
+}

@@ -1,0 +1,406 @@
+//! The probe's scenarios: each plays members through one situation of the catalogue and
+//! judges the broker's answers (safety, or a deviation from Kafka's answer).
+
+use super::{coordinator, Broker, ProbeConfig, ProbeError};
+use crate::property::Property;
+use crate::protocol::ErrorCode;
+use crate::wire::member::{Joined, WireMember};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    /// A property broken, as seen from outside.
+    Safety,
+    /// An answer Kafka's coordinator would not give there.
+    Deviation,
+}
+
+/// One request and its answer, as the probe saw them.
+#[derive(Clone, Debug, Serialize)]
+pub struct Exchange {
+    pub member: String,
+    pub request: String,
+    pub answer: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub class: Class,
+    /// The property broken (safety), or the rule of Kafka's protocol not followed (deviation).
+    pub judgement: String,
+    /// The exchange it is about (1-based).
+    pub exchange: usize,
+    pub detail: String,
+    /// What Kafka's coordinator answers there (a deviation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kafka: Option<String>,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let class = match self.class {
+            Class::Safety => "SAFETY",
+            Class::Deviation => "DEVIATION",
+        };
+        write!(
+            f,
+            "{class} {} at exchange {}: {}",
+            self.judgement, self.exchange, self.detail
+        )?;
+        if let Some(k) = &self.kafka {
+            write!(f, " (Kafka answers {k})")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ScenarioReport {
+    pub scenario: &'static str,
+    pub about: &'static str,
+    pub group: String,
+    pub exchanges: Vec<Exchange>,
+    pub findings: Vec<Finding>,
+    pub seconds: f64,
+}
+
+/// A scenario: its name, what it is about, and how it runs.
+pub struct Scenario {
+    pub name: &'static str,
+    pub about: &'static str,
+    run: fn(&mut Run) -> Result<(), ProbeError>,
+}
+
+pub const SCENARIOS: [Scenario; 2] = [
+    Scenario {
+        name: "member-id-required",
+        about: "KIP-394: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, its only member leading, and SyncGroup gives the member what its leader assigned",
+        run: member_id_required,
+    },
+    Scenario {
+        name: "zombie-commit-after-expiry",
+        about: "no_zombie_commit and no_lost_commit (the flaw commit-without-fencing, KAFKA-2596): a member commits, goes silent past its session timeout, a newer generation forms without it, then it commits in its old generation; the broker must fence it (UNKNOWN_MEMBER_ID) and keep serving the acknowledged offset",
+        run: zombie_commit_after_expiry,
+    },
+];
+
+fn code_name(code: i16) -> String {
+    ErrorCode::from_code(code).map_or_else(|| format!("error {code}"), |e| e.name().to_string())
+}
+
+fn joined(j: &Joined) -> String {
+    format!(
+        "{} generation={} member={} leader={} members=[{}]",
+        code_name(j.error),
+        j.generation,
+        j.member_id,
+        j.leader,
+        j.members.join(",")
+    )
+}
+
+/// A scenario being run: the members' exchanges and the findings so far.
+pub struct Run<'a> {
+    cfg: &'a ProbeConfig,
+    broker: &'a Broker,
+    group: String,
+    coordinator: String,
+    exchanges: Vec<Exchange>,
+    findings: Vec<Finding>,
+}
+
+impl Run<'_> {
+    fn member(&self, name: &str) -> Result<WireMember, ProbeError> {
+        WireMember::connect(
+            &self.coordinator,
+            &format!("groupcheck-probe-{name}"),
+            &self.group,
+            &self.cfg.topic,
+            self.cfg.session_timeout,
+        )
+        .map_err(|e| ProbeError::Unreachable(format!("{}: {e}", self.coordinator)))
+    }
+
+    fn saw(&mut self, member: &str, request: String, answer: String) {
+        self.exchanges.push(Exchange {
+            member: member.into(),
+            request,
+            answer,
+        });
+    }
+
+    fn found(&mut self, class: Class, judgement: &str, detail: String, kafka: Option<String>) {
+        self.findings.push(Finding {
+            class,
+            judgement: judgement.into(),
+            exchange: self.exchanges.len(),
+            detail,
+            kafka,
+        });
+    }
+
+    /// A deviation unless the last answer was `kafka`'s code.
+    fn expect(&mut self, got: i16, kafka: ErrorCode, rule: &str) {
+        if got != kafka.code() {
+            self.found(
+                Class::Deviation,
+                rule,
+                format!("answered {}", code_name(got)),
+                Some(kafka.name().into()),
+            );
+        }
+    }
+
+    /// JoinGroup until MEMBER_ID_REQUIRED is passed, each exchange seen.
+    fn join(&mut self, name: &str, m: &mut WireMember) -> Result<Joined, ProbeError> {
+        loop {
+            let sent = format!("JoinGroup(member=\"{}\")", m.id);
+            let j = m.join_once().map_err(io)?;
+            self.saw(name, sent, joined(&j));
+            if j.error != ErrorCode::MemberIdRequired.code() {
+                return Ok(j);
+            }
+        }
+    }
+
+    fn sync(&mut self, name: &str, m: &mut WireMember, j: &Joined) -> Result<i16, ProbeError> {
+        let leads = j.leader == m.id;
+        let members: &[String] = if leads { &j.members } else { &[] };
+        let e = m.sync(members, self.broker.partitions).map_err(io)?;
+        let sent = format!(
+            "SyncGroup(member={}, generation={}{})",
+            m.id,
+            m.generation,
+            if leads { ", as leader" } else { "" }
+        );
+        self.saw(
+            name,
+            sent,
+            format!("{} partitions={:?}", code_name(e), m.partitions),
+        );
+        Ok(e)
+    }
+
+    fn commit(&mut self, name: &str, m: &mut WireMember, offset: i64) -> Result<i16, ProbeError> {
+        let e = m.commit(&[(0, offset)]).map_err(io)?;
+        let sent = format!(
+            "OffsetCommit(member={}, generation={}, p0@{offset})",
+            m.id, m.generation
+        );
+        self.saw(name, sent, code_name(e));
+        Ok(e)
+    }
+}
+
+fn io(e: std::io::Error) -> ProbeError {
+    ProbeError::NotKafka(format!("the connection failed: {e}"))
+}
+
+/// Runs every scenario (or the one named), reporting each as it ends.
+pub fn run_all(
+    cfg: &ProbeConfig,
+    broker: &Broker,
+    only: Option<&str>,
+    mut progress: impl FnMut(&ScenarioReport),
+) -> Result<Vec<ScenarioReport>, ProbeError> {
+    let mut out = Vec::new();
+    for s in SCENARIOS
+        .iter()
+        .filter(|s| only.is_none_or(|n| n == s.name))
+    {
+        let group = format!("groupcheck-probe-{}-{}", cfg.run_id, s.name);
+        let start = Instant::now();
+        let mut run = Run {
+            cfg,
+            broker,
+            coordinator: coordinator(cfg, &group)?,
+            group,
+            exchanges: Vec::new(),
+            findings: Vec::new(),
+        };
+        (s.run)(&mut run)?;
+        let report = ScenarioReport {
+            scenario: s.name,
+            about: s.about,
+            group: run.group,
+            exchanges: run.exchanges,
+            findings: run.findings,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        progress(&report);
+        out.push(report);
+    }
+    Ok(out)
+}
+
+fn member_id_required(run: &mut Run) -> Result<(), ProbeError> {
+    let mut a = run.member("a")?;
+    let first = a.join_once().map_err(io)?;
+    run.saw("A", "JoinGroup(member=\"\")".into(), joined(&first));
+    let rule =
+        "a JoinGroup with no member id is answered MEMBER_ID_REQUIRED with a member id (KIP-394)";
+    run.expect(first.error, ErrorCode::MemberIdRequired, rule);
+    if first.error == ErrorCode::MemberIdRequired.code() && first.member_id.is_empty() {
+        run.found(
+            Class::Deviation,
+            rule,
+            "MEMBER_ID_REQUIRED came with no member id".into(),
+            Some("a member id".into()),
+        );
+        return Ok(());
+    }
+    let j = if first.error == 0 {
+        first
+    } else {
+        run.join("A", &mut a)?
+    };
+    run.expect(
+        j.error,
+        ErrorCode::None,
+        "a member joining an empty group with its id forms a generation",
+    );
+    if j.error != 0 {
+        return Ok(());
+    }
+    if j.leader != a.id || j.members != [a.id.clone()] {
+        run.found(
+            Class::Deviation,
+            "the only member of a generation leads it and is its one member",
+            format!(
+                "leader {} and members {:?} for member {}",
+                j.leader, j.members, a.id
+            ),
+            Some(format!("leader {0}, members [{0}]", a.id)),
+        );
+    }
+    let e = run.sync("A", &mut a, &j)?;
+    run.expect(
+        e,
+        ErrorCode::None,
+        "the leader's SyncGroup in its generation completes it",
+    );
+    let all: Vec<i32> = (0..run.broker.partitions).collect();
+    if e == 0 && a.partitions != all {
+        run.found(
+            Class::Deviation,
+            "SyncGroup gives each member the assignment its leader sent",
+            format!("got {:?}", a.partitions),
+            Some(format!("{all:?}")),
+        );
+    }
+    let e = a.leave().map_err(io)?;
+    run.saw("A", format!("LeaveGroup(member={})", a.id), code_name(e));
+    run.expect(e, ErrorCode::None, "a member leaves its group");
+    Ok(())
+}
+
+fn zombie_commit_after_expiry(run: &mut Run) -> Result<(), ProbeError> {
+    let mut a = run.member("a")?;
+    let j = run.join("A", &mut a)?;
+    run.expect(
+        j.error,
+        ErrorCode::None,
+        "a member joining an empty group forms a generation",
+    );
+    if j.error != 0 || run.sync("A", &mut a, &j)? != 0 {
+        return Ok(());
+    }
+    let acked = 1;
+    let e = run.commit("A", &mut a, acked)?;
+    run.expect(e, ErrorCode::None, "a member commits in its generation");
+    if e != 0 {
+        return Ok(());
+    }
+    // A falls silent for longer than its session (and some more, for the broker's clock).
+    let silent =
+        run.cfg.session_timeout + (run.cfg.session_timeout / 2).max(Duration::from_secs(1));
+    std::thread::sleep(silent);
+    run.saw(
+        "A",
+        format!("(silent for {} ms)", silent.as_millis()),
+        String::new(),
+    );
+    let mut b = run.member("b")?;
+    let jb = run.join("B", &mut b)?;
+    run.expect(
+        jb.error,
+        ErrorCode::None,
+        "a member joins a group whose only member expired",
+    );
+    if jb.error != 0 {
+        return Ok(());
+    }
+    // The broker's own answer says whether it has fenced A: a newer generation without it.
+    let fenced = jb.generation > a.generation && !jb.members.contains(&a.id);
+    if !fenced {
+        run.found(
+            Class::Deviation,
+            "a member silent past its session timeout is removed from the group",
+            format!(
+                "generation {} lists {:?} after {} ms of silence from {}",
+                jb.generation,
+                jb.members,
+                silent.as_millis(),
+                a.id
+            ),
+            Some(format!("a newer generation without {}", a.id)),
+        );
+    }
+    if run.sync("B", &mut b, &jb)? != 0 {
+        return Ok(());
+    }
+    let late = 7;
+    let e = run.commit("A", &mut a, late)?;
+    if e == 0 && fenced {
+        run.found(
+            Class::Safety,
+            Property::NoZombieCommit.name(),
+            format!(
+                "the broker accepted {}'s commit in generation {} after its own JoinGroup answer formed generation {} without it",
+                a.id, a.generation, jb.generation
+            ),
+            None,
+        );
+    } else {
+        run.expect(
+            e,
+            ErrorCode::UnknownMemberId,
+            "a commit from a member whose session expired is fenced",
+        );
+    }
+    let e = b.committed(&[0]).map_err(io)?;
+    run.saw(
+        "B",
+        "OffsetFetch(p0)".into(),
+        match &e {
+            Ok(o) => format!("NONE p0@{}", o[0]),
+            Err(c) => code_name(*c),
+        },
+    );
+    match e {
+        Ok(o) if o[0] == late && fenced => run.found(
+            Class::Safety,
+            Property::NoZombieCommit.name(),
+            format!("the fenced member's p0@{late} is the group's committed offset"),
+            None,
+        ),
+        Ok(o) if o[0] != acked && o[0] != late => run.found(
+            Class::Safety,
+            Property::NoLostCommit.name(),
+            format!("the acknowledged p0@{acked} is served as p0@{}", o[0]),
+            None,
+        ),
+        Ok(_) => {}
+        Err(c) => run.expect(
+            c,
+            ErrorCode::None,
+            "a member fetches its group's committed offsets",
+        ),
+    }
+    let e = b.leave().map_err(io)?;
+    run.saw("B", format!("LeaveGroup(member={})", b.id), code_name(e));
+    run.expect(e, ErrorCode::None, "a member leaves its group");
+    Ok(())
+}

@@ -78,6 +78,13 @@ fn probing_commit_without_fencing_finds_the_zombie_commit() {
         "{:?}",
         zombie.findings
     );
+    // The core, taking the same steps, fences that commit: a deviation from Kafka's answer.
+    assert!(
+        zombie.findings.iter().any(|f| f.class == Class::Deviation
+            && f.kafka.as_deref() == Some("UNKNOWN_MEMBER_ID")),
+        "{:?}",
+        zombie.findings
+    );
     // The coordinator's own history agrees.
     let report = server.stop();
     assert!(report

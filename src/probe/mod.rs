@@ -17,6 +17,7 @@
 //! session really expired, what is durable — is judged by its consequences: the members a
 //! JoinGroup answer lists, the offsets an OffsetFetch serves.
 
+pub mod mirror;
 pub mod report;
 pub mod scenario;
 
@@ -130,6 +131,12 @@ pub fn preflight(cfg: &ProbeConfig) -> Result<Broker, ProbeError> {
         }
         // Auto-creation takes a moment on a real broker.
         std::thread::sleep(Duration::from_millis(250));
+    }
+    if partitions > 16 {
+        return Err(ProbeError::Unsupported(format!(
+            "topic `{}` has {partitions} partitions; the probe's core takes at most 16 (pass --topic)",
+            cfg.topic
+        )));
     }
     if partitions == 0 {
         return Err(ProbeError::Unsupported(format!(

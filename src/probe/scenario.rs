@@ -1,6 +1,8 @@
 //! The probe's scenarios: each plays members through one situation of the catalogue and
-//! judges the broker's answers (safety, or a deviation from Kafka's answer).
+//! judges the broker's answers: safety, or a deviation from the answer the core gives to the
+//! same step ([`super::mirror`]).
 
+use super::mirror::Mirror;
 use super::{coordinator, Broker, ProbeConfig, ProbeError};
 use crate::property::Property;
 use crate::protocol::ErrorCode;
@@ -109,6 +111,8 @@ pub struct Run<'a> {
     coordinator: String,
     exchanges: Vec<Exchange>,
     findings: Vec<Finding>,
+    /// The core taking the same steps.
+    mirror: Mirror,
 }
 
 impl Run<'_> {
@@ -141,33 +145,66 @@ impl Run<'_> {
         });
     }
 
-    /// A deviation unless the last answer was `kafka`'s code.
-    fn expect(&mut self, got: i16, kafka: ErrorCode, rule: &str) {
-        if got != kafka.code() {
-            self.found(
-                Class::Deviation,
-                rule,
-                format!("answered {}", code_name(got)),
-                Some(kafka.name().into()),
-            );
-        }
+    /// A deviation unless the last answer has the code the core gives to the same step.
+    fn expect(&mut self, got: i16, core: Option<ErrorCode>, rule: &str) {
+        let kafka = match core {
+            Some(c) if c.code() == got => return,
+            Some(c) => c.name().to_string(),
+            None => "no answer yet (the request waits for the rebalance)".to_string(),
+        };
+        self.found(
+            Class::Deviation,
+            rule,
+            format!("answered {}", code_name(got)),
+            Some(kafka),
+        );
     }
 
-    /// JoinGroup until MEMBER_ID_REQUIRED is passed, each exchange seen.
-    fn join(&mut self, name: &str, m: &mut WireMember) -> Result<Joined, ProbeError> {
+    /// JoinGroup of member `k` until MEMBER_ID_REQUIRED is passed, each answer judged.
+    fn join(&mut self, name: &str, k: usize, m: &mut WireMember) -> Result<Joined, ProbeError> {
+        let rule = "JoinGroup: MEMBER_ID_REQUIRED with an id to a member with none (KIP-394), then the member joins";
         loop {
             let sent = format!("JoinGroup(member=\"{}\")", m.id);
             let j = m.join_once().map_err(io)?;
+            let core = self.mirror.join(k);
             self.saw(name, sent, joined(&j));
+            self.expect(j.error, core, rule);
+            if j.error == ErrorCode::MemberIdRequired.code() && j.member_id.is_empty() {
+                self.found(
+                    Class::Deviation,
+                    "MEMBER_ID_REQUIRED comes with the id to join with",
+                    "no member id".into(),
+                    Some("a member id".into()),
+                );
+                return Ok(j);
+            }
             if j.error != ErrorCode::MemberIdRequired.code() {
+                if core == Some(ErrorCode::MemberIdRequired) {
+                    // The broker skipped the round trip: the core takes its second step.
+                    self.mirror.join(k);
+                }
                 return Ok(j);
             }
         }
     }
 
-    fn sync(&mut self, name: &str, m: &mut WireMember, j: &Joined) -> Result<i16, ProbeError> {
+    /// SyncGroup of member `k`, the only member it can name (each scenario's generations have
+    /// one member).
+    fn sync(
+        &mut self,
+        name: &str,
+        k: usize,
+        m: &mut WireMember,
+        j: &Joined,
+    ) -> Result<i16, ProbeError> {
         let leads = j.leader == m.id;
         let members: &[String] = if leads { &j.members } else { &[] };
+        let numbered: Vec<usize> = members
+            .iter()
+            .filter(|id| **id == m.id)
+            .map(|_| k)
+            .collect();
+        let core = self.mirror.sync(k, &numbered, self.broker.partitions as u8);
         let e = m.sync(members, self.broker.partitions).map_err(io)?;
         let sent = format!(
             "SyncGroup(member={}, generation={}{})",
@@ -175,22 +212,41 @@ impl Run<'_> {
             m.generation,
             if leads { ", as leader" } else { "" }
         );
-        self.saw(
-            name,
-            sent,
-            format!("{} partitions={:?}", code_name(e), m.partitions),
+        let answer = format!("{} partitions={:?}", code_name(e), m.partitions);
+        self.saw(name, sent, answer);
+        self.expect(
+            e,
+            core,
+            "SyncGroup: a member of the generation gets its assignment",
         );
         Ok(e)
     }
 
-    fn commit(&mut self, name: &str, m: &mut WireMember, offset: i64) -> Result<i16, ProbeError> {
-        let e = m.commit(&[(0, offset)]).map_err(io)?;
+    fn commit(
+        &mut self,
+        name: &str,
+        k: usize,
+        m: &mut WireMember,
+        offset: u32,
+    ) -> Result<i16, ProbeError> {
+        let core = self.mirror.commit(k, &[(0, offset)]);
+        let e = m.commit(&[(0, i64::from(offset))]).map_err(io)?;
         let sent = format!(
             "OffsetCommit(member={}, generation={}, p0@{offset})",
             m.id, m.generation
         );
         self.saw(name, sent, code_name(e));
+        let rule = "OffsetCommit: accepted from a member in its generation, fenced otherwise";
+        self.expect(e, core, rule);
         Ok(e)
+    }
+
+    fn leave(&mut self, name: &str, k: usize, m: &mut WireMember) -> Result<(), ProbeError> {
+        let core = self.mirror.leave(k);
+        let e = m.leave().map_err(io)?;
+        self.saw(name, format!("LeaveGroup(member={})", m.id), code_name(e));
+        self.expect(e, core, "LeaveGroup: a member leaves its group");
+        Ok(())
     }
 }
 
@@ -219,6 +275,7 @@ pub fn run_all(
             group,
             exchanges: Vec::new(),
             findings: Vec::new(),
+            mirror: Mirror::new(broker.partitions as u8),
         };
         (s.run)(&mut run)?;
         let report = ScenarioReport {
@@ -237,30 +294,7 @@ pub fn run_all(
 
 fn member_id_required(run: &mut Run) -> Result<(), ProbeError> {
     let mut a = run.member("a")?;
-    let first = a.join_once().map_err(io)?;
-    run.saw("A", "JoinGroup(member=\"\")".into(), joined(&first));
-    let rule =
-        "a JoinGroup with no member id is answered MEMBER_ID_REQUIRED with a member id (KIP-394)";
-    run.expect(first.error, ErrorCode::MemberIdRequired, rule);
-    if first.error == ErrorCode::MemberIdRequired.code() && first.member_id.is_empty() {
-        run.found(
-            Class::Deviation,
-            rule,
-            "MEMBER_ID_REQUIRED came with no member id".into(),
-            Some("a member id".into()),
-        );
-        return Ok(());
-    }
-    let j = if first.error == 0 {
-        first
-    } else {
-        run.join("A", &mut a)?
-    };
-    run.expect(
-        j.error,
-        ErrorCode::None,
-        "a member joining an empty group with its id forms a generation",
-    );
+    let j = run.join("A", 0, &mut a)?;
     if j.error != 0 {
         return Ok(());
     }
@@ -275,12 +309,7 @@ fn member_id_required(run: &mut Run) -> Result<(), ProbeError> {
             Some(format!("leader {0}, members [{0}]", a.id)),
         );
     }
-    let e = run.sync("A", &mut a, &j)?;
-    run.expect(
-        e,
-        ErrorCode::None,
-        "the leader's SyncGroup in its generation completes it",
-    );
+    let e = run.sync("A", 0, &mut a, &j)?;
     let all: Vec<i32> = (0..run.broker.partitions).collect();
     if e == 0 && a.partitions != all {
         run.found(
@@ -290,45 +319,29 @@ fn member_id_required(run: &mut Run) -> Result<(), ProbeError> {
             Some(format!("{all:?}")),
         );
     }
-    let e = a.leave().map_err(io)?;
-    run.saw("A", format!("LeaveGroup(member={})", a.id), code_name(e));
-    run.expect(e, ErrorCode::None, "a member leaves its group");
-    Ok(())
+    run.leave("A", 0, &mut a)
 }
 
 fn zombie_commit_after_expiry(run: &mut Run) -> Result<(), ProbeError> {
     let mut a = run.member("a")?;
-    let j = run.join("A", &mut a)?;
-    run.expect(
-        j.error,
-        ErrorCode::None,
-        "a member joining an empty group forms a generation",
-    );
-    if j.error != 0 || run.sync("A", &mut a, &j)? != 0 {
+    let j = run.join("A", 0, &mut a)?;
+    if j.error != 0 || run.sync("A", 0, &mut a, &j)? != 0 {
         return Ok(());
     }
     let acked = 1;
-    let e = run.commit("A", &mut a, acked)?;
-    run.expect(e, ErrorCode::None, "a member commits in its generation");
-    if e != 0 {
+    if run.commit("A", 0, &mut a, acked)? != 0 {
         return Ok(());
     }
-    // A falls silent for longer than its session (and some more, for the broker's clock).
+    // A falls silent for longer than its session (and some more, for the broker's clock); the
+    // core expires its session.
     let silent =
         run.cfg.session_timeout + (run.cfg.session_timeout / 2).max(Duration::from_secs(1));
     std::thread::sleep(silent);
-    run.saw(
-        "A",
-        format!("(silent for {} ms)", silent.as_millis()),
-        String::new(),
-    );
+    run.mirror.expire(0);
+    let pause = format!("(silent for {} ms)", silent.as_millis());
+    run.saw("A", pause, String::new());
     let mut b = run.member("b")?;
-    let jb = run.join("B", &mut b)?;
-    run.expect(
-        jb.error,
-        ErrorCode::None,
-        "a member joins a group whose only member expired",
-    );
+    let jb = run.join("B", 1, &mut b)?;
     if jb.error != 0 {
         return Ok(());
     }
@@ -348,12 +361,11 @@ fn zombie_commit_after_expiry(run: &mut Run) -> Result<(), ProbeError> {
             Some(format!("a newer generation without {}", a.id)),
         );
     }
-    if run.sync("B", &mut b, &jb)? != 0 {
+    if run.sync("B", 1, &mut b, &jb)? != 0 {
         return Ok(());
     }
     let late = 7;
-    let e = run.commit("A", &mut a, late)?;
-    if e == 0 && fenced {
+    if run.commit("A", 0, &mut a, late)? == 0 && fenced {
         run.found(
             Class::Safety,
             Property::NoZombieCommit.name(),
@@ -363,22 +375,15 @@ fn zombie_commit_after_expiry(run: &mut Run) -> Result<(), ProbeError> {
             ),
             None,
         );
-    } else {
-        run.expect(
-            e,
-            ErrorCode::UnknownMemberId,
-            "a commit from a member whose session expired is fenced",
-        );
     }
+    let core = run.mirror.committed(1, 0);
     let e = b.committed(&[0]).map_err(io)?;
-    run.saw(
-        "B",
-        "OffsetFetch(p0)".into(),
-        match &e {
-            Ok(o) => format!("NONE p0@{}", o[0]),
-            Err(c) => code_name(*c),
-        },
-    );
+    let answer = match &e {
+        Ok(o) => format!("NONE p0@{}", o[0]),
+        Err(c) => code_name(*c),
+    };
+    run.saw("B", "OffsetFetch(p0)".into(), answer);
+    let (acked, late) = (i64::from(acked), i64::from(late));
     match e {
         Ok(o) if o[0] == late && fenced => run.found(
             Class::Safety,
@@ -395,12 +400,9 @@ fn zombie_commit_after_expiry(run: &mut Run) -> Result<(), ProbeError> {
         Ok(_) => {}
         Err(c) => run.expect(
             c,
-            ErrorCode::None,
-            "a member fetches its group's committed offsets",
+            core.map(|_| ErrorCode::None),
+            "OffsetFetch: a member fetches its group's committed offsets",
         ),
     }
-    let e = b.leave().map_err(io)?;
-    run.saw("B", format!("LeaveGroup(member={})", b.id), code_name(e));
-    run.expect(e, ErrorCode::None, "a member leaves its group");
-    Ok(())
+    run.leave("B", 1, &mut b)
 }

@@ -47,8 +47,9 @@ fn probing_the_correct_coordinator_finds_nothing() {
     for r in &reports {
         assert!(r.findings.is_empty(), "{}: {:?}", r.scenario, r.findings);
     }
-    // The situation each scenario is about was reached: the round trip of KIP-394, and the
-    // zombie's commit fenced as Kafka fences it.
+    // The situation each scenario is about was reached: the round trip of KIP-394, the
+    // zombie's commit fenced as Kafka fences it, and the old generation's Heartbeat, commit
+    // and SyncGroup fenced.
     let answers = |name: &str| {
         let r = reports.iter().find(|r| r.scenario == name).unwrap();
         r.exchanges
@@ -58,6 +59,12 @@ fn probing_the_correct_coordinator_finds_nothing() {
     };
     assert!(answers("member-id-required")[0].starts_with("MEMBER_ID_REQUIRED"));
     assert!(answers("zombie-commit-after-expiry").contains(&"UNKNOWN_MEMBER_ID".to_string()));
+    let stale = answers("stale-generation");
+    assert_eq!(
+        stale.iter().filter(|a| *a == "ILLEGAL_GENERATION").count(),
+        3,
+        "{stale:?}"
+    );
     let report = server.stop();
     assert_eq!(report.violations().count(), 0);
 }

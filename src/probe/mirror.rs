@@ -114,6 +114,27 @@ impl Mirror {
         self.ask(m, request).map(|r| r.error())
     }
 
+    /// The generation `m` believes it is in.
+    pub fn generation(&mut self, m: usize) -> Generation {
+        self.member(m).generation
+    }
+
+    /// Makes `m` believe it is in `generation` (to send a request from an older one).
+    pub fn set_generation(&mut self, m: usize, generation: Generation) {
+        self.member(m).generation = generation;
+    }
+
+    /// Heartbeat of `m` in its generation.
+    pub fn heartbeat(&mut self, m: usize) -> Option<ErrorCode> {
+        let me = self.member(m);
+        let request = Request::Heartbeat {
+            member_id: me.id?,
+            generation: me.generation,
+            instance: None,
+        };
+        self.ask(m, request).map(|r| r.error())
+    }
+
     /// OffsetCommit of `m` in its generation.
     pub fn commit(&mut self, m: usize, offsets: &[(Partition, Offset)]) -> Option<ErrorCode> {
         let me = self.member(m);

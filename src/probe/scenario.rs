@@ -75,7 +75,7 @@ pub struct Scenario {
     run: fn(&mut Run) -> Result<(), ProbeError>,
 }
 
-pub const SCENARIOS: [Scenario; 2] = [
+pub const SCENARIOS: [Scenario; 3] = [
     Scenario {
         name: "member-id-required",
         about: "KIP-394: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, its only member leading, and SyncGroup gives the member what its leader assigned",
@@ -85,6 +85,11 @@ pub const SCENARIOS: [Scenario; 2] = [
         name: "zombie-commit-after-expiry",
         about: "no_zombie_commit and no_lost_commit (the flaw commit-without-fencing, KAFKA-2596): a member commits, goes silent past its session timeout, a newer generation forms without it, then it commits in its old generation; the broker must fence it (UNKNOWN_MEMBER_ID) and keep serving the acknowledged offset",
         run: zombie_commit_after_expiry,
+    },
+    Scenario {
+        name: "stale-generation",
+        about: "the generation check (no_zombie_commit's other half): a member forms a generation and commits, rejoins and forms the next one, then sends a Heartbeat, an OffsetCommit and a SyncGroup in the old generation; each must be fenced (ILLEGAL_GENERATION) and the acknowledged offset kept",
+        run: stale_generation,
     },
 ];
 
@@ -163,6 +168,7 @@ impl Run<'_> {
     /// JoinGroup of member `k` until MEMBER_ID_REQUIRED is passed, each answer judged.
     fn join(&mut self, name: &str, k: usize, m: &mut WireMember) -> Result<Joined, ProbeError> {
         let rule = "JoinGroup: MEMBER_ID_REQUIRED with an id to a member with none (KIP-394), then the member joins";
+        let before = (m.generation, self.mirror.generation(k));
         loop {
             let sent = format!("JoinGroup(member=\"{}\")", m.id);
             let j = m.join_once().map_err(io)?;
@@ -182,6 +188,17 @@ impl Run<'_> {
                 if core == Some(ErrorCode::MemberIdRequired) {
                     // The broker skipped the round trip: the core takes its second step.
                     self.mirror.join(k);
+                }
+                // A member already in a generation rejoined: a new generation forms where the
+                // core forms one (a leader's rejoin starts a rebalance), and only there.
+                let renewed = self.mirror.generation(k) != before.1;
+                if j.error == 0 && before.0 >= 0 && renewed != (j.generation != before.0) {
+                    self.found(
+                        Class::Deviation,
+                        "JoinGroup: a leader rejoining its stable group starts a rebalance, and the next generation forms",
+                        format!("generation {} again", j.generation),
+                        Some(if renewed { "the next generation" } else { "the same generation" }.into()),
+                    );
                 }
                 return Ok(j);
             }
@@ -239,6 +256,58 @@ impl Run<'_> {
         let rule = "OffsetCommit: accepted from a member in its generation, fenced otherwise";
         self.expect(e, core, rule);
         Ok(e)
+    }
+
+    fn heartbeat(&mut self, name: &str, k: usize, m: &mut WireMember) -> Result<i16, ProbeError> {
+        let core = self.mirror.heartbeat(k);
+        let e = m.heartbeat().map_err(io)?;
+        let sent = format!("Heartbeat(member={}, generation={})", m.id, m.generation);
+        self.saw(name, sent, code_name(e));
+        let rule = "Heartbeat: answered NONE only to a member in its generation of a stable group";
+        self.expect(e, core, rule);
+        Ok(e)
+    }
+
+    /// OffsetFetch of p0 by member `m`, judged: the offset served must be `acked`; serving
+    /// `zombie`, a commit the broker's own answers had fenced, breaks `no_zombie_commit`.
+    fn fetch_judged(
+        &mut self,
+        name: &str,
+        m: &mut WireMember,
+        acked: u32,
+        zombie: Option<u32>,
+    ) -> Result<(), ProbeError> {
+        let e = m.committed(&[0]).map_err(io)?;
+        let answer = match &e {
+            Ok(o) => format!("NONE p0@{}", o[0]),
+            Err(c) => code_name(*c),
+        };
+        self.saw(name, "OffsetFetch(p0)".into(), answer);
+        let (acked, zombie) = (i64::from(acked), zombie.map(i64::from));
+        match e {
+            Ok(o) if Some(o[0]) == zombie => self.found(
+                Class::Safety,
+                Property::NoZombieCommit.name(),
+                format!(
+                    "the fenced commit's p0@{} is the group's committed offset",
+                    o[0]
+                ),
+                None,
+            ),
+            Ok(o) if o[0] != acked => self.found(
+                Class::Safety,
+                Property::NoLostCommit.name(),
+                format!("the acknowledged p0@{acked} is served as p0@{}", o[0]),
+                None,
+            ),
+            Ok(_) => {}
+            Err(c) => self.expect(
+                c,
+                Some(ErrorCode::None),
+                "OffsetFetch: a member fetches its group's committed offsets",
+            ),
+        }
+        Ok(())
     }
 
     fn leave(&mut self, name: &str, k: usize, m: &mut WireMember) -> Result<(), ProbeError> {
@@ -365,7 +434,8 @@ fn zombie_commit_after_expiry(run: &mut Run) -> Result<(), ProbeError> {
         return Ok(());
     }
     let late = 7;
-    if run.commit("A", 0, &mut a, late)? == 0 && fenced {
+    let accepted = run.commit("A", 0, &mut a, late)? == 0;
+    if accepted && fenced {
         run.found(
             Class::Safety,
             Property::NoZombieCommit.name(),
@@ -376,33 +446,57 @@ fn zombie_commit_after_expiry(run: &mut Run) -> Result<(), ProbeError> {
             None,
         );
     }
-    let core = run.mirror.committed(1, 0);
-    let e = b.committed(&[0]).map_err(io)?;
-    let answer = match &e {
-        Ok(o) => format!("NONE p0@{}", o[0]),
-        Err(c) => code_name(*c),
-    };
-    run.saw("B", "OffsetFetch(p0)".into(), answer);
-    let (acked, late) = (i64::from(acked), i64::from(late));
-    match e {
-        Ok(o) if o[0] == late && fenced => run.found(
+    // Had the broker not fenced A, its late commit is simply the acknowledged one.
+    let acked = if accepted && !fenced { late } else { acked };
+    run.fetch_judged("B", &mut b, acked, fenced.then_some(late))?;
+    run.leave("B", 1, &mut b)
+}
+
+fn stale_generation(run: &mut Run) -> Result<(), ProbeError> {
+    let mut a = run.member("a")?;
+    let j = run.join("A", 0, &mut a)?;
+    if j.error != 0 || run.sync("A", 0, &mut a, &j)? != 0 {
+        return Ok(());
+    }
+    let acked = 1;
+    if run.commit("A", 0, &mut a, acked)? != 0 {
+        return Ok(());
+    }
+    // A rejoins with its id: the next generation forms (A its only member).
+    let (old, old_core) = (a.generation, run.mirror.generation(0));
+    let j = run.join("A", 0, &mut a)?;
+    if j.error != 0 || run.sync("A", 0, &mut a, &j)? != 0 {
+        return Ok(());
+    }
+    if j.generation <= old {
+        // No newer generation (a deviation the join found): the old one is still the
+        // broker's, so there is nothing stale to send.
+        return run.leave("A", 0, &mut a);
+    }
+    let (new, new_core) = (a.generation, run.mirror.generation(0));
+    // Requests from the old generation, on the broker and on the core alike.
+    a.generation = old;
+    run.mirror.set_generation(0, old_core);
+    run.heartbeat("A", 0, &mut a)?;
+    let late = 5;
+    if run.commit("A", 0, &mut a, late)? == 0 {
+        run.found(
             Class::Safety,
             Property::NoZombieCommit.name(),
-            format!("the fenced member's p0@{late} is the group's committed offset"),
+            format!(
+                "the broker accepted a commit in generation {old} after its own answer formed generation {new}"
+            ),
             None,
-        ),
-        Ok(o) if o[0] != acked && o[0] != late => run.found(
-            Class::Safety,
-            Property::NoLostCommit.name(),
-            format!("the acknowledged p0@{acked} is served as p0@{}", o[0]),
-            None,
-        ),
-        Ok(_) => {}
-        Err(c) => run.expect(
-            c,
-            core.map(|_| ErrorCode::None),
-            "OffsetFetch: a member fetches its group's committed offsets",
-        ),
+        );
     }
-    run.leave("B", 1, &mut b)
+    let none: [String; 0] = [];
+    let core = run.mirror.sync(0, &[], run.broker.partitions as u8);
+    let e = a.sync(&none, run.broker.partitions).map_err(io)?;
+    let sent = format!("SyncGroup(member={}, generation={old})", a.id);
+    run.saw("A", sent, code_name(e));
+    run.expect(e, core, "SyncGroup: fenced outside the member's generation");
+    a.generation = new;
+    run.mirror.set_generation(0, new_core);
+    run.fetch_judged("A", &mut a, acked, Some(late))?;
+    run.leave("A", 0, &mut a)
 }

@@ -147,18 +147,17 @@ impl Mirror {
         self.ask(m, request).map(|r| r.error())
     }
 
-    /// The committed offset of `partition`, as the core serves it.
-    pub fn committed(&mut self, m: usize, partition: Partition) -> Option<Option<Offset>> {
+    /// OffsetFetch of `partition` by `m`: the error code and the committed offset the core
+    /// serves.
+    pub fn fetch(&mut self, m: usize, partition: Partition) -> Option<(ErrorCode, Option<Offset>)> {
         let request = Request::OffsetFetch {
             partitions: [partition].into_iter().collect(),
         };
         match self.ask(m, request)? {
-            Response::OffsetFetch { offsets, .. } => Some(
-                offsets
-                    .into_iter()
-                    .find(|(p, _)| *p == partition)
-                    .and_then(|(_, o)| o),
-            ),
+            Response::OffsetFetch { error, offsets } => {
+                let offset = offsets.into_iter().find(|(p, _)| *p == partition);
+                Some((error, offset.and_then(|(_, o)| o)))
+            }
             _ => None,
         }
     }

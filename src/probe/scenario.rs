@@ -193,11 +193,22 @@ impl Run<'_> {
                 // core forms one (a leader's rejoin starts a rebalance), and only there.
                 let renewed = self.mirror.generation(k) != before.1;
                 if j.error == 0 && before.0 >= 0 && renewed != (j.generation != before.0) {
+                    let (detail, kafka) = if renewed {
+                        (
+                            format!("generation {} again", j.generation),
+                            "the next generation",
+                        )
+                    } else {
+                        (
+                            format!("generation {} after {}", j.generation, before.0),
+                            "the same generation",
+                        )
+                    };
                     self.found(
                         Class::Deviation,
-                        "JoinGroup: a leader rejoining its stable group starts a rebalance, and the next generation forms",
-                        format!("generation {} again", j.generation),
-                        Some(if renewed { "the next generation" } else { "the same generation" }.into()),
+                        "JoinGroup: a new generation forms where the core forms one (a leader rejoining its stable group starts a rebalance)",
+                        detail,
+                        Some(kafka.into()),
                     );
                 }
                 return Ok(j);
@@ -273,10 +284,12 @@ impl Run<'_> {
     fn fetch_judged(
         &mut self,
         name: &str,
+        k: usize,
         m: &mut WireMember,
         acked: u32,
         zombie: Option<u32>,
     ) -> Result<(), ProbeError> {
+        let core = self.mirror.fetch(k, 0).map(|(e, _)| e);
         let e = m.committed(&[0]).map_err(io)?;
         let answer = match &e {
             Ok(o) => format!("NONE p0@{}", o[0]),
@@ -303,7 +316,7 @@ impl Run<'_> {
             Ok(_) => {}
             Err(c) => self.expect(
                 c,
-                Some(ErrorCode::None),
+                core,
                 "OffsetFetch: a member fetches its group's committed offsets",
             ),
         }
@@ -448,7 +461,7 @@ fn zombie_commit_after_expiry(run: &mut Run) -> Result<(), ProbeError> {
     }
     // Had the broker not fenced A, its late commit is simply the acknowledged one.
     let acked = if accepted && !fenced { late } else { acked };
-    run.fetch_judged("B", &mut b, acked, fenced.then_some(late))?;
+    run.fetch_judged("B", 1, &mut b, acked, fenced.then_some(late))?;
     run.leave("B", 1, &mut b)
 }
 
@@ -497,6 +510,6 @@ fn stale_generation(run: &mut Run) -> Result<(), ProbeError> {
     run.expect(e, core, "SyncGroup: fenced outside the member's generation");
     a.generation = new;
     run.mirror.set_generation(0, new_core);
-    run.fetch_judged("A", &mut a, acked, Some(late))?;
+    run.fetch_judged("A", 0, &mut a, acked, Some(late))?;
     run.leave("A", 0, &mut a)
 }

@@ -848,9 +848,8 @@ fn probe(cfg: &groupcheck::probe::ProbeConfig, only: Option<&str>, dir: &std::pa
     };
     let written = std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::write(dir.join("report.json"), report::json(&broker, &scenarios)))
-        .and_then(|()| {
-            std::fs::write(dir.join("report.md"), report::markdown(&broker, &scenarios))
-        });
+        .and_then(|()| std::fs::write(dir.join("report.md"), report::markdown(&broker, &scenarios)))
+        .and_then(|()| std::fs::write(dir.join("report.xml"), report::junit(&broker, &scenarios)));
     if let Err(e) = written {
         return bad_input(&format!("cannot write {}: {e}", dir.display()));
     }

@@ -167,7 +167,8 @@ pub fn summary_json(runs: &[(ModelConfig, CheckReport)]) -> String {
     s
 }
 
-fn xml_escape(s: &str) -> String {
+/// Text made safe inside XML (attributes and elements).
+pub(crate) fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

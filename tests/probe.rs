@@ -4,7 +4,7 @@
 
 use groupcheck::flaw::Flaw;
 use groupcheck::probe::scenario::{run_all, Class, ScenarioReport, SCENARIOS};
-use groupcheck::probe::{preflight, ProbeConfig, ProbeError};
+use groupcheck::probe::{preflight, Broker, ProbeConfig, ProbeError};
 use groupcheck::wire::{ServeConfig, Server};
 use std::io::Write;
 use std::time::Duration;
@@ -32,17 +32,18 @@ fn config(bootstrap: String) -> ProbeConfig {
     }
 }
 
-fn probe(server: &Server) -> Vec<ScenarioReport> {
+fn probe(server: &Server) -> (Broker, Vec<ScenarioReport>) {
     let cfg = config(server.bootstrap());
     let broker = preflight(&cfg).expect("serve can be probed");
     assert_eq!(broker.partitions, 3);
-    run_all(&cfg, &broker, None, |_| {}).expect("the probe runs")
+    let reports = run_all(&cfg, &broker, None, |_| {}).expect("the probe runs");
+    (broker, reports)
 }
 
 #[test]
 fn probing_the_correct_coordinator_finds_nothing() {
     let server = serve(None);
-    let reports = probe(&server);
+    let (_, reports) = probe(&server);
     assert_eq!(reports.len(), SCENARIOS.len());
     for r in &reports {
         assert!(r.findings.is_empty(), "{}: {:?}", r.scenario, r.findings);
@@ -72,7 +73,7 @@ fn probing_the_correct_coordinator_finds_nothing() {
 #[test]
 fn probing_commit_without_fencing_finds_the_zombie_commit() {
     let server = serve(Some(Flaw::CommitWithoutFencing));
-    let reports = probe(&server);
+    let (broker, reports) = probe(&server);
     let zombie = reports
         .iter()
         .find(|r| r.scenario == "zombie-commit-after-expiry")
@@ -92,6 +93,22 @@ fn probing_commit_without_fencing_finds_the_zombie_commit() {
         "{:?}",
         zombie.findings
     );
+    // The JUnit report fails that scenario, and only scenarios with findings.
+    let xml = groupcheck::probe::report::junit(&broker, &reports);
+    let doc = roxmltree::Document::parse(&xml).expect("the JUnit report is XML");
+    let failed: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .filter(|c| c.children().any(|f| f.has_tag_name("failure")))
+        .filter_map(|c| c.attribute("name"))
+        .collect();
+    let with_findings: Vec<&str> = reports
+        .iter()
+        .filter(|r| !r.findings.is_empty())
+        .map(|r| r.scenario)
+        .collect();
+    assert_eq!(failed, with_findings);
+    assert!(failed.contains(&"zombie-commit-after-expiry"));
     // The coordinator's own history agrees.
     let report = server.stop();
     assert!(report

@@ -1,4 +1,4 @@
-//! A probe's report: JSON for tools, Markdown for people.
+//! A probe's report: JSON for tools, Markdown for people, JUnit XML for CI.
 
 use super::scenario::ScenarioReport;
 use super::Broker;
@@ -20,6 +20,37 @@ pub fn json(broker: &Broker, scenarios: &[ScenarioReport]) -> String {
     let mut s = serde_json::to_string_pretty(&report).expect("a report serializes");
     s.push('\n');
     s
+}
+
+/// JUnit XML: one test suite for the broker, one test case per scenario, failed when it has
+/// findings (the findings as the message, the scenario's exchanges as the body).
+pub fn junit(broker: &Broker, scenarios: &[ScenarioReport]) -> String {
+    use crate::report::xml_escape;
+    let failures = scenarios.iter().filter(|s| !s.findings.is_empty()).count();
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"groupcheck probe\" tests=\"{}\" failures=\"{failures}\">\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n",
+        scenarios.len(),
+        xml_escape(&broker.bootstrap),
+        scenarios.len()
+    );
+    for s in scenarios {
+        xml.push_str(&format!(
+            "    <testcase classname=\"probe\" name=\"{}\" time=\"{:.3}\">",
+            xml_escape(s.scenario),
+            s.seconds
+        ));
+        if !s.findings.is_empty() {
+            let message: Vec<String> = s.findings.iter().map(|f| f.to_string()).collect();
+            xml.push_str(&format!(
+                "<failure message=\"{}\" type=\"finding\">{}</failure>",
+                xml_escape(&message.join("; ")),
+                xml_escape(&markdown(broker, std::slice::from_ref(s)))
+            ));
+        }
+        xml.push_str("</testcase>\n");
+    }
+    xml.push_str("  </testsuite>\n</testsuites>\n");
+    xml
 }
 
 pub fn markdown(broker: &Broker, scenarios: &[ScenarioReport]) -> String {

@@ -404,16 +404,20 @@ fn member_id_required(run: &mut Run) -> Result<(), ProbeError> {
     run.leave("A", 0, &mut a)
 }
 
-fn zombie_commit_after_expiry(run: &mut Run) -> Result<(), ProbeError> {
+/// Member A forms a generation alone and commits p0@`offset`; `None` when the broker refused a
+/// step (the deviation is found already).
+fn formed_and_committed(run: &mut Run, offset: u32) -> Result<Option<WireMember>, ProbeError> {
     let mut a = run.member("a")?;
     let j = run.join("A", 0, &mut a)?;
-    if j.error != 0 || run.sync("A", 0, &mut a, &j)? != 0 {
-        return Ok(());
-    }
+    let formed = j.error == 0 && run.sync("A", 0, &mut a, &j)? == 0;
+    Ok((formed && run.commit("A", 0, &mut a, offset)? == 0).then_some(a))
+}
+
+fn zombie_commit_after_expiry(run: &mut Run) -> Result<(), ProbeError> {
     let acked = 1;
-    if run.commit("A", 0, &mut a, acked)? != 0 {
+    let Some(mut a) = formed_and_committed(run, acked)? else {
         return Ok(());
-    }
+    };
     // A falls silent for longer than its session (and some more, for the broker's clock); the
     // core expires its session.
     let silent =
@@ -466,15 +470,10 @@ fn zombie_commit_after_expiry(run: &mut Run) -> Result<(), ProbeError> {
 }
 
 fn stale_generation(run: &mut Run) -> Result<(), ProbeError> {
-    let mut a = run.member("a")?;
-    let j = run.join("A", 0, &mut a)?;
-    if j.error != 0 || run.sync("A", 0, &mut a, &j)? != 0 {
-        return Ok(());
-    }
     let acked = 1;
-    if run.commit("A", 0, &mut a, acked)? != 0 {
+    let Some(mut a) = formed_and_committed(run, acked)? else {
         return Ok(());
-    }
+    };
     // A rejoins with its id: the next generation forms (A its only member).
     let (old, old_core) = (a.generation, run.mirror.generation(0));
     let j = run.join("A", 0, &mut a)?;

@@ -563,7 +563,7 @@ fn replay_served(path: &std::path::Path, trace: &groupcheck::trace::served::Serv
             0
         }
         Err(d) => {
-            println!("DIVERGED at {}", d.to_string().replace("step ", "event "));
+            println!("DIVERGED at {d}");
             1
         }
     }

@@ -208,7 +208,7 @@ fn a_coordinator_history_replays_and_a_forged_one_diverges_where_it_was_changed(
         replies.clear();
     }
     let d = replay(&forged).unwrap_err();
-    assert_eq!(d.step, answered + 1, "{d}");
+    assert_eq!(d.event, answered + 1, "{d}");
 
     // An append left out: the request that made it diverges.
     let appended = clean

@@ -17,7 +17,6 @@
 //! the model's traces, told apart by `kind`.
 
 use super::explain;
-use super::replay::Divergence;
 use super::{FORMAT, NO_VIOLATION};
 use crate::coordinator::{Coordinator, CoreConfig, LoadState};
 use crate::flaw::{Flaw, Flaws};
@@ -299,13 +298,31 @@ pub fn describe(e: &Event) -> String {
     }
 }
 
+/// Where and why a served run's replay left the trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Divergence {
+    /// The 1-based event that diverged; 0 for the verdict.
+    pub event: usize,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Divergence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.event == 0 {
+            write!(f, "{}", self.reason)
+        } else {
+            write!(f, "event {}: {}", self.event, self.reason)
+        }
+    }
+}
+
 /// Re-executes a served run's history on fresh coordinators and a fresh log, then judges it
 /// again. `Ok` means every event happened as recorded and the verdict is the recorded one.
 pub fn replay(trace: &ServedTrace) -> Result<(), Divergence> {
     let mut r = Replayer::new(trace.core(), trace.brokers);
     for (i, e) in trace.events.iter().enumerate() {
         r.apply(e).map_err(|reason| Divergence {
-            step: i + 1,
+            event: i + 1,
             reason,
         })?;
     }
@@ -322,7 +339,7 @@ pub fn replay(trace: &ServedTrace) -> Result<(), Divergence> {
             format!("[{}]", each.join(", "))
         };
         Err(Divergence {
-            step: 0,
+            event: 0,
             reason: format!(
                 "judged again, the history gives {what} {}, the trace records {}",
                 show(got),
@@ -335,7 +352,7 @@ pub fn replay(trace: &ServedTrace) -> Result<(), Divergence> {
     let first = violations.first().map_or(NO_VIOLATION, |v| v.what.as_str());
     if first != trace.property {
         return Err(Divergence {
-            step: 0,
+            event: 0,
             reason: format!(
                 "the trace names {} but its first violation is {first}",
                 trace.property

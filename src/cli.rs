@@ -175,6 +175,10 @@ enum Command {
         /// How long a newly elected coordinator loads the group.
         #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=60_000))]
         load_ms: u64,
+        /// How often the followers fetch __consumer_offsets: a write becomes durable up to this
+        /// long after it is appended (default: every 200 µs).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+        replication_interval_ms: Option<u64>,
         /// Switch a flaw on in the core, to watch the checks catch it.
         #[arg(long)]
         flaw: Option<groupcheck::flaw::Flaw>,
@@ -249,6 +253,10 @@ enum Command {
         /// The report's directory (default: the bootstrap address).
         #[arg(long)]
         name: Option<String>,
+        /// A shell command that moves a group's coordinator to another broker (the group's id
+        /// is in $GROUPCHECK_PROBE_GROUP), for the failover scenario; it is skipped without.
+        #[arg(long, value_name = "COMMAND")]
+        move_coordinator: Option<String>,
     },
     /// Serve Stateright's Explorer for a model on 127.0.0.1, to click through its states.
     Explore {
@@ -429,6 +437,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             seed,
             fault_limit,
             load_ms,
+            replication_interval_ms,
             flaw,
             quiet,
             record,
@@ -454,6 +463,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 session_timeout: Duration::from_millis(session_timeout_ms),
                 rebalance_timeout: Duration::from_millis(rebalance_timeout_ms),
                 load_time: Duration::from_millis(load_ms),
+                replication_interval: replication_interval_ms.map_or(
+                    groupcheck::wire::ServeConfig::default().replication_interval,
+                    Duration::from_millis,
+                ),
                 flaws: flaw.into_iter().collect(),
                 faults,
                 verbose: !quiet,
@@ -472,6 +485,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             scenario,
             reports,
             name,
+            move_coordinator,
         } => {
             let known = groupcheck::probe::scenario::SCENARIOS.map(|s| s.name);
             if let Some(s) = scenario.as_deref().filter(|s| !known.contains(s)) {
@@ -488,6 +502,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 session_timeout: Duration::from_millis(session_timeout_ms),
                 topic,
                 run_id: format!("{run_id:x}"),
+                move_coordinator: move_coordinator.map(groupcheck::probe::MoveCoordinator::shell),
             };
             let dir = reports.join(groupcheck::trace::served::file_stem(
                 &name.unwrap_or(bootstrap),
@@ -515,6 +530,7 @@ fn replay_file(path: &std::path::Path) -> i32 {
     let trace = match AnyTrace::from_json(&text) {
         Ok(AnyTrace::Model(t)) => t,
         Ok(AnyTrace::Served(t)) => return replay_served(path, &t),
+        Ok(AnyTrace::Probe(t)) => return replay_probe(path, &t),
         Err(e) => return bad_input(&format!("{}: {e}", path.display())),
     };
     println!(
@@ -533,6 +549,28 @@ fn replay_file(path: &std::path::Path) -> i32 {
                     trace.property, trace.explanation
                 );
             }
+            0
+        }
+        Err(d) => {
+            println!("DIVERGED at {d}");
+            1
+        }
+    }
+}
+
+/// Replays the core's side of a probe's scenario: its steps taken again, the judgement checked.
+fn replay_probe(path: &std::path::Path, trace: &groupcheck::trace::probed::ProbeTrace) -> i32 {
+    println!(
+        "replaying {} (scenario {} against {}: {} exchanges, {} core steps) on a fresh coordinator",
+        path.display(),
+        trace.scenario,
+        trace.broker,
+        trace.exchanges.len(),
+        trace.core_steps.len()
+    );
+    match groupcheck::trace::probed::replay(trace) {
+        Ok(summary) => {
+            println!("{summary}");
             0
         }
         Err(d) => {
@@ -832,12 +870,15 @@ fn probe(cfg: &groupcheck::probe::ProbeConfig, only: Option<&str>, dir: &std::pa
         cfg.session_timeout.as_millis()
     );
     let scenarios = scenario::run_all(cfg, &broker, only, |r| {
-        let verdict = if r.findings.is_empty() {
-            "ok   "
-        } else {
-            "FOUND"
+        let verdict = match (&r.skipped, r.findings.is_empty()) {
+            (Some(_), _) => "skip ",
+            (None, true) => "ok   ",
+            (None, false) => "FOUND",
         };
         println!("{verdict} {} ({:.1} s)", r.scenario, r.seconds);
+        if let Some(why) = &r.skipped {
+            println!("      skipped: {why}");
+        }
         for f in &r.findings {
             println!("      {f}");
         }
@@ -850,7 +891,16 @@ fn probe(cfg: &groupcheck::probe::ProbeConfig, only: Option<&str>, dir: &std::pa
         .and_then(|()| std::fs::write(dir.join("report.json"), report::json(&broker, &scenarios)))
         .and_then(|()| std::fs::write(dir.join("report.md"), report::markdown(&broker, &scenarios)))
         .and_then(|()| std::fs::write(dir.join("report.xml"), report::junit(&broker, &scenarios)));
-    if let Err(e) = written {
+    // Each scenario with findings as a trace that `replay` reads.
+    let traces = scenarios
+        .iter()
+        .filter(|s| !s.findings.is_empty())
+        .try_for_each(|s| {
+            let trace = groupcheck::trace::probed::ProbeTrace::of(&broker, s);
+            std::fs::write(dir.join(format!("{}.json", s.scenario)), trace.to_json())?;
+            std::fs::write(dir.join(format!("{}.md", s.scenario)), trace.to_markdown())
+        });
+    if let Err(e) = written.and(traces) {
         return bad_input(&format!("cannot write {}: {e}", dir.display()));
     }
     let findings: usize = scenarios.iter().map(|s| s.findings.len()).sum();

@@ -545,3 +545,82 @@ fn probe_refuses_what_it_cannot_probe() {
         assert!(!stderr(&o).contains("panicked"), "{args:?}");
     }
 }
+
+/// `probe` from the command line against a flawed `serve`: exit 1, the report and each
+/// scenario with findings as a trace that `replay` re-executes; a `--move-coordinator` command
+/// that fails is exit 2, one that succeeds lets the failover scenario run; a probe trace with
+/// an impossible member is refused.
+#[test]
+fn probe_writes_traces_that_replay() {
+    use groupcheck::flaw::Flaw;
+    use groupcheck::wire::{ServeConfig, Server};
+    let session = std::time::Duration::from_millis(400);
+    let server = Server::start(ServeConfig {
+        brokers: 2,
+        topics: vec!["orders".into()],
+        session_timeout: session,
+        rebalance_timeout: session,
+        flaws: [Flaw::CommitWithoutFencing].into_iter().collect(),
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let bootstrap = format!("127.0.0.1:{}", server.ports()[0]);
+    let dir = scratch("probe");
+    let probe = |extra: &[&str]| {
+        let mut args = vec![
+            "probe",
+            "--bootstrap",
+            &bootstrap,
+            "--session-timeout-ms",
+            "400",
+            "--topic",
+            "orders",
+            "--name",
+            "flawed",
+        ];
+        args.extend_from_slice(extra);
+        groupcheck_in(&dir, &args)
+    };
+    let o = probe(&["--scenario", "zombie-commit-after-expiry"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let flawed = dir.join("reports/probe/flawed");
+    for file in [
+        "report.json",
+        "report.md",
+        "report.xml",
+        "zombie-commit-after-expiry.md",
+    ] {
+        assert!(flawed.join(file).exists(), "{file}");
+    }
+    let trace = flawed.join("zombie-commit-after-expiry.json");
+    let o = groupcheck_in(&dir, &["replay", trace.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("safety finding"), "{}", stdout(&o));
+
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let impossible = text.replacen("\"member\": 0", "\"member\": 1000000000", 1);
+    assert_ne!(text, impossible);
+    std::fs::write(&trace, impossible).unwrap();
+    let o = groupcheck_in(&dir, &["replay", trace.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("malformed trace"), "{}", stderr(&o));
+
+    let moving = ["--scenario", "assignment-survives-coordinator-move"];
+    let o = probe(&[&moving[..], &["--move-coordinator", "exit 3"]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("exit status: 3"), "{}", stderr(&o));
+    let o = probe(
+        &[
+            &moving[..],
+            &["--move-coordinator", "test -n \"$GROUPCHECK_PROBE_GROUP\""],
+        ]
+        .concat(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("ok    assignment-survives"),
+        "{}",
+        stdout(&o)
+    );
+    server.stop();
+}

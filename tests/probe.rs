@@ -4,46 +4,82 @@
 
 use groupcheck::flaw::Flaw;
 use groupcheck::probe::scenario::{run_all, Class, ScenarioReport, SCENARIOS};
-use groupcheck::probe::{preflight, Broker, ProbeConfig, ProbeError};
+use groupcheck::probe::{preflight, Broker, MoveCoordinator, ProbeConfig, ProbeError};
+use groupcheck::trace::probed::{self, ProbeTrace};
+use groupcheck::trace::AnyTrace;
 use groupcheck::wire::{ServeConfig, Server};
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Short sessions, so that the expiry scenario takes about a second and a half.
 const SESSION: Duration = Duration::from_millis(400);
 
-fn serve(flaw: Option<Flaw>) -> Server {
-    Server::start(ServeConfig {
+/// Two brokers, so that the group's coordinator can move; followers fetching every
+/// `replication`, if given.
+fn serve(flaw: Option<Flaw>, replication: Option<Duration>) -> Arc<Server> {
+    let defaults = ServeConfig::default();
+    let server = Server::start(ServeConfig {
+        brokers: 2,
         topics: vec!["orders".into()],
         session_timeout: SESSION,
         rebalance_timeout: SESSION,
+        load_time: Duration::from_millis(50),
+        replication_interval: replication.unwrap_or(defaults.replication_interval),
         flaws: flaw.into_iter().collect(),
-        ..ServeConfig::default()
+        ..defaults
     })
-    .expect("serve starts")
+    .expect("serve starts");
+    Arc::new(server)
 }
 
-fn config(bootstrap: String) -> ProbeConfig {
+/// The probe's configuration for `server`, moving a coordinator by a failover of the server.
+fn config(server: &Arc<Server>) -> ProbeConfig {
+    let mover = Arc::downgrade(server);
+    ProbeConfig {
+        move_coordinator: Some(MoveCoordinator(Arc::new(move |group: &str| {
+            let server = mover.upgrade().ok_or("the server has stopped")?;
+            server
+                .failover(group)
+                .map(|_| ())
+                .ok_or_else(|| format!("no group {group}"))
+        }))),
+        ..config_at(first_broker(server))
+    }
+}
+
+fn first_broker(server: &Server) -> String {
+    format!("127.0.0.1:{}", server.ports()[0])
+}
+
+fn config_at(bootstrap: String) -> ProbeConfig {
     ProbeConfig {
         bootstrap,
         session_timeout: SESSION,
         topic: "orders".into(),
         run_id: "test".into(),
+        move_coordinator: None,
     }
 }
 
-fn probe(server: &Server) -> (Broker, Vec<ScenarioReport>) {
-    let cfg = config(server.bootstrap());
+fn probe(server: &Arc<Server>, only: Option<&str>) -> (Broker, Vec<ScenarioReport>) {
+    let cfg = config(server);
     let broker = preflight(&cfg).expect("serve can be probed");
     assert_eq!(broker.partitions, 3);
-    let reports = run_all(&cfg, &broker, None, |_| {}).expect("the probe runs");
+    let reports = run_all(&cfg, &broker, only, |_| {}).expect("the probe runs");
     (broker, reports)
+}
+
+fn stop(server: Arc<Server>) -> groupcheck::wire::ServeReport {
+    Arc::into_inner(server)
+        .expect("the probe holds no server")
+        .stop()
 }
 
 #[test]
 fn probing_the_correct_coordinator_finds_nothing() {
-    let server = serve(None);
-    let (_, reports) = probe(&server);
+    let server = serve(None, None);
+    let (_, reports) = probe(&server, None);
     assert_eq!(reports.len(), SCENARIOS.len());
     for r in &reports {
         assert!(r.findings.is_empty(), "{}: {:?}", r.scenario, r.findings);
@@ -66,14 +102,38 @@ fn probing_the_correct_coordinator_finds_nothing() {
         3,
         "{stale:?}"
     );
-    let report = server.stop();
+    // The coordinator moved after the assignment was acknowledged, and the member's Heartbeat
+    // reached the new coordinator, which knew it.
+    let moved = answers("assignment-survives-coordinator-move");
+    let requests = reports
+        .iter()
+        .find(|r| r.scenario == "assignment-survives-coordinator-move")
+        .map(|r| {
+            r.exchanges
+                .iter()
+                .map(|e| e.request.clone())
+                .collect::<Vec<_>>()
+        })
+        .unwrap();
+    let at = requests
+        .iter()
+        .position(|r| r.contains("coordinator moved"))
+        .expect("the coordinator moved");
+    assert!(
+        requests[at + 1..]
+            .iter()
+            .zip(&moved[at + 1..])
+            .any(|(r, a)| r.starts_with("Heartbeat") && a == "NONE"),
+        "{requests:?} {moved:?}"
+    );
+    let report = stop(server);
     assert_eq!(report.violations().count(), 0);
 }
 
 #[test]
 fn probing_commit_without_fencing_finds_the_zombie_commit() {
-    let server = serve(Some(Flaw::CommitWithoutFencing));
-    let (broker, reports) = probe(&server);
+    let server = serve(Some(Flaw::CommitWithoutFencing), None);
+    let (broker, reports) = probe(&server, None);
     let zombie = reports
         .iter()
         .find(|r| r.scenario == "zombie-commit-after-expiry")
@@ -93,6 +153,7 @@ fn probing_commit_without_fencing_finds_the_zombie_commit() {
         "{:?}",
         zombie.findings
     );
+    traces_replay_and_forgeries_diverge(&broker, zombie);
     // The JUnit report fails that scenario, and only scenarios with findings.
     let xml = groupcheck::probe::report::junit(&broker, &reports);
     let doc = roxmltree::Document::parse(&xml).expect("the JUnit report is XML");
@@ -110,10 +171,98 @@ fn probing_commit_without_fencing_finds_the_zombie_commit() {
     assert_eq!(failed, with_findings);
     assert!(failed.contains(&"zombie-commit-after-expiry"));
     // The coordinator's own history agrees.
-    let report = server.stop();
+    let report = stop(server);
     assert!(report
         .violations()
         .any(|(_, v)| v.property.name() == "no_zombie_commit"));
+}
+
+#[test]
+fn probing_sync_ack_before_persist_finds_the_assignment_lost_in_a_move() {
+    // Followers fetch every second: the assignment the flawed coordinator acknowledges at once
+    // is not durable yet when the coordinator moves.
+    let scenario = "assignment-survives-coordinator-move";
+    let server = serve(
+        Some(Flaw::SyncAckBeforePersist),
+        Some(Duration::from_secs(1)),
+    );
+    let (broker, reports) = probe(&server, Some(scenario));
+    let findings = &reports[0].findings;
+    for property in ["durable_before_ack", "generation_monotonic"] {
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.class == Class::Safety && f.judgement == property),
+            "{property}: {findings:?}"
+        );
+    }
+    // The core's coordinator knows the member after the move: a deviation.
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.class == Class::Deviation && f.kafka.as_deref() == Some("NONE")),
+        "{findings:?}"
+    );
+    traces_replay_and_forgeries_diverge(&broker, &reports[0]);
+    let report = stop(server);
+    assert!(report
+        .violations()
+        .any(|(_, v)| v.property.name() == "durable_before_ack"));
+}
+
+/// A scenario's findings as a trace: it reads back, its Markdown and Mermaid show the
+/// findings, `replay` takes the core's steps again and agrees; a core answer or a judgement
+/// changed in the file, or a deviation left out, diverges.
+fn traces_replay_and_forgeries_diverge(broker: &Broker, r: &ScenarioReport) {
+    let trace = ProbeTrace::of(broker, r);
+    let read = |json: String| match AnyTrace::from_json(&json) {
+        Ok(AnyTrace::Probe(t)) => t,
+        Ok(_) => panic!("a probe trace read back as another kind"),
+        Err(e) => panic!("the probe trace does not read back: {e}"),
+    };
+    let back = read(trace.to_json());
+    assert_eq!(back.exchanges, r.exchanges);
+    probed::replay(&back).expect("the core's side replays");
+    let md = back.to_markdown();
+    assert!(md.contains("```mermaid\nsequenceDiagram"));
+    assert!(back.mermaid().contains("Note over A,broker: SAFETY"));
+
+    let mut forged = back.clone();
+    let step = forged
+        .core_steps
+        .iter_mut()
+        .find(|t| t.answer.is_some())
+        .unwrap();
+    step.answer = Some("REBALANCE_IN_PROGRESS".into());
+    assert!(probed::replay(&forged).is_err(), "a core answer changed");
+
+    let mut hidden = back.clone();
+    let judged = hidden
+        .exchanges
+        .iter_mut()
+        .filter_map(|e| e.judged.as_mut())
+        .find(|j| j.broker != j.core)
+        .expect("a judged answer unlike the core's");
+    judged.core = judged.broker.clone();
+    assert!(probed::replay(&hidden).is_err(), "a judgement changed");
+
+    let mut unreported = back.clone();
+    unreported.findings.retain(|f| f.class != Class::Deviation);
+    assert!(probed::replay(&unreported).is_err(), "a deviation left out");
+}
+
+#[test]
+fn without_a_way_to_move_the_coordinator_the_failover_scenario_is_skipped() {
+    let server = serve(None, None);
+    let cfg = config_at(first_broker(&server));
+    let broker = preflight(&cfg).unwrap();
+    let scenario = "assignment-survives-coordinator-move";
+    let reports = run_all(&cfg, &broker, Some(scenario), |_| {}).unwrap();
+    assert!(reports[0].skipped.is_some());
+    assert!(reports[0].exchanges.is_empty() && reports[0].findings.is_empty());
+    let xml = groupcheck::probe::report::junit(&broker, &reports);
+    assert!(xml.contains("<skipped"), "{xml}");
+    stop(server);
 }
 
 #[test]
@@ -122,7 +271,7 @@ fn a_broker_that_cannot_be_probed_is_refused_with_a_reason() {
     let closed = free.local_addr().unwrap().to_string();
     drop(free);
     assert!(matches!(
-        preflight(&config(closed)),
+        preflight(&config_at(closed)),
         Err(ProbeError::Unreachable(_))
     ));
     // A server that answers anything but Kafka.
@@ -133,7 +282,7 @@ fn a_broker_that_cannot_be_probed_is_refused_with_a_reason() {
         let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
     });
     assert!(matches!(
-        preflight(&config(address)),
+        preflight(&config_at(address)),
         Err(ProbeError::NotKafka(_))
     ));
     server.join().unwrap();

@@ -603,7 +603,7 @@ fn replays(report: &groupcheck::wire::ServeReport) -> Result<(), String> {
         let trace = ServedTrace::new("test", &g.name, &g.core, g.brokers, g.events.clone());
         let read = match AnyTrace::from_json(&trace.to_json()) {
             Ok(AnyTrace::Served(t)) => t,
-            Ok(AnyTrace::Model(_)) => return Err("a served trace read back as a model's".into()),
+            Ok(_) => return Err("a served trace read back as another kind".into()),
             Err(e) => return Err(format!("the served trace does not read back: {e}")),
         };
         served::replay(&read)

@@ -13,6 +13,55 @@ use crate::protocol::{
     Partition, Partitions, Request, Response,
 };
 use crate::runtime::GroupService;
+use serde::{Deserialize, Serialize};
+
+/// A step the mirror takes for member `member` (numbered as the scenario creates them), as a
+/// probe trace records it, to be taken again by `replay`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    Join {
+        member: usize,
+    },
+    /// As leader when `members` is not empty: the partitions round-robin over them.
+    Sync {
+        member: usize,
+        members: Vec<usize>,
+    },
+    Heartbeat {
+        member: usize,
+    },
+    Commit {
+        member: usize,
+        offsets: Vec<(Partition, Offset)>,
+    },
+    Fetch {
+        member: usize,
+        partition: Partition,
+    },
+    Leave {
+        member: usize,
+    },
+    /// The member's session expires (the probe waited past it on the broker).
+    Expire {
+        member: usize,
+    },
+    /// The member sends its next requests in an older generation, the mirror's number for it.
+    SetGeneration {
+        member: usize,
+        generation: Generation,
+    },
+    MoveCoordinator,
+}
+
+/// A step and the core's answer to it: an error code's name, or none (the request waits, or
+/// the step is no request).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Taken {
+    #[serde(flatten)]
+    pub step: Step,
+    pub answer: Option<String>,
+}
 
 /// A probe member as the core knows it.
 struct Mirrored {
@@ -23,6 +72,11 @@ struct Mirrored {
 
 pub struct Mirror {
     service: GroupService,
+    partitions: u8,
+    /// Every step taken, with the core's answer.
+    pub taken: Vec<Taken>,
+    /// The broker coordinating the group (two brokers, for the coordinator to move).
+    coordinator: BrokerId,
     members: Vec<Mirrored>,
 }
 
@@ -35,7 +89,10 @@ impl Mirror {
             flaws: Flaws::NONE,
         };
         Mirror {
-            service: GroupService::new(cfg, 1, false),
+            service: GroupService::new(cfg, 2, false),
+            partitions,
+            taken: Vec::new(),
+            coordinator: BrokerId(0),
             members: Vec::new(),
         }
     }
@@ -60,13 +117,46 @@ impl Mirror {
     /// while a JoinGroup or SyncGroup is parked).
     fn ask(&mut self, m: usize, request: Request) -> Option<Response> {
         let addr = self.member(m).addr;
-        self.service.send(BrokerId(0), addr, &request);
+        self.service.send(self.coordinator, addr, &request);
         while self.service.replicate() {}
         self.service.try_receive(addr)
     }
 
+    /// Takes `step`, records it with the core's answer, and returns that answer.
+    pub fn take(&mut self, step: Step) -> Option<ErrorCode> {
+        let answer = match &step {
+            Step::Join { member } => self.join_step(*member),
+            Step::Sync { member, members } => self.sync_step(*member, members),
+            Step::Heartbeat { member } => self.heartbeat_step(*member),
+            Step::Commit { member, offsets } => self.commit_step(*member, offsets),
+            Step::Fetch { member, partition } => self.fetch_step(*member, *partition),
+            Step::Leave { member } => self.leave_step(*member),
+            Step::Expire { member } => {
+                self.expire_step(*member);
+                None
+            }
+            Step::SetGeneration { member, generation } => {
+                self.member(*member).generation = *generation;
+                None
+            }
+            Step::MoveCoordinator => {
+                self.move_step();
+                None
+            }
+        };
+        self.taken.push(Taken {
+            step,
+            answer: answer.map(|e| e.name().to_string()),
+        });
+        answer
+    }
+
     /// JoinGroup with the member id the core gave `m` (none at first).
     pub fn join(&mut self, m: usize) -> Option<ErrorCode> {
+        self.take(Step::Join { member: m })
+    }
+
+    fn join_step(&mut self, m: usize) -> Option<ErrorCode> {
         let member_id = self.member(m).id;
         let request = Request::JoinGroup {
             member_id,
@@ -93,7 +183,15 @@ impl Mirror {
 
     /// SyncGroup of `m` in its generation; as leader (`members` not empty) it gives the
     /// partitions round-robin over the members `members` names.
-    pub fn sync(&mut self, m: usize, members: &[usize], partitions: u8) -> Option<ErrorCode> {
+    pub fn sync(&mut self, m: usize, members: &[usize]) -> Option<ErrorCode> {
+        self.take(Step::Sync {
+            member: m,
+            members: members.to_vec(),
+        })
+    }
+
+    fn sync_step(&mut self, m: usize, members: &[usize]) -> Option<ErrorCode> {
+        let partitions = self.partitions;
         let n = members.len().max(1);
         let assignments = members
             .iter()
@@ -121,11 +219,18 @@ impl Mirror {
 
     /// Makes `m` believe it is in `generation` (to send a request from an older one).
     pub fn set_generation(&mut self, m: usize, generation: Generation) {
-        self.member(m).generation = generation;
+        self.take(Step::SetGeneration {
+            member: m,
+            generation,
+        });
     }
 
     /// Heartbeat of `m` in its generation.
     pub fn heartbeat(&mut self, m: usize) -> Option<ErrorCode> {
+        self.take(Step::Heartbeat { member: m })
+    }
+
+    fn heartbeat_step(&mut self, m: usize) -> Option<ErrorCode> {
         let me = self.member(m);
         let request = Request::Heartbeat {
             member_id: me.id?,
@@ -137,6 +242,13 @@ impl Mirror {
 
     /// OffsetCommit of `m` in its generation.
     pub fn commit(&mut self, m: usize, offsets: &[(Partition, Offset)]) -> Option<ErrorCode> {
+        self.take(Step::Commit {
+            member: m,
+            offsets: offsets.to_vec(),
+        })
+    }
+
+    fn commit_step(&mut self, m: usize, offsets: &[(Partition, Offset)]) -> Option<ErrorCode> {
         let me = self.member(m);
         let request = Request::OffsetCommit {
             member_id: me.id?,
@@ -147,23 +259,27 @@ impl Mirror {
         self.ask(m, request).map(|r| r.error())
     }
 
-    /// OffsetFetch of `partition` by `m`: the error code and the committed offset the core
-    /// serves.
-    pub fn fetch(&mut self, m: usize, partition: Partition) -> Option<(ErrorCode, Option<Offset>)> {
+    /// OffsetFetch of `partition` by `m`: the error code the core answers.
+    pub fn fetch(&mut self, m: usize, partition: Partition) -> Option<ErrorCode> {
+        self.take(Step::Fetch {
+            member: m,
+            partition,
+        })
+    }
+
+    fn fetch_step(&mut self, m: usize, partition: Partition) -> Option<ErrorCode> {
         let request = Request::OffsetFetch {
             partitions: [partition].into_iter().collect(),
         };
-        match self.ask(m, request)? {
-            Response::OffsetFetch { error, offsets } => {
-                let offset = offsets.into_iter().find(|(p, _)| *p == partition);
-                Some((error, offset.and_then(|(_, o)| o)))
-            }
-            _ => None,
-        }
+        self.ask(m, request).map(|r| r.error())
     }
 
     /// LeaveGroup of `m`.
     pub fn leave(&mut self, m: usize) -> Option<ErrorCode> {
+        self.take(Step::Leave { member: m })
+    }
+
+    fn leave_step(&mut self, m: usize) -> Option<ErrorCode> {
         let request = Request::LeaveGroup {
             member_id: self.member(m).id?,
             instance: None,
@@ -171,8 +287,24 @@ impl Mirror {
         self.ask(m, request).map(|r| r.error())
     }
 
+    /// The group's coordinator moves to the other broker, which loads the group from the
+    /// durable log (the probe asks the broker only once it has found its new coordinator).
+    pub fn move_coordinator(&mut self) {
+        self.take(Step::MoveCoordinator);
+    }
+
+    fn move_step(&mut self) {
+        self.coordinator = BrokerId(1 - self.coordinator.0);
+        self.service.failover(self.coordinator);
+        self.service.finish_loading(self.coordinator);
+    }
+
     /// The session of `m` expires.
     pub fn expire(&mut self, m: usize) {
+        self.take(Step::Expire { member: m });
+    }
+
+    fn expire_step(&mut self, m: usize) {
         if let Some(id) = self.member(m).id {
             self.service.expire_session(id);
             while self.service.replicate() {}

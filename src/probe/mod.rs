@@ -27,6 +27,7 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, FindCoordinatorRequest, MetadataRequest, TopicName,
 };
 use serde::Serialize;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How the probe reaches the broker and how long it waits.
@@ -41,6 +42,61 @@ pub struct ProbeConfig {
     pub topic: String,
     /// Makes the run's group ids unique, so that runs do not meet each other's groups.
     pub run_id: String,
+    /// How to move a group's coordinator to another broker, for the scenarios about failover
+    /// (skipped without it: from outside, only the operator can move a coordinator).
+    pub move_coordinator: Option<MoveCoordinator>,
+}
+
+/// Moves the coordinator of the group it is given to another broker, and returns once the
+/// move has begun (e.g. a leader election of the group's `__consumer_offsets` partition, or a
+/// broker restarted).
+#[derive(Clone)]
+pub struct MoveCoordinator(pub Arc<MoveFn>);
+
+/// Given the group's id; an error says why the coordinator could not be moved.
+pub type MoveFn = dyn Fn(&str) -> Result<(), String> + Send + Sync;
+
+/// How long `--move-coordinator`'s command may take.
+const MOVE_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl MoveCoordinator {
+    /// `sh -c command`, with the group's id in `GROUPCHECK_PROBE_GROUP`; it must exit 0 within
+    /// a minute (it is killed after that).
+    pub fn shell(command: String) -> MoveCoordinator {
+        MoveCoordinator(Arc::new(move |group: &str| {
+            let mut child = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(&command)
+                .env("GROUPCHECK_PROBE_GROUP", group)
+                .stdin(std::process::Stdio::null())
+                .spawn()
+                .map_err(|e| format!("`{command}`: {e}"))?;
+            let deadline = std::time::Instant::now() + MOVE_TIMEOUT;
+            loop {
+                if let Some(status) = child.try_wait().map_err(|e| format!("`{command}`: {e}"))? {
+                    return match status.success() {
+                        true => Ok(()),
+                        false => Err(format!("`{command}` exited with {status}")),
+                    };
+                }
+                if std::time::Instant::now() >= deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "`{command}` did not finish within {} s",
+                        MOVE_TIMEOUT.as_secs()
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }))
+    }
+}
+
+impl std::fmt::Debug for MoveCoordinator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MoveCoordinator(..)")
+    }
 }
 
 /// Why a probe could not run: exit code 2.

@@ -39,6 +39,9 @@ pub fn junit(broker: &Broker, scenarios: &[ScenarioReport]) -> String {
             xml_escape(s.scenario),
             s.seconds
         ));
+        if let Some(why) = &s.skipped {
+            xml.push_str(&format!("<skipped message=\"{}\"/>", xml_escape(why)));
+        }
         if !s.findings.is_empty() {
             let message: Vec<String> = s.findings.iter().map(|f| f.to_string()).collect();
             xml.push_str(&format!(
@@ -64,20 +67,26 @@ pub fn markdown(broker: &Broker, scenarios: &[ScenarioReport]) -> String {
         md.push_str(&format!(
             "## `{}`: {}\n\n{}\n\nGroup `{}`, {:.1} s.\n\n",
             s.scenario,
-            if s.findings.is_empty() {
-                "as Kafka's coordinator answers"
-            } else {
-                "FINDINGS"
+            match (&s.skipped, s.findings.is_empty()) {
+                (Some(_), _) => "skipped",
+                (None, true) => "as Kafka's coordinator answers",
+                (None, false) => "FINDINGS",
             },
             s.about,
             s.group,
             s.seconds
         ));
+        if let Some(why) = &s.skipped {
+            md.push_str(&format!("Not played: {why}.\n\n"));
+        }
         for f in &s.findings {
             md.push_str(&format!("- {f}\n"));
         }
         if !s.findings.is_empty() {
             md.push('\n');
+        }
+        if s.exchanges.is_empty() {
+            continue;
         }
         md.push_str("| # | member | request | answer |\n|---:|---|---|---|\n");
         for (i, e) in s.exchanges.iter().enumerate() {

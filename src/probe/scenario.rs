@@ -2,15 +2,15 @@
 //! judges the broker's answers: safety, or a deviation from the answer the core gives to the
 //! same step ([`super::mirror`]).
 
-use super::mirror::Mirror;
+use super::mirror::{Mirror, Taken};
 use super::{coordinator, Broker, ProbeConfig, ProbeError};
 use crate::property::Property;
 use crate::protocol::ErrorCode;
 use crate::wire::member::{Joined, WireMember};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Class {
     /// A property broken, as seen from outside.
@@ -20,14 +20,27 @@ pub enum Class {
 }
 
 /// One request and its answer, as the probe saw them.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Exchange {
     pub member: String,
     pub request: String,
     pub answer: String,
+    /// Where the answer was judged against the core: the broker's error code and the core's
+    /// answer to the same step (Kafka's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judged: Option<Judged>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Judged {
+    pub broker: String,
+    pub core: String,
+}
+
+/// The core's answer where it gives none: the request waits for the rebalance.
+pub const NO_ANSWER: &str = "no answer yet (the request waits for the rebalance)";
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Finding {
     pub class: Class,
     /// The property broken (safety), or the rule of Kafka's protocol not followed (deviation).
@@ -65,7 +78,13 @@ pub struct ScenarioReport {
     pub group: String,
     pub exchanges: Vec<Exchange>,
     pub findings: Vec<Finding>,
+    /// Why the scenario was not played (it judged nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     pub seconds: f64,
+    /// The steps the core took beside the broker, with its answers.
+    #[serde(skip)]
+    pub core_steps: Vec<Taken>,
 }
 
 /// A scenario: its name, what it is about, and how it runs.
@@ -75,7 +94,7 @@ pub struct Scenario {
     run: fn(&mut Run) -> Result<(), ProbeError>,
 }
 
-pub const SCENARIOS: [Scenario; 3] = [
+pub const SCENARIOS: [Scenario; 4] = [
     Scenario {
         name: "member-id-required",
         about: "KIP-394: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, its only member leading, and SyncGroup gives the member what its leader assigned",
@@ -90,6 +109,11 @@ pub const SCENARIOS: [Scenario; 3] = [
         name: "stale-generation",
         about: "the generation check (no_zombie_commit's other half): a member forms a generation and commits, rejoins and forms the next one, then sends a Heartbeat, an OffsetCommit and a SyncGroup in the old generation; each must be fenced (ILLEGAL_GENERATION) and the acknowledged offset kept",
         run: stale_generation,
+    },
+    Scenario {
+        name: "assignment-survives-coordinator-move",
+        about: "durable_before_ack and generation_monotonic (the flaw sync-ack-before-persist, KAFKA-2017): a member forms a generation and gets its assignment, then the group's coordinator moves to another broker; the new coordinator must know the generation the old one acknowledged (the member's Heartbeat answered NONE, its commit accepted), and the member's rejoin must form a newer one. Needs --move-coordinator",
+        run: assignment_survives_coordinator_move,
     },
 ];
 
@@ -116,6 +140,7 @@ pub struct Run<'a> {
     coordinator: String,
     exchanges: Vec<Exchange>,
     findings: Vec<Finding>,
+    skipped: Option<String>,
     /// The core taking the same steps.
     mirror: Mirror,
 }
@@ -137,6 +162,7 @@ impl Run<'_> {
             member: member.into(),
             request,
             answer,
+            judged: None,
         });
     }
 
@@ -152,11 +178,16 @@ impl Run<'_> {
 
     /// A deviation unless the last answer has the code the core gives to the same step.
     fn expect(&mut self, got: i16, core: Option<ErrorCode>, rule: &str) {
-        let kafka = match core {
-            Some(c) if c.code() == got => return,
-            Some(c) => c.name().to_string(),
-            None => "no answer yet (the request waits for the rebalance)".to_string(),
-        };
+        let kafka = core.map_or(NO_ANSWER, |c| c.name()).to_string();
+        if let Some(last) = self.exchanges.last_mut() {
+            last.judged = Some(Judged {
+                broker: code_name(got),
+                core: kafka.clone(),
+            });
+        }
+        if core.is_some_and(|c| c.code() == got) {
+            return;
+        }
         self.found(
             Class::Deviation,
             rule,
@@ -238,7 +269,7 @@ impl Run<'_> {
             .filter(|id| **id == m.id)
             .map(|_| k)
             .collect();
-        let core = self.mirror.sync(k, &numbered, self.broker.partitions as u8);
+        let core = self.mirror.sync(k, &numbered);
         let e = m.sync(members, self.broker.partitions).map_err(io)?;
         let sent = format!(
             "SyncGroup(member={}, generation={}{})",
@@ -295,7 +326,7 @@ impl Run<'_> {
         acked: u32,
         zombie: Option<u32>,
     ) -> Result<(), ProbeError> {
-        let core = self.mirror.fetch(k, 0).map(|(e, _)| e);
+        let core = self.mirror.fetch(k, 0);
         let e = m.committed(&[0]).map_err(io)?;
         let answer = match &e {
             Ok(o) => format!("NONE p0@{}", o[0]),
@@ -303,7 +334,7 @@ impl Run<'_> {
         };
         self.saw(name, "OffsetFetch(p0)".into(), answer);
         let (acked, zombie) = (i64::from(acked), zombie.map(i64::from));
-        match e {
+        match &e {
             Ok(o) if Some(o[0]) == zombie => self.found(
                 Class::Safety,
                 Property::NoZombieCommit.name(),
@@ -319,13 +350,14 @@ impl Run<'_> {
                 format!("the acknowledged p0@{acked} is served as p0@{}", o[0]),
                 None,
             ),
-            Ok(_) => {}
-            Err(c) => self.expect(
-                c,
-                core,
-                "OffsetFetch: a member fetches its group's committed offsets",
-            ),
+            _ => {}
         }
+        let code = *e.as_ref().err().unwrap_or(&0);
+        self.expect(
+            code,
+            core,
+            "OffsetFetch: a member fetches its group's committed offsets",
+        );
         Ok(())
     }
 
@@ -335,6 +367,74 @@ impl Run<'_> {
         self.saw(name, format!("LeaveGroup(member={})", m.id), code_name(e));
         self.expect(e, core, "LeaveGroup: a member leaves its group");
         Ok(())
+    }
+}
+
+impl Run<'_> {
+    /// Whether the coordinator can be moved; the scenario is skipped if not.
+    fn can_move_coordinator(&mut self) -> bool {
+        if self.cfg.move_coordinator.is_none() {
+            self.skipped =
+                Some("it needs a way to move the group's coordinator (--move-coordinator)".into());
+        }
+        self.skipped.is_none()
+    }
+
+    /// Moves the group's coordinator to another broker, on the broker and on the core alike.
+    fn move_coordinator(&mut self, name: &str) -> Result<(), ProbeError> {
+        let mover = self.cfg.move_coordinator.clone();
+        let mover = mover.ok_or_else(|| ProbeError::Unsupported("no --move-coordinator".into()))?;
+        (mover.0)(&self.group)
+            .map_err(|e| ProbeError::Unsupported(format!("moving the coordinator failed: {e}")))?;
+        self.mirror.move_coordinator();
+        self.saw(
+            name,
+            "(the group's coordinator moved)".into(),
+            String::new(),
+        );
+        Ok(())
+    }
+
+    /// Heartbeats of member `k` until the group's coordinator is found again after a move:
+    /// NOT_COORDINATOR sends the member to the coordinator FindCoordinator names, and
+    /// COORDINATOR_LOAD_IN_PROGRESS waits, as a client does (neither is judged: how long a move
+    /// takes is the broker's business). The first other answer is judged and returned.
+    fn heartbeat_after_move(
+        &mut self,
+        name: &str,
+        k: usize,
+        m: &mut WireMember,
+        within: Duration,
+    ) -> Result<i16, ProbeError> {
+        let moving = [
+            ErrorCode::NotCoordinator,
+            ErrorCode::CoordinatorNotAvailable,
+            ErrorCode::CoordinatorLoadInProgress,
+        ]
+        .map(|e| e.code());
+        let deadline = Instant::now() + within;
+        loop {
+            let e = m.heartbeat().map_err(io)?;
+            if !moving.contains(&e) || Instant::now() >= deadline {
+                let core = self.mirror.heartbeat(k);
+                let sent = format!("Heartbeat(member={}, generation={})", m.id, m.generation);
+                self.saw(name, sent, code_name(e));
+                let rule = "Heartbeat: a member of the generation the group's record holds is known to the coordinator that loaded it";
+                self.expect(e, core, rule);
+                return Ok(e);
+            }
+            let sent = format!("Heartbeat(member={}, generation={})", m.id, m.generation);
+            self.saw(name, sent, code_name(e));
+            if e != ErrorCode::CoordinatorLoadInProgress.code() {
+                let address = coordinator(self.cfg, &self.group)?;
+                if address != self.coordinator {
+                    self.coordinator = address;
+                    m.reconnect(&self.coordinator, &format!("groupcheck-probe-{name}"))
+                        .map_err(io)?;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -363,6 +463,7 @@ pub fn run_all(
             group,
             exchanges: Vec::new(),
             findings: Vec::new(),
+            skipped: None,
             mirror: Mirror::new(broker.partitions as u8),
         };
         (s.run)(&mut run)?;
@@ -372,7 +473,9 @@ pub fn run_all(
             group: run.group,
             exchanges: run.exchanges,
             findings: run.findings,
+            skipped: run.skipped,
             seconds: start.elapsed().as_secs_f64(),
+            core_steps: run.mirror.taken,
         };
         progress(&report);
         out.push(report);
@@ -508,7 +611,7 @@ fn stale_generation(run: &mut Run) -> Result<(), ProbeError> {
         );
     }
     let none: [String; 0] = [];
-    let core = run.mirror.sync(0, &[], run.broker.partitions as u8);
+    let core = run.mirror.sync(0, &[]);
     let e = a.sync(&none, run.broker.partitions).map_err(io)?;
     let sent = format!("SyncGroup(member={}, generation={old})", a.id);
     run.saw("A", sent, code_name(e));
@@ -517,4 +620,71 @@ fn stale_generation(run: &mut Run) -> Result<(), ProbeError> {
     run.mirror.set_generation(0, new_core);
     run.fetch_judged("A", 0, &mut a, acked, Some(late))?;
     run.leave("A", 0, &mut a)
+}
+
+fn assignment_survives_coordinator_move(run: &mut Run) -> Result<(), ProbeError> {
+    if !run.can_move_coordinator() {
+        return Ok(());
+    }
+    let mut a = run.member("a")?;
+    let j = run.join("A", 0, &mut a)?;
+    if j.error != 0 || run.sync("A", 0, &mut a, &j)? != 0 {
+        return Ok(());
+    }
+    let acknowledged = a.generation;
+    let synced = Instant::now();
+    run.move_coordinator("A")?;
+    // Within its session, A asks the new coordinator about the generation it was given.
+    let e = run.heartbeat_after_move("A", 0, &mut a, run.cfg.session_timeout / 2)?;
+    let fenced = [ErrorCode::UnknownMemberId, ErrorCode::IllegalGeneration].map(|e| e.code());
+    if !fenced.contains(&e) {
+        // Known: the acknowledged assignment survived. A commits in it, and rejoins.
+        let acked = 1;
+        if run.commit("A", 0, &mut a, acked)? == 0 {
+            run.fetch_judged("A", 0, &mut a, acked, None)?;
+        }
+        run.join("A", 0, &mut a)?;
+        return run.leave("A", 0, &mut a);
+    }
+    if synced.elapsed() < run.cfg.session_timeout {
+        run.found(
+            Class::Safety,
+            Property::DurableBeforeAck.name(),
+            format!(
+                "the broker acknowledged {}'s assignment in generation {acknowledged}, and once its coordinator moved it answered {} to it within its session: the acknowledged generation was not durable",
+                a.id,
+                code_name(e)
+            ),
+            None,
+        );
+    }
+    // A starts over as a new member, as a client does when fenced; the core has nothing to
+    // mirror past the deviation. The generation it joins must still be newer.
+    a.id.clear();
+    a.generation = -1;
+    let mut j = None;
+    // MEMBER_ID_REQUIRED once, then the join itself.
+    for _ in 0..2 {
+        let sent = format!("JoinGroup(member=\"{}\")", a.id);
+        let answer = a.join_once().map_err(io)?;
+        run.saw("A", sent, joined(&answer));
+        let again = answer.error == ErrorCode::MemberIdRequired.code();
+        j = Some(answer);
+        if !again {
+            break;
+        }
+    }
+    let j = j.expect("joined at least once");
+    if j.error == 0 && j.generation <= acknowledged {
+        run.found(
+            Class::Safety,
+            Property::GenerationMonotonic.name(),
+            format!(
+                "generation {} formed after the broker had acknowledged generation {acknowledged}",
+                j.generation
+            ),
+            None,
+        );
+    }
+    Ok(())
 }

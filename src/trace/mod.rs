@@ -8,6 +8,7 @@
 
 pub mod diff;
 pub mod explain;
+pub mod probed;
 pub mod recorded;
 pub mod render;
 pub mod replay;
@@ -169,6 +170,10 @@ impl Trace {
                 "a served run's trace (kind `{}`), not a model's",
                 served::KIND
             )),
+            AnyTrace::Probe(_) => Err(format!(
+                "a probe's trace (kind `{}`), not a model's",
+                probed::KIND
+            )),
         }
     }
 
@@ -184,12 +189,14 @@ impl Trace {
     }
 }
 
-/// A `groupcheck-trace/1` file of either kind: a model's execution (no `kind`), or a served
-/// run's coordinator history (`"kind": "coordinator-history"`).
+/// A `groupcheck-trace/1` file of any kind: a model's execution (no `kind`), a served run's
+/// coordinator history (`"kind": "coordinator-history"`), or a probe's scenario
+/// (`"kind": "probe-scenario"`).
 #[allow(clippy::large_enum_variant)]
 pub enum AnyTrace {
     Model(Trace),
     Served(served::ServedTrace),
+    Probe(probed::ProbeTrace),
 }
 
 impl AnyTrace {
@@ -214,9 +221,13 @@ impl AnyTrace {
             Some(k) if k.as_str() == Some(served::KIND) => {
                 served::ServedTrace::from_value(v).map(AnyTrace::Served)
             }
+            Some(k) if k.as_str() == Some(probed::KIND) => {
+                probed::ProbeTrace::from_value(v).map(AnyTrace::Probe)
+            }
             Some(k) => Err(format!(
-                "unknown trace kind {k} (this build reads `{}`, or none for a model's trace)",
-                served::KIND
+                "unknown trace kind {k} (this build reads `{}` and `{}`, or none for a model's trace)",
+                served::KIND,
+                probed::KIND
             )),
         }
     }

@@ -128,7 +128,7 @@ pub fn markdown(t: &Trace, trace_path: &str) -> String {
 }
 
 /// Mermaid text must not contain `;` (a statement separator) or `#` (an entity escape).
-fn mermaid_text(s: &str) -> String {
+pub(crate) fn mermaid_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -95,6 +95,12 @@ impl WireMember {
         })
     }
 
+    /// Connects to `address` instead (the group's coordinator moved), as the same member.
+    pub fn reconnect(&mut self, address: &str, client_id: &str) -> io::Result<()> {
+        self.client = WireClient::connect(address, client_id)?;
+        Ok(())
+    }
+
     fn group_id(&self) -> GroupId {
         GroupId(str_bytes(&self.group))
     }

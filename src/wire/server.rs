@@ -38,6 +38,10 @@ pub struct ServeConfig {
     pub rebalance_timeout: Duration,
     /// How long a newly elected coordinator takes to load the group.
     pub load_time: Duration,
+    /// How often the followers fetch `__consumer_offsets`: a write becomes durable (and what
+    /// waits for it answered) up to this long after it is appended. Slow followers widen the
+    /// window in which a coordinator move loses what is not durable yet.
+    pub replication_interval: Duration,
     pub flaws: Flaws,
     /// Faults injected on a seeded schedule, if any.
     pub faults: Option<FaultSchedule>,
@@ -113,6 +117,7 @@ impl Default for ServeConfig {
             session_timeout: Duration::from_secs(10),
             rebalance_timeout: Duration::from_secs(10),
             load_time: Duration::from_millis(200),
+            replication_interval: FOLLOWER_FETCH,
             flaws: Flaws::default(),
             faults: None,
             verbose: false,
@@ -504,12 +509,20 @@ fn accept(shared: Arc<Shared>, broker: BrokerId, listener: TcpListener) {
     }
 }
 
-/// Replication of every group's `__consumer_offsets` writes, and coordinators finishing their
-/// loads when due.
+/// The followers' fetch by default: every 200 µs, so a commit waits for its replication about
+/// that long (Kafka's followers fetch continuously; a few milliseconds is usual).
+const FOLLOWER_FETCH: Duration = Duration::from_micros(200);
+
+/// Replication of every group's `__consumer_offsets` writes (each `replication_interval`), and
+/// coordinators finishing their loads when due.
 fn replicate_and_load(shared: Arc<Shared>) {
+    let mut fetched = Instant::now();
     while !shared.stop.load(Ordering::Relaxed) {
-        for (_, group) in shared.groups() {
-            while group.service.replicate() {}
+        if fetched.elapsed() >= shared.cfg.replication_interval {
+            fetched = Instant::now();
+            for (_, group) in shared.groups() {
+                while group.service.replicate() {}
+            }
         }
         let now = Instant::now();
         let due: Vec<_> = {
@@ -523,9 +536,7 @@ fn replicate_and_load(shared: Arc<Shared>) {
                 shared.say(&format!("broker-{broker} finished loading"));
             }
         }
-        // The followers' fetch: every 200 µs, so a commit waits for its replication about
-        // that long (Kafka's followers fetch continuously; a few milliseconds is usual).
-        thread::sleep(Duration::from_micros(200));
+        thread::sleep(FOLLOWER_FETCH.min(shared.cfg.replication_interval));
     }
 }
 

@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=target/tansu
 PORT=${PORT:-19092}
-SESSION_MS=${SESSION_MS:-6000}
+# The session timeout: the shortest the broker accepts unless SESSION_MS is set.
+SESSION=()
+if [ -n "${SESSION_MS:-}" ]; then SESSION=(--session-timeout-ms "$SESSION_MS"); fi
 if [ ! -x "$ROOT/bin/tansu" ]; then
   # Without dynostore its memory storage refuses to start.
   cargo install tansu --version 0.6.0 --locked --features dynostore --root "$ROOT"
@@ -21,7 +23,7 @@ sleep 1
 "$ROOT/bin/tansu" topic create --broker "tcp://127.0.0.1:$PORT" --partitions 3 groupcheck-probe \
   >>"$ROOT/broker.log" 2>&1 || true
 status=0
-cargo run --release -- probe --bootstrap "127.0.0.1:$PORT" --session-timeout-ms "$SESSION_MS" \
-  --name tansu-0.6.0 || status=$?
+cargo run --release -- probe --bootstrap "127.0.0.1:$PORT" "${SESSION[@]}" --name tansu-0.6.0 \
+  || status=$?
 echo "probe exit code $status (0: nothing found, 1: findings, 2: could not probe)"
 [ "$status" -le 1 ]

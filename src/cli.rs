@@ -236,17 +236,24 @@ enum Command {
         /// Any broker of the cluster.
         #[arg(long, value_name = "HOST:PORT")]
         bootstrap: String,
-        /// The session timeout the broker applies to the probe's members: at least its
-        /// group.min.session.timeout.ms. A member is taken as expired this long (and half as
-        /// long again, at least a second) after it falls silent.
-        #[arg(long, default_value_t = 6_000, value_parser = clap::value_parser!(u64).range(1..=300_000))]
-        session_timeout_ms: u64,
+        /// The session timeout of the probe's members: within the broker's
+        /// group.min/max.session.timeout.ms. A member is taken as expired this long (and half
+        /// as long again, at least a second) after it falls silent. Default: the shortest of
+        /// 1, 2, 3, 6, 10 and 30 s the broker accepts.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=300_000))]
+        session_timeout_ms: Option<u64>,
         /// The topic the members subscribe to (it must exist, or the broker create it).
         #[arg(long, default_value = "groupcheck-probe")]
         topic: String,
-        /// Run only this scenario.
+        /// Run only this scenario (or walk-SEED).
         #[arg(long)]
         scenario: Option<String>,
+        /// Random walks played after the scenarios.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=1000))]
+        walks: u32,
+        /// The first walk's seed (the next walks take the next seeds).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
         /// The report goes to DIR/NAME/.
         #[arg(long, value_name = "DIR", default_value = "reports/probe")]
         reports: PathBuf,
@@ -486,28 +493,39 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             reports,
             name,
             move_coordinator,
+            walks,
+            seed,
         } => {
-            let known = groupcheck::probe::scenario::SCENARIOS.map(|s| s.name);
-            if let Some(s) = scenario.as_deref().filter(|s| !known.contains(s)) {
+            use groupcheck::probe::scenario::{known, SCENARIOS};
+            if let Some(s) = scenario.as_deref().filter(|s| !known(s)) {
+                let names = SCENARIOS.map(|s| s.name);
                 return bad_input(&format!(
-                    "unknown scenario `{s}` (scenarios: {})",
-                    known.join(", ")
+                    "unknown scenario `{s}` (scenarios: {}, or walk-SEED)",
+                    names.join(", ")
                 ));
             }
+            // A walk named alone is played whatever --walks says.
+            let walk_alone = scenario.as_deref().and_then(|s| s.strip_prefix("walk-"));
+            let (walks, seed) = match walk_alone.and_then(|s| s.parse().ok()) {
+                Some(s) => (1, s),
+                None => (walks, seed),
+            };
             let run_id = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis());
             let cfg = groupcheck::probe::ProbeConfig {
                 bootstrap: bootstrap.clone(),
-                session_timeout: Duration::from_millis(session_timeout_ms),
+                session_timeout: Duration::from_millis(session_timeout_ms.unwrap_or(0)),
                 topic,
                 run_id: format!("{run_id:x}"),
                 move_coordinator: move_coordinator.map(groupcheck::probe::MoveCoordinator::shell),
+                walks,
+                seed,
             };
             let dir = reports.join(groupcheck::trace::served::file_stem(
                 &name.unwrap_or(bootstrap),
             ));
-            probe(&cfg, scenario.as_deref(), &dir)
+            probe(cfg, session_timeout_ms.is_none(), scenario.as_deref(), &dir)
         }
         Command::Explore { model, port } => match catalogue::load(&dir, &model) {
             Ok(cfg) => explore(cfg, port),
@@ -856,12 +874,36 @@ fn explore(cfg: ModelConfig, port: u16) -> i32 {
 }
 
 /// Probes a broker, prints each scenario's verdict, writes the report.
-fn probe(cfg: &groupcheck::probe::ProbeConfig, only: Option<&str>, dir: &std::path::Path) -> i32 {
-    use groupcheck::probe::{preflight, report, scenario};
-    let broker = match preflight(cfg) {
+/// Probes a broker (with the shortest session timeout it accepts, if `find_session`), prints
+/// each scenario's progress and verdict, writes the report.
+fn probe(
+    mut cfg: groupcheck::probe::ProbeConfig,
+    find_session: bool,
+    only: Option<&str>,
+    dir: &std::path::Path,
+) -> i32 {
+    use groupcheck::probe::{accepts_session_timeout, preflight, report, scenario};
+    let broker = match preflight(&cfg) {
         Ok(b) => b,
         Err(e) => return bad_input(&e.to_string()),
     };
+    let session = if find_session {
+        groupcheck::probe::shortest_session_timeout(&cfg)
+    } else {
+        match accepts_session_timeout(&cfg, cfg.session_timeout) {
+            Ok(true) => Ok(cfg.session_timeout),
+            Ok(false) => Err(groupcheck::probe::ProbeError::Unsupported(format!(
+                "the broker refuses a session timeout of {} ms (INVALID_SESSION_TIMEOUT: outside its group.min/max.session.timeout.ms)",
+                cfg.session_timeout.as_millis()
+            ))),
+            Err(e) => Err(e),
+        }
+    };
+    match session {
+        Ok(t) => cfg.session_timeout = t,
+        Err(e) => return bad_input(&e.to_string()),
+    }
+    let cfg = &cfg;
     println!(
         "probing {} (topic {}, {} partitions; session timeout {} ms)",
         cfg.bootstrap,
@@ -869,18 +911,30 @@ fn probe(cfg: &groupcheck::probe::ProbeConfig, only: Option<&str>, dir: &std::pa
         broker.partitions,
         cfg.session_timeout.as_millis()
     );
-    let scenarios = scenario::run_all(cfg, &broker, only, |r| {
-        let verdict = match (&r.skipped, r.findings.is_empty()) {
-            (Some(_), _) => "skip ",
-            (None, true) => "ok   ",
-            (None, false) => "FOUND",
-        };
-        println!("{verdict} {} ({:.1} s)", r.scenario, r.seconds);
-        if let Some(why) = &r.skipped {
-            println!("      skipped: {why}");
+    let scenarios = scenario::run_all(cfg, &broker, only, |p| match p {
+        scenario::Progress::Started {
+            index,
+            of,
+            scenario,
+        } => {
+            println!("[{index}/{of}] {scenario}");
         }
-        for f in &r.findings {
-            println!("      {f}");
+        scenario::Progress::Waiting { time, why } => {
+            println!("      waiting {} ms: {why}", time.as_millis());
+        }
+        scenario::Progress::Finished(r) => {
+            let verdict = match (&r.skipped, r.findings.is_empty()) {
+                (Some(_), _) => "skip ",
+                (None, true) => "ok   ",
+                (None, false) => "FOUND",
+            };
+            println!("{verdict} {} ({:.1} s)", r.scenario, r.seconds);
+            if let Some(why) = &r.skipped {
+                println!("      skipped: {why}");
+            }
+            for f in &r.findings {
+                println!("      {f}");
+            }
         }
     });
     let scenarios = match scenarios {

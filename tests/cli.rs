@@ -537,6 +537,11 @@ fn probe_refuses_what_it_cannot_probe() {
             &["probe", "--bootstrap", &closed, "--scenario", "nope"],
             "unknown scenario",
         ),
+        (
+            &["probe", "--bootstrap", &closed, "--scenario", "walk-x"],
+            "unknown scenario",
+        ),
+        (&["probe", "--bootstrap", &closed, "--walks", "many"], "--walks"),
         (&["probe"], "--bootstrap"),
     ] {
         let o = groupcheck(args);

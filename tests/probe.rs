@@ -59,6 +59,8 @@ fn config_at(bootstrap: String) -> ProbeConfig {
         topic: "orders".into(),
         run_id: "test".into(),
         move_coordinator: None,
+        walks: 3,
+        seed: 1,
     }
 }
 
@@ -80,7 +82,11 @@ fn stop(server: Arc<Server>) -> groupcheck::wire::ServeReport {
 fn probing_the_correct_coordinator_finds_nothing() {
     let server = serve(None, None);
     let (_, reports) = probe(&server, None);
-    assert_eq!(reports.len(), SCENARIOS.len());
+    assert_eq!(
+        reports.len(),
+        SCENARIOS.len() + 3,
+        "the scenarios and three walks"
+    );
     for r in &reports {
         assert!(r.findings.is_empty(), "{}: {:?}", r.scenario, r.findings);
     }
@@ -126,6 +132,20 @@ fn probing_the_correct_coordinator_finds_nothing() {
             .any(|(r, a)| r.starts_with("Heartbeat") && a == "NONE"),
         "{requests:?} {moved:?}"
     );
+    // The walks met the coordinator's fencing, a coordinator move and an acknowledged commit.
+    let walked: Vec<(&str, &str)> = reports
+        .iter()
+        .filter(|r| r.scenario.starts_with("walk-"))
+        .flat_map(|r| r.exchanges.iter())
+        .map(|e| (e.request.as_str(), e.answer.as_str()))
+        .collect();
+    assert!(walked
+        .iter()
+        .any(|(_, a)| *a == "UNKNOWN_MEMBER_ID" || *a == "ILLEGAL_GENERATION"));
+    assert!(walked.iter().any(|(r, _)| r.contains("coordinator moved")));
+    assert!(walked
+        .iter()
+        .any(|(r, a)| r.starts_with("OffsetCommit") && *a == "NONE"));
     let report = stop(server);
     assert_eq!(report.violations().count(), 0);
 }
@@ -166,7 +186,7 @@ fn probing_commit_without_fencing_finds_the_zombie_commit() {
     let with_findings: Vec<&str> = reports
         .iter()
         .filter(|r| !r.findings.is_empty())
-        .map(|r| r.scenario)
+        .map(|r| r.scenario.as_str())
         .collect();
     assert_eq!(failed, with_findings);
     assert!(failed.contains(&"zombie-commit-after-expiry"));
@@ -286,4 +306,28 @@ fn a_broker_that_cannot_be_probed_is_refused_with_a_reason() {
         Err(ProbeError::NotKafka(_))
     ));
     server.join().unwrap();
+}
+
+/// The committed probe traces (the Tansu report's) still replay: the core gives the answers
+/// it gave when the broker was probed, so the classification in their report stands.
+#[test]
+fn committed_probe_traces_replay() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/probe");
+    let mut replayed = 0;
+    for broker in std::fs::read_dir(&root).unwrap() {
+        for file in std::fs::read_dir(broker.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.ends_with(".json") || name == "report.json" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let Ok(AnyTrace::Probe(t)) = AnyTrace::from_json(&text) else {
+                panic!("{name}: not a probe trace");
+            };
+            probed::replay(&t).unwrap_or_else(|d| panic!("{name}: {d}"));
+            replayed += 1;
+        }
+    }
+    assert!(replayed >= 2, "the Tansu report's traces");
 }

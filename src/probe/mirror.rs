@@ -52,6 +52,11 @@ pub enum Step {
         generation: Generation,
     },
     MoveCoordinator,
+    /// The member forgets its id and generation, as a client does on UNKNOWN_MEMBER_ID or
+    /// once it left: it joins again as a new member.
+    Forget {
+        member: usize,
+    },
 }
 
 /// A step and the core's answer to it: an error code's name, or none (the request waits, or
@@ -68,6 +73,8 @@ struct Mirrored {
     addr: ClientAddr,
     id: Option<MemberId>,
     generation: Generation,
+    /// Its last JoinGroup answer named it the generation's leader.
+    leads: bool,
 }
 
 pub struct Mirror {
@@ -108,6 +115,7 @@ impl Mirror {
                 addr,
                 id: None,
                 generation: Generation(0),
+                leads: false,
             });
         }
         &mut self.members[m]
@@ -143,6 +151,11 @@ impl Mirror {
                 self.move_step();
                 None
             }
+            Step::Forget { member } => {
+                let me = self.member(*member);
+                (me.id, me.generation) = (None, Generation(0));
+                None
+            }
         };
         self.taken.push(Taken {
             step,
@@ -169,6 +182,7 @@ impl Mirror {
             error,
             generation,
             member_id: Some(id),
+            leader,
             ..
         } = answer
         {
@@ -176,6 +190,7 @@ impl Mirror {
             me.id = Some(id);
             if error == ErrorCode::None {
                 me.generation = generation;
+                me.leads = leader == Some(id);
             }
         }
         Some(answer.error())
@@ -215,6 +230,11 @@ impl Mirror {
     /// The generation `m` believes it is in.
     pub fn generation(&mut self, m: usize) -> Generation {
         self.member(m).generation
+    }
+
+    /// Whether the core's last JoinGroup answer to `m` named it the leader.
+    pub fn leads(&mut self, m: usize) -> bool {
+        self.member(m).leads
     }
 
     /// Makes `m` believe it is in `generation` (to send a request from an older one).
@@ -297,6 +317,11 @@ impl Mirror {
         self.coordinator = BrokerId(1 - self.coordinator.0);
         self.service.failover(self.coordinator);
         self.service.finish_loading(self.coordinator);
+    }
+
+    /// `m` forgets its member id and generation.
+    pub fn forget(&mut self, m: usize) {
+        self.take(Step::Forget { member: m });
     }
 
     /// The session of `m` expires.

@@ -20,6 +20,7 @@
 pub mod mirror;
 pub mod report;
 pub mod scenario;
+pub mod walk;
 
 use crate::wire::client::WireClient;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -45,6 +46,9 @@ pub struct ProbeConfig {
     /// How to move a group's coordinator to another broker, for the scenarios about failover
     /// (skipped without it: from outside, only the operator can move a coordinator).
     pub move_coordinator: Option<MoveCoordinator>,
+    /// Random walks played after the scenarios, with seeds `seed`, `seed + 1`, ...
+    pub walks: u32,
+    pub seed: u64,
 }
 
 /// Moves the coordinator of the group it is given to another broker, and returns once the
@@ -204,6 +208,59 @@ pub fn preflight(cfg: &ProbeConfig) -> Result<Broker, ProbeError> {
         bootstrap: cfg.bootstrap.clone(),
         partitions,
     })
+}
+
+/// Kafka's INVALID_SESSION_TIMEOUT: a JoinGroup's session timeout outside the broker's
+/// `group.min.session.timeout.ms` and `group.max.session.timeout.ms` (the core has no such
+/// bounds: the model's sessions have no length).
+const INVALID_SESSION_TIMEOUT: i16 = 26;
+
+/// The session timeouts the probe tries, shortest first, when none is given: Kafka's minimum
+/// is 6 s by default, and a broker configured for tests often allows less.
+pub const SESSION_LADDER_MS: [u64; 6] = [1_000, 2_000, 3_000, 6_000, 10_000, 30_000];
+
+/// Whether the broker accepts members with `session_timeout`: a JoinGroup with it, in a group
+/// of its own, is not answered INVALID_SESSION_TIMEOUT (a broker checks it before anything
+/// else). The member is left again if it joined.
+pub fn accepts_session_timeout(
+    cfg: &ProbeConfig,
+    session_timeout: Duration,
+) -> Result<bool, ProbeError> {
+    let group = format!(
+        "groupcheck-probe-{}-session-{}",
+        cfg.run_id,
+        session_timeout.as_millis()
+    );
+    let address = coordinator(cfg, &group)?;
+    let mut m = crate::wire::member::WireMember::connect(
+        &address,
+        "groupcheck-probe",
+        &group,
+        &cfg.topic,
+        session_timeout,
+    )
+    .map_err(|e| ProbeError::Unreachable(format!("{address}: {e}")))?;
+    let joined = m
+        .join_once()
+        .map_err(|e| ProbeError::NotKafka(format!("JoinGroup: {e}")))?;
+    if joined.error == 0 {
+        let _ = m.leave();
+    }
+    Ok(joined.error != INVALID_SESSION_TIMEOUT)
+}
+
+/// The shortest session timeout of [`SESSION_LADDER_MS`] the broker accepts: what the probe
+/// uses when none is given, so that its waits are as short as the broker allows.
+pub fn shortest_session_timeout(cfg: &ProbeConfig) -> Result<Duration, ProbeError> {
+    for ms in SESSION_LADDER_MS {
+        let t = Duration::from_millis(ms);
+        if accepts_session_timeout(cfg, t)? {
+            return Ok(t);
+        }
+    }
+    Err(ProbeError::Unsupported(format!(
+        "the broker accepts none of the session timeouts {SESSION_LADDER_MS:?} ms (pass --session-timeout-ms)"
+    )))
 }
 
 /// The address of `group`'s coordinator (asked of the bootstrap broker until it knows).

@@ -36,7 +36,7 @@ pub fn junit(broker: &Broker, scenarios: &[ScenarioReport]) -> String {
     for s in scenarios {
         xml.push_str(&format!(
             "    <testcase classname=\"probe\" name=\"{}\" time=\"{:.3}\">",
-            xml_escape(s.scenario),
+            xml_escape(&s.scenario),
             s.seconds
         ));
         if let Some(why) = &s.skipped {

@@ -73,7 +73,7 @@ impl std::fmt::Display for Finding {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ScenarioReport {
-    pub scenario: &'static str,
+    pub scenario: String,
     pub about: &'static str,
     pub group: String,
     pub exchanges: Vec<Exchange>,
@@ -134,7 +134,7 @@ fn joined(j: &Joined) -> String {
 
 /// A scenario being run: the members' exchanges and the findings so far.
 pub struct Run<'a> {
-    cfg: &'a ProbeConfig,
+    pub(super) cfg: &'a ProbeConfig,
     broker: &'a Broker,
     group: String,
     coordinator: String,
@@ -142,11 +142,12 @@ pub struct Run<'a> {
     findings: Vec<Finding>,
     skipped: Option<String>,
     /// The core taking the same steps.
-    mirror: Mirror,
+    pub(super) mirror: Mirror,
+    progress: &'a mut dyn FnMut(Progress),
 }
 
 impl Run<'_> {
-    fn member(&self, name: &str) -> Result<WireMember, ProbeError> {
+    pub(super) fn member(&self, name: &str) -> Result<WireMember, ProbeError> {
         WireMember::connect(
             &self.coordinator,
             &format!("groupcheck-probe-{name}"),
@@ -157,7 +158,7 @@ impl Run<'_> {
         .map_err(|e| ProbeError::Unreachable(format!("{}: {e}", self.coordinator)))
     }
 
-    fn saw(&mut self, member: &str, request: String, answer: String) {
+    pub(super) fn saw(&mut self, member: &str, request: String, answer: String) {
         self.exchanges.push(Exchange {
             member: member.into(),
             request,
@@ -166,7 +167,13 @@ impl Run<'_> {
         });
     }
 
-    fn found(&mut self, class: Class, judgement: &str, detail: String, kafka: Option<String>) {
+    pub(super) fn found(
+        &mut self,
+        class: Class,
+        judgement: &str,
+        detail: String,
+        kafka: Option<String>,
+    ) {
         self.findings.push(Finding {
             class,
             judgement: judgement.into(),
@@ -177,7 +184,7 @@ impl Run<'_> {
     }
 
     /// A deviation unless the last answer has the code the core gives to the same step.
-    fn expect(&mut self, got: i16, core: Option<ErrorCode>, rule: &str) {
+    pub(super) fn expect(&mut self, got: i16, core: Option<ErrorCode>, rule: &str) {
         let kafka = core.map_or(NO_ANSWER, |c| c.name()).to_string();
         if let Some(last) = self.exchanges.last_mut() {
             last.judged = Some(Judged {
@@ -197,7 +204,12 @@ impl Run<'_> {
     }
 
     /// JoinGroup of member `k` until MEMBER_ID_REQUIRED is passed, each answer judged.
-    fn join(&mut self, name: &str, k: usize, m: &mut WireMember) -> Result<Joined, ProbeError> {
+    pub(super) fn join(
+        &mut self,
+        name: &str,
+        k: usize,
+        m: &mut WireMember,
+    ) -> Result<Joined, ProbeError> {
         let rule = "JoinGroup: MEMBER_ID_REQUIRED with an id to a member with none (KIP-394), then the member joins";
         let before = (m.generation, self.mirror.generation(k));
         loop {
@@ -225,6 +237,20 @@ impl Run<'_> {
                 if core == Some(ErrorCode::MemberIdRequired) {
                     // The broker skipped the round trip: the core takes its second step.
                     self.mirror.join(k);
+                }
+                // The core and the broker agree on who leads.
+                let leads = j.leader == m.id;
+                if j.error == 0 && core == Some(ErrorCode::None) && leads != self.mirror.leads(k) {
+                    self.found(
+                        Class::Deviation,
+                        "JoinGroup: the leader is a member of the generation (the first to join an empty group leads it, and another leads once the leader left)",
+                        format!("leader {}", j.leader),
+                        Some(if leads {
+                            "another member as leader".into()
+                        } else {
+                            format!("{} as leader", m.id)
+                        }),
+                    );
                 }
                 // A member already in a generation rejoined: a new generation forms where the
                 // core forms one (a leader's rejoin starts a rebalance), and only there.
@@ -255,7 +281,7 @@ impl Run<'_> {
 
     /// SyncGroup of member `k`, the only member it can name (each scenario's generations have
     /// one member).
-    fn sync(
+    pub(super) fn sync(
         &mut self,
         name: &str,
         k: usize,
@@ -287,7 +313,7 @@ impl Run<'_> {
         Ok(e)
     }
 
-    fn commit(
+    pub(super) fn commit(
         &mut self,
         name: &str,
         k: usize,
@@ -306,7 +332,12 @@ impl Run<'_> {
         Ok(e)
     }
 
-    fn heartbeat(&mut self, name: &str, k: usize, m: &mut WireMember) -> Result<i16, ProbeError> {
+    pub(super) fn heartbeat(
+        &mut self,
+        name: &str,
+        k: usize,
+        m: &mut WireMember,
+    ) -> Result<i16, ProbeError> {
         let core = self.mirror.heartbeat(k);
         let e = m.heartbeat().map_err(io)?;
         let sent = format!("Heartbeat(member={}, generation={})", m.id, m.generation);
@@ -316,14 +347,15 @@ impl Run<'_> {
         Ok(e)
     }
 
-    /// OffsetFetch of p0 by member `m`, judged: the offset served must be `acked`; serving
-    /// `zombie`, a commit the broker's own answers had fenced, breaks `no_zombie_commit`.
-    fn fetch_judged(
+    /// OffsetFetch of p0 by member `m`, judged: the offset served must be `acked` (none: no
+    /// committed offset, Kafka's -1); serving `zombie`, a commit the broker's own answers had
+    /// fenced, breaks `no_zombie_commit`.
+    pub(super) fn fetch_judged(
         &mut self,
         name: &str,
         k: usize,
         m: &mut WireMember,
-        acked: u32,
+        acked: Option<u32>,
         zombie: Option<u32>,
     ) -> Result<(), ProbeError> {
         let core = self.mirror.fetch(k, 0);
@@ -333,7 +365,7 @@ impl Run<'_> {
             Err(c) => code_name(*c),
         };
         self.saw(name, "OffsetFetch(p0)".into(), answer);
-        let (acked, zombie) = (i64::from(acked), zombie.map(i64::from));
+        let (acked, zombie) = (acked.map_or(-1, i64::from), zombie.map(i64::from));
         match &e {
             Ok(o) if Some(o[0]) == zombie => self.found(
                 Class::Safety,
@@ -361,7 +393,12 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn leave(&mut self, name: &str, k: usize, m: &mut WireMember) -> Result<(), ProbeError> {
+    pub(super) fn leave(
+        &mut self,
+        name: &str,
+        k: usize,
+        m: &mut WireMember,
+    ) -> Result<(), ProbeError> {
         let core = self.mirror.leave(k);
         let e = m.leave().map_err(io)?;
         self.saw(name, format!("LeaveGroup(member={})", m.id), code_name(e));
@@ -371,8 +408,29 @@ impl Run<'_> {
 }
 
 impl Run<'_> {
+    /// Member `k` falls silent for longer than its session (and some more, for the broker's
+    /// clock); the core then expires its session. How long it was silent.
+    pub(super) fn fall_silent(&mut self, name: &str, k: usize) -> Duration {
+        let session = self.cfg.session_timeout;
+        let silent = session + (session / 2).max(Duration::from_secs(1));
+        (self.progress)(Progress::Waiting {
+            time: silent,
+            why: "a member falls silent past its session timeout",
+        });
+        std::thread::sleep(silent);
+        self.mirror.expire(k);
+        let pause = format!("(silent for {} ms)", silent.as_millis());
+        self.saw(name, pause, String::new());
+        silent
+    }
+
+    /// Whether an answer so far deviated from the core's.
+    pub(super) fn deviated(&self) -> bool {
+        self.findings.iter().any(|f| f.class == Class::Deviation)
+    }
+
     /// Whether the coordinator can be moved; the scenario is skipped if not.
-    fn can_move_coordinator(&mut self) -> bool {
+    pub(super) fn can_move_coordinator(&mut self) -> bool {
         if self.cfg.move_coordinator.is_none() {
             self.skipped =
                 Some("it needs a way to move the group's coordinator (--move-coordinator)".into());
@@ -381,7 +439,7 @@ impl Run<'_> {
     }
 
     /// Moves the group's coordinator to another broker, on the broker and on the core alike.
-    fn move_coordinator(&mut self, name: &str) -> Result<(), ProbeError> {
+    pub(super) fn move_coordinator(&mut self, name: &str) -> Result<(), ProbeError> {
         let mover = self.cfg.move_coordinator.clone();
         let mover = mover.ok_or_else(|| ProbeError::Unsupported("no --move-coordinator".into()))?;
         (mover.0)(&self.group)
@@ -399,7 +457,7 @@ impl Run<'_> {
     /// NOT_COORDINATOR sends the member to the coordinator FindCoordinator names, and
     /// COORDINATOR_LOAD_IN_PROGRESS waits, as a client does (neither is judged: how long a move
     /// takes is the broker's business). The first other answer is judged and returned.
-    fn heartbeat_after_move(
+    pub(super) fn heartbeat_after_move(
         &mut self,
         name: &str,
         k: usize,
@@ -442,19 +500,47 @@ fn io(e: std::io::Error) -> ProbeError {
     ProbeError::NotKafka(format!("the connection failed: {e}"))
 }
 
-/// Runs every scenario (or the one named), reporting each as it ends.
+/// How far a probe is, as it goes.
+pub enum Progress<'a> {
+    Started {
+        index: usize,
+        of: usize,
+        scenario: &'a str,
+    },
+    /// A scenario waits (a member silent past its session).
+    Waiting {
+        time: Duration,
+        why: &'a str,
+    },
+    Finished(&'a ScenarioReport),
+}
+
+/// Runs every scenario and then `cfg.walks` random walks (or only the one named), telling
+/// `progress` as it goes.
 pub fn run_all(
     cfg: &ProbeConfig,
     broker: &Broker,
     only: Option<&str>,
-    mut progress: impl FnMut(&ScenarioReport),
+    mut progress: impl FnMut(Progress),
 ) -> Result<Vec<ScenarioReport>, ProbeError> {
-    let mut out = Vec::new();
-    for s in SCENARIOS
+    let mut chosen: Vec<(String, &'static str, Play)> = SCENARIOS
         .iter()
-        .filter(|s| only.is_none_or(|n| n == s.name))
-    {
-        let group = format!("groupcheck-probe-{}-{}", cfg.run_id, s.name);
+        .map(|s| (s.name.to_string(), s.about, Play::Scenario(s.run)))
+        .collect();
+    for i in 0..u64::from(cfg.walks) {
+        let seed = cfg.seed.wrapping_add(i);
+        chosen.push((format!("walk-{seed}"), super::walk::ABOUT, Play::Walk(seed)));
+    }
+    chosen.retain(|(name, _, _)| only.is_none_or(|n| n == name));
+    let mut out = Vec::new();
+    let of = chosen.len();
+    for (i, (name, about, play)) in chosen.into_iter().enumerate() {
+        progress(Progress::Started {
+            index: i + 1,
+            of,
+            scenario: &name,
+        });
+        let group = format!("groupcheck-probe-{}-{name}", cfg.run_id);
         let start = Instant::now();
         let mut run = Run {
             cfg,
@@ -465,11 +551,15 @@ pub fn run_all(
             findings: Vec::new(),
             skipped: None,
             mirror: Mirror::new(broker.partitions as u8),
+            progress: &mut progress,
         };
-        (s.run)(&mut run)?;
+        match play {
+            Play::Scenario(run_it) => run_it(&mut run)?,
+            Play::Walk(seed) => super::walk::walk(&mut run, seed)?,
+        }
         let report = ScenarioReport {
-            scenario: s.name,
-            about: s.about,
+            scenario: name,
+            about,
             group: run.group,
             exchanges: run.exchanges,
             findings: run.findings,
@@ -477,10 +567,24 @@ pub fn run_all(
             seconds: start.elapsed().as_secs_f64(),
             core_steps: run.mirror.taken,
         };
-        progress(&report);
+        progress(Progress::Finished(&report));
         out.push(report);
     }
     Ok(out)
+}
+
+/// What a probe plays: a scenario, or a random walk from a seed.
+enum Play {
+    Scenario(fn(&mut Run) -> Result<(), ProbeError>),
+    Walk(u64),
+}
+
+/// The names a probe can be asked to play alone: the scenarios, and `walk-SEED`.
+pub fn known(name: &str) -> bool {
+    SCENARIOS.iter().any(|s| s.name == name)
+        || name
+            .strip_prefix("walk-")
+            .is_some_and(|seed| seed.parse::<u64>().is_ok())
 }
 
 fn member_id_required(run: &mut Run) -> Result<(), ProbeError> {
@@ -527,14 +631,7 @@ fn zombie_commit_after_expiry(run: &mut Run) -> Result<(), ProbeError> {
     let Some(mut a) = formed_and_committed(run, acked)? else {
         return Ok(());
     };
-    // A falls silent for longer than its session (and some more, for the broker's clock); the
-    // core expires its session.
-    let silent =
-        run.cfg.session_timeout + (run.cfg.session_timeout / 2).max(Duration::from_secs(1));
-    std::thread::sleep(silent);
-    run.mirror.expire(0);
-    let pause = format!("(silent for {} ms)", silent.as_millis());
-    run.saw("A", pause, String::new());
+    let silent = run.fall_silent("A", 0);
     let mut b = run.member("b")?;
     let jb = run.join("B", 1, &mut b)?;
     if jb.error != 0 {
@@ -574,7 +671,7 @@ fn zombie_commit_after_expiry(run: &mut Run) -> Result<(), ProbeError> {
     }
     // Had the broker not fenced A, its late commit is simply the acknowledged one.
     let acked = if accepted && !fenced { late } else { acked };
-    run.fetch_judged("B", 1, &mut b, acked, fenced.then_some(late))?;
+    run.fetch_judged("B", 1, &mut b, Some(acked), fenced.then_some(late))?;
     run.leave("B", 1, &mut b)
 }
 
@@ -618,7 +715,7 @@ fn stale_generation(run: &mut Run) -> Result<(), ProbeError> {
     run.expect(e, core, "SyncGroup: fenced outside the member's generation");
     a.generation = new;
     run.mirror.set_generation(0, new_core);
-    run.fetch_judged("A", 0, &mut a, acked, Some(late))?;
+    run.fetch_judged("A", 0, &mut a, Some(acked), Some(late))?;
     run.leave("A", 0, &mut a)
 }
 
@@ -641,7 +738,7 @@ fn assignment_survives_coordinator_move(run: &mut Run) -> Result<(), ProbeError>
         // Known: the acknowledged assignment survived. A commits in it, and rejoins.
         let acked = 1;
         if run.commit("A", 0, &mut a, acked)? == 0 {
-            run.fetch_judged("A", 0, &mut a, acked, None)?;
+            run.fetch_judged("A", 0, &mut a, Some(acked), None)?;
         }
         run.join("A", 0, &mut a)?;
         return run.leave("A", 0, &mut a);
@@ -675,6 +772,7 @@ fn assignment_survives_coordinator_move(run: &mut Run) -> Result<(), ProbeError>
         }
     }
     let j = j.expect("joined at least once");
+    // A fresh member: even the same generation number is another generation.
     if j.error == 0 && j.generation <= acknowledged {
         run.found(
             Class::Safety,

@@ -43,7 +43,7 @@ impl ProbeTrace {
             kind: KIND.into(),
             broker: broker.bootstrap.clone(),
             partitions: broker.partitions as u8,
-            scenario: r.scenario.into(),
+            scenario: r.scenario.clone(),
             about: r.about.into(),
             group: r.group.clone(),
             exchanges: r.exchanges.clone(),
@@ -77,7 +77,8 @@ impl ProbeTrace {
                 | Step::Fetch { member, .. }
                 | Step::Leave { member }
                 | Step::Expire { member }
-                | Step::SetGeneration { member, .. } => vec![*member],
+                | Step::SetGeneration { member, .. }
+                | Step::Forget { member } => vec![*member],
                 Step::MoveCoordinator => vec![],
             };
             if let Some(m) = members.iter().find(|m| **m >= MAX_MEMBERS) {

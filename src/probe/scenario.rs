@@ -117,7 +117,7 @@ pub const SCENARIOS: [Scenario; 4] = [
     },
 ];
 
-fn code_name(code: i16) -> String {
+pub(super) fn code_name(code: i16) -> String {
     ErrorCode::from_code(code).map_or_else(|| format!("error {code}"), |e| e.name().to_string())
 }
 

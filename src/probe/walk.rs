@@ -11,7 +11,7 @@
 //! against the core's would only repeat the first difference. The same seed makes the same
 //! choices from the same answers.
 
-use super::scenario::{Class, Run};
+use super::scenario::{code_name, Class, Run};
 use super::ProbeError;
 use crate::property::Property;
 use crate::protocol::{ErrorCode, Generation};
@@ -97,7 +97,7 @@ pub fn walk(run: &mut Run, seed: u64) -> Result<(), ProbeError> {
         run.saw(
             "A",
             format!("LeaveGroup(member={}) (not judged)", a.id),
-            e.to_string(),
+            code_name(e),
         );
     }
     Ok(())

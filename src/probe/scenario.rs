@@ -593,15 +593,13 @@ fn member_id_required(run: &mut Run) -> Result<(), ProbeError> {
     if j.error != 0 {
         return Ok(());
     }
-    if j.leader != a.id || j.members != [a.id.clone()] {
+    // Who leads is judged by the join against the core; the leader learns the members.
+    if j.leader == a.id && j.members != [a.id.clone()] {
         run.found(
             Class::Deviation,
-            "the only member of a generation leads it and is its one member",
-            format!(
-                "leader {} and members {:?} for member {}",
-                j.leader, j.members, a.id
-            ),
-            Some(format!("leader {0}, members [{0}]", a.id)),
+            "the leader's JoinGroup answer lists the generation's members",
+            format!("members {:?} for member {}", j.members, a.id),
+            Some(format!("members [{}]", a.id)),
         );
     }
     let e = run.sync("A", 0, &mut a, &j)?;

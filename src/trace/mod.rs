@@ -157,9 +157,7 @@ impl Trace {
     }
 
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("a trace serializes");
-        s.push('\n');
-        s
+        pretty_json(self)
     }
 
     /// Parses a model's trace file, refusing other formats and kinds with a clear message.
@@ -231,6 +229,13 @@ impl AnyTrace {
             )),
         }
     }
+}
+
+/// A trace file's text: pretty JSON, ending with a newline.
+fn pretty_json(t: &impl Serialize) -> String {
+    let mut s = serde_json::to_string_pretty(t).expect("a trace serializes");
+    s.push('\n');
+    s
 }
 
 fn model_init(model: &GroupModel) -> World {

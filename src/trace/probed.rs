@@ -53,9 +53,7 @@ impl ProbeTrace {
     }
 
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("a trace serializes");
-        s.push('\n');
-        s
+        super::pretty_json(self)
     }
 
     pub fn from_value(v: Value) -> Result<ProbeTrace, String> {

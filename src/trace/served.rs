@@ -159,9 +159,7 @@ impl ServedTrace {
     }
 
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("a trace serializes");
-        s.push('\n');
-        s
+        super::pretty_json(self)
     }
 
     /// Parses a served run's trace (the caller has read `format` and `kind`).

@@ -541,7 +541,10 @@ fn probe_refuses_what_it_cannot_probe() {
             &["probe", "--bootstrap", &closed, "--scenario", "walk-x"],
             "unknown scenario",
         ),
-        (&["probe", "--bootstrap", &closed, "--walks", "many"], "--walks"),
+        (
+            &["probe", "--bootstrap", &closed, "--walks", "many"],
+            "--walks",
+        ),
         (&["probe"], "--bootstrap"),
     ] {
         let o = groupcheck(args);

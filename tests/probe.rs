@@ -23,7 +23,8 @@ fn serve(flaw: Option<Flaw>, replication: Option<Duration>) -> Arc<Server> {
         brokers: 2,
         topics: vec!["orders".into()],
         session_timeout: SESSION,
-        rebalance_timeout: SESSION,
+        // Long enough for a member's rejoin to meet the other's waiting JoinGroup.
+        rebalance_timeout: Duration::from_secs(2),
         load_time: Duration::from_millis(50),
         replication_interval: replication.unwrap_or(defaults.replication_interval),
         flaws: flaw.into_iter().collect(),
@@ -131,6 +132,22 @@ fn probing_the_correct_coordinator_finds_nothing() {
             .zip(&moved[at + 1..])
             .any(|(r, a)| r.starts_with("Heartbeat") && a == "NONE"),
         "{requests:?} {moved:?}"
+    );
+    // A commit while the group prepared a rebalance was accepted, one before the new
+    // generation's assignment was refused, and the two members synced disjoint partitions.
+    let racing = answers("commit-during-rebalance");
+    assert!(
+        racing
+            .iter()
+            .filter(|a| *a == "REBALANCE_IN_PROGRESS")
+            .count()
+            == 2
+            && racing
+                .iter()
+                .filter(|a| a.starts_with("NONE partitions="))
+                .count()
+                == 3,
+        "{racing:?}"
     );
     // The walks met the coordinator's fencing, a coordinator move and an acknowledged commit.
     let walked: Vec<(&str, &str)> = reports

@@ -57,6 +57,10 @@ pub enum Step {
     Forget {
         member: usize,
     },
+    /// The member takes the answer the core had parked for it, if it has come.
+    Receive {
+        member: usize,
+    },
 }
 
 /// A step and the core's answer to it: an error code's name, or none (the request waits, or
@@ -151,6 +155,7 @@ impl Mirror {
                 self.move_step();
                 None
             }
+            Step::Receive { member } => self.receive_step(*member),
             Step::Forget { member } => {
                 let me = self.member(*member);
                 (me.id, me.generation) = (None, Generation(0));
@@ -178,6 +183,11 @@ impl Mirror {
             instance: None,
         };
         let answer = self.ask(m, request)?;
+        Some(self.absorb(m, answer))
+    }
+
+    /// `m` takes in an answer: a JoinGroup's gives it its id, generation and whether it leads.
+    fn absorb(&mut self, m: usize, answer: Response) -> ErrorCode {
         if let Response::JoinGroup {
             error,
             generation,
@@ -193,7 +203,19 @@ impl Mirror {
                 me.leads = leader == Some(id);
             }
         }
-        Some(answer.error())
+        answer.error()
+    }
+
+    /// The answer the core had parked for `m` (a JoinGroup waiting for the other members, a
+    /// SyncGroup waiting for the leader), if it has come.
+    pub fn receive(&mut self, m: usize) -> Option<ErrorCode> {
+        self.take(Step::Receive { member: m })
+    }
+
+    fn receive_step(&mut self, m: usize) -> Option<ErrorCode> {
+        let addr = self.member(m).addr;
+        let answer = self.service.try_receive(addr)?;
+        Some(self.absorb(m, answer))
     }
 
     /// SyncGroup of `m` in its generation; as leader (`members` not empty) it gives the

@@ -18,6 +18,7 @@
 //! JoinGroup answer lists, the offsets an OffsetFetch serves.
 
 pub mod mirror;
+mod rebalance;
 pub mod report;
 pub mod scenario;
 pub mod walk;

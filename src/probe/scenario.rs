@@ -94,7 +94,7 @@ pub struct Scenario {
     run: fn(&mut Run) -> Result<(), ProbeError>,
 }
 
-pub const SCENARIOS: [Scenario; 4] = [
+pub const SCENARIOS: [Scenario; 5] = [
     Scenario {
         name: "member-id-required",
         about: "KIP-394: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, its only member leading, and SyncGroup gives the member what its leader assigned",
@@ -114,6 +114,11 @@ pub const SCENARIOS: [Scenario; 4] = [
         name: "assignment-survives-coordinator-move",
         about: "durable_before_ack and generation_monotonic (the flaw sync-ack-before-persist, KAFKA-2017): a member forms a generation and gets its assignment, then the group's coordinator moves to another broker; the new coordinator must know the generation the old one acknowledged (the member's Heartbeat answered NONE, its commit accepted), and the member's rejoin must form a newer one. Needs --move-coordinator",
         run: assignment_survives_coordinator_move,
+    },
+    Scenario {
+        name: "commit-during-rebalance",
+        about: "commits while a rebalance runs, and single_owner: A forms a generation; B's JoinGroup starts a rebalance and waits for A; A, told by its Heartbeat (REBALANCE_IN_PROGRESS), commits p0@1 in its generation while the group prepares the rebalance (Kafka accepts it: A still owns its partitions until it rejoins); A rejoins and the next generation forms; B commits before the assignment is given (Kafka: REBALANCE_IN_PROGRESS); both sync, and no partition is given to both; p0 served as the acknowledged offset",
+        run: super::rebalance::commit_during_rebalance,
     },
 ];
 
@@ -141,6 +146,8 @@ pub struct Run<'a> {
     exchanges: Vec<Exchange>,
     findings: Vec<Finding>,
     skipped: Option<String>,
+    /// The broker's id of each member, with its number on the core's side.
+    ids: Vec<(String, usize)>,
     /// The core taking the same steps.
     pub(super) mirror: Mirror,
     progress: &'a mut dyn FnMut(Progress),
@@ -203,6 +210,13 @@ impl Run<'_> {
         );
     }
 
+    /// Notes the broker's id for member `k`.
+    pub(super) fn name_member(&mut self, id: &str, k: usize) {
+        if !id.is_empty() && !self.ids.iter().any(|(i, _)| i == id) {
+            self.ids.push((id.to_string(), k));
+        }
+    }
+
     /// JoinGroup of member `k` until MEMBER_ID_REQUIRED is passed, each answer judged.
     pub(super) fn join(
         &mut self,
@@ -216,6 +230,7 @@ impl Run<'_> {
             let sent = format!("JoinGroup(member=\"{}\")", m.id);
             let j = m.join_once().map_err(io)?;
             let core = self.mirror.join(k);
+            self.name_member(&j.member_id, k);
             self.saw(name, sent, joined(&j));
             self.expect(j.error, core, rule);
             if j.error == ErrorCode::MemberIdRequired.code() {
@@ -279,8 +294,8 @@ impl Run<'_> {
         }
     }
 
-    /// SyncGroup of member `k`, the only member it can name (each scenario's generations have
-    /// one member).
+    /// SyncGroup of member `k`; as leader, it assigns round-robin over the members the broker
+    /// listed, and the core's leader over the same members.
     pub(super) fn sync(
         &mut self,
         name: &str,
@@ -290,10 +305,10 @@ impl Run<'_> {
     ) -> Result<i16, ProbeError> {
         let leads = j.leader == m.id;
         let members: &[String] = if leads { &j.members } else { &[] };
+        // The members the broker lists, as the core numbers them (unknown ones left out).
         let numbered: Vec<usize> = members
             .iter()
-            .filter(|id| **id == m.id)
-            .map(|_| k)
+            .filter_map(|id| self.ids.iter().find(|(i, _)| i == id).map(|(_, n)| *n))
             .collect();
         let core = self.mirror.sync(k, &numbered);
         let e = m.sync(members, self.broker.partitions).map_err(io)?;
@@ -429,6 +444,22 @@ impl Run<'_> {
         self.findings.iter().any(|f| f.class == Class::Deviation)
     }
 
+    /// After a deviation the broker is in a state the core cannot reach: a member leaves
+    /// without its answer being judged.
+    pub(super) fn leave_unjudged(
+        &mut self,
+        name: &str,
+        m: &mut WireMember,
+    ) -> Result<(), ProbeError> {
+        if m.id.is_empty() {
+            return Ok(());
+        }
+        let e = m.leave().map_err(io)?;
+        let sent = format!("LeaveGroup(member={}) (not judged)", m.id);
+        self.saw(name, sent, code_name(e));
+        Ok(())
+    }
+
     /// Whether the coordinator can be moved; the scenario is skipped if not.
     pub(super) fn can_move_coordinator(&mut self) -> bool {
         if self.cfg.move_coordinator.is_none() {
@@ -496,6 +527,160 @@ impl Run<'_> {
     }
 }
 
+/// A member's JoinGroup (with its id) sent on a thread of its own, since it waits for the
+/// other members. The core takes the same step once the broker shows it has taken it (see
+/// [`Run::core_takes_join`]): the probe cannot see when the broker reads a request, and the
+/// two orders of that join and the other member's requests give different answers.
+pub(super) struct JoinInBackground {
+    name: String,
+    k: usize,
+    sent: String,
+    /// The core's answer once it has taken the step (`Some(None)`: it parked the join).
+    core: Option<Option<ErrorCode>>,
+    thread: std::thread::JoinHandle<std::io::Result<(WireMember, Joined)>>,
+}
+
+impl Run<'_> {
+    /// Member `k` gets a member id: one JoinGroup without one, judged (KIP-394's
+    /// MEMBER_ID_REQUIRED with an id).
+    pub(super) fn member_id(
+        &mut self,
+        name: &str,
+        k: usize,
+        m: &mut WireMember,
+    ) -> Result<Joined, ProbeError> {
+        let j = m.join_once().map_err(io)?;
+        let core = self.mirror.join(k);
+        self.name_member(&j.member_id, k);
+        self.saw(name, "JoinGroup(member=\"\")".into(), joined(&j));
+        self.expect(
+            j.error,
+            core,
+            "JoinGroup: MEMBER_ID_REQUIRED with an id to a member with none (KIP-394)",
+        );
+        Ok(j)
+    }
+
+    /// Sends member `k`'s JoinGroup without waiting for its answer.
+    pub(super) fn join_in_background(
+        &mut self,
+        name: &str,
+        k: usize,
+        mut m: WireMember,
+    ) -> JoinInBackground {
+        let sent = format!("JoinGroup(member=\"{}\")", m.id);
+        let thread = std::thread::spawn(move || {
+            let j = m.join_once()?;
+            Ok((m, j))
+        });
+        JoinInBackground {
+            name: name.into(),
+            k,
+            sent,
+            core: None,
+            thread,
+        }
+    }
+
+    /// The core takes the join sent in the background, if it has not yet: called when the
+    /// broker's answers show it has taken it (a rebalance begun), or before the join's answer
+    /// is judged.
+    pub(super) fn core_takes_join(&mut self, pending: &mut JoinInBackground) {
+        if pending.core.is_none() {
+            pending.core = Some(self.mirror.join(pending.k));
+        }
+    }
+
+    /// Heartbeats of member `k` while `pending` waits, until the broker answers one
+    /// REBALANCE_IN_PROGRESS (the waiting join has begun a rebalance) or `within` has passed;
+    /// every answer judged against the core, which takes the waiting join just before the
+    /// heartbeat whose answer shows it. The last answer.
+    pub(super) fn heartbeat_until_rebalance(
+        &mut self,
+        name: &str,
+        k: usize,
+        m: &mut WireMember,
+        pending: &mut JoinInBackground,
+        within: Duration,
+    ) -> Result<i16, ProbeError> {
+        let rebalancing = ErrorCode::RebalanceInProgress.code();
+        let deadline = Instant::now() + within;
+        loop {
+            let e = m.heartbeat().map_err(io)?;
+            if e == rebalancing {
+                self.core_takes_join(pending);
+            }
+            let core = self.mirror.heartbeat(k);
+            let sent = format!("Heartbeat(member={}, generation={})", m.id, m.generation);
+            self.saw(name, sent, code_name(e));
+            let rule = "Heartbeat: REBALANCE_IN_PROGRESS once another member's JoinGroup has begun a rebalance";
+            self.expect(e, core, rule);
+            if e != 0 || Instant::now() >= deadline {
+                return Ok(e);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for a join sent in the background and judges its answer against the core's (a
+    /// parked one against the answer the core gave it since), and its generation against the
+    /// one `other` was told in the same join phase. Meanwhile `other` heartbeats every third
+    /// of its session, as a client's heartbeat thread does, so that a broker slow to answer
+    /// does not expire it for the probe's silence.
+    pub(super) fn join_completed(
+        &mut self,
+        mut pending: JoinInBackground,
+        other: (&str, usize, &mut WireMember),
+    ) -> Result<(WireMember, Joined), ProbeError> {
+        let (other_name, other_k, other_m) = other;
+        self.core_takes_join(&mut pending);
+        let mut beat = Instant::now();
+        while !pending.thread.is_finished() {
+            if beat.elapsed() >= self.cfg.session_timeout / 3 {
+                self.heartbeat(other_name, other_k, other_m)?;
+                beat = Instant::now();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let JoinInBackground {
+            name,
+            k,
+            sent,
+            core,
+            thread,
+        } = pending;
+        let (m, j) = thread
+            .join()
+            .expect("a join thread does not panic")
+            .map_err(io)?;
+        let core = match core.flatten() {
+            Some(c) => Some(c),
+            None => self.mirror.receive(k),
+        };
+        self.name_member(&j.member_id, k);
+        self.saw(
+            &name,
+            format!("{sent} (sent in the background)"),
+            joined(&j),
+        );
+        let rule = "JoinGroup: a member waiting in a join phase gets the generation formed when every member has rejoined";
+        self.expect(j.error, core, rule);
+        let same_phase = self.mirror.generation(k) == self.mirror.generation(other_k);
+        if j.error == 0 && same_phase && j.generation != other_m.generation {
+            self.found(
+                Class::Deviation,
+                "JoinGroup: the members of one join phase are told the same generation",
+                format!(
+                    "generation {} for {}, {} for {}",
+                    j.generation, j.member_id, other_m.generation, other_m.id
+                ),
+                Some(format!("generation {} for both", other_m.generation)),
+            );
+        }
+        Ok((m, j))
+    }
+}
+
 fn io(e: std::io::Error) -> ProbeError {
     ProbeError::NotKafka(format!("the connection failed: {e}"))
 }
@@ -550,6 +735,7 @@ pub fn run_all(
             exchanges: Vec::new(),
             findings: Vec::new(),
             skipped: None,
+            ids: Vec::new(),
             mirror: Mirror::new(broker.partitions as u8),
             progress: &mut progress,
         };

@@ -11,7 +11,7 @@
 //! against the core's would only repeat the first difference. The same seed makes the same
 //! choices from the same answers.
 
-use super::scenario::{code_name, Class, Run};
+use super::scenario::{Class, Run};
 use super::ProbeError;
 use crate::property::Property;
 use crate::protocol::{ErrorCode, Generation};
@@ -88,19 +88,13 @@ pub fn walk(run: &mut Run, seed: u64) -> Result<(), ProbeError> {
             break;
         }
     }
-    if !a.id.is_empty() && !run.deviated() {
-        run.leave("A", 0, &mut a)?;
+    if run.deviated() {
+        run.leave_unjudged("A", &mut a)
     } else if !a.id.is_empty() {
-        let e = a
-            .leave()
-            .map_err(|e| ProbeError::NotKafka(format!("LeaveGroup: {e}")))?;
-        run.saw(
-            "A",
-            format!("LeaveGroup(member={}) (not judged)", a.id),
-            code_name(e),
-        );
+        run.leave("A", 0, &mut a)
+    } else {
+        Ok(())
     }
-    Ok(())
 }
 
 fn step(

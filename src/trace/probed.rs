@@ -76,7 +76,8 @@ impl ProbeTrace {
                 | Step::Leave { member }
                 | Step::Expire { member }
                 | Step::SetGeneration { member, .. }
-                | Step::Forget { member } => vec![*member],
+                | Step::Forget { member }
+                | Step::Receive { member } => vec![*member],
                 Step::MoveCoordinator => vec![],
             };
             if let Some(m) = members.iter().find(|m| **m >= MAX_MEMBERS) {

@@ -149,6 +149,13 @@ fn probing_the_correct_coordinator_finds_nothing() {
                 == 3,
         "{racing:?}"
     );
+    // A leave during CompletingRebalance voided that generation's SyncGroup.
+    let left = answers("leave-during-completing-rebalance");
+    assert!(
+        left.iter()
+            .any(|a| a.starts_with("REBALANCE_IN_PROGRESS partitions=")),
+        "{left:?}"
+    );
     // The walks met the coordinator's fencing, a coordinator move and an acknowledged commit.
     let walked: Vec<(&str, &str)> = reports
         .iter()

@@ -94,7 +94,7 @@ pub struct Scenario {
     run: fn(&mut Run) -> Result<(), ProbeError>,
 }
 
-pub const SCENARIOS: [Scenario; 5] = [
+pub const SCENARIOS: [Scenario; 6] = [
     Scenario {
         name: "member-id-required",
         about: "KIP-394: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, its only member leading, and SyncGroup gives the member what its leader assigned",
@@ -119,6 +119,11 @@ pub const SCENARIOS: [Scenario; 5] = [
         name: "commit-during-rebalance",
         about: "commits while a rebalance runs, and single_owner: A forms a generation; B's JoinGroup starts a rebalance and waits for A; A, told by its Heartbeat (REBALANCE_IN_PROGRESS), commits p0@1 in its generation while the group prepares the rebalance (Kafka accepts it: A still owns its partitions until it rejoins); A rejoins and the next generation forms; B commits before the assignment is given (Kafka: REBALANCE_IN_PROGRESS); both sync, and no partition is given to both; p0 served as the acknowledged offset",
         run: super::rebalance::commit_during_rebalance,
+    },
+    Scenario {
+        name: "leave-during-completing-rebalance",
+        about: "a leave while the group waits for its leader's assignment: B joins A's group and the next generation forms with both; B leaves before any SyncGroup; the leave begins another rebalance, so A's SyncGroup of the abandoned generation is refused (REBALANCE_IN_PROGRESS), and A's rejoin forms the next generation with A alone, which A leads and syncs",
+        run: super::rebalance::leave_during_completing_rebalance,
     },
 ];
 

@@ -280,3 +280,20 @@ fn the_leader_runs_the_selected_assignor_and_an_unknown_one_is_fatal() {
     assert!(c.on_response(&refused, &CFG).is_none());
     assert!(c.is_closed(), "INCONSISTENT_GROUP_PROTOCOL");
 }
+
+// REBALANCE_IN_PROGRESS to a Stable consumer's commit: the Java client's commit handler
+// requests a rejoin (its partitions revoked, eagerly, before it rejoins), rather than taking the
+// commit as lost. The coordinator of the model answers a commit so only once the member has
+// rejoined, so this is the client's rule on its own.
+#[test]
+fn a_commit_answered_rebalance_in_progress_makes_a_stable_consumer_rejoin() {
+    let mut c = consumer_in(Phase::Stable);
+    assert!(c.commit().is_some());
+    let rebalancing = Response::OffsetCommit {
+        error: ErrorCode::RebalanceInProgress,
+        offsets: vec![(0, 3)],
+    };
+    c.on_response(&rebalancing, &CFG);
+    assert_eq!(c.phase, Phase::Revoking);
+    assert_eq!(c.owned, Partitions::all(2), "revoked only by the rejoin");
+}

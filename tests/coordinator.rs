@@ -2442,3 +2442,19 @@ fn a_loaded_group_knows_its_members_by_the_selected_protocol_only() {
     assert!(h.send(2, offering(Some(b), &UPGRADED)).is_empty());
     assert_eq!(h.state(), GroupState::PreparingRebalance);
 }
+
+/// OffsetFetch names partitions by number; one the group's topic does not have is left out of
+/// the answer (the wire layer answers such a request itself, but the core must not read past
+/// its offsets).
+#[test]
+fn offset_fetch_of_a_partition_the_topic_does_not_have_answers_without_it() {
+    let mut h = Harness::new();
+    let beyond: Partitions = [PARTITIONS].into_iter().collect();
+    match h.ask(ADMIN, Request::OffsetFetch { partitions: beyond }) {
+        Response::OffsetFetch {
+            error: ErrorCode::None,
+            offsets,
+        } => assert!(offsets.is_empty(), "{offsets:?}"),
+        other => panic!("OffsetFetch failed: {other:?}"),
+    }
+}

@@ -331,4 +331,54 @@ mod tests {
             "not a member"
         );
     }
+
+    /// The fencing part of the judgement, and the commit of a cooperative member that rejoined:
+    /// legitimate only in a newer generation its own JoinGroup answer formed, for a partition
+    /// the durable generation gave it.
+    #[test]
+    fn fencing_and_a_rejoining_members_commit_are_judged_against_the_durable_generation() {
+        let member = |seq| MemberId {
+            epoch: LeaderEpoch(0),
+            seq,
+        };
+        let (a, b, stranger) = (member(0), member(1), member(2));
+        let mut log = OffsetsLog::new(BrokerId(0));
+        let group = Record::GroupMetadata {
+            instances: Vec::new(),
+            protocol: None,
+            generation: Generation(2),
+            leader: Some(a),
+            members: vec![
+                (a, [0].into_iter().collect()),
+                (b, [1].into_iter().collect()),
+            ],
+        };
+        log.append(LeaderEpoch(0), vec![group]).unwrap();
+        log.replicate_one();
+        let durable = log.durable_group().expect("durable group metadata");
+        assert!(durable.fences_in(Some((a, Generation(2)))));
+        assert!(
+            !durable.fences_in(Some((stranger, Generation(2)))),
+            "not a member"
+        );
+        assert!(
+            !durable.fences_in(Some((a, Generation(1)))),
+            "an older generation"
+        );
+        assert!(!durable.fences_in(None));
+        let formed = [(Generation(3), a)];
+        assert!(log.rejoining_commit_is_legit(0, Some((a, Generation(3))), &formed));
+        assert!(
+            !log.rejoining_commit_is_legit(1, Some((a, Generation(3))), &formed),
+            "p1 was b's"
+        );
+        assert!(
+            !log.rejoining_commit_is_legit(0, Some((a, Generation(2))), &formed),
+            "not a newer generation"
+        );
+        assert!(
+            !log.rejoining_commit_is_legit(1, Some((b, Generation(3))), &formed),
+            "no JoinGroup answer formed generation 3 for b"
+        );
+    }
 }

@@ -255,40 +255,38 @@ impl LogAppender for OffsetsLog {
 mod tests {
     use super::*;
 
+    fn member(seq: u32) -> MemberId {
+        MemberId {
+            epoch: LeaderEpoch(0),
+            seq,
+        }
+    }
+
+    /// Generation 2 with members 0 (given p0) and 1 (given p1), led by member 0.
+    fn generation_two() -> Record {
+        Record::GroupMetadata {
+            instances: Vec::new(),
+            protocol: None,
+            generation: Generation(2),
+            leader: Some(member(0)),
+            members: vec![
+                (member(0), [0].into_iter().collect()),
+                (member(1), [1].into_iter().collect()),
+            ],
+        }
+    }
+
     /// no_zombie_commit's judgement: a durable commit is legitimate only from a member of the
     /// durable generation that was given that very partition.
     #[test]
     fn a_commit_is_legit_only_from_a_member_of_the_durable_generation_given_the_partition() {
-        let (a, b, stranger) = (
-            MemberId {
-                epoch: LeaderEpoch(0),
-                seq: 0,
-            },
-            MemberId {
-                epoch: LeaderEpoch(0),
-                seq: 1,
-            },
-            MemberId {
-                epoch: LeaderEpoch(0),
-                seq: 2,
-            },
-        );
+        let (a, b, stranger) = (member(0), member(1), member(2));
         let mut log = OffsetsLog::new(BrokerId(0));
-        let group = Record::GroupMetadata {
-            instances: Vec::new(),
-            protocol: None,
-            generation: Generation(2),
-            leader: Some(a),
-            members: vec![
-                (a, [0].into_iter().collect()),
-                (b, [1].into_iter().collect()),
-            ],
-        };
         assert!(
             !log.commit_is_legit(0, Some((a, Generation(2)))),
             "no group metadata yet"
         );
-        log.append(LeaderEpoch(0), vec![group]).unwrap();
+        log.append(LeaderEpoch(0), vec![generation_two()]).unwrap();
         log.replicate_one();
         assert!(log.commit_is_legit(0, Some((a, Generation(2)))));
         assert!(
@@ -337,23 +335,9 @@ mod tests {
     /// the durable generation gave it.
     #[test]
     fn fencing_and_a_rejoining_members_commit_are_judged_against_the_durable_generation() {
-        let member = |seq| MemberId {
-            epoch: LeaderEpoch(0),
-            seq,
-        };
         let (a, b, stranger) = (member(0), member(1), member(2));
         let mut log = OffsetsLog::new(BrokerId(0));
-        let group = Record::GroupMetadata {
-            instances: Vec::new(),
-            protocol: None,
-            generation: Generation(2),
-            leader: Some(a),
-            members: vec![
-                (a, [0].into_iter().collect()),
-                (b, [1].into_iter().collect()),
-            ],
-        };
-        log.append(LeaderEpoch(0), vec![group]).unwrap();
+        log.append(LeaderEpoch(0), vec![generation_two()]).unwrap();
         log.replicate_one();
         let durable = log.durable_group().expect("durable group metadata");
         assert!(durable.fences_in(Some((a, Generation(2)))));

@@ -1,7 +1,7 @@
 //! Scenarios with two members whose requests race: a JoinGroup waits for the other members,
 //! so it is sent on a thread of its own while the scenario goes on with the other member.
 
-use super::scenario::{Class, JoinInBackground, Run};
+use super::scenario::{JoinInBackground, Run};
 use super::ProbeError;
 use crate::property::Property;
 use crate::protocol::ErrorCode;
@@ -48,14 +48,12 @@ pub(super) fn commit_during_rebalance(run: &mut Run) -> Result<(), ProbeError> {
             .copied()
             .collect();
         if !shared.is_empty() {
-            run.found(
-                Class::Safety,
-                Property::SingleOwner.name(),
+            run.broke(
+                Property::SingleOwner,
                 format!(
                     "partitions {shared:?} given to both {} and {} in generation {}",
                     a.id, b.id, a.generation
                 ),
-                None,
             );
         }
     }

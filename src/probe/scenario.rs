@@ -195,6 +195,12 @@ impl Run<'_> {
         });
     }
 
+    /// A safety finding at the last exchange: `property` broken, as the broker's own answers
+    /// show.
+    pub(super) fn broke(&mut self, property: Property, detail: String) {
+        self.found(Class::Safety, property.name(), detail, None);
+    }
+
     /// A deviation unless the last answer has the code the core gives to the same step.
     pub(super) fn expect(&mut self, got: i16, core: Option<ErrorCode>, rule: &str) {
         let kafka = core.map_or(NO_ANSWER, |c| c.name()).to_string();
@@ -387,20 +393,16 @@ impl Run<'_> {
         self.saw(name, "OffsetFetch(p0)".into(), answer);
         let (acked, zombie) = (acked.map_or(-1, i64::from), zombie.map(i64::from));
         match &e {
-            Ok(o) if Some(o[0]) == zombie => self.found(
-                Class::Safety,
-                Property::NoZombieCommit.name(),
+            Ok(o) if Some(o[0]) == zombie => self.broke(
+                Property::NoZombieCommit,
                 format!(
                     "the fenced commit's p0@{} is the group's committed offset",
                     o[0]
                 ),
-                None,
             ),
-            Ok(o) if o[0] != acked => self.found(
-                Class::Safety,
-                Property::NoLostCommit.name(),
+            Ok(o) if o[0] != acked => self.broke(
+                Property::NoLostCommit,
                 format!("the acknowledged p0@{acked} is served as p0@{}", o[0]),
-                None,
             ),
             _ => {}
         }
@@ -848,15 +850,10 @@ fn zombie_commit_after_expiry(run: &mut Run) -> Result<(), ProbeError> {
     let late = 7;
     let accepted = run.commit("A", 0, &mut a, late)? == 0;
     if accepted && fenced {
-        run.found(
-            Class::Safety,
-            Property::NoZombieCommit.name(),
-            format!(
+        run.broke(Property::NoZombieCommit, format!(
                 "the broker accepted {}'s commit in generation {} after its own JoinGroup answer formed generation {} without it",
                 a.id, a.generation, jb.generation
-            ),
-            None,
-        );
+            ));
     }
     // Had the broker not fenced A, its late commit is simply the acknowledged one.
     let acked = if accepted && !fenced { late } else { acked };
@@ -887,14 +884,9 @@ fn stale_generation(run: &mut Run) -> Result<(), ProbeError> {
     run.heartbeat("A", 0, &mut a)?;
     let late = 5;
     if run.commit("A", 0, &mut a, late)? == 0 {
-        run.found(
-            Class::Safety,
-            Property::NoZombieCommit.name(),
-            format!(
+        run.broke(Property::NoZombieCommit, format!(
                 "the broker accepted a commit in generation {old} after its own answer formed generation {new}"
-            ),
-            None,
-        );
+            ));
     }
     let none: [String; 0] = [];
     let core = run.mirror.sync(0, &[]);
@@ -933,16 +925,11 @@ fn assignment_survives_coordinator_move(run: &mut Run) -> Result<(), ProbeError>
         return run.leave("A", 0, &mut a);
     }
     if synced.elapsed() < run.cfg.session_timeout {
-        run.found(
-            Class::Safety,
-            Property::DurableBeforeAck.name(),
-            format!(
+        run.broke(Property::DurableBeforeAck, format!(
                 "the broker acknowledged {}'s assignment in generation {acknowledged}, and once its coordinator moved it answered {} to it within its session: the acknowledged generation was not durable",
                 a.id,
                 code_name(e)
-            ),
-            None,
-        );
+            ));
     }
     // A starts over as a new member, as a client does when fenced; the core has nothing to
     // mirror past the deviation. The generation it joins must still be newer.
@@ -963,14 +950,12 @@ fn assignment_survives_coordinator_move(run: &mut Run) -> Result<(), ProbeError>
     let j = j.expect("joined at least once");
     // A fresh member: even the same generation number is another generation.
     if j.error == 0 && j.generation <= acknowledged {
-        run.found(
-            Class::Safety,
-            Property::GenerationMonotonic.name(),
+        run.broke(
+            Property::GenerationMonotonic,
             format!(
                 "generation {} formed after the broker had acknowledged generation {acknowledged}",
                 j.generation
             ),
-            None,
         );
     }
     Ok(())

@@ -11,7 +11,7 @@
 //! against the core's would only repeat the first difference. The same seed makes the same
 //! choices from the same answers.
 
-use super::scenario::{Class, Run};
+use super::scenario::Run;
 use super::ProbeError;
 use crate::property::Property;
 use crate::protocol::{ErrorCode, Generation};
@@ -116,15 +116,10 @@ fn step(
                     j.generation < *n || (j.generation == *n && j.member_id != *id)
                 };
                 if let Some((n, _)) = seen.acknowledged.as_ref().filter(|a| went_back(a)) {
-                    run.found(
-                        Class::Safety,
-                        Property::GenerationMonotonic.name(),
-                        format!(
+                    run.broke(Property::GenerationMonotonic, format!(
                             "generation {} formed for {} after the broker had acknowledged generation {n}",
                             j.generation, j.member_id
-                        ),
-                        None,
-                    );
+                        ));
                 }
                 if before.0 >= 0 && j.generation != before.0 {
                     seen.older = Some(before);
@@ -171,14 +166,9 @@ fn step(
                 run.heartbeat("A", 0, a)?;
             } else if commit(run, a, seen)? == 0 {
                 if let Some((n, _)) = seen.acknowledged.as_ref().filter(|(n, _)| *n > broker) {
-                    run.found(
-                        Class::Safety,
-                        Property::NoZombieCommit.name(),
-                        format!(
+                    run.broke(Property::NoZombieCommit, format!(
                             "the broker accepted a commit in generation {broker} after it had acknowledged generation {n}"
-                        ),
-                        None,
-                    );
+                        ));
                 }
             }
             a.generation = now;

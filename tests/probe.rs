@@ -156,6 +156,36 @@ fn probing_the_correct_coordinator_finds_nothing() {
             .any(|a| a.starts_with("REBALANCE_IN_PROGRESS partitions=")),
         "{left:?}"
     );
+    // The core's consumers: the cooperative leader learned what A owned, and B was given, in
+    // the follow-up rebalance, what A had revoked; the static member's new process took the
+    // membership over (KIP-814's skip_assignment for the replaced leader), and the old one's
+    // commit was fenced.
+    let cooperative = reports
+        .iter()
+        .find(|r| r.scenario == "cooperative-revocation")
+        .unwrap();
+    assert!(
+        cooperative
+            .exchanges
+            .iter()
+            .any(|e| e.answer.starts_with("JoinGroup NONE") && e.answer.contains("owned=[")),
+        "{:?}",
+        cooperative.exchanges
+    );
+    assert!(
+        cooperative
+            .exchanges
+            .iter()
+            .any(|e| e.member == "B" && e.answer.starts_with("SyncGroup NONE assignment={p")),
+        "{:?}",
+        cooperative.exchanges
+    );
+    let replaced = answers("static-member-replaced");
+    assert!(
+        replaced.iter().any(|a| a.contains("skip-assignment"))
+            && replaced.iter().any(|a| a.contains("FENCED_INSTANCE_ID")),
+        "{replaced:?}"
+    );
     // The walks met the coordinator's fencing, a coordinator move and an acknowledged commit.
     let walked: Vec<(&str, &str)> = reports
         .iter()
@@ -198,6 +228,26 @@ fn probing_commit_without_fencing_finds_the_zombie_commit() {
         zombie.findings
     );
     traces_replay_and_forgeries_diverge(&broker, zombie);
+    // The static member's old process, played by the core's consumer, commits after the
+    // instance was given to a new process: accepted, where Kafka fences it.
+    let replaced = reports
+        .iter()
+        .find(|r| r.scenario == "static-member-replaced")
+        .unwrap();
+    assert!(
+        replaced
+            .findings
+            .iter()
+            .any(|f| f.class == Class::Safety && f.judgement == "no_zombie_commit")
+            && replaced
+                .findings
+                .iter()
+                .any(|f| f.class == Class::Deviation
+                    && f.kafka.as_deref() == Some("FENCED_INSTANCE_ID")),
+        "{:?}",
+        replaced.findings
+    );
+    traces_replay_and_forgeries_diverge(&broker, replaced);
     // The JUnit report fails that scenario, and only scenarios with findings.
     let xml = groupcheck::probe::report::junit(&broker, &reports);
     let doc = roxmltree::Document::parse(&xml).expect("the JUnit report is XML");

@@ -6,11 +6,12 @@
 //! way); a member's session expiring is a step the scenario takes explicitly, once it has
 //! waited past the session timeout on the broker.
 
+use crate::consumer::{Consumer, Send};
 use crate::coordinator::CoreConfig;
 use crate::flaw::Flaws;
 use crate::protocol::{
-    Assignor, Assignors, BrokerId, ClientAddr, ConsumerId, ErrorCode, Generation, MemberId, Offset,
-    Partition, Partitions, Request, Response,
+    Assignor, Assignors, BrokerId, ClientAddr, ConsumerId, ErrorCode, Generation, InstanceId,
+    MemberId, Offset, Partition, Partitions, Request, Response,
 };
 use crate::runtime::GroupService;
 use serde::{Deserialize, Serialize};
@@ -61,6 +62,51 @@ pub enum Step {
     Receive {
         member: usize,
     },
+    /// The member starts as the core's consumer ([`crate::consumer`]) with these assignors
+    /// and, for a static member, this instance id; its first request waits to be delivered.
+    Start {
+        member: usize,
+        assignors: Assignors,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<InstanceId>,
+    },
+    /// The consumer's application or heartbeat thread acts.
+    Act {
+        member: usize,
+        act: Act,
+    },
+    /// The consumer's next request goes out, and its answer, unless parked, is taken in.
+    Deliver {
+        member: usize,
+    },
+}
+
+/// What a consumer's application or heartbeat thread does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Act {
+    /// Processes the next record of every partition it may.
+    Process,
+    Commit,
+    Heartbeat,
+    Close,
+}
+
+impl Act {
+    /// `consumer` does it: the request it sends, if any.
+    pub fn on(self, consumer: &mut Consumer, cfg: &CoreConfig) -> Option<Send> {
+        match self {
+            Act::Process => {
+                for p in consumer.processable().iter() {
+                    consumer.process(p);
+                }
+                None
+            }
+            Act::Commit => consumer.commit(),
+            Act::Heartbeat => consumer.heartbeat(),
+            Act::Close => consumer.close(cfg),
+        }
+    }
 }
 
 /// A step and the core's answer to it: an error code's name, or none (the request waits, or
@@ -79,6 +125,8 @@ struct Mirrored {
     generation: Generation,
     /// Its last JoinGroup answer named it the generation's leader.
     leads: bool,
+    /// When it is the core's consumer: the consumer, and the request it is about to send.
+    driven: Option<(Consumer, Option<Send>)>,
 }
 
 pub struct Mirror {
@@ -89,6 +137,9 @@ pub struct Mirror {
     /// The broker coordinating the group (two brokers, for the coordinator to move).
     coordinator: BrokerId,
     members: Vec<Mirrored>,
+    pub cfg: CoreConfig,
+    /// The core's answer to the last request delivered for a consumer.
+    answer: Option<Response>,
 }
 
 impl Mirror {
@@ -105,6 +156,8 @@ impl Mirror {
             taken: Vec::new(),
             coordinator: BrokerId(0),
             members: Vec::new(),
+            cfg,
+            answer: None,
         }
     }
 
@@ -120,6 +173,7 @@ impl Mirror {
                 id: None,
                 generation: Generation(0),
                 leads: false,
+                driven: None,
             });
         }
         &mut self.members[m]
@@ -161,6 +215,24 @@ impl Mirror {
                 (me.id, me.generation) = (None, Generation(0));
                 None
             }
+            Step::Start {
+                member,
+                assignors,
+                instance,
+            } => {
+                self.start_step(*member, *assignors, *instance);
+                None
+            }
+            Step::Act { member, act } => {
+                let cfg = self.cfg;
+                if let Some((consumer, outbox)) = &mut self.member(*member).driven {
+                    if let Some(send) = act.on(consumer, &cfg) {
+                        *outbox = Some(send);
+                    }
+                }
+                None
+            }
+            Step::Deliver { member } => self.deliver_step(*member),
         };
         self.taken.push(Taken {
             step,
@@ -215,7 +287,90 @@ impl Mirror {
     fn receive_step(&mut self, m: usize) -> Option<ErrorCode> {
         let addr = self.member(m).addr;
         let answer = self.service.try_receive(addr)?;
+        if self.member(m).driven.is_some() {
+            return Some(self.consume(m, answer));
+        }
         Some(self.absorb(m, answer))
+    }
+
+    fn start_step(&mut self, m: usize, assignors: Assignors, instance: Option<InstanceId>) {
+        let (cfg, coordinator) = (self.cfg, self.coordinator);
+        let me = self.member(m);
+        let mut consumer = Consumer::new(me.addr, &cfg)
+            .with_assignors(assignors)
+            .with_instance(instance);
+        let first = consumer.on_coordinator_found(coordinator, &cfg);
+        me.driven = Some((consumer, first));
+    }
+
+    /// Member `m`, the core's consumer, starts (see [`Step::Start`]).
+    pub fn start(&mut self, m: usize, assignors: Assignors, instance: Option<InstanceId>) {
+        self.take(Step::Start {
+            member: m,
+            assignors,
+            instance,
+        });
+    }
+
+    /// Consumer `m` does `act`.
+    pub fn act(&mut self, m: usize, act: Act) {
+        self.take(Step::Act { member: m, act });
+    }
+
+    /// The request consumer `m` is about to send.
+    pub fn outbox(&self, m: usize) -> Option<&Request> {
+        let (_, outbox) = self.members.get(m)?.driven.as_ref()?;
+        outbox.as_ref().map(|s| &s.request)
+    }
+
+    /// Consumer `m`'s request goes out: the core's answer, unless it parks the request.
+    pub fn deliver(&mut self, m: usize) -> Option<Response> {
+        self.answer = None;
+        self.take(Step::Deliver { member: m });
+        self.answer.take()
+    }
+
+    /// The answer the core had parked for consumer `m`, if it has come.
+    pub fn receive_answer(&mut self, m: usize) -> Option<Response> {
+        self.answer = None;
+        self.receive(m);
+        self.answer.take()
+    }
+
+    fn deliver_step(&mut self, m: usize) -> Option<ErrorCode> {
+        let addr = self.member(m).addr;
+        let send = self.member(m).driven.as_mut()?.1.take()?;
+        self.service.send(send.to, addr, &send.request);
+        while self.service.replicate() {}
+        let answer = self.service.try_receive(addr)?;
+        Some(self.consume(m, answer))
+    }
+
+    /// Consumer `m` takes in `answer`; its next request waits to be delivered.
+    fn consume(&mut self, m: usize, answer: Response) -> ErrorCode {
+        let (cfg, coordinator) = (self.cfg, self.coordinator);
+        let error = answer.error();
+        let me = self.member(m);
+        if let Some((consumer, outbox)) = &mut me.driven {
+            *outbox = consumer.on_response(&answer, &cfg);
+            if outbox.is_none() && consumer.needs_coordinator() {
+                *outbox = consumer.on_coordinator_found(coordinator, &cfg);
+            }
+            me.id = consumer.member_id;
+            me.generation = consumer.generation.unwrap_or_default();
+        }
+        self.answer = Some(answer);
+        error
+    }
+
+    /// The member whose id the core gave is `id`.
+    pub fn numbered(&self, id: MemberId) -> Option<usize> {
+        self.members.iter().position(|m| m.id == Some(id))
+    }
+
+    /// Consumer `m` as the core drives it.
+    pub fn consumer(&self, m: usize) -> Option<&Consumer> {
+        Some(&self.members.get(m)?.driven.as_ref()?.0)
     }
 
     /// SyncGroup of `m` in its generation; as leader (`members` not empty) it gives the

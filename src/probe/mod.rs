@@ -17,6 +17,8 @@
 //! session really expired, what is durable — is judged by its consequences: the members a
 //! JoinGroup answer lists, the offsets an OffsetFetch serves.
 
+mod consumers;
+mod driven;
 pub mod mirror;
 mod rebalance;
 pub mod report;
@@ -141,6 +143,10 @@ const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Broker {
     pub bootstrap: String,
     pub partitions: i32,
+    /// The JoinGroup version the core's consumers speak: 9 (KIP-814's `skip_assignment`), or
+    /// the broker's newest if older.
+    #[serde(skip)]
+    pub join_version: i16,
 }
 
 /// Checks that `bootstrap` is a Kafka broker that speaks the versions the probe needs, and
@@ -205,9 +211,15 @@ pub fn preflight(cfg: &ProbeConfig) -> Result<Broker, ProbeError> {
             cfg.topic
         )));
     }
+    let join_version = versions
+        .api_keys
+        .iter()
+        .find(|k| k.api_key == ApiKey::JoinGroup as i16)
+        .map_or(5, |k| k.max_version.clamp(5, 9));
     Ok(Broker {
         bootstrap: cfg.bootstrap.clone(),
         partitions,
+        join_version,
     })
 }
 

@@ -2,10 +2,12 @@
 //! judges the broker's answers: safety, or a deviation from the answer the core gives to the
 //! same step ([`super::mirror`]).
 
+use super::driven::Holding;
 use super::mirror::{Mirror, Taken};
 use super::{coordinator, Broker, ProbeConfig, ProbeError};
 use crate::property::Property;
 use crate::protocol::ErrorCode;
+use crate::wire::core_client::WireNames;
 use crate::wire::member::{Joined, WireMember};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
@@ -94,7 +96,7 @@ pub struct Scenario {
     run: fn(&mut Run) -> Result<(), ProbeError>,
 }
 
-pub const SCENARIOS: [Scenario; 6] = [
+pub const SCENARIOS: [Scenario; 8] = [
     Scenario {
         name: "member-id-required",
         about: "KIP-394: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, its only member leading, and SyncGroup gives the member what its leader assigned",
@@ -125,6 +127,16 @@ pub const SCENARIOS: [Scenario; 6] = [
         about: "a leave while the group waits for its leader's assignment: B joins A's group and the next generation forms with both; B leaves before any SyncGroup; the leave begins another rebalance, so A's SyncGroup of the abandoned generation is refused (REBALANCE_IN_PROGRESS), and A's rejoin forms the next generation with A alone, which A leads and syncs",
         run: super::rebalance::leave_during_completing_rebalance,
     },
+    Scenario {
+        name: "cooperative-revocation",
+        about: "KIP-429, played by the core's consumers (cooperative-sticky): A owns every partition; B joins; A rejoins claiming what it owns and, leading, gives B nothing yet and leaves out what A must give up; A revokes it (committing first) and rejoins; B rejoins; A assigns the revoked partitions to B. Every answer judged against the core's (the leader must learn each member's claim), and single_owner at every assignment",
+        run: super::consumers::cooperative_revocation,
+    },
+    Scenario {
+        name: "static-member-replaced",
+        about: "KIP-345, played by the core's consumers: a static member forms a generation and commits; the same group.instance.id starts in another process, which takes the membership over without a rebalance and gets the same assignment; the old process's commit must be fenced (FENCED_INSTANCE_ID, no_zombie_commit), and its Heartbeat tells it so",
+        run: super::consumers::static_member_replaced,
+    },
 ];
 
 pub(super) fn code_name(code: i16) -> String {
@@ -145,9 +157,9 @@ fn joined(j: &Joined) -> String {
 /// A scenario being run: the members' exchanges and the findings so far.
 pub struct Run<'a> {
     pub(super) cfg: &'a ProbeConfig,
-    broker: &'a Broker,
-    group: String,
-    coordinator: String,
+    pub(super) broker: &'a Broker,
+    pub(super) group: String,
+    pub(super) coordinator: String,
     exchanges: Vec<Exchange>,
     findings: Vec<Finding>,
     skipped: Option<String>,
@@ -156,6 +168,10 @@ pub struct Run<'a> {
     /// The core taking the same steps.
     pub(super) mirror: Mirror,
     progress: &'a mut dyn FnMut(Progress),
+    /// The broker's member ids as the core's consumers know them.
+    pub(super) names: WireNames,
+    /// What each of the core's consumers holds, by its number.
+    pub(super) holdings: Vec<Option<Holding>>,
 }
 
 impl Run<'_> {
@@ -219,6 +235,16 @@ impl Run<'_> {
             format!("answered {}", code_name(got)),
             Some(kafka),
         );
+    }
+
+    /// The scenario is not played, for `why`.
+    pub(super) fn skip(&mut self, why: &str) {
+        self.skipped = Some(why.into());
+    }
+
+    /// The number of the member the broker calls `id`.
+    pub(super) fn number_of(&self, id: &str) -> Option<usize> {
+        self.ids.iter().find(|(i, _)| i == id).map(|(_, n)| *n)
     }
 
     /// Notes the broker's id for member `k`.
@@ -688,7 +714,7 @@ impl Run<'_> {
     }
 }
 
-fn io(e: std::io::Error) -> ProbeError {
+pub(super) fn io(e: std::io::Error) -> ProbeError {
     ProbeError::NotKafka(format!("the connection failed: {e}"))
 }
 
@@ -745,6 +771,8 @@ pub fn run_all(
             ids: Vec::new(),
             mirror: Mirror::new(broker.partitions as u8),
             progress: &mut progress,
+            names: WireNames::default(),
+            holdings: Vec::new(),
         };
         match play {
             Play::Scenario(run_it) => run_it(&mut run)?,

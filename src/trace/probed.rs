@@ -77,7 +77,10 @@ impl ProbeTrace {
                 | Step::Expire { member }
                 | Step::SetGeneration { member, .. }
                 | Step::Forget { member }
-                | Step::Receive { member } => vec![*member],
+                | Step::Receive { member }
+                | Step::Start { member, .. }
+                | Step::Act { member, .. }
+                | Step::Deliver { member } => vec![*member],
                 Step::MoveCoordinator => vec![],
             };
             if let Some(m) = members.iter().find(|m| **m >= MAX_MEMBERS) {

@@ -9,6 +9,7 @@
 //! - [`server`]: the listeners and connections.
 //! - [`client`] and [`member`]: a connection to a Kafka broker, and a group member over it
 //!   (for the benchmark and the probe).
+//! - [`core_client`]: the core's consumer over such a connection (for the probe).
 //!
 //! Every group decision is the core's. docs/serve.md says what the server can observe and
 //! check, and what it cannot.
@@ -16,6 +17,7 @@
 pub mod api;
 pub mod bench;
 pub mod client;
+pub mod core_client;
 pub mod frame;
 pub mod group;
 pub mod member;

@@ -1,0 +1,145 @@
+//! Scenarios played by the core's consumers ([`super::driven`]): the protocols whose client
+//! side decides what is safe — a cooperative revocation (KIP-429), where the leader's assignor
+//! and each member's claims keep a partition from having two owners, and a static member
+//! replaced (KIP-345), where the coordinator must fence the process that lost its instance.
+
+use super::driven::Driven;
+use super::mirror::Act;
+use super::scenario::Run;
+use super::ProbeError;
+use crate::property::Property;
+use crate::protocol::{Assignor, Assignors, ErrorCode, InstanceId, Response};
+
+/// Two cooperative-sticky members. A forms a generation alone, owns every partition, processes
+/// and commits. B joins; A learns of the rebalance from its Heartbeat, commits, and rejoins
+/// claiming what it owns, and, leading, assigns: the cooperative assignor gives B nothing yet
+/// and leaves out what A must give up. A revokes it (commits first) and rejoins at once; B
+/// learns of that rebalance from its Heartbeat and rejoins; A assigns the revoked partitions
+/// to B. Judged: every answer against the core's (the leader must learn each member's claim),
+/// and `single_owner` at every assignment.
+pub(super) fn cooperative_revocation(run: &mut Run) -> Result<(), ProbeError> {
+    if run.broker.partitions < 2 {
+        run.skip("a cooperative revocation needs a topic of at least two partitions");
+        return Ok(());
+    }
+    let cooperative = Assignors::one(Assignor::CooperativeSticky);
+    let Some(mut a) = formed_and_committed(run, "A", 0, cooperative, None)? else {
+        return Ok(());
+    };
+    let within = run.cfg.session_timeout / 2;
+    let (b, first) = run.start("B", 1, cooperative, None)?;
+    let mut b = b;
+    let Some(join) = run.drive(&mut b, first)? else {
+        return run.close(&mut a);
+    };
+    let mut waiting = run.send_waiting(b, join);
+    // A rejoins once its Heartbeat tells it; its JoinGroup ends the join phase (B waits), and
+    // A, leading, assigns, revokes what it lost, and is about to rejoin.
+    let next = run.beat_until_rebalance(&mut a, &mut waiting, within)?;
+    let join = run.drive(&mut a, next)?;
+    let a_rejoin = run.send_now(&mut a, join)?;
+    let (mut b, next) = run.waited(waiting, &mut a)?;
+    run.drive_alone(&mut b, next)?;
+    let Some(rejoin) = a_rejoin.filter(|_| !run.deviated()) else {
+        return close_both(run, &mut a, &mut b);
+    };
+    let mut waiting = run.send_waiting(a, rejoin);
+    // B rejoins once its Heartbeat tells it, which ends the follow-up join phase.
+    let next = run.beat_until_rebalance(&mut b, &mut waiting, within)?;
+    let join = run.drive(&mut b, next)?;
+    let b_sync = run.send_now(&mut b, join)?;
+    let (mut a, next) = run.waited(waiting, &mut b)?;
+    run.drive_alone(&mut a, next)?;
+    run.drive_alone(&mut b, b_sync)?;
+    close_both(run, &mut a, &mut b)
+}
+
+/// A static member (instance 0) forms a generation alone, processes and commits. The same
+/// instance starts in another process (a restart while the old one still runs): the broker
+/// gives the instance's membership to the new member id without a rebalance (the group is
+/// Stable), and the new process gets the same assignment. The old process goes on: its commit
+/// must be fenced (FENCED_INSTANCE_ID), which tells it it has lost the instance.
+pub(super) fn static_member_replaced(run: &mut Run) -> Result<(), ProbeError> {
+    let eager = Assignors::one(Assignor::RoundRobin);
+    let instance = Some(InstanceId(0));
+    let Some(mut old) = formed_and_committed(run, "A", 0, eager, instance)? else {
+        return Ok(());
+    };
+    let (mut new, first) = run.start("A'", 1, eager, instance)?;
+    let rest = run.drive_alone(&mut new, first)?;
+    // A broker that does not replace the member still gives the new process its assignment:
+    // what the old process can then do is judged by the safety properties.
+    run.drive_unjudged(&mut new, rest)?;
+    if !new.consumer.is_stable() {
+        return Ok(());
+    }
+    // The old process processes more and commits in its generation.
+    run.act(&mut old, Act::Process);
+    let commit = run.act(&mut old, Act::Commit);
+    if run.deviated() {
+        run.drive_unjudged(&mut old, commit)?;
+    } else {
+        run.drive(&mut old, commit)?;
+    }
+    let accepted = matches!(
+        old.last,
+        Some(Response::OffsetCommit {
+            error: ErrorCode::None,
+            ..
+        })
+    );
+    if accepted {
+        let names = run.names.clone();
+        let id = |d: &Driven| {
+            names.rename(
+                &d.consumer
+                    .member_id
+                    .map_or(String::new(), |m| m.to_string()),
+            )
+        };
+        let same = if old.consumer.member_id == new.consumer.member_id {
+            " (the member id the old process holds: the broker cannot tell the two apart)"
+        } else {
+            ""
+        };
+        run.broke(
+            Property::NoZombieCommit,
+            format!(
+                "the broker accepted a commit from the old process of {} after its own JoinGroup answer gave the instance to the new one as {}{same}",
+                crate::wire::core_client::instance_name(InstanceId(0)),
+                id(&new),
+            ),
+        );
+    }
+    // Told otherwise, the old process learns it from its Heartbeat.
+    if !old.consumer.is_closed() && !run.deviated() {
+        let beat = run.act(&mut old, Act::Heartbeat);
+        run.drive(&mut old, beat)?;
+    }
+    run.close(&mut new)
+}
+
+/// Member `k` starts as the core's consumer, forms a generation alone, processes and commits;
+/// `None` when the broker refused a step (the deviation is found).
+fn formed_and_committed(
+    run: &mut Run,
+    name: &str,
+    k: usize,
+    assignors: Assignors,
+    instance: Option<InstanceId>,
+) -> Result<Option<Driven>, ProbeError> {
+    let (mut d, first) = run.start(name, k, assignors, instance)?;
+    run.drive_alone(&mut d, first)?;
+    if run.deviated() || !d.consumer.is_stable() {
+        return Ok(None);
+    }
+    run.act(&mut d, Act::Process);
+    let commit = run.act(&mut d, Act::Commit);
+    run.drive_alone(&mut d, commit)?;
+    Ok((!run.deviated()).then_some(d))
+}
+
+fn close_both(run: &mut Run, a: &mut Driven, b: &mut Driven) -> Result<(), ProbeError> {
+    run.close(b)?;
+    run.close(a)
+}

@@ -1,0 +1,502 @@
+//! Members whose logic is the core's consumer ([`crate::consumer`]), over the wire: what a
+//! member sends next, how it takes each answer, what its leader assigns (the core's
+//! assignors), what a cooperative member revokes and when it rejoins, how a static member
+//! joins and what fences it — all the core's, not the scenario's.
+//!
+//! Each such member has a twin on the core's side ([`Mirror`]): the same consumer, started
+//! and acted on alike, talking to the core's coordinator. Every request goes to both; the
+//! broker's answer drives the member, and is judged against the core's answer to the twin:
+//! first the error code, then what the answer says — the leader, the members and what each
+//! claimed to own, the assignment, the committed offsets — with members named by their number
+//! in the scenario, since a broker names them its own way; generation numbers are judged
+//! apart ([`Run::join`]). A request that can wait for another member (a JoinGroup, a
+//! follower's SyncGroup) is handed back to the scenario, which sends it at once or on a
+//! thread of its own.
+
+use super::mirror::Act;
+use super::scenario::{Class, Run};
+use super::ProbeError;
+use crate::consumer::{Consumer, Send};
+use crate::property::Property;
+use crate::protocol::{
+    Assignors, BrokerId, ClientAddr, ConsumerId, ErrorCode, Generation, InstanceId, MemberId,
+    Partitions, Request, Response,
+};
+use crate::wire::core_client::CoreWire;
+use std::time::{Duration, Instant};
+
+/// A member of the probe that is the core's consumer.
+pub(super) struct Driven {
+    pub name: String,
+    /// Its number in the scenario (and its twin's on the core's side).
+    pub k: usize,
+    pub consumer: Consumer,
+    /// Its connection (away while a request waits on a thread).
+    wire: Option<CoreWire>,
+    /// The broker's last answer to it.
+    pub last: Option<Response>,
+}
+
+/// What the broker's answers say a member holds, for `single_owner`.
+#[derive(Clone, Copy)]
+pub(super) struct Holding {
+    owned: Partitions,
+    generation: Option<Generation>,
+    instance: Option<InstanceId>,
+}
+
+/// A request that can wait for another member, sent on a thread of its own.
+pub(super) struct Waiting {
+    d: Driven,
+    request: Request,
+    /// The core's answer once its twin's request went out (`Some(None)`: parked).
+    core: Option<Option<Response>>,
+    core_request: Option<Request>,
+    thread: std::thread::JoinHandle<std::io::Result<(CoreWire, Response)>>,
+}
+
+/// Whether `request` can wait for other members: a JoinGroup (once it has a member id, or
+/// for a static member), or a SyncGroup without assignments (a follower's).
+fn can_wait(request: &Request) -> bool {
+    match request {
+        Request::JoinGroup {
+            member_id,
+            instance,
+            ..
+        } => member_id.is_some() || instance.is_some(),
+        Request::SyncGroup { assignments, .. } => assignments.is_empty(),
+        _ => false,
+    }
+}
+
+/// The rule of Kafka's protocol an answer to `request` follows.
+fn rule(request: &Request) -> &'static str {
+    match request {
+        Request::FindCoordinator => "FindCoordinator: the group's coordinator",
+        Request::JoinGroup { .. } => {
+            "JoinGroup: the consumer joins (MEMBER_ID_REQUIRED first for a dynamic member, KIP-394; a static member's instance id takes its member's place, KIP-345); the leader learns every member and what each owned"
+        }
+        Request::SyncGroup { .. } => {
+            "SyncGroup: a member of the generation gets what its leader assigned"
+        }
+        Request::Heartbeat { .. } => {
+            "Heartbeat: NONE to a member in its generation of a stable group; a rebalance, or fencing, otherwise"
+        }
+        Request::LeaveGroup { .. } => "LeaveGroup: a member leaves its group",
+        Request::OffsetCommit { .. } => {
+            "OffsetCommit: accepted from a member in its generation, fenced otherwise"
+        }
+        Request::OffsetFetch { .. } => "OffsetFetch: the group's committed offsets",
+    }
+}
+
+/// What an answer says, members named by `number`, generations left out (and KIP-814's
+/// `skip_assignment` where the JoinGroup version lacks it).
+fn gist(answer: &Response, number: &dyn Fn(MemberId) -> String, join_version: i16) -> String {
+    let error = answer.error();
+    match answer {
+        Response::JoinGroup {
+            protocol,
+            leader,
+            members,
+            claims,
+            skip_assignment,
+            ..
+        } if error == ErrorCode::None => {
+            let mut listed: Vec<String> = members.iter().map(|m| number(*m)).collect();
+            listed.sort();
+            let mut owned: Vec<String> = claims
+                .iter()
+                .filter(|(_, c)| !c.partitions.is_empty())
+                .map(|(m, c)| format!("{} owned {}", number(*m), c.partitions))
+                .collect();
+            owned.sort();
+            format!(
+                "NONE protocol={} leader={} members=[{}] claims=[{}]{}",
+                protocol.map_or("none", |a| a.wire_name()),
+                leader.map_or("none".into(), number),
+                listed.join(","),
+                owned.join("; "),
+                if *skip_assignment && join_version >= 9 {
+                    " skip_assignment"
+                } else {
+                    ""
+                }
+            )
+        }
+        Response::SyncGroup { assignment, .. } if error == ErrorCode::None => {
+            format!("NONE assignment={assignment}")
+        }
+        Response::OffsetFetch { offsets, .. } if error == ErrorCode::None => {
+            let os: Vec<String> = offsets
+                .iter()
+                .map(|(p, o)| format!("p{p}@{}", o.map_or("none".into(), |o| o.to_string())))
+                .collect();
+            format!("NONE {}", os.join(","))
+        }
+        _ => error.name().to_string(),
+    }
+}
+
+impl Driven {
+    fn wire(&mut self) -> &mut CoreWire {
+        self.wire
+            .as_mut()
+            .expect("a member's connection is back once its request is")
+    }
+
+    /// What it holds, as the broker's answers made it.
+    fn holding(&self) -> Holding {
+        Holding {
+            owned: if self.consumer.is_closed() {
+                Partitions::EMPTY
+            } else {
+                self.consumer.owned
+            },
+            generation: self.consumer.generation,
+            instance: self.consumer.instance,
+        }
+    }
+}
+
+impl Run<'_> {
+    /// Member `k` starts as the core's consumer with `assignors` (and `instance`, if static),
+    /// and its twin beside it. Its first request.
+    pub(super) fn start(
+        &mut self,
+        name: &str,
+        k: usize,
+        assignors: Assignors,
+        instance: Option<InstanceId>,
+    ) -> Result<(Driven, Option<Send>), ProbeError> {
+        let wire = CoreWire::connect(
+            &self.coordinator,
+            &format!("groupcheck-probe-{}", name.to_lowercase()),
+            &self.group,
+            &self.cfg.topic,
+            self.cfg.session_timeout,
+            self.names.clone(),
+            self.broker.join_version,
+        )
+        .map_err(|e| ProbeError::Unreachable(format!("{}: {e}", self.coordinator)))?;
+        let cfg = self.mirror.cfg;
+        let addr = ClientAddr {
+            consumer: ConsumerId::at(k),
+            ..ClientAddr::default()
+        };
+        let mut consumer = Consumer::new(addr, &cfg)
+            .with_assignors(assignors)
+            .with_instance(instance);
+        // The probe found the coordinator: the consumer's lookup is answered at once.
+        let first = consumer.on_coordinator_found(BrokerId(0), &cfg);
+        self.mirror.start(k, assignors, instance);
+        let static_member = instance.map_or(String::new(), |i| {
+            format!(
+                ", group.instance.id={}",
+                crate::wire::core_client::instance_name(i)
+            )
+        });
+        self.saw(
+            name,
+            format!("(starts: the core's consumer, assignors {assignors}{static_member})"),
+            String::new(),
+        );
+        let d = Driven {
+            name: name.into(),
+            k,
+            consumer,
+            wire: Some(wire),
+            last: None,
+        };
+        Ok((d, first))
+    }
+
+    /// `d`'s application or heartbeat thread does `act`, and its twin alike: the request it
+    /// sends, if any.
+    pub(super) fn act(&mut self, d: &mut Driven, act: Act) -> Option<Send> {
+        self.mirror.act(d.k, act);
+        let cfg = self.mirror.cfg;
+        act.on(&mut d.consumer, &cfg)
+    }
+
+    /// Sends every request `d` makes, starting with `first`, until it has none, or an answer
+    /// deviated, or its next one can wait for another member: that one is returned unsent.
+    pub(super) fn drive(
+        &mut self,
+        d: &mut Driven,
+        first: Option<Send>,
+    ) -> Result<Option<Send>, ProbeError> {
+        let mut next = first;
+        while let Some(send) = next.take_if(|s| !can_wait(&s.request) && !self.deviated()) {
+            next = self.exchange(d, send)?;
+        }
+        Ok(next)
+    }
+
+    /// Sends `send` (which may wait: the scenario knows it will be answered), then drives `d`
+    /// on.
+    pub(super) fn send_now(
+        &mut self,
+        d: &mut Driven,
+        send: Option<Send>,
+    ) -> Result<Option<Send>, ProbeError> {
+        if self.deviated() {
+            return Ok(send);
+        }
+        let Some(send) = send else { return Ok(None) };
+        let next = self.exchange(d, send)?;
+        self.drive(d, next)
+    }
+
+    /// Drives `d` alone, sending even what can wait (the other members are at rest), until
+    /// it has nothing to send or an answer deviated: the request it stopped at, then.
+    pub(super) fn drive_alone(
+        &mut self,
+        d: &mut Driven,
+        first: Option<Send>,
+    ) -> Result<Option<Send>, ProbeError> {
+        let mut next = self.drive(d, first)?;
+        while next.is_some() && !self.deviated() {
+            next = self.send_now(d, next)?;
+        }
+        Ok(next)
+    }
+
+    /// One request of `d` to the broker, and its twin's to the core: the request `d` sends
+    /// next.
+    fn exchange(&mut self, d: &mut Driven, send: Send) -> Result<Option<Send>, ProbeError> {
+        let core_request = self.mirror.outbox(d.k).cloned();
+        let answer = d.wire().call(&send.request).map_err(super::scenario::io)?;
+        let core = self.mirror.deliver(d.k);
+        Ok(self.answered(d, &send.request, core_request, answer, core, ""))
+    }
+
+    /// Past a deviation the core has no answer to judge by: `d` goes on alone, every request
+    /// sent to the broker only (at most a few), its answers judged by the safety properties
+    /// alone. The broker's last answer.
+    pub(super) fn drive_unjudged(
+        &mut self,
+        d: &mut Driven,
+        first: Option<Send>,
+    ) -> Result<(), ProbeError> {
+        let mut next = first;
+        for _ in 0..8 {
+            let Some(send) = next else { break };
+            let answer = d.wire().call(&send.request).map_err(super::scenario::io)?;
+            let names = self.names.clone();
+            self.saw(
+                &d.name,
+                format!(
+                    "{} (not judged: past a deviation)",
+                    names.rename(&send.request.to_string())
+                ),
+                names.rename(&answer.to_string()),
+            );
+            let cfg = self.mirror.cfg;
+            next = d.consumer.on_response(&answer, &cfg);
+            self.holds(d, &answer);
+            d.last = Some(answer);
+        }
+        Ok(())
+    }
+
+    /// `d` takes the broker's `answer` to `request`, judged against the core's (`None`:
+    /// parked) to its twin's `core_request`. The request `d` sends next.
+    fn answered(
+        &mut self,
+        d: &mut Driven,
+        request: &Request,
+        core_request: Option<Request>,
+        answer: Response,
+        core: Option<Response>,
+        note: &str,
+    ) -> Option<Send> {
+        let names = self.names.clone();
+        if let Response::JoinGroup {
+            member_id: Some(id),
+            ..
+        } = &answer
+        {
+            self.name_member(&names.name(*id), d.k);
+        }
+        self.saw(
+            &d.name,
+            format!("{}{note}", names.rename(&request.to_string())),
+            names.rename(&answer.to_string()),
+        );
+        if core_request.as_ref().map(Request::api) != Some(request.api()) {
+            let twin = core_request.map_or("nothing".into(), |r| r.api().to_string());
+            self.found(
+                Class::Deviation,
+                "the consumer, answered as Kafka answers, sends the same requests",
+                format!("{} sent", request.api()),
+                Some(format!("{twin} sent")),
+            );
+        }
+        let code = answer.error().code();
+        self.expect(code, core.as_ref().map(Response::error), rule(request));
+        if let Some(core) = core.filter(|c| c.error().code() == code) {
+            let broker_number = |m: MemberId| {
+                self.number_of(&names.name(m))
+                    .map_or("an unknown member".into(), |n| format!("#{n}"))
+            };
+            let version = self.broker.join_version;
+            let said = gist(&answer, &broker_number, version);
+            let mirror = &self.mirror;
+            let core_number = |m: MemberId| {
+                mirror
+                    .numbered(m)
+                    .map_or("an unknown member".into(), |n| format!("#{n}"))
+            };
+            let kafka = gist(&core, &core_number, version);
+            if said != kafka {
+                self.found(Class::Deviation, rule(request), said, Some(kafka));
+            }
+        }
+        let cfg = self.mirror.cfg;
+        let mut next = d.consumer.on_response(&answer, &cfg);
+        if next.is_none() && d.consumer.needs_coordinator() {
+            next = d.consumer.on_coordinator_found(BrokerId(0), &cfg);
+        }
+        self.holds(d, &answer);
+        d.last = Some(answer);
+        next
+    }
+
+    /// Notes what `d` holds after `answer`; a SyncGroup answer giving it partitions another
+    /// member holds in the same generation, both members as the broker's own answers have it,
+    /// breaks `single_owner` (a static member's newer incarnation replaces the older one).
+    fn holds(&mut self, d: &Driven, answer: &Response) {
+        let now = d.holding();
+        if let Response::SyncGroup {
+            error: ErrorCode::None,
+            assignment,
+            ..
+        } = answer
+        {
+            let clash = self.holdings.iter().enumerate().find(|(j, h)| {
+                let h = h.filter(|h| *j != d.k && h.generation == now.generation);
+                h.is_some_and(|h| {
+                    !h.owned.intersection(*assignment).is_empty()
+                        && (h.instance.is_none() || h.instance != now.instance)
+                })
+            });
+            if let Some((j, h)) = clash {
+                let shared = h.expect("found").owned.intersection(*assignment);
+                self.broke(
+                    Property::SingleOwner,
+                    format!(
+                        "{shared} given to member #{} while member #{j} still owns it in the same generation",
+                        d.k
+                    ),
+                );
+            }
+        }
+        if self.holdings.len() <= d.k {
+            self.holdings.resize(d.k + 1, None);
+        }
+        self.holdings[d.k] = Some(now);
+    }
+
+    /// Sends `send`, which can wait for other members, on a thread of its own.
+    pub(super) fn send_waiting(&mut self, mut d: Driven, send: Send) -> Waiting {
+        let mut wire = d.wire.take().expect("the member's connection is here");
+        let request = send.request;
+        let sent = request.clone();
+        let thread = std::thread::spawn(move || {
+            let answer = wire.call(&sent)?;
+            Ok((wire, answer))
+        });
+        Waiting {
+            d,
+            request,
+            core: None,
+            core_request: None,
+            thread,
+        }
+    }
+
+    /// The core sends the twin's waiting request, if it has not yet: called when the broker's
+    /// answers show it has taken it, or before its answer is judged.
+    fn core_takes(&mut self, w: &mut Waiting) {
+        if w.core.is_none() {
+            w.core_request = self.mirror.outbox(w.d.k).cloned();
+            w.core = Some(self.mirror.deliver(w.d.k));
+        }
+    }
+
+    /// Heartbeats of `d` while `w` waits, until one is answered other than NONE (a rebalance
+    /// has begun: the core takes `w`'s request just before that answer) or `within` has
+    /// passed. The request `d` sends next.
+    pub(super) fn beat_until_rebalance(
+        &mut self,
+        d: &mut Driven,
+        w: &mut Waiting,
+        within: Duration,
+    ) -> Result<Option<Send>, ProbeError> {
+        let deadline = Instant::now() + within;
+        loop {
+            let Some(send) = self.act(d, Act::Heartbeat) else {
+                return Ok(None);
+            };
+            let core_request = self.mirror.outbox(d.k).cloned();
+            let answer = d.wire().call(&send.request).map_err(super::scenario::io)?;
+            if answer.error() != ErrorCode::None {
+                self.core_takes(w);
+            }
+            let core = self.mirror.deliver(d.k);
+            let rebalancing = answer.error() != ErrorCode::None;
+            let next = self.answered(d, &send.request, core_request, answer, core, "");
+            if rebalancing || next.is_some() || Instant::now() >= deadline {
+                return Ok(next);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for `w`'s answer and judges it; meanwhile `other` heartbeats every third of its
+    /// session, as a client's heartbeat thread does. The member back, with the request it
+    /// sends next.
+    pub(super) fn waited(
+        &mut self,
+        mut w: Waiting,
+        other: &mut Driven,
+    ) -> Result<(Driven, Option<Send>), ProbeError> {
+        self.core_takes(&mut w);
+        let mut beat = Instant::now();
+        while !w.thread.is_finished() {
+            if beat.elapsed() >= self.cfg.session_timeout / 3 {
+                let send = self.act(other, Act::Heartbeat);
+                if send.is_some() {
+                    self.drive(other, send)?;
+                }
+                beat = Instant::now();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let (wire, answer) = w
+            .thread
+            .join()
+            .expect("a request thread does not panic")
+            .map_err(super::scenario::io)?;
+        let mut d = w.d;
+        d.wire = Some(wire);
+        let core = match w.core.flatten() {
+            Some(c) => Some(c),
+            None => self.mirror.receive_answer(d.k),
+        };
+        let note = " (sent on a thread: it waited for another member)";
+        let next = self.answered(&mut d, &w.request, w.core_request, answer, core, note);
+        Ok((d, next))
+    }
+
+    /// `d` closes (commits, then leaves, or, static, only commits), unjudged after a
+    /// deviation.
+    pub(super) fn close(&mut self, d: &mut Driven) -> Result<(), ProbeError> {
+        if self.deviated() {
+            return Ok(());
+        }
+        let send = self.act(d, Act::Close);
+        self.drive_alone(d, send).map(drop)
+    }
+}

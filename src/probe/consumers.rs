@@ -65,7 +65,7 @@ pub(super) fn static_member_replaced(run: &mut Run) -> Result<(), ProbeError> {
     let Some(mut old) = formed_and_committed(run, "A", 0, eager, instance)? else {
         return Ok(());
     };
-    let (mut new, first) = run.start("A'", 1, eager, instance)?;
+    let (mut new, first) = run.start("A2", 1, eager, instance)?;
     let rest = run.drive_alone(&mut new, first)?;
     // A broker that does not replace the member still gives the new process its assignment:
     // what the old process can then do is judged by the safety properties.

@@ -79,6 +79,11 @@ pub enum Step {
     Deliver {
         member: usize,
     },
+    /// The consumer's heartbeat thread keeps its session alive while its next request waits
+    /// to go out: a Heartbeat in its generation, whose answer it does not act on.
+    KeepAlive {
+        member: usize,
+    },
 }
 
 /// What a consumer's application or heartbeat thread does.
@@ -233,6 +238,7 @@ impl Mirror {
                 None
             }
             Step::Deliver { member } => self.deliver_step(*member),
+            Step::KeepAlive { member } => self.keep_alive_step(*member),
         };
         self.taken.push(Taken {
             step,
@@ -335,6 +341,22 @@ impl Mirror {
         self.answer = None;
         self.receive(m);
         self.answer.take()
+    }
+
+    /// Consumer `m`'s heartbeat thread heartbeats (see [`Step::KeepAlive`]): the core's
+    /// answer.
+    pub fn keep_alive(&mut self, m: usize) -> Option<ErrorCode> {
+        self.take(Step::KeepAlive { member: m })
+    }
+
+    fn keep_alive_step(&mut self, m: usize) -> Option<ErrorCode> {
+        let (consumer, _) = self.member(m).driven.as_ref()?;
+        let request = Request::Heartbeat {
+            member_id: consumer.member_id?,
+            generation: consumer.generation?,
+            instance: consumer.instance,
+        };
+        self.ask(m, request).map(|r| r.error())
     }
 
     fn deliver_step(&mut self, m: usize) -> Option<ErrorCode> {

@@ -80,7 +80,8 @@ impl ProbeTrace {
                 | Step::Receive { member }
                 | Step::Start { member, .. }
                 | Step::Act { member, .. }
-                | Step::Deliver { member } => vec![*member],
+                | Step::Deliver { member }
+                | Step::KeepAlive { member } => vec![*member],
                 Step::MoveCoordinator => vec![],
             };
             if let Some(m) = members.iter().find(|m| **m >= MAX_MEMBERS) {

@@ -471,6 +471,9 @@ impl Run<'_> {
             instance: c.instance,
         };
         let answer = d.wire().call(&request).map_err(super::scenario::io)?;
+        if answer.error() != ErrorCode::None {
+            self.mirror.loaded();
+        }
         let core = self.mirror.keep_alive(d.k);
         let names = self.names.clone();
         self.saw(

@@ -52,7 +52,13 @@ pub enum Step {
         member: usize,
         generation: Generation,
     },
+    /// The group's coordinator moves to the other broker, which starts loading the group
+    /// from the durable log.
     MoveCoordinator,
+    /// The new coordinator has loaded the group: taken before any request but a Heartbeat
+    /// (which a loading coordinator answers NONE blindly), and before a Heartbeat once the
+    /// broker's answer to it shows its coordinator has loaded.
+    Loaded,
     /// The member forgets its id and generation, as a client does on UNKNOWN_MEMBER_ID or
     /// once it left: it joins again as a new member.
     Forget {
@@ -145,6 +151,8 @@ pub struct Mirror {
     pub cfg: CoreConfig,
     /// The core's answer to the last request delivered for a consumer.
     answer: Option<Response>,
+    /// The coordinator has moved and not yet loaded the group.
+    loading: bool,
 }
 
 impl Mirror {
@@ -163,6 +171,7 @@ impl Mirror {
             members: Vec::new(),
             cfg,
             answer: None,
+            loading: false,
         }
     }
 
@@ -195,6 +204,18 @@ impl Mirror {
 
     /// Takes `step`, records it with the core's answer, and returns that answer.
     pub fn take(&mut self, step: Step) -> Option<ErrorCode> {
+        let waits_for_load = !matches!(
+            step,
+            Step::Heartbeat { .. }
+                | Step::KeepAlive { .. }
+                | Step::MoveCoordinator
+                | Step::Loaded
+                | Step::SetGeneration { .. }
+                | Step::Forget { .. }
+        );
+        if waits_for_load {
+            self.loaded();
+        }
         let answer = match &step {
             Step::Join { member } => self.join_step(*member),
             Step::Sync { member, members } => self.sync_step(*member, members),
@@ -212,6 +233,11 @@ impl Mirror {
             }
             Step::MoveCoordinator => {
                 self.move_step();
+                None
+            }
+            Step::Loaded => {
+                self.service.finish_loading(self.coordinator);
+                self.loading = false;
                 None
             }
             Step::Receive { member } => self.receive_step(*member),
@@ -515,7 +541,23 @@ impl Mirror {
     fn move_step(&mut self) {
         self.coordinator = BrokerId(1 - self.coordinator.0);
         self.service.failover(self.coordinator);
-        self.service.finish_loading(self.coordinator);
+        self.loading = true;
+        // The consumers' twins find the new coordinator as the probe's members do.
+        let coordinator = self.coordinator;
+        for m in &mut self.members {
+            if let Some((consumer, _)) = &mut m.driven {
+                if consumer.coordinator.is_some() {
+                    consumer.coordinator = Some(coordinator);
+                }
+            }
+        }
+    }
+
+    /// The new coordinator has loaded the group, if it had not (see [`Step::Loaded`]).
+    pub fn loaded(&mut self) {
+        if self.loading {
+            self.take(Step::Loaded);
+        }
     }
 
     /// `m` forgets its member id and generation.

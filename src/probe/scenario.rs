@@ -96,7 +96,7 @@ pub struct Scenario {
     run: fn(&mut Run) -> Result<(), ProbeError>,
 }
 
-pub const SCENARIOS: [Scenario; 8] = [
+pub const SCENARIOS: [Scenario; 9] = [
     Scenario {
         name: "member-id-required",
         about: "KIP-394: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, its only member leading, and SyncGroup gives the member what its leader assigned",
@@ -116,6 +116,11 @@ pub const SCENARIOS: [Scenario; 8] = [
         name: "assignment-survives-coordinator-move",
         about: "durable_before_ack and generation_monotonic (the flaw sync-ack-before-persist, KAFKA-2017): a member forms a generation and gets its assignment, then the group's coordinator moves to another broker; the new coordinator must know the generation the old one acknowledged (the member's Heartbeat answered NONE, its commit accepted), and the member's rejoin must form a newer one. Needs --move-coordinator",
         run: assignment_survives_coordinator_move,
+    },
+    Scenario {
+        name: "offsets-survive-coordinator-move",
+        about: "no_lost_commit across a failover (the flaws serve-before-load and commit-ack-before-durable): a member forms a generation and commits p0@1, which is acknowledged; the group's coordinator moves; at once the member fetches p0 from the new coordinator, which must serve p0@1 (while it loads the group, COORDINATOR_LOAD_IN_PROGRESS, never an offset it has not loaded). Needs --move-coordinator",
+        run: offsets_survive_coordinator_move,
     },
     Scenario {
         name: "commit-during-rebalance",
@@ -245,6 +250,17 @@ impl Run<'_> {
     /// The number of the member the broker calls `id`.
     pub(super) fn number_of(&self, id: &str) -> Option<usize> {
         self.ids.iter().find(|(i, _)| i == id).map(|(_, n)| *n)
+    }
+
+    /// The core's answer to member `k`'s Heartbeat, which the broker answered `got`. A
+    /// coordinator that has just taken the group over answers Heartbeats NONE blindly while it
+    /// loads the group: the core has loaded the group by then unless the broker's answer is
+    /// NONE.
+    pub(super) fn core_heartbeat(&mut self, k: usize, got: i16) -> Option<ErrorCode> {
+        if got != ErrorCode::None.code() {
+            self.mirror.loaded();
+        }
+        self.mirror.heartbeat(k)
     }
 
     /// Notes the broker's id for member `k`.
@@ -390,8 +406,8 @@ impl Run<'_> {
         k: usize,
         m: &mut WireMember,
     ) -> Result<i16, ProbeError> {
-        let core = self.mirror.heartbeat(k);
         let e = m.heartbeat().map_err(io)?;
+        let core = self.core_heartbeat(k, e);
         let sent = format!("Heartbeat(member={}, generation={})", m.id, m.generation);
         self.saw(name, sent, code_name(e));
         let rule = "Heartbeat: answered NONE only to a member in its generation of a stable group";
@@ -410,8 +426,22 @@ impl Run<'_> {
         acked: Option<u32>,
         zombie: Option<u32>,
     ) -> Result<(), ProbeError> {
-        let core = self.mirror.fetch(k, 0);
         let e = m.committed(&[0]).map_err(io)?;
+        self.judge_fetch(name, k, e, acked, zombie);
+        Ok(())
+    }
+
+    /// Judges the broker's answer `e` to member `k`'s OffsetFetch of p0 (see
+    /// [`Run::fetch_judged`]).
+    fn judge_fetch(
+        &mut self,
+        name: &str,
+        k: usize,
+        e: Result<Vec<i64>, i16>,
+        acked: Option<u32>,
+        zombie: Option<u32>,
+    ) {
+        let core = self.mirror.fetch(k, 0);
         let answer = match &e {
             Ok(o) => format!("NONE p0@{}", o[0]),
             Err(c) => code_name(*c),
@@ -438,7 +468,6 @@ impl Run<'_> {
             core,
             "OffsetFetch: a member fetches its group's committed offsets",
         );
-        Ok(())
     }
 
     pub(super) fn leave(
@@ -517,17 +546,19 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Heartbeats of member `k` until the group's coordinator is found again after a move:
+    /// Sends `ask` for member `m` until the group's coordinator is found again after a move:
     /// NOT_COORDINATOR sends the member to the coordinator FindCoordinator names, and
-    /// COORDINATOR_LOAD_IN_PROGRESS waits, as a client does (neither is judged: how long a move
-    /// takes is the broker's business). The first other answer is judged and returned.
-    pub(super) fn heartbeat_after_move(
+    /// COORDINATOR_LOAD_IN_PROGRESS waits, as a client does (neither is judged: how long a
+    /// move takes is the broker's business). The first other answer, or the last once
+    /// `within` has passed, for the caller to judge.
+    fn after_move<T>(
         &mut self,
         name: &str,
-        k: usize,
         m: &mut WireMember,
         within: Duration,
-    ) -> Result<i16, ProbeError> {
+        sent: &str,
+        mut ask: impl FnMut(&mut WireMember) -> std::io::Result<(i16, T)>,
+    ) -> Result<(i16, T), ProbeError> {
         let moving = [
             ErrorCode::NotCoordinator,
             ErrorCode::CoordinatorNotAvailable,
@@ -536,29 +567,113 @@ impl Run<'_> {
         .map(|e| e.code());
         let deadline = Instant::now() + within;
         loop {
-            let e = m.heartbeat().map_err(io)?;
+            let (e, answer) = ask(m).map_err(io)?;
             if !moving.contains(&e) || Instant::now() >= deadline {
-                let core = self.mirror.heartbeat(k);
-                let sent = format!("Heartbeat(member={}, generation={})", m.id, m.generation);
-                self.saw(name, sent, code_name(e));
-                let rule = "Heartbeat: a member of the generation the group's record holds is known to the coordinator that loaded it";
-                self.expect(e, core, rule);
-                return Ok(e);
+                return Ok((e, answer));
             }
-            let sent = format!("Heartbeat(member={}, generation={})", m.id, m.generation);
-            self.saw(name, sent, code_name(e));
+            self.saw(
+                name,
+                format!("{sent} (not judged: the coordinator moves)"),
+                code_name(e),
+            );
             if e != ErrorCode::CoordinatorLoadInProgress.code() {
                 let address = coordinator(self.cfg, &self.group)?;
                 if address != self.coordinator {
+                    // A client asks the coordinator it found at once.
                     self.coordinator = address;
                     m.reconnect(&self.coordinator, &format!("groupcheck-probe-{name}"))
                         .map_err(io)?;
+                    continue;
                 }
             }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+
+    /// Heartbeats of member `k` until the group's coordinator is found again after a move
+    /// ([`Run::after_move`]); the first other answer is judged and returned.
+    pub(super) fn heartbeat_after_move(
+        &mut self,
+        name: &str,
+        k: usize,
+        m: &mut WireMember,
+        within: Duration,
+    ) -> Result<i16, ProbeError> {
+        let sent = format!("Heartbeat(member={}, generation={})", m.id, m.generation);
+        let (e, ()) = self.after_move(name, m, within, &sent, |m| Ok((m.heartbeat()?, ())))?;
+        let core = self.core_heartbeat(k, e);
+        self.saw(name, sent, code_name(e));
+        let rule = "Heartbeat: a member of the generation the group's record holds is known to the coordinator that loaded it";
+        self.expect(e, core, rule);
+        Ok(e)
+    }
+
+    /// Waits, after a move, until the new coordinator has loaded the group: an OffsetFetch
+    /// repeated while it answers COORDINATOR_LOAD_IN_PROGRESS (or a coordinator elsewhere),
+    /// none of it judged — how long a move takes is the broker's business.
+    pub(super) fn await_loaded(
+        &mut self,
+        name: &str,
+        m: &mut WireMember,
+    ) -> Result<(), ProbeError> {
+        let sent = "OffsetFetch(p0)";
+        let (e, _) = self.after_move(name, m, LOADING_WITHIN, sent, |m| {
+            let e = m.committed(&[0])?;
+            Ok((*e.as_ref().err().unwrap_or(&0), ()))
+        })?;
+        let waited = format!("{sent} (not judged: the new coordinator has loaded the group)");
+        self.saw(name, waited, code_name(e));
+        self.mirror.loaded();
+        Ok(())
+    }
+
+    /// OffsetCommit of p0@`offset` by member `k` after a move, retried while the new
+    /// coordinator loads ([`Run::after_move`]; its Heartbeat is answered NONE blindly while it
+    /// loads, so a Heartbeat does not tell): the first other answer, judged.
+    pub(super) fn commit_after_move(
+        &mut self,
+        name: &str,
+        k: usize,
+        m: &mut WireMember,
+        offset: u32,
+    ) -> Result<i16, ProbeError> {
+        let sent = format!(
+            "OffsetCommit(member={}, generation={}, p0@{offset})",
+            m.id, m.generation
+        );
+        let (e, ()) = self.after_move(name, m, LOADING_WITHIN, &sent, |m| {
+            Ok((m.commit(&[(0, i64::from(offset))])?, ()))
+        })?;
+        let core = self.mirror.commit(k, &[(0, offset)]);
+        self.saw(name, sent, code_name(e));
+        let rule = "OffsetCommit: accepted from a member in its generation, fenced otherwise";
+        self.expect(e, core, rule);
+        Ok(e)
+    }
+
+    /// OffsetFetch of p0 by member `k` until the group's coordinator is found again after a
+    /// move ([`Run::after_move`]); the first other answer is judged as
+    /// [`Run::fetch_judged`] judges it: a coordinator that has not loaded the group must not
+    /// serve its offsets.
+    pub(super) fn fetch_after_move(
+        &mut self,
+        name: &str,
+        k: usize,
+        m: &mut WireMember,
+        acked: Option<u32>,
+    ) -> Result<(), ProbeError> {
+        let (_, e) = self.after_move(name, m, LOADING_WITHIN, "OffsetFetch(p0)", |m| {
+            let e = m.committed(&[0])?;
+            Ok((*e.as_ref().err().unwrap_or(&0), e))
+        })?;
+        self.judge_fetch(name, k, e, acked, None);
+        Ok(())
+    }
 }
+
+/// How long a new coordinator may take to load the group before its answer
+/// COORDINATOR_LOAD_IN_PROGRESS is judged (a large group's log takes a while to read).
+const LOADING_WITHIN: Duration = Duration::from_secs(60);
 
 /// A member's JoinGroup (with its id) sent on a thread of its own, since it waits for the
 /// other members. The core takes the same step once the broker shows it has taken it (see
@@ -643,7 +758,7 @@ impl Run<'_> {
             if e == rebalancing {
                 self.core_takes_join(pending);
             }
-            let core = self.mirror.heartbeat(k);
+            let core = self.core_heartbeat(k, e);
             let sent = format!("Heartbeat(member={}, generation={})", m.id, m.generation);
             self.saw(name, sent, code_name(e));
             let rule = "Heartbeat: REBALANCE_IN_PROGRESS once another member's JoinGroup has begun a rebalance";
@@ -928,6 +1043,24 @@ fn stale_generation(run: &mut Run) -> Result<(), ProbeError> {
     run.leave("A", 0, &mut a)
 }
 
+fn offsets_survive_coordinator_move(run: &mut Run) -> Result<(), ProbeError> {
+    if !run.can_move_coordinator() {
+        return Ok(());
+    }
+    let acked = 1;
+    let Some(mut a) = formed_and_committed(run, acked)? else {
+        return Ok(());
+    };
+    run.move_coordinator("A")?;
+    // At once, and within its session, A asks the new coordinator for what it committed.
+    run.fetch_after_move("A", 0, &mut a, Some(acked))?;
+    run.heartbeat_after_move("A", 0, &mut a, run.cfg.session_timeout / 2)?;
+    if run.deviated() {
+        return run.leave_unjudged("A", &mut a);
+    }
+    run.leave("A", 0, &mut a)
+}
+
 fn assignment_survives_coordinator_move(run: &mut Run) -> Result<(), ProbeError> {
     if !run.can_move_coordinator() {
         return Ok(());
@@ -940,13 +1073,18 @@ fn assignment_survives_coordinator_move(run: &mut Run) -> Result<(), ProbeError>
     let acknowledged = a.generation;
     let synced = Instant::now();
     run.move_coordinator("A")?;
-    // Within its session, A asks the new coordinator about the generation it was given.
+    // Within its session, A asks the new coordinator about the generation it was given: its
+    // Heartbeat, which a coordinator still loading answers NONE blindly, then its commit.
     let e = run.heartbeat_after_move("A", 0, &mut a, run.cfg.session_timeout / 2)?;
     let fenced = [ErrorCode::UnknownMemberId, ErrorCode::IllegalGeneration].map(|e| e.code());
+    let acked = 1;
+    let e = match fenced.contains(&e) {
+        true => e,
+        false => run.commit_after_move("A", 0, &mut a, acked)?,
+    };
     if !fenced.contains(&e) {
-        // Known: the acknowledged assignment survived. A commits in it, and rejoins.
-        let acked = 1;
-        if run.commit("A", 0, &mut a, acked)? == 0 {
+        // Known: the acknowledged assignment survived. A fetches its commit, and rejoins.
+        if e == 0 {
             run.fetch_judged("A", 0, &mut a, Some(acked), None)?;
         }
         run.join("A", 0, &mut a)?;

@@ -179,7 +179,9 @@ fn step(
         Act::Move => {
             run.move_coordinator("A")?;
             let within = run.cfg.session_timeout / 2;
-            run.heartbeat_after_move("A", 0, a, within)?
+            let e = run.heartbeat_after_move("A", 0, a, within)?;
+            run.await_loaded("A", a)?;
+            e
         }
     };
     if e == ErrorCode::UnknownMemberId.code() {

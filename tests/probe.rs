@@ -191,6 +191,19 @@ fn probing_the_correct_coordinator_finds_nothing() {
         "{:?}",
         cooperative.exchanges
     );
+    // The static member's restart during a rebalance took its place in the join phase, and
+    // the old process's rejoin was fenced.
+    let restarted = answers("static-member-restarts-during-rebalance");
+    let fenced = restarted
+        .iter()
+        .filter(|a| *a == "JoinGroup FENCED_INSTANCE_ID")
+        .count();
+    let synced = restarted
+        .iter()
+        .filter(|a| a.starts_with("SyncGroup NONE"))
+        .count();
+    // A's own generation, then A2's and B's.
+    assert_eq!((fenced, synced), (1, 3), "{restarted:?}");
     let replaced = answers("static-member-replaced");
     assert!(
         replaced.iter().any(|a| a.contains("skip-assignment"))
@@ -337,6 +350,24 @@ fn probing_a_coordinator_that_serves_before_it_loads_finds_the_offset_lost_in_a_
     }
 }
 
+#[test]
+fn probing_a_static_restart_admitted_beside_its_old_member_finds_the_deviation() {
+    // KAFKA-8500: a static member restarting while the group rebalances is admitted a second
+    // time instead of taking its old member's place, so the join phase waits for the old one.
+    let scenario = "static-member-restarts-during-rebalance";
+    let server = serve(Some(Flaw::StaticReplaceOnlyWhenStable), None);
+    let (broker, reports) = probe(&server, Some(scenario));
+    let findings = &reports[0].findings;
+    assert!(
+        findings.iter().any(|f| f.class == Class::Deviation
+            && f.judgement.starts_with("JoinGroup")
+            && f.kafka.as_deref() == Some("NONE")),
+        "{findings:?}"
+    );
+    traces_replay_and_forgeries_diverge(&broker, &reports[0]);
+    stop(server);
+}
+
 /// A scenario's findings as a trace: it reads back, its Markdown and Mermaid show the
 /// findings, `replay` takes the core's steps again and agrees; a core answer or a judgement
 /// changed in the file, or a deviation left out, diverges.
@@ -352,7 +383,14 @@ fn traces_replay_and_forgeries_diverge(broker: &Broker, r: &ScenarioReport) {
     probed::replay(&back).expect("the core's side replays");
     let md = back.to_markdown();
     assert!(md.contains("```mermaid\nsequenceDiagram"));
-    assert!(back.mermaid().contains("Note over A,broker: SAFETY"));
+    for (class, note) in [(Class::Safety, "SAFETY"), (Class::Deviation, "DEVIATION")] {
+        if r.findings.iter().any(|f| f.class == class) {
+            assert!(
+                back.mermaid().contains(&format!("broker: {note}")),
+                "{note}"
+            );
+        }
+    }
 
     let mut forged = back.clone();
     let step = forged

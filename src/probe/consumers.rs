@@ -119,6 +119,54 @@ pub(super) fn static_member_replaced(run: &mut Run) -> Result<(), ProbeError> {
     run.close(&mut new)
 }
 
+/// A static member (instance 0) leads a generation alone; B joins, which begins a rebalance
+/// (B's JoinGroup waits); A learns of it from its Heartbeat, and before A rejoins, the same
+/// instance starts in another process, A2, whose JoinGroup (no member id) must take A's
+/// place in the rebalance: the join phase ends at once, A2 and B members of the next
+/// generation. Then the old process's rejoin must be fenced (FENCED_INSTANCE_ID). Judged:
+/// every answer against the core's, and `static_instance_unique` on every member list (the
+/// flaw static-replace-only-when-stable, KAFKA-8500, admits A2 beside A).
+pub(super) fn static_member_restarts_during_rebalance(run: &mut Run) -> Result<(), ProbeError> {
+    let eager = Assignors::one(Assignor::RoundRobin);
+    let instance = Some(InstanceId(0));
+    let Some(mut a) = formed_and_committed(run, "A", 0, eager, instance)? else {
+        return Ok(());
+    };
+    let (mut b, first) = run.start("B", 1, eager, None)?;
+    let Some(join) = run.drive(&mut b, first)? else {
+        return run.close(&mut a);
+    };
+    let mut waiting_b = run.send_waiting(b, join);
+    let within = run.cfg.session_timeout / 2;
+    let next = run.beat_until_rebalance(&mut a, &mut waiting_b, within)?;
+    // A commits what it has not, and holds its rejoin back.
+    let a_rejoin = run.drive(&mut a, next)?;
+    if run.deviated() || a_rejoin.is_none() {
+        return Ok(());
+    }
+    let (a2, join) = run.start("A2", 2, eager, instance)?;
+    let Some(join) = join else {
+        return Ok(());
+    };
+    let mut waiting_a2 = run.send_waiting(a2, join);
+    run.core_takes(&mut waiting_a2);
+    run.grace(&waiting_a2, within);
+    // The old process rejoins: its instance has a new member now.
+    run.send_now(&mut a, a_rejoin)?;
+    if run.deviated() {
+        return Ok(());
+    }
+    let (mut a2, next_a2) = run.waited(waiting_a2, &mut a)?;
+    let (mut b, next_b) = run.waited(waiting_b, &mut a2)?;
+    // The leader syncs first; then the follower, whose SyncGroup would have waited for it.
+    let next_a2 = run.drive(&mut a2, next_a2)?;
+    let next_b = run.drive(&mut b, next_b)?;
+    run.drive_alone(&mut a2, next_a2)?;
+    run.drive_alone(&mut b, next_b)?;
+    run.close(&mut b)?;
+    run.close(&mut a2)
+}
+
 /// Member `k` starts as the core's consumer, forms a generation alone, processes and commits;
 /// `None` when the broker refused a step (the deviation is found).
 fn formed_and_committed(

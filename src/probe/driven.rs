@@ -49,8 +49,9 @@ pub(super) struct Holding {
 pub(super) struct Waiting {
     d: Driven,
     request: Request,
-    /// The core's answer once its twin's request went out (`Some(None)`: parked).
-    core: Option<Option<Response>>,
+    /// The core's answer once its twin's request went out (`Some(None)`: parked), and the
+    /// step's number.
+    core: Option<(Option<Response>, usize)>,
     core_request: Option<Request>,
     thread: std::thread::JoinHandle<std::io::Result<(CoreWire, Response)>>,
 }
@@ -268,7 +269,8 @@ impl Run<'_> {
         let core_request = self.mirror.outbox(d.k).cloned();
         let answer = d.wire().call(&send.request).map_err(super::scenario::io)?;
         let core = self.mirror.deliver(d.k);
-        Ok(self.answered(d, &send.request, core_request, answer, core, ""))
+        let judged = (core_request, core, self.mirror.taken.len());
+        Ok(self.answered(d, &send.request, judged, answer, ""))
     }
 
     /// Past a deviation the core has no answer to judge by: `d` goes on alone, every request
@@ -301,14 +303,14 @@ impl Run<'_> {
     }
 
     /// `d` takes the broker's `answer` to `request`, judged against the core's (`None`:
-    /// parked) to its twin's `core_request`. The request `d` sends next.
+    /// parked) to its twin's `core_request`, given at the core's step `step`. The request `d`
+    /// sends next.
     fn answered(
         &mut self,
         d: &mut Driven,
         request: &Request,
-        core_request: Option<Request>,
+        (core_request, core, step): (Option<Request>, Option<Response>, usize),
         answer: Response,
-        core: Option<Response>,
         note: &str,
     ) -> Option<Send> {
         let names = self.names.clone();
@@ -334,7 +336,12 @@ impl Run<'_> {
             );
         }
         let code = answer.error().code();
-        self.expect(code, core.as_ref().map(Response::error), rule(request));
+        self.expect_at(
+            code,
+            core.as_ref().map(Response::error),
+            rule(request),
+            step,
+        );
         if let Some(core) = core.filter(|c| c.error().code() == code) {
             let broker_number = |m: MemberId| {
                 self.number_of(&names.name(m))
@@ -359,8 +366,42 @@ impl Run<'_> {
             next = d.consumer.on_coordinator_found(BrokerId(0), &cfg);
         }
         self.holds(d, &answer);
+        self.one_member_per_instance(&answer);
         d.last = Some(answer);
         next
+    }
+
+    /// A leader's member list naming two members with one `group.instance.id` breaks
+    /// `static_instance_unique`: two processes of one instance are both members.
+    fn one_member_per_instance(&mut self, answer: &Response) {
+        let Response::JoinGroup {
+            error: ErrorCode::None,
+            generation,
+            members,
+            ..
+        } = answer
+        else {
+            return;
+        };
+        let names = self.names.clone();
+        let listed: Vec<(MemberId, String)> = members
+            .iter()
+            .filter_map(|m| Some((*m, names.instance_of(*m)?)))
+            .collect();
+        let twice = listed.iter().enumerate().find_map(|(i, (m, instance))| {
+            let (other, _) = listed[i + 1..].iter().find(|(_, j)| j == instance)?;
+            Some((*m, *other, instance.clone()))
+        });
+        if let Some((m, other, instance)) = twice {
+            self.broke(
+                Property::StaticInstanceUnique,
+                format!(
+                    "generation {generation} lists both {} and {} with group.instance.id {instance}",
+                    names.name(m),
+                    names.name(other)
+                ),
+            );
+        }
     }
 
     /// Notes what `d` holds after `answer`; a SyncGroup answer giving it partitions another
@@ -418,10 +459,11 @@ impl Run<'_> {
 
     /// The core sends the twin's waiting request, if it has not yet: called when the broker's
     /// answers show it has taken it, or before its answer is judged.
-    fn core_takes(&mut self, w: &mut Waiting) {
+    pub(super) fn core_takes(&mut self, w: &mut Waiting) {
         if w.core.is_none() {
             w.core_request = self.mirror.outbox(w.d.k).cloned();
-            w.core = Some(self.mirror.deliver(w.d.k));
+            let answer = self.mirror.deliver(w.d.k);
+            w.core = Some((answer, self.mirror.taken.len()));
         }
     }
 
@@ -446,11 +488,21 @@ impl Run<'_> {
             }
             let core = self.mirror.deliver(d.k);
             let rebalancing = answer.error() != ErrorCode::None;
-            let next = self.answered(d, &send.request, core_request, answer, core, "");
+            let judged = (core_request, core, self.mirror.taken.len());
+            let next = self.answered(d, &send.request, judged, answer, "");
             if rebalancing || next.is_some() || Instant::now() >= deadline {
                 return Ok(next);
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Gives `w`'s request up to `up_to` to be answered (a broker that must answer it at once
+    /// does), so that the broker has surely read it before the scenario goes on.
+    pub(super) fn grace(&self, w: &Waiting, up_to: Duration) {
+        let until = Instant::now() + up_to;
+        while !w.thread.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
@@ -512,12 +564,13 @@ impl Run<'_> {
             .map_err(super::scenario::io)?;
         let mut d = w.d;
         d.wire = Some(wire);
-        let core = match w.core.flatten() {
-            Some(c) => Some(c),
-            None => self.mirror.receive_answer(d.k),
+        let (core, step) = match w.core {
+            Some((Some(c), step)) => (Some(c), step),
+            _ => (self.mirror.receive_answer(d.k), self.mirror.taken.len()),
         };
         let note = " (sent on a thread: it waited for another member)";
-        let next = self.answered(&mut d, &w.request, w.core_request, answer, core, note);
+        let judged = (w.core_request, core, step);
+        let next = self.answered(&mut d, &w.request, judged, answer, note);
         Ok((d, next))
     }
 

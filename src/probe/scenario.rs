@@ -37,6 +37,10 @@ pub struct Exchange {
 pub struct Judged {
     pub broker: String,
     pub core: String,
+    /// The core's step (from 1) that gave that answer: a request that waited for another
+    /// member was taken by the core before the exchanges recorded ahead of its answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_step: Option<usize>,
 }
 
 /// The core's answer where it gives none: the request waits for the rebalance.
@@ -96,7 +100,7 @@ pub struct Scenario {
     run: fn(&mut Run) -> Result<(), ProbeError>,
 }
 
-pub const SCENARIOS: [Scenario; 9] = [
+pub const SCENARIOS: [Scenario; 10] = [
     Scenario {
         name: "member-id-required",
         about: "KIP-394: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, its only member leading, and SyncGroup gives the member what its leader assigned",
@@ -141,6 +145,11 @@ pub const SCENARIOS: [Scenario; 9] = [
         name: "static-member-replaced",
         about: "KIP-345, played by the core's consumers: a static member forms a generation and commits; the same group.instance.id starts in another process, which takes the membership over without a rebalance and gets the same assignment; the old process's commit must be fenced (FENCED_INSTANCE_ID, no_zombie_commit), and its Heartbeat tells it so",
         run: super::consumers::static_member_replaced,
+    },
+    Scenario {
+        name: "static-member-restarts-during-rebalance",
+        about: "KIP-345 during a rebalance, played by the core's consumers (the flaw static-replace-only-when-stable, KAFKA-8500): a static member leads a generation; B's JoinGroup begins a rebalance; before the static member rejoins, its instance starts in another process, whose JoinGroup takes the old member's place and ends the join phase; the old process's rejoin is then fenced (FENCED_INSTANCE_ID); no generation lists two members with one group.instance.id (static_instance_unique)",
+        run: super::consumers::static_member_restarts_during_rebalance,
     },
 ];
 
@@ -222,13 +231,22 @@ impl Run<'_> {
         self.found(Class::Safety, property.name(), detail, None);
     }
 
-    /// A deviation unless the last answer has the code the core gives to the same step.
+    /// A deviation unless the last answer has the code the core gives to the same step, the
+    /// core's last.
     pub(super) fn expect(&mut self, got: i16, core: Option<ErrorCode>, rule: &str) {
+        let step = self.mirror.taken.len();
+        self.expect_at(got, core, rule, step);
+    }
+
+    /// A deviation unless the last answer has the code `core` the core gave at its step
+    /// `step`.
+    pub(super) fn expect_at(&mut self, got: i16, core: Option<ErrorCode>, rule: &str, step: usize) {
         let kafka = core.map_or(NO_ANSWER, |c| c.name()).to_string();
         if let Some(last) = self.exchanges.last_mut() {
             last.judged = Some(Judged {
                 broker: code_name(got),
                 core: kafka.clone(),
+                core_step: Some(step),
             });
         }
         if core.is_some_and(|c| c.code() == got) {
@@ -683,8 +701,9 @@ pub(super) struct JoinInBackground {
     name: String,
     k: usize,
     sent: String,
-    /// The core's answer once it has taken the step (`Some(None)`: it parked the join).
-    core: Option<Option<ErrorCode>>,
+    /// The core's answer once it has taken the step (`Some(None)`: it parked the join), and
+    /// the step's number.
+    core: Option<(Option<ErrorCode>, usize)>,
     thread: std::thread::JoinHandle<std::io::Result<(WireMember, Joined)>>,
 }
 
@@ -735,7 +754,8 @@ impl Run<'_> {
     /// is judged.
     pub(super) fn core_takes_join(&mut self, pending: &mut JoinInBackground) {
         if pending.core.is_none() {
-            pending.core = Some(self.mirror.join(pending.k));
+            let answer = self.mirror.join(pending.k);
+            pending.core = Some((answer, self.mirror.taken.len()));
         }
     }
 
@@ -801,9 +821,9 @@ impl Run<'_> {
             .join()
             .expect("a join thread does not panic")
             .map_err(io)?;
-        let core = match core.flatten() {
-            Some(c) => Some(c),
-            None => self.mirror.receive(k),
+        let (core, step) = match core {
+            Some((Some(c), step)) => (Some(c), step),
+            _ => (self.mirror.receive(k), self.mirror.taken.len()),
         };
         self.name_member(&j.member_id, k);
         self.saw(
@@ -812,7 +832,7 @@ impl Run<'_> {
             joined(&j),
         );
         let rule = "JoinGroup: a member waiting in a join phase gets the generation formed when every member has rejoined";
-        self.expect(j.error, core, rule);
+        self.expect_at(j.error, core, rule, step);
         let same_phase = self.mirror.generation(k) == self.mirror.generation(other_k);
         if j.error == 0 && same_phase && j.generation != other_m.generation {
             self.found(

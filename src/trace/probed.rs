@@ -226,9 +226,17 @@ pub fn replay(t: &ProbeTrace) -> Result<String, String> {
     let mut next = answers.iter().map(|a| a.as_deref().unwrap_or(NO_ANSWER));
     for (i, e) in t.exchanges.iter().enumerate() {
         let Some(judged) = &e.judged else { continue };
-        if !next.any(|a| a == judged.core) {
+        // Where the trace names the step, its answer; else (traces written before steps were
+        // named) the next step with that answer.
+        let gave = match judged.core_step {
+            Some(step) => answers
+                .get(step.wrapping_sub(1))
+                .is_some_and(|a| a.as_deref().unwrap_or(NO_ANSWER) == judged.core),
+            None => next.any(|a| a == judged.core),
+        };
+        if !gave {
             return Err(format!(
-                "exchange {}: the core's answer {} is not among the answers of its steps that follow",
+                "exchange {}: the core's answer {} is not the answer of its step",
                 i + 1,
                 judged.core
             ));

@@ -34,9 +34,10 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The broker's member ids, numbered as the core's, for the members of one group.
+/// The broker's member ids, numbered as the core's, for the members of one group, with the
+/// `group.instance.id` a leader's member list gave each.
 #[derive(Clone, Default)]
-pub struct WireNames(Arc<Mutex<Vec<String>>>);
+pub struct WireNames(Arc<Mutex<Vec<String>>>, Arc<Mutex<Vec<(MemberId, String)>>>);
 
 impl WireNames {
     /// The core's id for the broker's `name`, numbered on first sight (`None` for "").
@@ -69,6 +70,21 @@ impl WireNames {
             .fold(text.to_string(), |t, (i, n)| {
                 t.replace(&format!("m0.{i}"), n)
             })
+    }
+
+    /// The `group.instance.id` the broker last listed `id` with, if any.
+    pub fn instance_of(&self, id: MemberId) -> Option<String> {
+        let instances = self.1.lock().expect("not poisoned");
+        instances
+            .iter()
+            .rev()
+            .find(|(m, _)| *m == id)
+            .map(|(_, i)| i.clone())
+    }
+
+    fn listed_with(&self, id: MemberId, instance: &str) {
+        let mut instances = self.1.lock().expect("not poisoned");
+        instances.push((id, instance.to_string()));
     }
 
     /// The broker's name for the core's `id` ("" if it never named it).
@@ -353,6 +369,11 @@ impl CoreWire {
             );
         let answer = self.client.call(&join, self.join_version)?;
         let names = &self.names;
+        for m in &answer.members {
+            if let (Some(id), Some(i)) = (names.id(m.member_id.as_str()), &m.group_instance_id) {
+                names.listed_with(id, i.as_str());
+            }
+        }
         let claims = answer
             .members
             .iter()

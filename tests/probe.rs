@@ -204,6 +204,15 @@ fn probing_the_correct_coordinator_finds_nothing() {
         .count();
     // A's own generation, then A2's and B's.
     assert_eq!((fenced, synced), (1, 3), "{restarted:?}");
+    // A leader whose assignor hung was removed once the rebalance timeout passed: the
+    // follower's SyncGroup refused, its rejoin a generation of its own.
+    let stalled = answers("leader-stalls-before-sync");
+    assert!(
+        stalled
+            .iter()
+            .any(|a| a == "SyncGroup REBALANCE_IN_PROGRESS"),
+        "{stalled:?}"
+    );
     let replaced = answers("static-member-replaced");
     assert!(
         replaced.iter().any(|a| a.contains("skip-assignment"))
@@ -362,6 +371,24 @@ fn probing_a_static_restart_admitted_beside_its_old_member_finds_the_deviation()
         findings.iter().any(|f| f.class == Class::Deviation
             && f.judgement.starts_with("JoinGroup")
             && f.kafka.as_deref() == Some("NONE")),
+        "{findings:?}"
+    );
+    traces_replay_and_forgeries_diverge(&broker, &reports[0]);
+    stop(server);
+}
+
+#[test]
+fn probing_a_coordinator_without_the_pending_sync_timer_finds_the_stuck_group() {
+    // KAFKA-12890: a leader that never sends its SyncGroup, its heartbeats keeping it a
+    // member, holds the group in CompletingRebalance forever without the pending-sync timer.
+    let scenario = "leader-stalls-before-sync";
+    let server = serve(Some(Flaw::NoPendingSyncTimeout), None);
+    let (broker, reports) = probe(&server, Some(scenario));
+    let findings = &reports[0].findings;
+    assert!(
+        findings.iter().any(|f| f.class == Class::Deviation
+            && f.judgement.contains("(convergence)")
+            && f.kafka.as_deref() == Some("REBALANCE_IN_PROGRESS")),
         "{findings:?}"
     );
     traces_replay_and_forgeries_diverge(&broker, &reports[0]);

@@ -4,11 +4,12 @@
 //! replaced (KIP-345), where the coordinator must fence the process that lost its instance.
 
 use super::driven::Driven;
-use super::mirror::Act;
-use super::scenario::Run;
+use super::mirror::{Act, Step};
+use super::scenario::{Class, Run};
 use super::ProbeError;
 use crate::property::Property;
 use crate::protocol::{Assignor, Assignors, ErrorCode, InstanceId, Response};
+use std::time::{Duration, Instant};
 
 /// Two cooperative-sticky members. A forms a generation alone, owns every partition, processes
 /// and commits. B joins; A learns of the rebalance from its Heartbeat, commits, and rejoins
@@ -165,6 +166,78 @@ pub(super) fn static_member_restarts_during_rebalance(run: &mut Run) -> Result<(
     run.drive_alone(&mut b, next_b)?;
     run.close(&mut b)?;
     run.close(&mut a2)
+}
+
+/// A forms a generation alone; B joins; A rejoins, which forms the next generation with both,
+/// A leading, and then A's assignor hangs: its SyncGroup never goes out, while its heartbeat
+/// thread keeps its session alive (KAFKA-12890). B's SyncGroup waits for the assignment. Kafka
+/// removes a member that has not synced within the rebalance timeout (the pending-sync timer),
+/// so B's SyncGroup must be answered REBALANCE_IN_PROGRESS, and B's rejoin forms a generation
+/// alone. Without that timer the group is stuck (the flaw no-pending-sync-timeout;
+/// `convergence`): B's SyncGroup unanswered after twice the rebalance timeout and five seconds
+/// more is a deviation.
+pub(super) fn leader_stalls_before_sync(run: &mut Run) -> Result<(), ProbeError> {
+    let eager = Assignors::one(Assignor::RoundRobin);
+    let Some(mut a) = formed_and_committed(run, "A", 0, eager, None)? else {
+        return Ok(());
+    };
+    let (mut b, first) = run.start("B", 1, eager, None)?;
+    let Some(join) = run.drive(&mut b, first)? else {
+        return run.close(&mut a);
+    };
+    let mut waiting = run.send_waiting(b, join);
+    let within = run.cfg.session_timeout / 2;
+    let next = run.beat_until_rebalance(&mut a, &mut waiting, within)?;
+    let Some(rejoin) = run.drive(&mut a, next)? else {
+        return Ok(());
+    };
+    // A's rejoin ends the join phase; its assignor then hangs.
+    if run.exchange(&mut a, rejoin)?.is_none() || run.deviated() {
+        return Ok(());
+    }
+    run.act(&mut a, Act::Stall);
+    let (b, sync) = run.waited(waiting, &mut a)?;
+    let Some(sync) = sync.filter(|_| !run.deviated()) else {
+        return Ok(());
+    };
+    let mut waiting = run.send_waiting(b, sync);
+    run.core_takes(&mut waiting);
+    // The probe asks for a rebalance timeout as long as the session.
+    let bound = run.cfg.session_timeout * 2 + Duration::from_secs(5);
+    let deadline = Instant::now() + bound;
+    let mut timer = Some(Step::PendingSyncTimeout);
+    let mut beat = Instant::now();
+    while !waiting.is_answered() && Instant::now() < deadline {
+        if beat.elapsed() >= run.cfg.session_timeout / 3 {
+            run.keep_alive(&mut a, &mut timer)?;
+            beat = Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if !waiting.is_answered() {
+        run.saw(
+            "B",
+            format!("(its SyncGroup unanswered after {} ms)", bound.as_millis()),
+            String::new(),
+        );
+        run.found(
+            Class::Deviation,
+            "SyncGroup: a member that does not send its SyncGroup within the rebalance timeout is removed, and the others' SyncGroup answered REBALANCE_IN_PROGRESS (convergence)",
+            format!(
+                "no answer within {} ms: the group waits for its leader's assignment forever",
+                bound.as_millis()
+            ),
+            Some("REBALANCE_IN_PROGRESS".into()),
+        );
+        return Ok(());
+    }
+    if let Some(fired) = timer.take() {
+        run.mirror.take(fired);
+    }
+    let (mut b, next) = run.waited(waiting, &mut a)?;
+    // B rejoins and forms a generation alone.
+    run.drive_alone(&mut b, next)?;
+    run.close(&mut b)
 }
 
 /// Member `k` starts as the core's consumer, forms a generation alone, processes and commits;

@@ -13,7 +13,7 @@
 //! follower's SyncGroup) is handed back to the scenario, which sends it at once or on a
 //! thread of its own.
 
-use super::mirror::Act;
+use super::mirror::{Act, Step};
 use super::scenario::{Class, Run};
 use super::ProbeError;
 use crate::consumer::{Consumer, Send};
@@ -54,6 +54,13 @@ pub(super) struct Waiting {
     core: Option<(Option<Response>, usize)>,
     core_request: Option<Request>,
     thread: std::thread::JoinHandle<std::io::Result<(CoreWire, Response)>>,
+}
+
+impl Waiting {
+    /// Whether the broker has answered it.
+    pub(super) fn is_answered(&self) -> bool {
+        self.thread.is_finished()
+    }
 }
 
 /// Whether `request` can wait for other members: a JoinGroup (once it has a member id, or
@@ -264,8 +271,12 @@ impl Run<'_> {
     }
 
     /// One request of `d` to the broker, and its twin's to the core: the request `d` sends
-    /// next.
-    fn exchange(&mut self, d: &mut Driven, send: Send) -> Result<Option<Send>, ProbeError> {
+    /// next, unsent.
+    pub(super) fn exchange(
+        &mut self,
+        d: &mut Driven,
+        send: Send,
+    ) -> Result<Option<Send>, ProbeError> {
         let core_request = self.mirror.outbox(d.k).cloned();
         let answer = d.wire().call(&send.request).map_err(super::scenario::io)?;
         let core = self.mirror.deliver(d.k);
@@ -360,6 +371,7 @@ impl Run<'_> {
                 self.found(Class::Deviation, rule(request), said, Some(kafka));
             }
         }
+        self.one_number_per_generation(d.k, &answer);
         let cfg = self.mirror.cfg;
         let mut next = d.consumer.on_response(&answer, &cfg);
         if next.is_none() && d.consumer.needs_coordinator() {
@@ -369,6 +381,51 @@ impl Run<'_> {
         self.one_member_per_instance(&answer);
         d.last = Some(answer);
         next
+    }
+
+    /// The members the core tells one generation must be told one generation number by the
+    /// broker, and two generations two numbers (the numbers themselves are the broker's).
+    fn one_number_per_generation(&mut self, k: usize, answer: &Response) {
+        let Response::JoinGroup {
+            error: ErrorCode::None,
+            generation,
+            ..
+        } = answer
+        else {
+            return;
+        };
+        // After a deviation the twins' generations no longer correspond.
+        let core = self.mirror.consumer(k).and_then(|c| c.generation);
+        let Some(core) = core.filter(|_| !self.deviated()) else {
+            return;
+        };
+        let told = (core.0, i64::from(generation.0));
+        let clash = self
+            .generations
+            .iter()
+            .find(|(c, b)| (*c == told.0) != (*b == told.1))
+            .copied();
+        match clash {
+            Some((c, b)) if c == told.0 => self.found(
+                Class::Deviation,
+                "JoinGroup: the members of one join phase are told the same generation",
+                format!(
+                    "generation {} for member #{k}, {b} for another member of the same one",
+                    told.1
+                ),
+                Some(format!("generation {b}")),
+            ),
+            Some((_, b)) => self.found(
+                Class::Deviation,
+                "JoinGroup: every join phase forms a new generation",
+                format!("generation {b} again, for another join phase"),
+                Some("a new generation".into()),
+            ),
+            None => {}
+        }
+        if !self.generations.contains(&told) {
+            self.generations.push(told);
+        }
     }
 
     /// A leader's member list naming two members with one `group.instance.id` breaks
@@ -509,7 +566,13 @@ impl Run<'_> {
     /// `d`'s heartbeat thread keeps its session alive while its next request is held back
     /// (a Java consumer's heartbeat thread heartbeats while its application thread has yet to
     /// rejoin): a Heartbeat in its generation, judged, which `d` does not act on.
-    fn keep_alive(&mut self, d: &mut Driven) -> Result<(), ProbeError> {
+    /// `timer`, if given, is one the broker may have fired meanwhile: the core fires it just
+    /// before a Heartbeat the broker answers other than NONE.
+    pub(super) fn keep_alive(
+        &mut self,
+        d: &mut Driven,
+        timer: &mut Option<Step>,
+    ) -> Result<(), ProbeError> {
         let c = &d.consumer;
         let (Some(member_id), Some(generation)) = (c.member_id, c.generation) else {
             return Ok(());
@@ -525,6 +588,9 @@ impl Run<'_> {
         let answer = d.wire().call(&request).map_err(super::scenario::io)?;
         if answer.error() != ErrorCode::None {
             self.mirror.loaded();
+            if let Some(fired) = timer.take() {
+                self.mirror.take(fired);
+            }
         }
         let core = self.mirror.keep_alive(d.k);
         let names = self.names.clone();
@@ -552,7 +618,7 @@ impl Run<'_> {
         let mut beat = Instant::now();
         while !w.thread.is_finished() {
             if beat.elapsed() >= self.cfg.session_timeout / 3 {
-                self.keep_alive(other)?;
+                self.keep_alive(other, &mut None)?;
                 beat = Instant::now();
             }
             std::thread::sleep(Duration::from_millis(10));

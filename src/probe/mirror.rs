@@ -90,6 +90,10 @@ pub enum Step {
     KeepAlive {
         member: usize,
     },
+    /// The pending-sync timer fires: members of the generation that have not sent their
+    /// SyncGroup within the rebalance timeout are removed (KAFKA-12890's fix); the probe
+    /// takes it where the broker's answers show it fired.
+    PendingSyncTimeout,
 }
 
 /// What a consumer's application or heartbeat thread does.
@@ -101,6 +105,9 @@ pub enum Act {
     Commit,
     Heartbeat,
     Close,
+    /// Its SyncGroup, about to go out, does not: its assignor hangs, while its heartbeat
+    /// thread goes on.
+    Stall,
 }
 
 impl Act {
@@ -116,6 +123,10 @@ impl Act {
             Act::Commit => consumer.commit(),
             Act::Heartbeat => consumer.heartbeat(),
             Act::Close => consumer.close(cfg),
+            Act::Stall => {
+                consumer.stall();
+                None
+            }
         }
     }
 }
@@ -260,11 +271,19 @@ impl Mirror {
                     if let Some(send) = act.on(consumer, &cfg) {
                         *outbox = Some(send);
                     }
+                    if *act == Act::Stall {
+                        *outbox = None;
+                    }
                 }
                 None
             }
             Step::Deliver { member } => self.deliver_step(*member),
             Step::KeepAlive { member } => self.keep_alive_step(*member),
+            Step::PendingSyncTimeout => {
+                self.service.pending_sync_timeout();
+                while self.service.replicate() {}
+                None
+            }
         };
         self.taken.push(Taken {
             step,

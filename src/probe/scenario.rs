@@ -100,7 +100,7 @@ pub struct Scenario {
     run: fn(&mut Run) -> Result<(), ProbeError>,
 }
 
-pub const SCENARIOS: [Scenario; 10] = [
+pub const SCENARIOS: [Scenario; 11] = [
     Scenario {
         name: "member-id-required",
         about: "KIP-394: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, its only member leading, and SyncGroup gives the member what its leader assigned",
@@ -151,6 +151,11 @@ pub const SCENARIOS: [Scenario; 10] = [
         about: "KIP-345 during a rebalance, played by the core's consumers (the flaw static-replace-only-when-stable, KAFKA-8500): a static member leads a generation; B's JoinGroup begins a rebalance; before the static member rejoins, its instance starts in another process, whose JoinGroup takes the old member's place and ends the join phase; the old process's rejoin is then fenced (FENCED_INSTANCE_ID); no generation lists two members with one group.instance.id (static_instance_unique)",
         run: super::consumers::static_member_restarts_during_rebalance,
     },
+    Scenario {
+        name: "leader-stalls-before-sync",
+        about: "convergence when a leader's assignor hangs (the flaw no-pending-sync-timeout, KAFKA-12890), played by the core's consumers: A and B form a generation, A leading; A never sends its SyncGroup, while its heartbeat thread keeps its session alive; B's SyncGroup waits; the broker must remove A once the rebalance timeout passes without its SyncGroup and answer B's REBALANCE_IN_PROGRESS, and B's rejoin forms a generation alone",
+        run: super::consumers::leader_stalls_before_sync,
+    },
 ];
 
 pub(super) fn code_name(code: i16) -> String {
@@ -186,6 +191,9 @@ pub struct Run<'a> {
     pub(super) names: WireNames,
     /// What each of the core's consumers holds, by its number.
     pub(super) holdings: Vec<Option<Holding>>,
+    /// The generations the core's consumers were told, the core's number beside the
+    /// broker's.
+    pub(super) generations: Vec<(u32, i64)>,
 }
 
 impl Run<'_> {
@@ -908,6 +916,7 @@ pub fn run_all(
             progress: &mut progress,
             names: WireNames::default(),
             holdings: Vec::new(),
+            generations: Vec::new(),
         };
         match play {
             Play::Scenario(run_it) => run_it(&mut run)?,

@@ -82,7 +82,7 @@ impl ProbeTrace {
                 | Step::Act { member, .. }
                 | Step::Deliver { member }
                 | Step::KeepAlive { member } => vec![*member],
-                Step::MoveCoordinator | Step::Loaded => vec![],
+                Step::MoveCoordinator | Step::Loaded | Step::PendingSyncTimeout => vec![],
             };
             if let Some(m) = members.iter().find(|m| **m >= MAX_MEMBERS) {
                 return bad(format!("member {m} (at most {MAX_MEMBERS} members)"));

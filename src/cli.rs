@@ -911,32 +911,50 @@ fn probe(
         broker.partitions,
         cfg.session_timeout.as_millis()
     );
+    // A bar on standard error while the probe runs (drawn only on a terminal); the verdicts
+    // go to standard output as lines, above it.
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{bar:30}] {pos}/{len} {elapsed:>4} {msg}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
     let scenarios = scenario::run_all(cfg, &broker, only, |p| match p {
         scenario::Progress::Started {
             index,
             of,
             scenario,
         } => {
-            println!("[{index}/{of}] {scenario}");
+            bar.set_length(of as u64);
+            bar.set_position(index as u64 - 1);
+            bar.set_message(scenario.to_string());
+            bar.suspend(|| println!("[{index}/{of}] {scenario}"));
         }
         scenario::Progress::Waiting { time, why } => {
-            println!("      waiting {} ms: {why}", time.as_millis());
+            bar.set_message(format!("waiting {} ms: {why}", time.as_millis()));
+            bar.suspend(|| println!("      waiting {} ms: {why}", time.as_millis()));
         }
         scenario::Progress::Finished(r) => {
+            bar.inc(1);
             let verdict = match (&r.skipped, r.findings.is_empty()) {
                 (Some(_), _) => "skip ",
                 (None, true) => "ok   ",
                 (None, false) => "FOUND",
             };
-            println!("{verdict} {} ({:.1} s)", r.scenario, r.seconds);
-            if let Some(why) = &r.skipped {
-                println!("      skipped: {why}");
-            }
-            for f in &r.findings {
-                println!("      {f}");
-            }
+            bar.suspend(|| {
+                println!("{verdict} {} ({:.1} s)", r.scenario, r.seconds);
+                if let Some(why) = &r.skipped {
+                    println!("      skipped: {why}");
+                }
+                for f in &r.findings {
+                    println!("      {f}");
+                }
+            });
         }
     });
+    bar.finish_and_clear();
     let scenarios = match scenarios {
         Ok(s) => s,
         Err(e) => return bad_input(&e.to_string()),

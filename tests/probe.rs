@@ -3,7 +3,7 @@
 //! cannot be probed is refused with a reason.
 
 use groupcheck::flaw::Flaw;
-use groupcheck::probe::scenario::{run_all, Class, ScenarioReport, SCENARIOS};
+use groupcheck::probe::scenario::{run_all, Class, Finding, ScenarioReport, SCENARIOS};
 use groupcheck::probe::{preflight, Broker, MoveCoordinator, ProbeConfig, ProbeError};
 use groupcheck::trace::probed::{self, ProbeTrace};
 use groupcheck::trace::AnyTrace;
@@ -337,25 +337,31 @@ fn probing_sync_ack_before_persist_finds_the_assignment_lost_in_a_move() {
         .any(|(_, v)| v.property.name() == "durable_before_ack"));
 }
 
+/// Probes `server` with `scenario` alone: some finding is `found`, and the findings' trace
+/// replays. The server's own report.
+fn finds(
+    server: Arc<Server>,
+    scenario: &str,
+    found: impl Fn(&Finding) -> bool,
+) -> groupcheck::wire::ServeReport {
+    let (broker, reports) = probe(&server, Some(scenario));
+    let findings = &reports[0].findings;
+    assert!(findings.iter().any(found), "{scenario}: {findings:?}");
+    traces_replay_and_forgeries_diverge(&broker, &reports[0]);
+    stop(server)
+}
+
 #[test]
 fn probing_a_coordinator_that_serves_before_it_loads_finds_the_offset_lost_in_a_move() {
     // Followers fetch every 300 ms, so that what the flawed coordinator acknowledges early is
     // not durable yet when the coordinator moves; a new coordinator loads for 300 ms, so that
     // the flawed one is asked before it has loaded.
-    let scenario = "offsets-survive-coordinator-move";
     let (replication, load) = (Duration::from_millis(300), Duration::from_millis(300));
     for flaw in [Flaw::ServeBeforeLoad, Flaw::CommitAckBeforeDurable] {
         let server = serve_loading(Some(flaw), Some(replication), load);
-        let (broker, reports) = probe(&server, Some(scenario));
-        let findings = &reports[0].findings;
-        assert!(
-            findings
-                .iter()
-                .any(|f| f.class == Class::Safety && f.judgement == "no_lost_commit"),
-            "{flaw:?}: {findings:?}"
-        );
-        traces_replay_and_forgeries_diverge(&broker, &reports[0]);
-        stop(server);
+        finds(server, "offsets-survive-coordinator-move", |f| {
+            f.class == Class::Safety && f.judgement == "no_lost_commit"
+        });
     }
 }
 
@@ -363,36 +369,24 @@ fn probing_a_coordinator_that_serves_before_it_loads_finds_the_offset_lost_in_a_
 fn probing_a_static_restart_admitted_beside_its_old_member_finds_the_deviation() {
     // KAFKA-8500: a static member restarting while the group rebalances is admitted a second
     // time instead of taking its old member's place, so the join phase waits for the old one.
-    let scenario = "static-member-restarts-during-rebalance";
     let server = serve(Some(Flaw::StaticReplaceOnlyWhenStable), None);
-    let (broker, reports) = probe(&server, Some(scenario));
-    let findings = &reports[0].findings;
-    assert!(
-        findings.iter().any(|f| f.class == Class::Deviation
+    finds(server, "static-member-restarts-during-rebalance", |f| {
+        f.class == Class::Deviation
             && f.judgement.starts_with("JoinGroup")
-            && f.kafka.as_deref() == Some("NONE")),
-        "{findings:?}"
-    );
-    traces_replay_and_forgeries_diverge(&broker, &reports[0]);
-    stop(server);
+            && f.kafka.as_deref() == Some("NONE")
+    });
 }
 
 #[test]
 fn probing_a_coordinator_without_the_pending_sync_timer_finds_the_stuck_group() {
     // KAFKA-12890: a leader that never sends its SyncGroup, its heartbeats keeping it a
     // member, holds the group in CompletingRebalance forever without the pending-sync timer.
-    let scenario = "leader-stalls-before-sync";
     let server = serve(Some(Flaw::NoPendingSyncTimeout), None);
-    let (broker, reports) = probe(&server, Some(scenario));
-    let findings = &reports[0].findings;
-    assert!(
-        findings.iter().any(|f| f.class == Class::Deviation
+    finds(server, "leader-stalls-before-sync", |f| {
+        f.class == Class::Deviation
             && f.judgement.contains("(convergence)")
-            && f.kafka.as_deref() == Some("REBALANCE_IN_PROGRESS")),
-        "{findings:?}"
-    );
-    traces_replay_and_forgeries_diverge(&broker, &reports[0]);
-    stop(server);
+            && f.kafka.as_deref() == Some("REBALANCE_IN_PROGRESS")
+    });
 }
 
 /// A scenario's findings as a trace: it reads back, its Markdown and Mermaid show the

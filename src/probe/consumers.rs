@@ -3,10 +3,11 @@
 //! and each member's claims keep a partition from having two owners, and a static member
 //! replaced (KIP-345), where the coordinator must fence the process that lost its instance.
 
-use super::driven::Driven;
+use super::driven::{Driven, Waiting};
 use super::mirror::{Act, Step};
 use super::scenario::{Class, Run};
 use super::ProbeError;
+use crate::consumer::Send;
 use crate::property::Property;
 use crate::protocol::{Assignor, Assignors, ErrorCode, InstanceId, Response};
 use std::time::{Duration, Instant};
@@ -24,21 +25,13 @@ pub(super) fn cooperative_revocation(run: &mut Run) -> Result<(), ProbeError> {
         return Ok(());
     }
     let cooperative = Assignors::one(Assignor::CooperativeSticky);
-    let Some(mut a) = formed_and_committed(run, "A", 0, cooperative, None)? else {
+    let Some((mut a, waiting, join)) = b_joins_a_stable_group(run, cooperative, None)? else {
         return Ok(());
     };
     let within = run.cfg.session_timeout / 2;
-    let (b, first) = run.start("B", 1, cooperative, None)?;
-    let mut b = b;
-    let Some(join) = run.drive(&mut b, first)? else {
-        return run.close(&mut a);
-    };
-    let mut waiting = run.send_waiting(b, join);
-    // A rejoins once its Heartbeat tells it; its JoinGroup ends the join phase (B waits), and
-    // A, leading, assigns, revokes what it lost, and is about to rejoin.
-    let next = run.beat_until_rebalance(&mut a, &mut waiting, within)?;
-    let join = run.drive(&mut a, next)?;
-    let a_rejoin = run.send_now(&mut a, join)?;
+    // A's JoinGroup ends the join phase (B waits), and A, leading, assigns, revokes what it
+    // lost, and is about to rejoin.
+    let a_rejoin = run.send_now(&mut a, Some(join))?;
     let (mut b, next) = run.waited(waiting, &mut a)?;
     run.drive_alone(&mut b, next)?;
     let Some(rejoin) = a_rejoin.filter(|_| !run.deviated()) else {
@@ -130,21 +123,11 @@ pub(super) fn static_member_replaced(run: &mut Run) -> Result<(), ProbeError> {
 pub(super) fn static_member_restarts_during_rebalance(run: &mut Run) -> Result<(), ProbeError> {
     let eager = Assignors::one(Assignor::RoundRobin);
     let instance = Some(InstanceId(0));
-    let Some(mut a) = formed_and_committed(run, "A", 0, eager, instance)? else {
+    let Some((mut a, waiting_b, a_rejoin)) = b_joins_a_stable_group(run, eager, instance)? else {
         return Ok(());
     };
-    let (mut b, first) = run.start("B", 1, eager, None)?;
-    let Some(join) = run.drive(&mut b, first)? else {
-        return run.close(&mut a);
-    };
-    let mut waiting_b = run.send_waiting(b, join);
+    // A holds its rejoin back.
     let within = run.cfg.session_timeout / 2;
-    let next = run.beat_until_rebalance(&mut a, &mut waiting_b, within)?;
-    // A commits what it has not, and holds its rejoin back.
-    let a_rejoin = run.drive(&mut a, next)?;
-    if run.deviated() || a_rejoin.is_none() {
-        return Ok(());
-    }
     let (a2, join) = run.start("A2", 2, eager, instance)?;
     let Some(join) = join else {
         return Ok(());
@@ -153,7 +136,7 @@ pub(super) fn static_member_restarts_during_rebalance(run: &mut Run) -> Result<(
     run.core_takes(&mut waiting_a2);
     run.grace(&waiting_a2, within);
     // The old process rejoins: its instance has a new member now.
-    run.send_now(&mut a, a_rejoin)?;
+    run.send_now(&mut a, Some(a_rejoin))?;
     if run.deviated() {
         return Ok(());
     }
@@ -178,17 +161,7 @@ pub(super) fn static_member_restarts_during_rebalance(run: &mut Run) -> Result<(
 /// more is a deviation.
 pub(super) fn leader_stalls_before_sync(run: &mut Run) -> Result<(), ProbeError> {
     let eager = Assignors::one(Assignor::RoundRobin);
-    let Some(mut a) = formed_and_committed(run, "A", 0, eager, None)? else {
-        return Ok(());
-    };
-    let (mut b, first) = run.start("B", 1, eager, None)?;
-    let Some(join) = run.drive(&mut b, first)? else {
-        return run.close(&mut a);
-    };
-    let mut waiting = run.send_waiting(b, join);
-    let within = run.cfg.session_timeout / 2;
-    let next = run.beat_until_rebalance(&mut a, &mut waiting, within)?;
-    let Some(rejoin) = run.drive(&mut a, next)? else {
+    let Some((mut a, waiting, rejoin)) = b_joins_a_stable_group(run, eager, None)? else {
         return Ok(());
     };
     // A's rejoin ends the join phase; its assignor then hangs.
@@ -258,6 +231,30 @@ fn formed_and_committed(
     let commit = run.act(&mut d, Act::Commit);
     run.drive_alone(&mut d, commit)?;
     Ok((!run.deviated()).then_some(d))
+}
+
+/// A (the core's consumer with `assignors`, static with `instance`) leads a generation alone
+/// and commits; B (dynamic) gets its member id and sends its JoinGroup, which waits; A's
+/// Heartbeat tells it of the rebalance, and A commits what it had not. A, B's waiting join, and
+/// A's rejoin, unsent; `None` once an answer deviated.
+fn b_joins_a_stable_group(
+    run: &mut Run,
+    assignors: Assignors,
+    instance: Option<InstanceId>,
+) -> Result<Option<(Driven, Waiting, Send)>, ProbeError> {
+    let Some(mut a) = formed_and_committed(run, "A", 0, assignors, instance)? else {
+        return Ok(None);
+    };
+    let (mut b, first) = run.start("B", 1, assignors, None)?;
+    let Some(join) = run.drive(&mut b, first)? else {
+        run.close(&mut a)?;
+        return Ok(None);
+    };
+    let mut waiting = run.send_waiting(b, join);
+    let within = run.cfg.session_timeout / 2;
+    let next = run.beat_until_rebalance(&mut a, &mut waiting, within)?;
+    let rejoin = run.drive(&mut a, next)?;
+    Ok(rejoin.filter(|_| !run.deviated()).map(|r| (a, waiting, r)))
 }
 
 fn close_both(run: &mut Run, a: &mut Driven, b: &mut Driven) -> Result<(), ProbeError> {

@@ -414,8 +414,14 @@ impl Run<'_> {
         m: &mut WireMember,
         offset: u32,
     ) -> Result<i16, ProbeError> {
-        let core = self.mirror.commit(k, &[(0, offset)]);
         let e = m.commit(&[(0, i64::from(offset))]).map_err(io)?;
+        self.judge_commit(name, k, m, offset, e);
+        Ok(e)
+    }
+
+    /// Judges the broker's answer `e` to member `k`'s OffsetCommit of p0@`offset`.
+    fn judge_commit(&mut self, name: &str, k: usize, m: &WireMember, offset: u32, e: i16) {
+        let core = self.mirror.commit(k, &[(0, offset)]);
         let sent = format!(
             "OffsetCommit(member={}, generation={}, p0@{offset})",
             m.id, m.generation
@@ -423,7 +429,6 @@ impl Run<'_> {
         self.saw(name, sent, code_name(e));
         let rule = "OffsetCommit: accepted from a member in its generation, fenced otherwise";
         self.expect(e, core, rule);
-        Ok(e)
     }
 
     pub(super) fn heartbeat(
@@ -433,12 +438,17 @@ impl Run<'_> {
         m: &mut WireMember,
     ) -> Result<i16, ProbeError> {
         let e = m.heartbeat().map_err(io)?;
+        let rule = "Heartbeat: answered NONE only to a member in its generation of a stable group";
+        self.judge_heartbeat(name, k, m, e, rule);
+        Ok(e)
+    }
+
+    /// Judges the broker's answer `e` to member `k`'s Heartbeat by `rule`.
+    fn judge_heartbeat(&mut self, name: &str, k: usize, m: &WireMember, e: i16, rule: &str) {
         let core = self.core_heartbeat(k, e);
         let sent = format!("Heartbeat(member={}, generation={})", m.id, m.generation);
         self.saw(name, sent, code_name(e));
-        let rule = "Heartbeat: answered NONE only to a member in its generation of a stable group";
         self.expect(e, core, rule);
-        Ok(e)
     }
 
     /// OffsetFetch of p0 by member `m`, judged: the offset served must be `acked` (none: no
@@ -627,10 +637,8 @@ impl Run<'_> {
     ) -> Result<i16, ProbeError> {
         let sent = format!("Heartbeat(member={}, generation={})", m.id, m.generation);
         let (e, ()) = self.after_move(name, m, within, &sent, |m| Ok((m.heartbeat()?, ())))?;
-        let core = self.core_heartbeat(k, e);
-        self.saw(name, sent, code_name(e));
         let rule = "Heartbeat: a member of the generation the group's record holds is known to the coordinator that loaded it";
-        self.expect(e, core, rule);
+        self.judge_heartbeat(name, k, m, e, rule);
         Ok(e)
     }
 
@@ -663,17 +671,11 @@ impl Run<'_> {
         m: &mut WireMember,
         offset: u32,
     ) -> Result<i16, ProbeError> {
-        let sent = format!(
-            "OffsetCommit(member={}, generation={}, p0@{offset})",
-            m.id, m.generation
-        );
+        let sent = format!("OffsetCommit(p0@{offset})");
         let (e, ()) = self.after_move(name, m, LOADING_WITHIN, &sent, |m| {
             Ok((m.commit(&[(0, i64::from(offset))])?, ()))
         })?;
-        let core = self.mirror.commit(k, &[(0, offset)]);
-        self.saw(name, sent, code_name(e));
-        let rule = "OffsetCommit: accepted from a member in its generation, fenced otherwise";
-        self.expect(e, core, rule);
+        self.judge_commit(name, k, m, offset, e);
         Ok(e)
     }
 

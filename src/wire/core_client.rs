@@ -291,14 +291,8 @@ impl CoreWire {
                         .with_name(self.topic_name())
                         .with_partitions(ps)]);
                 let answer = self.client.call(&commit, 8)?;
-                let first = answer
-                    .topics
-                    .iter()
-                    .flat_map(|t| &t.partitions)
-                    .map(|p| p.error_code)
-                    .find(|e| *e != 0);
                 Response::OffsetCommit {
-                    error: code(first.unwrap_or(0)),
+                    error: code(super::member::commit_error(&answer)),
                     offsets: offsets.clone(),
                 }
             }

@@ -51,6 +51,14 @@ fn assigned(mut bytes: bytes::Bytes) -> Vec<i32> {
         .unwrap_or_default()
 }
 
+/// The first error code of an OffsetCommit answer (0 when every partition was accepted).
+pub fn commit_error(answer: &kafka_protocol::messages::OffsetCommitResponse) -> i16 {
+    let mut codes = answer.topics.iter().flat_map(|t| &t.partitions);
+    codes
+        .find(|p| p.error_code != 0)
+        .map_or(0, |p| p.error_code)
+}
+
 /// A JoinGroup answer.
 #[derive(Clone, Debug)]
 pub struct Joined {
@@ -208,14 +216,7 @@ impl WireMember {
             .with_topics(vec![OffsetCommitRequestTopic::default()
                 .with_name(TopicName(str_bytes(&self.topic)))
                 .with_partitions(partitions)]);
-        let answer = self.client.call(&request, 8)?;
-        let first = answer
-            .topics
-            .iter()
-            .flat_map(|t| &t.partitions)
-            .map(|p| p.error_code)
-            .find(|e| *e != 0);
-        Ok(first.unwrap_or(0))
+        Ok(commit_error(&self.client.call(&request, 8)?))
     }
 
     /// The committed offsets of `partitions` (OffsetFetch v7; -1 for none), or the error code

@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=target/tansu
 PORT=${PORT:-19092}
+# The report's name (reports/probe/NAME/).
+NAME=${NAME:-tansu-0.6.0}
 # The session timeout: the shortest the broker accepts unless SESSION_MS is set.
 SESSION=()
 if [ -n "${SESSION_MS:-}" ]; then SESSION=(--session-timeout-ms "$SESSION_MS"); fi
@@ -23,7 +25,7 @@ sleep 1
 "$ROOT/bin/tansu" topic create --broker "tcp://127.0.0.1:$PORT" --partitions 3 groupcheck-probe \
   >>"$ROOT/broker.log" 2>&1 || true
 status=0
-cargo run --release -- probe --bootstrap "127.0.0.1:$PORT" "${SESSION[@]}" --name tansu-0.6.0 \
+cargo run --release -- probe --bootstrap "127.0.0.1:$PORT" "${SESSION[@]}" --name "$NAME" \
   || status=$?
 echo "probe exit code $status (0: nothing found, 1: findings, 2: could not probe)"
 [ "$status" -le 1 ]

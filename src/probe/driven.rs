@@ -8,8 +8,8 @@
 //! broker's answer drives the member, and is judged against the core's answer to the twin:
 //! first the error code, then what the answer says — the leader, the members and what each
 //! claimed to own, the assignment, the committed offsets — with members named by their number
-//! in the scenario, since a broker names them its own way; generation numbers are judged
-//! apart ([`Run::join`]). A request that can wait for another member (a JoinGroup, a
+//! in the scenario, since a broker names them its own way; generation numbers apart (the
+//! members the core tells one generation must be told one number). A request that can wait for another member (a JoinGroup, a
 //! follower's SyncGroup) is handed back to the scenario, which sends it at once or on a
 //! thread of its own.
 
@@ -285,8 +285,8 @@ impl Run<'_> {
     }
 
     /// Past a deviation the core has no answer to judge by: `d` goes on alone, every request
-    /// sent to the broker only (at most a few), its answers judged by the safety properties
-    /// alone. The broker's last answer.
+    /// sent to the broker only (at most eight), its answers judged by the safety properties
+    /// alone; the last one is kept in `d.last`.
     pub(super) fn drive_unjudged(
         &mut self,
         d: &mut Driven,

@@ -3,7 +3,7 @@
 //! cannot be probed is refused with a reason.
 
 use groupcheck::flaw::Flaw;
-use groupcheck::probe::scenario::{run_all, Class, Finding, ScenarioReport, SCENARIOS};
+use groupcheck::probe::scenario::{run_all, Class, Finding, ScenarioReport, NO_ANSWER, SCENARIOS};
 use groupcheck::probe::{preflight, Broker, MoveCoordinator, ProbeConfig, ProbeError};
 use groupcheck::trace::probed::{self, ProbeTrace};
 use groupcheck::trace::AnyTrace;
@@ -213,6 +213,14 @@ fn probing_the_correct_coordinator_finds_nothing() {
             .any(|a| a == "SyncGroup REBALANCE_IN_PROGRESS"),
         "{stalled:?}"
     );
+    // A static restart while the group waited for its leader's assignment began another
+    // rebalance: the follower's SyncGroup refused, the old process's SyncGroup fenced.
+    let completing = answers("static-member-restarts-while-completing");
+    assert!(
+        completing.contains(&"SyncGroup REBALANCE_IN_PROGRESS".to_string())
+            && completing.contains(&"SyncGroup FENCED_INSTANCE_ID".to_string()),
+        "{completing:?}"
+    );
     let replaced = answers("static-member-replaced");
     assert!(
         replaced.iter().any(|a| a.contains("skip-assignment"))
@@ -386,6 +394,19 @@ fn probing_a_coordinator_without_the_pending_sync_timer_finds_the_stuck_group() 
         f.class == Class::Deviation
             && f.judgement.contains("(convergence)")
             && f.kafka.as_deref() == Some("REBALANCE_IN_PROGRESS")
+    });
+}
+
+#[test]
+fn probing_a_static_restart_answered_in_the_old_generation_finds_the_deviation() {
+    // KAFKA-9801: a static member restarting while the group waits for its leader's
+    // assignment is answered at once in the current generation, whose assignment names its
+    // old member id, instead of beginning another rebalance.
+    let server = serve(Some(Flaw::StaticJoinInCompleting), None);
+    finds(server, "static-member-restarts-while-completing", |f| {
+        f.class == Class::Deviation
+            && f.judgement.starts_with("JoinGroup")
+            && f.kafka.as_deref() == Some(NO_ANSWER)
     });
 }
 

@@ -151,6 +151,51 @@ pub(super) fn static_member_restarts_during_rebalance(run: &mut Run) -> Result<(
     run.close(&mut a2)
 }
 
+/// A static member (instance 0) leads a generation alone; B joins; A's rejoin ends the join
+/// phase, and the group waits for A's assignment (CompletingRebalance) when A's instance
+/// starts in another process, A2. Its JoinGroup must take A's place and begin another
+/// rebalance (the assignment A computed names A's old member id): A2's join waits, B's
+/// SyncGroup is refused (REBALANCE_IN_PROGRESS) and B's rejoin ends the phase, A2 leading;
+/// the old process's SyncGroup is fenced (FENCED_INSTANCE_ID). The flaw
+/// static-join-in-completing (KAFKA-9801) answers A2 at once in the old generation.
+pub(super) fn static_member_restarts_while_completing(run: &mut Run) -> Result<(), ProbeError> {
+    let eager = Assignors::one(Assignor::RoundRobin);
+    let instance = Some(InstanceId(0));
+    let Some((mut a, waiting_b, a_rejoin)) = b_joins_a_stable_group(run, eager, instance)? else {
+        return Ok(());
+    };
+    // A's rejoin ends the join phase; A, leading, holds its assignment back.
+    let Some(a_sync) = run.exchange(&mut a, a_rejoin)?.filter(|_| !run.deviated()) else {
+        return Ok(());
+    };
+    let (mut b, b_sync) = run.waited(waiting_b, &mut a)?;
+    let Some(b_sync) = b_sync.filter(|_| !run.deviated()) else {
+        return Ok(());
+    };
+    let (a2, join) = run.start("A2", 2, eager, instance)?;
+    let Some(join) = join else {
+        return Ok(());
+    };
+    let mut waiting_a2 = run.send_waiting(a2, join);
+    run.core_takes(&mut waiting_a2);
+    run.grace(&waiting_a2, run.cfg.session_timeout / 2);
+    if waiting_a2.is_answered() {
+        // Answered before any rebalance could end: judged against the core, which waits.
+        run.waited(waiting_a2, &mut b)?;
+        return Ok(());
+    }
+    // B's SyncGroup is refused; B rejoins, which ends the join phase A2 waits in.
+    let b_join = run.send_now(&mut b, Some(b_sync))?;
+    let b_next = run.send_now(&mut b, b_join)?;
+    let (mut a2, a2_next) = run.waited(waiting_a2, &mut b)?;
+    // The old process's assignment goes out at last.
+    run.exchange(&mut a, a_sync)?;
+    run.drive_alone(&mut a2, a2_next)?;
+    run.drive_alone(&mut b, b_next)?;
+    run.close(&mut b)?;
+    run.close(&mut a2)
+}
+
 /// A forms a generation alone; B joins; A rejoins, which forms the next generation with both,
 /// A leading, and then A's assignor hangs: its SyncGroup never goes out, while its heartbeat
 /// thread keeps its session alive (KAFKA-12890). B's SyncGroup waits for the assignment. Kafka

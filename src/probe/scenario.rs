@@ -100,7 +100,7 @@ pub struct Scenario {
     run: fn(&mut Run) -> Result<(), ProbeError>,
 }
 
-pub const SCENARIOS: [Scenario; 11] = [
+pub const SCENARIOS: [Scenario; 12] = [
     Scenario {
         name: "member-id-required",
         about: "KIP-394: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, its only member leading, and SyncGroup gives the member what its leader assigned",
@@ -150,6 +150,11 @@ pub const SCENARIOS: [Scenario; 11] = [
         name: "static-member-restarts-during-rebalance",
         about: "KIP-345 during a rebalance, played by the core's consumers (the flaw static-replace-only-when-stable, KAFKA-8500): a static member leads a generation; B's JoinGroup begins a rebalance; before the static member rejoins, its instance starts in another process, whose JoinGroup takes the old member's place and ends the join phase; the old process's rejoin is then fenced (FENCED_INSTANCE_ID); no generation lists two members with one group.instance.id (static_instance_unique)",
         run: super::consumers::static_member_restarts_during_rebalance,
+    },
+    Scenario {
+        name: "static-member-restarts-while-completing",
+        about: "KIP-345 while the group waits for its leader's assignment, played by the core's consumers (the flaw static-join-in-completing, KAFKA-9801): a static member leads the next generation and holds its assignment back; its instance starts in another process, whose JoinGroup must take the old member's place and begin another rebalance (the assignment computed names the old member id), not be answered at once in the old generation; B's SyncGroup is refused and B's rejoin ends the phase; the old process's SyncGroup is fenced (FENCED_INSTANCE_ID)",
+        run: super::consumers::static_member_restarts_while_completing,
     },
     Scenario {
         name: "leader-stalls-before-sync",

@@ -273,6 +273,20 @@ impl GroupService {
         if replies.is_empty() {
             return;
         }
+        // Kafka restarts a member's session when it answers its JoinGroup or SyncGroup
+        // (`completeAndScheduleNextHeartbeatExpiration`, `rescheduleClassicGroupMemberHeartbeat`):
+        // a member whose request was parked has its whole session again from the answer.
+        #[cfg(not(loom))]
+        for reply in &replies {
+            if let Response::JoinGroup {
+                member_id: Some(id),
+                ..
+            }
+            | Response::SyncGroup { member_id: id, .. } = &reply.response
+            {
+                self.heard_from(*id, std::time::Instant::now());
+            }
+        }
         lock(&self.mailboxes).extend(replies);
         self.arrived.notify_all();
     }

@@ -1,7 +1,9 @@
-//! Scenarios played by the core's consumers ([`super::driven`]): the protocols whose client
-//! side decides what is safe — a cooperative revocation (KIP-429), where the leader's assignor
-//! and each member's claims keep a partition from having two owners, and a static member
-//! replaced (KIP-345), where the coordinator must fence the process that lost its instance.
+//! Scenarios played by the core's consumers ([`super::driven`]): a cooperative revocation
+//! (KIP-429), where the leader's assignor and each member's claims keep a partition from
+//! having two owners; a static member replaced by another process (KIP-345), in a stable group,
+//! during a rebalance and while the group waits for its leader's assignment, where the
+//! coordinator must fence the process that lost its instance; and a leader whose assignor
+//! hangs, which the pending-sync timer must remove.
 
 use super::driven::{Driven, Waiting};
 use super::mirror::{Act, Step};

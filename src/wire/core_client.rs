@@ -9,12 +9,12 @@
 //! group so that a leader's member list and its assignment name the same members.
 
 use super::client::WireClient;
+use super::consumer_protocol;
 use super::member::str_bytes;
 use crate::protocol::{
     Assignor, Assignors, ErrorCode, Generation, InstanceId, LeaderEpoch, MemberId, Offset,
     OwnedClaim, Partition, Partitions, Request, Response,
 };
-use bytes::{Buf, Bytes, BytesMut};
 use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition as AssignedTopic;
 use kafka_protocol::messages::consumer_protocol_subscription::TopicPartition as OwnedTopic;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
@@ -29,7 +29,7 @@ use kafka_protocol::messages::{
     JoinGroupRequest, LeaveGroupRequest, OffsetCommitRequest, OffsetFetchRequest, SyncGroupRequest,
     TopicName,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, Message, StrBytes};
+use kafka_protocol::protocol::StrBytes;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -110,22 +110,6 @@ pub struct CoreWire {
     /// `skip_assignment`). The other requests: SyncGroup v3, Heartbeat v4, LeaveGroup v3 and
     /// OffsetCommit v8, each with the instance id, and OffsetFetch v7.
     join_version: i16,
-}
-
-fn versioned(message: &impl Encodable, version: i16) -> Bytes {
-    let mut buf = BytesMut::new();
-    buf.extend_from_slice(&version.to_be_bytes());
-    message.encode(&mut buf, version).expect("encodes");
-    buf.freeze()
-}
-
-fn decode_versioned<T: Decodable + Message>(bytes: &Bytes) -> Option<T> {
-    let mut buf = bytes.clone();
-    if buf.remaining() < 2 {
-        return None;
-    }
-    let version = buf.get_i16().clamp(0, T::VERSIONS.max);
-    T::decode(&mut buf, version).ok()
 }
 
 fn code(e: i16) -> ErrorCode {
@@ -209,7 +193,7 @@ impl CoreWire {
                                     .with_partitions(ps.iter().map(i32::from).collect())]);
                             SyncGroupRequestAssignment::default()
                                 .with_member_id(self.member(*m))
-                                .with_assignment(versioned(&mine, 0))
+                                .with_assignment(consumer_protocol::encode(&mine, 0))
                         })
                         .collect();
                 let sync = SyncGroupRequest::default()
@@ -220,7 +204,7 @@ impl CoreWire {
                     .with_assignments(assignments);
                 let answer = self.client.call(&sync, 3)?;
                 let given: Option<ConsumerProtocolAssignment> =
-                    decode_versioned(&answer.assignment);
+                    consumer_protocol::decode(&answer.assignment);
                 let assignment = given.map_or(Partitions::EMPTY, |a| {
                     let topics = a.assigned_partitions.iter();
                     partitions(
@@ -342,7 +326,7 @@ impl CoreWire {
                     .with_partitions(owned.iter().map(i32::from).collect())]
             })
             .with_generation_id(claim.map_or(-1, |c| c.generation.0 as i32));
-        let metadata = versioned(&subscription, 2);
+        let metadata = consumer_protocol::encode(&subscription, 2);
         let timeout = i32::try_from(self.session_timeout.as_millis()).unwrap_or(i32::MAX);
         let join = JoinGroupRequest::default()
             .with_group_id(self.group_id())
@@ -373,7 +357,7 @@ impl CoreWire {
             .iter()
             .filter_map(|m| {
                 let id = names.id(m.member_id.as_str())?;
-                let s: ConsumerProtocolSubscription = decode_versioned(&m.metadata)?;
+                let s: ConsumerProtocolSubscription = consumer_protocol::decode(&m.metadata)?;
                 let owned = partitions(
                     &self.topic,
                     s.owned_partitions

@@ -7,13 +7,14 @@
 //! leader's assignment bytes (each member receives its own, user data included), the
 //! `group.instance.id` strings (the core numbers them), and the group's topic.
 
+use super::consumer_protocol;
 use crate::protocol::{
     Assignor, Assignors, ErrorCode, Generation, InstanceId, MemberId, Offset, OwnedClaim,
     Partition, Partitions, Request, Response,
 };
 use crate::runtime::service::GroupService;
 use crate::runtime::timers::Timers;
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition as AssignedPartitions;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
@@ -30,7 +31,7 @@ use kafka_protocol::messages::{
     OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse,
     SyncGroupRequest, SyncGroupResponse, TopicName,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, Message, StrBytes};
+use kafka_protocol::protocol::StrBytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -138,24 +139,6 @@ fn known_member(s: &StrBytes) -> Result<MemberId, ErrorCode> {
 
 /// Reads a versioned consumer-protocol blob (a subscription or an assignment): its version,
 /// then its body at that version (or the newest the codec knows: newer ones only add fields).
-fn versioned<T: Decodable + Message>(bytes: &Bytes) -> Option<T> {
-    let mut buf = bytes.clone();
-    if buf.remaining() < 2 {
-        return None;
-    }
-    let version = buf.get_i16().min(T::VERSIONS.max);
-    T::decode(&mut buf, version).ok()
-}
-
-fn encode_versioned<T: Encodable>(message: &T, version: i16) -> Bytes {
-    let mut buf = BytesMut::new();
-    buf.extend_from_slice(&version.to_be_bytes());
-    message
-        .encode(&mut buf, version)
-        .expect("a consumer-protocol message encodes");
-    buf.freeze()
-}
-
 impl Group {
     pub fn new(service: Arc<GroupService>, timers: Timers) -> Group {
         Group {
@@ -264,7 +247,8 @@ impl Group {
         if req.protocol_type.as_str() != "consumer" || known.is_empty() {
             return refuse(ErrorCode::InconsistentGroupProtocol);
         }
-        let subscription: Option<ConsumerProtocolSubscription> = versioned(known[0].1);
+        let subscription: Option<ConsumerProtocolSubscription> =
+            consumer_protocol::decode(known[0].1);
         let Some(subscription) = subscription else {
             return refuse(ErrorCode::InconsistentGroupProtocol);
         };
@@ -424,7 +408,8 @@ impl Group {
             let Ok(m) = known_member(&a.member_id) else {
                 return refuse(ErrorCode::UnknownMemberId);
             };
-            let decoded: Option<ConsumerProtocolAssignment> = versioned(&a.assignment);
+            let decoded: Option<ConsumerProtocolAssignment> =
+                consumer_protocol::decode(&a.assignment);
             let partitions = decoded
                 .map(|d| {
                     self.partitions_of(
@@ -469,7 +454,7 @@ impl Group {
                 let owned = AssignedPartitions::default()
                     .with_topic(TopicName(str_bytes(topic)))
                     .with_partitions(assignment.iter().map(i32::from).collect());
-                encode_versioned(
+                consumer_protocol::encode(
                     &ConsumerProtocolAssignment::default().with_assigned_partitions(vec![owned]),
                     0,
                 )

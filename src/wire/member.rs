@@ -5,6 +5,7 @@
 //! means (the benchmark rejoins, the probe judges it).
 
 use super::client::WireClient;
+use super::consumer_protocol;
 use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
@@ -18,7 +19,7 @@ use kafka_protocol::messages::{
     JoinGroupRequest, LeaveGroupRequest, OffsetCommitRequest, OffsetFetchRequest, SyncGroupRequest,
     TopicName,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::protocol::StrBytes;
 use std::io;
 use std::time::Duration;
 
@@ -26,22 +27,9 @@ pub fn str_bytes(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_string())
 }
 
-/// A consumer-protocol message with its version in front, as subscriptions and assignments
-/// travel inside JoinGroup and SyncGroup.
-fn versioned(message: &impl Encodable, version: i16) -> bytes::Bytes {
-    let mut buf = bytes::BytesMut::new();
-    buf.extend_from_slice(&version.to_be_bytes());
-    message.encode(&mut buf, version).expect("encodes");
-    buf.freeze()
-}
-
 /// The partitions of an assignment's bytes (empty if they do not decode).
-fn assigned(mut bytes: bytes::Bytes) -> Vec<i32> {
-    if bytes.len() < 2 {
-        return Vec::new();
-    }
-    let version = bytes::Buf::get_i16(&mut bytes);
-    ConsumerProtocolAssignment::decode(&mut bytes, version.clamp(0, 3))
+fn assigned(bytes: &bytes::Bytes) -> Vec<i32> {
+    consumer_protocol::decode::<ConsumerProtocolAssignment>(bytes)
         .map(|a| {
             a.assigned_partitions
                 .into_iter()
@@ -127,7 +115,7 @@ impl WireMember {
             .with_protocol_type(str_bytes("consumer"))
             .with_protocols(vec![JoinGroupRequestProtocol::default()
                 .with_name(str_bytes(&self.protocol))
-                .with_metadata(versioned(&subscription, 0))]);
+                .with_metadata(consumer_protocol::encode(&subscription, 0))]);
         let answer = self.client.call(&join, 5)?;
         if !answer.member_id.is_empty() {
             self.id = answer.member_id.to_string();
@@ -174,7 +162,7 @@ impl WireMember {
                             .with_partitions(mine)]);
                     SyncGroupRequestAssignment::default()
                         .with_member_id(str_bytes(m))
-                        .with_assignment(versioned(&assignment, 0))
+                        .with_assignment(consumer_protocol::encode(&assignment, 0))
                 })
                 .collect();
         let sync = SyncGroupRequest::default()
@@ -184,7 +172,7 @@ impl WireMember {
             .with_assignments(assignments);
         let answer = self.client.call(&sync, 3)?;
         if answer.error_code == 0 {
-            self.partitions = assigned(answer.assignment);
+            self.partitions = assigned(&answer.assignment);
         }
         Ok(answer.error_code)
     }

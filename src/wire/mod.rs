@@ -10,6 +10,7 @@
 //! - [`client`] and [`member`]: a connection to a Kafka broker, and a group member over it
 //!   (for the benchmark and the probe).
 //! - [`core_client`]: the core's consumer over such a connection (for the probe).
+//! - [`consumer_protocol`]: subscriptions and assignments as bytes with their version.
 //!
 //! Every group decision is the core's. docs/serve.md says what the server can observe and
 //! check, and what it cannot.
@@ -17,6 +18,7 @@
 pub mod api;
 pub mod bench;
 pub mod client;
+pub mod consumer_protocol;
 pub mod core_client;
 pub mod frame;
 pub mod group;

@@ -108,29 +108,48 @@ impl CheckReport {
 /// Checks one model exhaustively with breadth-first search.
 pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
     let model = GroupModel::new(cfg.clone());
-    // Liveness searches a graph of its own on one thread: it runs beside the safety check,
-    // on the core the safety check leaves idle while it waits for its last threads, and
-    // while the shortest counterexamples are searched.
+    if !opts.liveness.unwrap_or(cfg.expect.liveness) {
+        let mut report = check_safety(&model, None, opts);
+        report.mismatches = mismatches(cfg, &report, opts.symmetry);
+        return report;
+    }
+    // The breadth-first safety search records the state graph, and liveness is judged on it
+    // afterwards. The depth-first search with symmetry explores representatives only, so
+    // liveness explores the whole graph itself, on one thread beside the safety search.
     std::thread::scope(|scope| {
-        let liveness = opts
-            .liveness
-            .unwrap_or(cfg.expect.liveness)
-            .then(|| scope.spawn(|| check_liveness(&model, opts)));
-        let mut report = check_safety(&model, opts);
-        if let Some(handle) = liveness {
-            let (result, states, elapsed) = handle.join().expect("the liveness search panicked");
-            report.properties.push(result);
-            report.liveness = Some((states, elapsed));
-        }
+        let (mut report, (result, states, elapsed)) = if opts.symmetry {
+            let liveness = scope.spawn(|| check_liveness(&model, None, true, opts));
+            let report = check_safety(&model, None, opts);
+            (
+                report,
+                liveness.join().expect("the liveness search panicked"),
+            )
+        } else {
+            let graph = std::sync::Arc::new(liveness::SearchGraph::default());
+            let report = check_safety(&model, Some(graph.clone()), opts);
+            let liveness = check_liveness(&model, Some(&graph), report.exhaustive, opts);
+            (report, liveness)
+        };
+        report.properties.push(result);
+        report.liveness = Some((states, elapsed));
         report.mismatches = mismatches(cfg, &report, opts.symmetry);
         report
     })
 }
 
-/// The liveness verdict of `model`, with the size of its graph and the time it took.
-fn check_liveness(model: &GroupModel, opts: &CheckOptions) -> (PropertyResult, usize, Duration) {
+/// The liveness verdict of `model`, on the graph the safety search recorded if there is one,
+/// with the size of the graph and the time it took.
+fn check_liveness(
+    model: &GroupModel,
+    recorded: Option<&liveness::SearchGraph>,
+    exhaustive: bool,
+    opts: &CheckOptions,
+) -> (PropertyResult, usize, Duration) {
     let start = Instant::now();
-    let report = liveness::check(model, opts.max_states);
+    let report = match recorded {
+        Some(graph) => liveness::check_recorded(model, graph, exhaustive, opts.max_states),
+        None => liveness::check(model, opts.max_states),
+    };
     let (verdict, trace) = match &report.outcome {
         liveness::Outcome::Holds => (Verdict::Holds, None),
         liveness::Outcome::Violated(lasso) => (Verdict::Violated, Some(Trace::lasso(model, lasso))),
@@ -146,10 +165,18 @@ fn check_liveness(model: &GroupModel, opts: &CheckOptions) -> (PropertyResult, u
 
 /// Every safety property and witness of `model`, by breadth-first search (or depth-first with
 /// symmetry), with a shortest counterexample for each violation.
-fn check_safety(model: &GroupModel, opts: &CheckOptions) -> CheckReport {
+fn check_safety(
+    model: &GroupModel,
+    graph: Option<std::sync::Arc<liveness::SearchGraph>>,
+    opts: &CheckOptions,
+) -> CheckReport {
     let cfg = &model.cfg;
     let properties = model.properties();
-    let mut builder = model.clone().checker().threads(opts.threads.max(1));
+    let searched = GroupModel {
+        search_graph: graph.clone(),
+        ..model.clone()
+    };
+    let mut builder = searched.checker().threads(opts.threads.max(1));
     if let Some(n) = opts.max_states {
         builder = builder.target_state_count(n);
     }
@@ -187,6 +214,9 @@ fn check_safety(model: &GroupModel, opts: &CheckOptions) -> CheckReport {
     }
     for h in handles {
         let _ = h.join();
+    }
+    if let Some(graph) = &graph {
+        graph.seal();
     }
     let elapsed = start.elapsed();
     let states = checker.state_count();

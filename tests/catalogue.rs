@@ -231,3 +231,39 @@ fn symmetry_reduction_changes_no_verdict() {
         );
     }
 }
+
+/// Liveness is judged on the state graph the safety search recorded. It must be the graph a
+/// search of its own would build, numbered the same way, so the verdict and the lasso are the
+/// same; and a recording that is incomplete (here: empty) must fall back to that search.
+#[test]
+fn liveness_on_the_recorded_graph_is_liveness_on_an_explored_one() {
+    use groupcheck::model::liveness::{self, SearchGraph};
+    use groupcheck::model::GroupModel;
+    use stateright::{Checker, Model};
+    use std::sync::Arc;
+    for name in [
+        "flaw-rebalance-timeout-zero",
+        "flaw-no-revoke-before-rejoin",
+        "churn",
+    ] {
+        let cfg = catalogue::load(&catalogue::default_dir(), name).expect("model loads");
+        let model = GroupModel::new(cfg);
+        let explored = liveness::check(&model, None);
+        let graph = Arc::new(SearchGraph::default());
+        let searched = GroupModel {
+            search_graph: Some(graph.clone()),
+            ..model.clone()
+        };
+        let checker = searched.checker().threads(2).spawn_bfs().join();
+        graph.seal();
+        assert!(checker.is_done(), "{name}");
+        // The recording is complete, so the check below uses it rather than falling back.
+        assert_eq!(graph.expanded_states(), explored.states, "{name}");
+        let recorded = liveness::check_recorded(&model, &graph, true, None);
+        assert_eq!(recorded.states, explored.states, "{name}");
+        assert_eq!(recorded.edges, explored.edges, "{name}");
+        assert_eq!(recorded.outcome, explored.outcome, "{name}");
+        let fallback = liveness::check_recorded(&model, &SearchGraph::default(), true, None);
+        assert_eq!(fallback.outcome, explored.outcome, "{name}");
+    }
+}

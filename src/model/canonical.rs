@@ -15,16 +15,17 @@
 //! coordinator, the log, a consumer or a message becomes 0; member ids of each leader epoch are
 //! renumbered 0, 1, 2, … in their order, and the sequence an active coordinator mints from
 //! continues after them. The model's states stay concrete (traces show the real numbers); only
-//! their fingerprints ([`World`]'s `Hash`) and the liveness check's action labels use the view.
+//! their fingerprints ([`World`]'s `Hash`) use the view.
 
-use super::state::{Action, Envelope, Msg, World};
+use super::state::{Envelope, Msg, World};
 use crate::coordinator::{Coordinator, LoadState, PendingWrite};
 use crate::protocol::{Generation, LeaderEpoch, MemberId, Record, Request, Response};
+use smallvec::{smallvec, SmallVec};
 use std::hash::{BuildHasher, Hasher};
 
 /// Something holding generations and member ids.
 trait Names {
-    fn names(&mut self, v: &mut dyn FnMut(Name<'_>));
+    fn names<V: FnMut(Name<'_>)>(&mut self, v: &mut V);
 }
 
 /// A name found in a state, to read or rewrite.
@@ -33,16 +34,16 @@ enum Name<'a> {
     Member(&'a mut MemberId),
 }
 
-fn gen(v: &mut dyn FnMut(Name<'_>), g: &mut Generation) {
+fn gen<V: FnMut(Name<'_>)>(v: &mut V, g: &mut Generation) {
     v(Name::Generation(g))
 }
 
-fn member(v: &mut dyn FnMut(Name<'_>), m: &mut MemberId) {
+fn member<V: FnMut(Name<'_>)>(v: &mut V, m: &mut MemberId) {
     v(Name::Member(m))
 }
 
 impl Names for Request {
-    fn names(&mut self, v: &mut dyn FnMut(Name<'_>)) {
+    fn names<V: FnMut(Name<'_>)>(&mut self, v: &mut V) {
         match self {
             Request::FindCoordinator | Request::OffsetFetch { .. } => {}
             Request::JoinGroup {
@@ -80,7 +81,7 @@ impl Names for Request {
 }
 
 impl Names for Response {
-    fn names(&mut self, v: &mut dyn FnMut(Name<'_>)) {
+    fn names<V: FnMut(Name<'_>)>(&mut self, v: &mut V) {
         match self {
             Response::JoinGroup {
                 generation,
@@ -117,7 +118,7 @@ impl Names for Response {
 }
 
 impl Names for Record {
-    fn names(&mut self, v: &mut dyn FnMut(Name<'_>)) {
+    fn names<V: FnMut(Name<'_>)>(&mut self, v: &mut V) {
         match self {
             Record::GroupMetadata {
                 generation,
@@ -143,7 +144,7 @@ impl Names for Record {
 }
 
 impl Names for Envelope {
-    fn names(&mut self, v: &mut dyn FnMut(Name<'_>)) {
+    fn names<V: FnMut(Name<'_>)>(&mut self, v: &mut V) {
         match &mut self.msg {
             Msg::Request(r) => r.names(v),
             Msg::Response(r) => r.names(v),
@@ -153,7 +154,7 @@ impl Names for Envelope {
 }
 
 impl Names for Coordinator {
-    fn names(&mut self, v: &mut dyn FnMut(Name<'_>)) {
+    fn names<V: FnMut(Name<'_>)>(&mut self, v: &mut V) {
         // Only an active coordinator's group means anything; the others hold placeholders
         // (generation 0) that are reset before use.
         if self.load != LoadState::Active {
@@ -190,7 +191,7 @@ impl Names for Coordinator {
 }
 
 impl Names for World {
-    fn names(&mut self, v: &mut dyn FnMut(Name<'_>)) {
+    fn names<V: FnMut(Name<'_>)>(&mut self, v: &mut V) {
         self.brokers.iter_mut().for_each(|b| b.names(v));
         // Who committed a durable offset is the checker's audit note, judged when the record
         // became durable; replay ignores it, so it is left out of the view (see `canonical`).
@@ -211,35 +212,21 @@ impl Names for World {
     }
 }
 
-impl Names for Action {
-    fn names(&mut self, v: &mut dyn FnMut(Name<'_>)) {
-        match self {
-            Action::Deliver(e) | Action::Lose(e) => e.names(v),
-            Action::ExpireSession(m) => member(v, m),
-            _ => {}
-        }
-    }
-}
-
 /// The renaming that makes a state canonical.
 pub struct Renaming {
     shift: u32,
     /// The newest generation in use minus the oldest.
     span: u32,
     /// Per leader epoch, the member sequence numbers in use, sorted.
-    seqs: Vec<(LeaderEpoch, Vec<u32>)>,
+    seqs: SmallVec<[(LeaderEpoch, SmallVec<[u32; 8]>); 2]>,
 }
 
 impl Renaming {
-    pub fn of(w: &World) -> Renaming {
-        Renaming::collect(&mut w.clone())
-    }
-
     /// The renaming of `w` (which is only read: the visit needs `&mut`).
     fn collect(probe: &mut World) -> Renaming {
         let mut min_gen: Option<Generation> = None;
         let mut max_gen = Generation(0);
-        let mut seqs: Vec<(LeaderEpoch, Vec<u32>)> = Vec::new();
+        let mut seqs: SmallVec<[(LeaderEpoch, SmallVec<[u32; 8]>); 2]> = SmallVec::new();
         probe.names(&mut |n| match n {
             Name::Generation(g) => {
                 min_gen = Some(min_gen.map_or(*g, |m| m.min(*g)));
@@ -247,7 +234,7 @@ impl Renaming {
             }
             Name::Member(m) => match seqs.iter_mut().find(|(e, _)| *e == m.epoch) {
                 Some((_, s)) => s.push(m.seq),
-                None => seqs.push((m.epoch, vec![m.seq])),
+                None => seqs.push((m.epoch, smallvec![m.seq])),
             },
         });
         for (_, s) in &mut seqs {
@@ -300,45 +287,69 @@ impl Renaming {
         }
     }
 
-    /// `action` under this renaming: the same step, named as in the renamed state.
-    pub fn action(&self, action: &Action) -> Action {
-        let mut a = action.clone();
+    /// Undoes [`Renaming::apply`] but for the minting sequences, which the caller restores.
+    fn undo(&self, w: &mut World) {
         if !self.is_identity() {
-            a.names(&mut |n| self.rename(n));
+            w.names(&mut |n| match n {
+                Name::Generation(g) => g.0 += self.shift,
+                Name::Member(m) => {
+                    if let Some((_, s)) = self.seqs.iter().find(|(e, _)| *e == m.epoch) {
+                        m.seq = s[m.seq as usize];
+                    }
+                }
+            });
         }
-        a
     }
 }
 
 /// The fingerprint of `w`'s canonical form, and how many generations lie between the oldest
-/// and the newest one in use: both from one copy of the state.
+/// and the newest one in use.
 pub fn view(w: &World) -> (u64, u32) {
-    let mut c = without_audit(w);
-    let renaming = Renaming::collect(&mut c);
-    let span = renaming.span;
-    renaming.apply(&mut c);
+    view_in_place(&mut w.clone())
+}
+
+/// [`view`], computed on `w` itself: renamed, hashed and renamed back, so the state is not
+/// copied (this runs for every state the search generates). `w` is left as it was.
+pub fn view_in_place(w: &mut World) -> (u64, u32) {
+    let audit = take_audit(w);
+    let renaming = Renaming::collect(w);
+    let minted: SmallVec<[u32; 4]> = w.brokers.iter().map(|b| b.next_member_seq).collect();
+    renaming.apply(w);
     // Fixed seeds, so the same state has the same fingerprint on every run.
     let mut h = ahash::RandomState::with_seeds(1, 2, 3, 4).build_hasher();
-    c.hash_fields(&mut h);
-    (h.finish(), span)
+    w.hash_fields(&mut h);
+    renaming.undo(w);
+    for (b, seq) in w.brokers.iter_mut().zip(minted) {
+        b.next_member_seq = seq;
+    }
+    for (i, note) in audit {
+        if let Record::OffsetCommit { committed_by, .. } = &mut w.log.durable[i] {
+            *committed_by = Some(note);
+        }
+    }
+    (h.finish(), renaming.span)
 }
 
 /// `w` with generations and member ids renamed canonically.
 pub fn canonical(w: &World) -> World {
-    let mut c = without_audit(w);
+    let mut c = w.clone();
+    take_audit(&mut c);
     Renaming::collect(&mut c).apply(&mut c);
     c
 }
 
-/// `w` without the audit note of who committed each durable offset: judged when the record
-/// became durable and ignored by replay, it is no part of the state that matters (neither for
-/// the comparison of states nor for the generation-span bound, which must agree on it).
-fn without_audit(w: &World) -> World {
-    let mut c = w.clone();
-    for r in &mut c.log.durable {
+/// Takes out the audit note of who committed each durable offset (by position in the log):
+/// judged when the record became durable and ignored by replay, it is no part of the state
+/// that matters (neither for the comparison of states nor for the generation-span bound,
+/// which must agree on it).
+fn take_audit(w: &mut World) -> Vec<(usize, (MemberId, Generation))> {
+    let mut audit = Vec::new();
+    for (i, r) in w.log.durable.iter_mut().enumerate() {
         if let Record::OffsetCommit { committed_by, .. } = r {
-            *committed_by = None;
+            if let Some(note) = committed_by.take() {
+                audit.push((i, note));
+            }
         }
     }
-    c
+    audit
 }

@@ -2,10 +2,12 @@
 //! group.
 //!
 //! `convergence` (an `Always` property) only looks at settled states, where nothing but faults
-//! can happen. It cannot see a group that rebalances forever. This check can: it builds the
+//! can happen. It cannot see a group that rebalances forever. This check can: it takes the
 //! whole state graph (states compared up to the renumbering of generations and member ids, see
 //! [`super::canonical`]) and searches it the way TLC checks liveness, for strongly connected
-//! components.
+//! components. The graph is the one the safety search explored, recorded as it went
+//! ([`SearchGraph`]), so no second exploration is needed; it is explored anew only where the
+//! safety search does not record it (depth-first with symmetry).
 //!
 //! **The fairness assumption.** The protocol's own steps are weakly fair, per kind of step: if
 //! steps of one kind stay enabled, one of them is eventually taken. The kinds are: a delivery
@@ -30,8 +32,11 @@ use super::{Action, GroupModel, World};
 
 use crate::protocol::{BrokerId, ConsumerId};
 use stateright::Model;
+use std::cell::RefCell;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 /// A kind of step that weak fairness forces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -103,7 +108,7 @@ pub fn kind(w: &World, action: &Action) -> StepKind {
 /// The fair kinds of step enabled in `w`, sorted and without repeats.
 pub fn fair_enabled(model: &GroupModel, w: &World) -> Vec<FairStep> {
     let mut actions = Vec::new();
-    model.actions(w, &mut actions);
+    model.enabled(w, &mut actions);
     let mut fair: Vec<FairStep> = actions
         .iter()
         .filter_map(|a| match kind(w, a) {
@@ -170,6 +175,7 @@ pub struct LivenessReport {
 const FAULT: u32 = u32::MAX;
 const UNFORCED: u32 = u32::MAX - 1;
 
+#[derive(Default)]
 struct Graph {
     /// Per state: the first index of its edges in `edges`.
     first_edge: Vec<u32>,
@@ -205,73 +211,249 @@ fn run_of<'a, T>(first: &[u32], items: &'a [T], s: u32) -> &'a [T] {
     &items[first[s] as usize..end]
 }
 
-/// Builds the state graph breadth-first (so parents give shortest prefixes).
-fn build(model: &GroupModel, max_states: Option<usize>) -> Option<Graph> {
-    let mut kinds: HashMap<FairStep, u32> = HashMap::new();
-    let mut index: HashMap<u64, u32> = HashMap::new();
-    let mut g = Graph {
-        first_edge: Vec::new(),
-        edges: Vec::new(),
-        first_enabled: Vec::new(),
-        enabled: Vec::new(),
-        converged: Vec::new(),
-        parent: Vec::new(),
-    };
-    let mut queue: VecDeque<World> = VecDeque::new();
-    for w in model.init_states() {
-        if let Entry::Vacant(e) = index.entry(w.fingerprint()) {
-            e.insert(g.converged.len() as u32);
-            g.converged.push(converged(&w));
-            g.parent.push(None);
-            queue.push_back(w);
+/// The state graph as the safety search explores it, so that liveness needs no second
+/// exploration: each state the search expands, with its steps and where they lead.
+///
+/// Stateright's breadth-first search expands a state by asking for its actions and then for
+/// the successor of each, in order, on one thread; [`GroupModel`]'s `Model` impl tells this
+/// recorder both. Should the search not work that way (or stop before it has expanded every
+/// state), the recording is incomplete and the liveness check explores the graph itself.
+#[derive(Debug, Default)]
+pub struct SearchGraph {
+    expanded: Mutex<Vec<Expanded>>,
+    /// Set when a successor came that did not belong to the state being expanded.
+    broken: AtomicBool,
+    /// Set once the search is over (its traces are rebuilt from the same model afterwards).
+    sealed: AtomicBool,
+}
+
+/// One expanded state: its fingerprint, whether it is converged, its fair kinds in the order
+/// of its actions (first occurrences), how many actions it has, and its edges so far
+/// (action index, successor's fingerprint, kind of step) to successors within the boundary.
+#[derive(Debug)]
+struct Expanded {
+    fp: u64,
+    converged: bool,
+    fair: Vec<FairStep>,
+    actions: usize,
+    taken: usize,
+    edges: Vec<(u16, u64, StepKind)>,
+}
+
+thread_local! {
+    /// The state this thread of the search is expanding.
+    static EXPANDING: RefCell<Option<Expanded>> = const { RefCell::new(None) };
+}
+
+impl SearchGraph {
+    /// The search is about to take each of `actions` from `w`.
+    pub(super) fn expanding(&self, w: &World, actions: &[Action]) {
+        if self.sealed.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut fair: Vec<FairStep> = Vec::new();
+        for a in actions {
+            if let StepKind::Fair(f) = kind(w, a) {
+                if !fair.contains(&f) {
+                    fair.push(f);
+                }
+            }
+        }
+        let state = Expanded {
+            fp: w.fingerprint(),
+            converged: converged(w),
+            fair,
+            actions: actions.len(),
+            taken: 0,
+            edges: Vec::with_capacity(actions.len()),
+        };
+        let unfinished = EXPANDING.with(|e| e.borrow_mut().replace(state)).is_some();
+        if unfinished {
+            self.broken.store(true, Ordering::Relaxed);
+        }
+        self.finish_if_done();
+    }
+
+    /// The search took `action` from `w` to `succ`.
+    pub(super) fn stepped(&self, model: &GroupModel, w: &World, action: &Action, succ: &World) {
+        if self.sealed.load(Ordering::Relaxed) {
+            return;
+        }
+        let ok = EXPANDING.with(|e| match e.borrow_mut().as_mut() {
+            Some(x) if x.fp == w.fingerprint() && x.taken < x.actions => {
+                if model.within_boundary(succ) {
+                    x.edges
+                        .push((x.taken as u16, succ.fingerprint(), kind(w, action)));
+                }
+                x.taken += 1;
+                true
+            }
+            _ => false,
+        });
+        if !ok {
+            self.broken.store(true, Ordering::Relaxed);
+        }
+        self.finish_if_done();
+    }
+
+    /// Hands the state being expanded over once every one of its actions has been taken.
+    fn finish_if_done(&self) {
+        let done = EXPANDING.with(|e| {
+            let mut e = e.borrow_mut();
+            match e.as_ref() {
+                Some(x) if x.taken == x.actions => e.take(),
+                _ => None,
+            }
+        });
+        if let Some(x) = done {
+            self.expanded.lock().expect("not poisoned").push(x);
         }
     }
-    let mut actions = Vec::new();
-    let mut next = 0u32;
-    while let Some(w) = queue.pop_front() {
-        let me = next;
-        next += 1;
-        g.first_edge.push(g.edges.len() as u32);
-        g.first_enabled.push(g.enabled.len() as u32);
-        actions.clear();
-        model.actions(&w, &mut actions);
-        let mut fair_here = Vec::new();
-        for (i, a) in actions.iter().enumerate() {
-            let label = match kind(&w, a) {
-                StepKind::Fault => FAULT,
-                StepKind::Unforced => UNFORCED,
-                StepKind::Fair(f) => {
-                    let n = kinds.len() as u32;
-                    let id = *kinds.entry(f).or_insert(n);
-                    fair_here.push(id);
-                    id
-                }
-            };
-            let succ = model.step(&w, a);
-            if !model.within_boundary(&succ) {
-                continue;
-            }
-            let to = match index.entry(succ.fingerprint()) {
-                Entry::Occupied(e) => *e.get(),
-                Entry::Vacant(e) => {
-                    let id = g.converged.len() as u32;
-                    e.insert(id);
-                    g.converged.push(converged(&succ));
-                    g.parent.push(Some((me, i as u16)));
-                    queue.push_back(succ);
-                    id
-                }
-            };
-            g.edges.push((to, label, i as u16));
+
+    /// How many states the search has expanded so far.
+    pub fn expanded_states(&self) -> usize {
+        self.expanded.lock().expect("not poisoned").len()
+    }
+
+    /// Ends the recording: later calls (rebuilding traces) are not part of the search.
+    pub fn seal(&self) {
+        self.sealed.store(true, Ordering::Relaxed);
+    }
+
+    /// The graph, numbered as [`explore`] numbers it; `None` if the recording is incomplete.
+    fn graph(&self, model: &GroupModel) -> Option<Graph> {
+        if self.broken.load(Ordering::Relaxed) {
+            return None;
         }
-        fair_here.sort_unstable();
-        fair_here.dedup();
-        g.enabled.extend(fair_here);
-        if max_states.is_some_and(|n| g.converged.len() > n) {
+        let expanded = std::mem::take(&mut *self.expanded.lock().expect("not poisoned"));
+        let by_fp: HashMap<u64, &Expanded> = expanded.iter().map(|x| (x.fp, x)).collect();
+        let mut builder = Builder::new();
+        for w in model.init_states() {
+            builder.reach(w.fingerprint(), converged(&w), None, w.fingerprint());
+        }
+        while let Some(fp) = builder.queue.pop_front() {
+            let x = by_fp.get(&fp)?;
+            builder.expand(x.fair.iter().copied(), |b, me| {
+                for &(i, to, kind) in &x.edges {
+                    let succ = by_fp.get(&to).map(|s| (s.converged, to));
+                    // A successor never expanded: the recording is incomplete.
+                    let (converged, to) = succ?;
+                    let to = b.reach(to, converged, Some((me, i)), to);
+                    b.edge(to, kind, i);
+                }
+                Some(())
+            })?;
+        }
+        Some(builder.g)
+    }
+}
+
+/// Numbers states in breadth-first order from the initial states, their steps in the order of
+/// their actions, and fair kinds as first met: the one numbering, whether the graph is
+/// explored here or was recorded by the safety search, so both give the same lasso.
+struct Builder<T> {
+    kinds: HashMap<FairStep, u32>,
+    index: HashMap<u64, u32>,
+    g: Graph,
+    queue: VecDeque<T>,
+    next: u32,
+}
+
+impl<T> Builder<T> {
+    fn new() -> Builder<T> {
+        Builder {
+            kinds: HashMap::new(),
+            index: HashMap::new(),
+            g: Graph::default(),
+            queue: VecDeque::new(),
+            next: 0,
+        }
+    }
+
+    /// The number of the state with fingerprint `fp`, queueing `item` if it is new.
+    fn reach(&mut self, fp: u64, converged: bool, parent: Option<(u32, u16)>, item: T) -> u32 {
+        match self.index.entry(fp) {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(e) => {
+                let id = self.g.converged.len() as u32;
+                e.insert(id);
+                self.g.converged.push(converged);
+                self.g.parent.push(parent);
+                self.queue.push_back(item);
+                id
+            }
+        }
+    }
+
+    fn kind_id(&mut self, f: FairStep) -> u32 {
+        let n = self.kinds.len() as u32;
+        *self.kinds.entry(f).or_insert(n)
+    }
+
+    /// Expands the next state: its fair kinds (in the order of its actions), then its edges.
+    fn expand(
+        &mut self,
+        fair: impl Iterator<Item = FairStep>,
+        edges: impl FnOnce(&mut Self, u32) -> Option<()>,
+    ) -> Option<()> {
+        let me = self.next;
+        self.next += 1;
+        self.g.first_edge.push(self.g.edges.len() as u32);
+        self.g.first_enabled.push(self.g.enabled.len() as u32);
+        let mut here: Vec<u32> = fair.map(|f| self.kind_id(f)).collect();
+        edges(self, me)?;
+        here.sort_unstable();
+        here.dedup();
+        self.g.enabled.extend(here);
+        Some(())
+    }
+
+    fn edge(&mut self, to: u32, kind: StepKind, action: u16) {
+        let label = match kind {
+            StepKind::Fault => FAULT,
+            StepKind::Unforced => UNFORCED,
+            StepKind::Fair(f) => self.kind_id(f),
+        };
+        self.g.edges.push((to, label, action));
+    }
+}
+
+/// Explores the state graph breadth-first (so parents give shortest prefixes).
+fn explore(model: &GroupModel, max_states: Option<usize>) -> Option<Graph> {
+    let mut builder: Builder<World> = Builder::new();
+    for w in model.init_states() {
+        builder.reach(w.fingerprint(), converged(&w), None, w.clone());
+    }
+    let mut actions = Vec::new();
+    while let Some(w) = builder.queue.pop_front() {
+        actions.clear();
+        model.enabled(&w, &mut actions);
+        let fair = actions.iter().filter_map(|a| match kind(&w, a) {
+            StepKind::Fair(f) => Some(f),
+            _ => None,
+        });
+        let fair: Vec<FairStep> = fair.collect();
+        builder.expand(fair.into_iter(), |b, me| {
+            for (i, a) in actions.iter().enumerate() {
+                let succ = model.step(&w, a);
+                if !model.within_boundary(&succ) {
+                    continue;
+                }
+                let to = b.reach(
+                    succ.fingerprint(),
+                    converged(&succ),
+                    Some((me, i as u16)),
+                    succ,
+                );
+                b.edge(to, kind(&w, a), i as u16);
+            }
+            Some(())
+        });
+        if max_states.is_some_and(|n| builder.g.converged.len() > n) {
             return None;
         }
     }
-    Some(g)
+    Some(builder.g)
 }
 
 /// Tarjan's algorithm, iteratively, over the live edges: the components, each a list of states.
@@ -482,7 +664,7 @@ fn actions_of(model: &GroupModel, start: &World, indices: &[u16]) -> (Vec<Action
     let mut enabled = Vec::new();
     for &i in indices {
         enabled.clear();
-        model.actions(&w, &mut enabled);
+        model.enabled(&w, &mut enabled);
         let a = enabled.swap_remove(i as usize);
         w = model.step(&w, &a);
         out.push(a);
@@ -490,9 +672,31 @@ fn actions_of(model: &GroupModel, start: &World, indices: &[u16]) -> (Vec<Action
     (out, w)
 }
 
-/// Checks liveness. With `max_states`, a larger graph is inconclusive.
+/// Checks liveness, exploring the state graph. With `max_states`, a larger graph is
+/// inconclusive.
 pub fn check(model: &GroupModel, max_states: Option<usize>) -> LivenessReport {
-    let Some(g) = build(model, max_states) else {
+    check_graph(model, explore(model, max_states), max_states)
+}
+
+/// Checks liveness on the graph the safety search recorded (`exhaustive`: it visited every
+/// state), exploring it anew should the recording be incomplete.
+pub fn check_recorded(
+    model: &GroupModel,
+    recorded: &SearchGraph,
+    exhaustive: bool,
+    max_states: Option<usize>,
+) -> LivenessReport {
+    if !exhaustive {
+        return check_graph(model, None, max_states);
+    }
+    match recorded.graph(model) {
+        Some(g) => check_graph(model, Some(g), max_states),
+        None => check(model, max_states),
+    }
+}
+
+fn check_graph(model: &GroupModel, g: Option<Graph>, max_states: Option<usize>) -> LivenessReport {
+    let Some(g) = g else {
         return LivenessReport {
             states: max_states.unwrap_or(0),
             edges: 0,

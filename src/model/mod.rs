@@ -61,6 +61,8 @@ pub struct GroupModel {
     pub core: CoreConfig,
     /// The generation of the initial state: a rebalance completes when the group passes it.
     pub initial_generation: crate::protocol::Generation,
+    /// Where the safety search records the state graph it explores, for the liveness check.
+    pub search_graph: Option<std::sync::Arc<liveness::SearchGraph>>,
 }
 
 impl GroupModel {
@@ -70,6 +72,7 @@ impl GroupModel {
             cfg,
             core,
             initial_generation: crate::protocol::Generation(0),
+            search_graph: None,
         };
         model.initial_generation = model.init_states()[0].leader().group.generation;
         model
@@ -116,7 +119,7 @@ impl GroupModel {
         // settle is broken, and must fail loudly rather than hang.
         for _ in 0..100_000 {
             actions.clear();
-            self.actions(&world, &mut actions);
+            self.enabled(&world, &mut actions);
             let next = actions.drain(..).find(|a| {
                 !a.is_fault(&world) && !matches!(a, Action::Consume(..) | Action::Commit(_))
             });
@@ -286,8 +289,10 @@ impl GroupModel {
             // old records are one state.
             w.log.compact();
         }
-        // Changed since it was copied: its view is computed afresh when asked.
+        // Changed since it was copied: its view is computed afresh, now, while it can be
+        // computed without a copy (every state generated is asked for it).
         w.view = Default::default();
+        w.cache_view();
         w
     }
 
@@ -545,6 +550,37 @@ impl Model for GroupModel {
     }
 
     fn actions(&self, w: &World, actions: &mut Vec<Action>) {
+        self.enabled(w, actions);
+        if let Some(graph) = &self.search_graph {
+            graph.expanding(w, actions);
+        }
+    }
+
+    fn next_state(&self, w: &World, action: Action) -> Option<World> {
+        let succ = self.step(w, &action);
+        if let Some(graph) = &self.search_graph {
+            graph.stepped(self, w, &action, &succ);
+        }
+        Some(succ)
+    }
+
+    /// Messages, log records and members are never more than [`MAX_GENERATION_SPAN`]
+    /// generations apart: a batch reaches the high watermark, and a message its receiver,
+    /// before the group has moved on that far (a timing assumption; without it a group that
+    /// rebalances forever would leave old batches behind without end).
+    fn within_boundary(&self, w: &World) -> bool {
+        self.cfg.recorded || w.generation_span() <= MAX_GENERATION_SPAN
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        properties::for_model(&self.cfg)
+    }
+}
+
+impl GroupModel {
+    /// The steps enabled in `w`, in a fixed order (what `Model::actions` gives, without
+    /// recording the search graph).
+    pub fn enabled(&self, w: &World, actions: &mut Vec<Action>) {
         let cfg = &self.cfg;
         // Replication keeps up: while MAX_UNREPLICATED batches wait for the high watermark, the
         // coordinator takes no request (a timing assumption of the exploration, as the two
@@ -669,24 +705,6 @@ impl Model for GroupModel {
         }
     }
 
-    fn next_state(&self, w: &World, action: Action) -> Option<World> {
-        Some(self.step(w, &action))
-    }
-
-    /// Messages, log records and members are never more than [`MAX_GENERATION_SPAN`]
-    /// generations apart: a batch reaches the high watermark, and a message its receiver,
-    /// before the group has moved on that far (a timing assumption; without it a group that
-    /// rebalances forever would leave old batches behind without end).
-    fn within_boundary(&self, w: &World) -> bool {
-        self.cfg.recorded || w.generation_span() <= MAX_GENERATION_SPAN
-    }
-
-    fn properties(&self) -> Vec<Property<Self>> {
-        properties::for_model(&self.cfg)
-    }
-}
-
-impl GroupModel {
     /// A heartbeat answered NONE by a Stable group changes nothing anywhere, so only heartbeats
     /// whose answer would tell the consumer something are explored.
     fn heartbeat_informative(&self, w: &World, consumer: &Consumer) -> bool {
@@ -698,7 +716,7 @@ impl GroupModel {
     /// Whether the system has settled: nothing but faults could happen next.
     pub fn is_quiescent(&self, w: &World) -> bool {
         let mut actions = Vec::new();
-        self.actions(w, &mut actions);
+        self.enabled(w, &mut actions);
         actions.iter().all(|a| a.is_fault(w))
     }
 }

@@ -210,6 +210,14 @@ impl World {
         *self.view.0.get_or_init(|| super::canonical::view(self))
     }
 
+    /// Computes the canonical view now, on the state itself (no copy): for a state just made.
+    pub fn cache_view(&mut self) {
+        if self.view.0.get().is_none() {
+            let view = super::canonical::view_in_place(self);
+            let _ = self.view.0.set(view);
+        }
+    }
+
     /// Hashes every field but the cached view (of a state already made canonical).
     pub(super) fn hash_fields<H: Hasher>(&self, h: &mut H) {
         self.brokers.hash(h);

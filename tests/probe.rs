@@ -227,6 +227,29 @@ fn probing_the_correct_coordinator_finds_nothing() {
             && replaced.iter().any(|a| a.contains("FENCED_INSTANCE_ID")),
         "{replaced:?}"
     );
+    // After the coordinator moved, the one that loaded the group knew the static member's
+    // replacement: the old process's commit fenced, the new process's Heartbeat answered.
+    let survived = reports
+        .iter()
+        .find(|r| r.scenario == "static-replacement-survives-coordinator-move")
+        .unwrap();
+    let after: Vec<(&str, &str)> = survived
+        .exchanges
+        .iter()
+        .skip_while(|e| !e.request.contains("coordinator moved"))
+        .filter(|e| !e.request.contains("not judged"))
+        .map(|e| (e.request.as_str(), e.answer.as_str()))
+        .collect();
+    assert!(
+        after
+            .iter()
+            .any(|(r, a)| r.starts_with("OffsetCommit") && a.contains("FENCED_INSTANCE_ID"))
+            && after
+                .iter()
+                .any(|(r, a)| r.starts_with("Heartbeat") && a.contains("NONE")),
+        "{:?}",
+        survived.exchanges
+    );
     // The walks met the coordinator's fencing, a coordinator move and an acknowledged commit.
     let walked: Vec<(&str, &str)> = reports
         .iter()
@@ -383,6 +406,19 @@ fn probing_a_static_restart_admitted_beside_its_old_member_finds_the_deviation()
             && f.judgement.starts_with("JoinGroup")
             && f.kafka.as_deref() == Some("NONE")
     });
+}
+
+#[test]
+fn probing_a_static_replacement_lost_in_a_move_finds_the_zombie_commit() {
+    // KAFKA-10284: the replacement of a static member's id is answered before it is written,
+    // so the coordinator that loads the group after a move knows the old process's id: it
+    // takes the old process's commit.
+    let server = serve(Some(Flaw::StaticReplaceNotPersisted), None);
+    finds(
+        server,
+        "static-replacement-survives-coordinator-move",
+        |f| f.class == Class::Safety && f.judgement == "no_zombie_commit",
+    );
 }
 
 #[test]

@@ -77,6 +77,19 @@ pub(super) fn static_member_replaced(run: &mut Run) -> Result<(), ProbeError> {
     } else {
         run.drive(&mut old, commit)?;
     }
+    old_process_fenced(run, &old, &new, "");
+    // Told otherwise, the old process learns it from its Heartbeat.
+    if !old.consumer.is_closed() && !run.deviated() {
+        let beat = run.act(&mut old, Act::Heartbeat);
+        run.drive(&mut old, beat)?;
+    }
+    run.close(&mut new)
+}
+
+/// The old process of a replaced static member had its commit accepted (its last answer):
+/// that breaks `no_zombie_commit`, since the broker's own JoinGroup answer gave the instance
+/// to the new process. `when` tells more of the commit, if need be.
+fn old_process_fenced(run: &mut Run, old: &Driven, new: &Driven, when: &str) {
     let accepted = matches!(
         old.last,
         Some(Response::OffsetCommit {
@@ -84,34 +97,64 @@ pub(super) fn static_member_replaced(run: &mut Run) -> Result<(), ProbeError> {
             ..
         })
     );
-    if accepted {
-        let names = run.names.clone();
-        let id = |d: &Driven| {
-            names.rename(
-                &d.consumer
-                    .member_id
-                    .map_or(String::new(), |m| m.to_string()),
-            )
-        };
-        let same = if old.consumer.member_id == new.consumer.member_id {
-            " (the member id the old process holds: the broker cannot tell the two apart)"
-        } else {
-            ""
-        };
-        run.broke(
-            Property::NoZombieCommit,
-            format!(
-                "the broker accepted a commit from the old process of {} after its own JoinGroup answer gave the instance to the new one as {}{same}",
-                crate::wire::core_client::instance_name(InstanceId(0)),
-                id(&new),
-            ),
-        );
+    if !accepted {
+        return;
     }
-    // Told otherwise, the old process learns it from its Heartbeat.
-    if !old.consumer.is_closed() && !run.deviated() {
-        let beat = run.act(&mut old, Act::Heartbeat);
-        run.drive(&mut old, beat)?;
+    let names = run.names.clone();
+    let id = |d: &Driven| {
+        names.rename(
+            &d.consumer
+                .member_id
+                .map_or(String::new(), |m| m.to_string()),
+        )
+    };
+    let same = if old.consumer.member_id == new.consumer.member_id {
+        " (the member id the old process holds: the broker cannot tell the two apart)"
+    } else {
+        ""
+    };
+    run.broke(
+        Property::NoZombieCommit,
+        format!(
+            "the broker accepted a commit from the old process of {} after its own JoinGroup answer gave the instance to the new one as {}{same}{when}",
+            crate::wire::core_client::instance_name(InstanceId(0)),
+            id(new),
+        ),
+    );
+}
+
+/// As `static_member_replaced` until the new process has its assignment; then the group's
+/// coordinator moves. The coordinator that loads the group must know the replacement: the old
+/// process's commit in its generation is fenced (FENCED_INSTANCE_ID), and the new process's
+/// Heartbeat answered NONE. A coordinator that answered the replacement before writing it
+/// (KAFKA-10284) loads the old member id: it takes the old process's commit, and fences the
+/// new one.
+pub(super) fn static_replacement_survives_coordinator_move(
+    run: &mut Run,
+) -> Result<(), ProbeError> {
+    if !run.can_move_coordinator() {
+        return Ok(());
     }
+    let eager = Assignors::one(Assignor::RoundRobin);
+    let instance = Some(InstanceId(0));
+    let Some(mut old) = formed_and_committed(run, "A", 0, eager, instance)? else {
+        return Ok(());
+    };
+    let (mut new, first) = run.start("A2", 1, eager, instance)?;
+    run.drive_alone(&mut new, first)?;
+    if run.deviated() || !new.consumer.is_stable() {
+        return Ok(());
+    }
+    run.move_coordinator("A2")?;
+    // The old process goes on, as in `static_member_replaced`; its commit is retried while
+    // the new coordinator loads, so it is answered by a coordinator that has loaded the group.
+    run.act(&mut old, Act::Process);
+    let commit = run.act(&mut old, Act::Commit);
+    run.send_after_move(&mut old, commit)?;
+    let when = "; the commit went to the coordinator that loaded the group after it moved";
+    old_process_fenced(run, &old, &new, when);
+    let beat = run.act(&mut new, Act::Heartbeat);
+    run.send_after_move(&mut new, beat)?;
     run.close(&mut new)
 }
 

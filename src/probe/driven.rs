@@ -14,7 +14,7 @@
 //! thread of its own.
 
 use super::mirror::{Act, Step};
-use super::scenario::{Class, Run};
+use super::scenario::{Class, Follows, Run, LOADING_WITHIN};
 use super::ProbeError;
 use crate::consumer::{Consumer, Send};
 use crate::property::Property;
@@ -167,6 +167,12 @@ impl Driven {
     }
 }
 
+impl Follows for Driven {
+    fn follow(&mut self, address: &str, client_id: &str) -> std::io::Result<()> {
+        self.wire().reconnect(address, client_id)
+    }
+}
+
 impl Run<'_> {
     /// Member `k` starts as the core's consumer with `assignors` (and `instance`, if static),
     /// and its twin beside it. Its first request.
@@ -282,6 +288,31 @@ impl Run<'_> {
         let core = self.mirror.deliver(d.k);
         let judged = (core_request, core, self.mirror.taken.len());
         Ok(self.answered(d, &send.request, judged, answer, ""))
+    }
+
+    /// `d` sends `send` after the group's coordinator moved, following it as a client does
+    /// ([`Run::after_move`]: NOT_COORDINATOR and COORDINATOR_LOAD_IN_PROGRESS are not judged,
+    /// how long a move takes is the broker's business); the first other answer is judged
+    /// against the core's, and `d` driven on. The request `d` stopped at, if any.
+    pub(super) fn send_after_move(
+        &mut self,
+        d: &mut Driven,
+        send: Option<Send>,
+    ) -> Result<Option<Send>, ProbeError> {
+        let Some(send) = send.filter(|_| !self.deviated()) else {
+            return Ok(None);
+        };
+        let core_request = self.mirror.outbox(d.k).cloned();
+        let sent = self.names.rename(&send.request.to_string());
+        let name = d.name.clone();
+        let (_, answer) = self.after_move(&name, d, LOADING_WITHIN, &sent, |d| {
+            let answer = d.wire().call(&send.request)?;
+            Ok((answer.error().code(), answer))
+        })?;
+        let core = self.mirror.deliver(d.k);
+        let judged = (core_request, core, self.mirror.taken.len());
+        let next = self.answered(d, &send.request, judged, answer, "");
+        self.drive(d, next)
     }
 
     /// Past a deviation the core has no answer to judge by: `d` goes on alone, every request

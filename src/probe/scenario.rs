@@ -100,7 +100,7 @@ pub struct Scenario {
     run: fn(&mut Run) -> Result<(), ProbeError>,
 }
 
-pub const SCENARIOS: [Scenario; 12] = [
+pub const SCENARIOS: [Scenario; 13] = [
     Scenario {
         name: "member-id-required",
         about: "KIP-394: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, its only member leading, and SyncGroup gives the member what its leader assigned",
@@ -145,6 +145,11 @@ pub const SCENARIOS: [Scenario; 12] = [
         name: "static-member-replaced",
         about: "KIP-345, played by the core's consumers: a static member forms a generation and commits; the same group.instance.id starts in another process, which takes the membership over without a rebalance and gets the same assignment; the old process's commit must be fenced (FENCED_INSTANCE_ID, no_zombie_commit), and its Heartbeat tells it so",
         run: super::consumers::static_member_replaced,
+    },
+    Scenario {
+        name: "static-replacement-survives-coordinator-move",
+        about: "KIP-345 across a failover, played by the core's consumers (the flaw static-replace-not-persisted, KAFKA-10284): a static member's instance starts in another process, which takes the membership over in a Stable group; then the group's coordinator moves; the new coordinator must have loaded the replacement: the old process's commit fenced (FENCED_INSTANCE_ID, no_zombie_commit), the new process's Heartbeat answered NONE. Needs --move-coordinator",
+        run: super::consumers::static_replacement_survives_coordinator_move,
     },
     Scenario {
         name: "static-member-restarts-during-rebalance",
@@ -592,13 +597,13 @@ impl Run<'_> {
     /// COORDINATOR_LOAD_IN_PROGRESS waits, as a client does (neither is judged: how long a
     /// move takes is the broker's business). The first other answer, or the last once
     /// `within` has passed, for the caller to judge.
-    fn after_move<T>(
+    pub(super) fn after_move<M: Follows, T>(
         &mut self,
         name: &str,
-        m: &mut WireMember,
+        m: &mut M,
         within: Duration,
         sent: &str,
-        mut ask: impl FnMut(&mut WireMember) -> std::io::Result<(i16, T)>,
+        mut ask: impl FnMut(&mut M) -> std::io::Result<(i16, T)>,
     ) -> Result<(i16, T), ProbeError> {
         let moving = [
             ErrorCode::NotCoordinator,
@@ -618,12 +623,15 @@ impl Run<'_> {
                 code_name(e),
             );
             if e != ErrorCode::CoordinatorLoadInProgress.code() {
+                // The member's connection may be older than the run's coordinator (another
+                // member followed the move first): it reconnects to the one found.
                 let address = coordinator(self.cfg, &self.group)?;
-                if address != self.coordinator {
+                let moved = address != self.coordinator;
+                self.coordinator = address;
+                m.follow(&self.coordinator, &format!("groupcheck-probe-{name}"))
+                    .map_err(io)?;
+                if moved {
                     // A client asks the coordinator it found at once.
-                    self.coordinator = address;
-                    m.reconnect(&self.coordinator, &format!("groupcheck-probe-{name}"))
-                        .map_err(io)?;
                     continue;
                 }
             }
@@ -706,7 +714,19 @@ impl Run<'_> {
 
 /// How long a new coordinator may take to load the group before its answer
 /// COORDINATOR_LOAD_IN_PROGRESS is judged (a large group's log takes a while to read).
-const LOADING_WITHIN: Duration = Duration::from_secs(60);
+pub(super) const LOADING_WITHIN: Duration = Duration::from_secs(60);
+
+/// A member that can follow its group's coordinator to another broker.
+pub(super) trait Follows {
+    /// Connects to the coordinator at `address` instead, as the same member.
+    fn follow(&mut self, address: &str, client_id: &str) -> std::io::Result<()>;
+}
+
+impl Follows for WireMember {
+    fn follow(&mut self, address: &str, client_id: &str) -> std::io::Result<()> {
+        self.reconnect(address, client_id)
+    }
+}
 
 /// A member's JoinGroup (with its id) sent on a thread of its own, since it waits for the
 /// other members. The core takes the same step once the broker shows it has taken it (see

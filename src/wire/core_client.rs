@@ -131,6 +131,12 @@ fn generation(g: i32) -> Generation {
 }
 
 impl CoreWire {
+    /// Connects to `address` instead (the group's coordinator moved), as the same consumer.
+    pub fn reconnect(&mut self, address: &str, client_id: &str) -> io::Result<()> {
+        self.client = WireClient::connect(address, client_id)?;
+        Ok(())
+    }
+
     pub fn connect(
         address: &str,
         client_id: &str,

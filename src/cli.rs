@@ -245,12 +245,15 @@ enum Command {
         /// The topic the members subscribe to (it must exist, or the broker create it).
         #[arg(long, default_value = "groupcheck-probe")]
         topic: String,
-        /// Run only this scenario (or walk-SEED).
+        /// Run only this scenario (or walk-SEED, or group-walk-SEED).
         #[arg(long)]
         scenario: Option<String>,
-        /// Random walks played after the scenarios.
+        /// Random walks of one member played after the scenarios.
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=1000))]
         walks: u32,
+        /// Random walks of a group of members played after those.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=1000))]
+        group_walks: u32,
         /// The first walk's seed (the next walks take the next seeds).
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -494,21 +497,26 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             name,
             move_coordinator,
             walks,
+            group_walks,
             seed,
         } => {
             use groupcheck::probe::scenario::{known, SCENARIOS};
             if let Some(s) = scenario.as_deref().filter(|s| !known(s)) {
                 let names = SCENARIOS.map(|s| s.name);
                 return bad_input(&format!(
-                    "unknown scenario `{s}` (scenarios: {}, or walk-SEED)",
+                    "unknown scenario `{s}` (scenarios: {}, or walk-SEED, or group-walk-SEED)",
                     names.join(", ")
                 ));
             }
-            // A walk named alone is played whatever --walks says.
-            let walk_alone = scenario.as_deref().and_then(|s| s.strip_prefix("walk-"));
-            let (walks, seed) = match walk_alone.and_then(|s| s.parse().ok()) {
-                Some(s) => (1, s),
-                None => (walks, seed),
+            // A walk named alone is played whatever --walks or --group-walks says.
+            let seed_of = |prefix: &str| {
+                let alone = scenario.as_deref().and_then(|s| s.strip_prefix(prefix));
+                alone.and_then(|s| s.parse::<u64>().ok())
+            };
+            let (walks, group_walks, seed) = match (seed_of("walk-"), seed_of("group-walk-")) {
+                (Some(s), _) => (1, 0, s),
+                (_, Some(s)) => (0, 1, s),
+                _ => (walks, group_walks, seed),
             };
             let run_id = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -520,6 +528,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 run_id: format!("{run_id:x}"),
                 move_coordinator: move_coordinator.map(groupcheck::probe::MoveCoordinator::shell),
                 walks,
+                group_walks,
                 seed,
             };
             let dir = reports.join(groupcheck::trace::served::file_stem(

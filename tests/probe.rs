@@ -66,6 +66,7 @@ fn config_at(bootstrap: String) -> ProbeConfig {
         run_id: "test".into(),
         move_coordinator: None,
         walks: 3,
+        group_walks: 2,
         seed: 1,
     }
 }
@@ -90,8 +91,8 @@ fn probing_the_correct_coordinator_finds_nothing() {
     let (_, reports) = probe(&server, None);
     assert_eq!(
         reports.len(),
-        SCENARIOS.len() + 3,
-        "the scenarios and three walks"
+        SCENARIOS.len() + 3 + 2,
+        "the scenarios, three walks and two walks of a group"
     );
     for r in &reports {
         assert!(
@@ -264,6 +265,23 @@ fn probing_the_correct_coordinator_finds_nothing() {
     assert!(walked
         .iter()
         .any(|(r, a)| r.starts_with("OffsetCommit") && *a == "NONE"));
+    // The walks of a group formed generations of two members, rebalanced, and one member fell
+    // silent past its session, which the group's coordinator ended.
+    let grouped: Vec<(&str, &str)> = reports
+        .iter()
+        .filter(|r| r.scenario.starts_with("group-walk-"))
+        .flat_map(|r| r.exchanges.iter())
+        .map(|e| (e.request.as_str(), e.answer.as_str()))
+        .collect();
+    assert!(
+        grouped.iter().any(|(_, a)| a.contains(",m0.")),
+        "{grouped:?}"
+    );
+    assert!(grouped
+        .iter()
+        .any(|(_, a)| a.contains("REBALANCE_IN_PROGRESS")));
+    assert!(grouped.iter().any(|(r, _)| r.contains("falls silent")));
+    assert!(grouped.iter().any(|(_, a)| a.contains("UNKNOWN_MEMBER_ID")));
     let report = stop(server);
     assert_eq!(report.violations().count(), 0);
 }
@@ -312,6 +330,20 @@ fn probing_commit_without_fencing_finds_the_zombie_commit() {
         replaced.findings
     );
     traces_replay_and_forgeries_diverge(&broker, replaced);
+    // In the second walk of a group, a member back from a pause past its session commits:
+    // accepted, where Kafka fences it.
+    let walk = reports
+        .iter()
+        .find(|r| r.scenario == "group-walk-2")
+        .unwrap();
+    assert!(
+        walk.findings.iter().any(|f| f.class == Class::Deviation
+            && f.judgement.starts_with("OffsetCommit")
+            && f.kafka.as_deref() == Some("UNKNOWN_MEMBER_ID")),
+        "{:?}",
+        walk.findings
+    );
+    traces_replay_and_forgeries_diverge(&broker, walk);
     // The JUnit report fails that scenario, and only scenarios with findings.
     let xml = groupcheck::probe::report::junit(&broker, &reports);
     let doc = roxmltree::Document::parse(&xml).expect("the JUnit report is XML");

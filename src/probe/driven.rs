@@ -35,6 +35,9 @@ pub(super) struct Driven {
     wire: Option<CoreWire>,
     /// The broker's last answer to it.
     pub last: Option<Response>,
+    /// When that answer came: its session runs from its last request (Kafka's coordinator
+    /// restarts a member's session timer on each of its requests).
+    pub answered_at: Instant,
 }
 
 /// What the broker's answers say a member holds, for `single_owner`.
@@ -221,6 +224,7 @@ impl Run<'_> {
             consumer,
             wire: Some(wire),
             last: None,
+            answered_at: Instant::now(),
         };
         Ok((d, first))
     }
@@ -283,8 +287,24 @@ impl Run<'_> {
         d: &mut Driven,
         send: Send,
     ) -> Result<Option<Send>, ProbeError> {
+        self.exchange_timed(d, send, &mut None)
+    }
+
+    /// [`Run::exchange`], where `timer` is one the broker may have fired meanwhile (as in
+    /// [`Run::keep_alive`]): the core fires it just before an answer other than NONE.
+    pub(super) fn exchange_timed(
+        &mut self,
+        d: &mut Driven,
+        send: Send,
+        timer: &mut Option<Step>,
+    ) -> Result<Option<Send>, ProbeError> {
         let core_request = self.mirror.outbox(d.k).cloned();
         let answer = d.wire().call(&send.request).map_err(super::scenario::io)?;
+        if answer.error() != ErrorCode::None {
+            if let Some(fired) = timer.take() {
+                self.mirror.take(fired);
+            }
+        }
         let core = self.mirror.deliver(d.k);
         let judged = (core_request, core, self.mirror.taken.len());
         Ok(self.answered(d, &send.request, judged, answer, ""))
@@ -411,6 +431,7 @@ impl Run<'_> {
         self.holds(d, &answer);
         self.one_member_per_instance(&answer);
         d.last = Some(answer);
+        d.answered_at = Instant::now();
         next
     }
 
@@ -654,6 +675,13 @@ impl Run<'_> {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+        self.collect(w)
+    }
+
+    /// Judges `w`'s answer, which has come (or waits for it): the member back, with the
+    /// request it sends next.
+    pub(super) fn collect(&mut self, mut w: Waiting) -> Result<(Driven, Option<Send>), ProbeError> {
+        self.core_takes(&mut w);
         let (wire, answer) = w
             .thread
             .join()

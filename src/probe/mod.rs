@@ -19,6 +19,7 @@
 
 mod consumers;
 mod driven;
+pub mod group_walk;
 pub mod mirror;
 mod rebalance;
 pub mod report;
@@ -51,6 +52,8 @@ pub struct ProbeConfig {
     pub move_coordinator: Option<MoveCoordinator>,
     /// Random walks played after the scenarios, with seeds `seed`, `seed + 1`, ...
     pub walks: u32,
+    /// Random walks of a group of members played after those, with the same seeds.
+    pub group_walks: u32,
     pub seed: u64,
 }
 

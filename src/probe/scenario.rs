@@ -919,6 +919,11 @@ pub fn run_all(
         let seed = cfg.seed.wrapping_add(i);
         chosen.push((format!("walk-{seed}"), super::walk::ABOUT, Play::Walk(seed)));
     }
+    for i in 0..u64::from(cfg.group_walks) {
+        let seed = cfg.seed.wrapping_add(i);
+        let about = super::group_walk::ABOUT;
+        chosen.push((format!("group-walk-{seed}"), about, Play::GroupWalk(seed)));
+    }
     chosen.retain(|(name, _, _)| only.is_none_or(|n| n == name));
     let mut out = Vec::new();
     let of = chosen.len();
@@ -948,6 +953,7 @@ pub fn run_all(
         match play {
             Play::Scenario(run_it) => run_it(&mut run)?,
             Play::Walk(seed) => super::walk::walk(&mut run, seed)?,
+            Play::GroupWalk(seed) => super::group_walk::group_walk(&mut run, seed)?,
         }
         let report = ScenarioReport {
             scenario: name,
@@ -965,18 +971,22 @@ pub fn run_all(
     Ok(out)
 }
 
-/// What a probe plays: a scenario, or a random walk from a seed.
+/// What a probe plays: a scenario, or a random walk (of one member, or of a group) from a
+/// seed.
 enum Play {
     Scenario(fn(&mut Run) -> Result<(), ProbeError>),
     Walk(u64),
+    GroupWalk(u64),
 }
 
-/// The names a probe can be asked to play alone: the scenarios, and `walk-SEED`.
+/// The names a probe can be asked to play alone: the scenarios, `walk-SEED` and
+/// `group-walk-SEED`.
 pub fn known(name: &str) -> bool {
-    SCENARIOS.iter().any(|s| s.name == name)
-        || name
-            .strip_prefix("walk-")
+    let seeded = |prefix: &str| {
+        name.strip_prefix(prefix)
             .is_some_and(|seed| seed.parse::<u64>().is_ok())
+    };
+    SCENARIOS.iter().any(|s| s.name == name) || seeded("walk-") || seeded("group-walk-")
 }
 
 fn member_id_required(run: &mut Run) -> Result<(), ProbeError> {

@@ -104,6 +104,12 @@ fn tick(
         })
         .collect();
     for id in silent {
+        // An expiry before it in this tick may have ended a join phase, and the answer to this
+        // member's JoinGroup restarted its session: it is not silent any more.
+        let heard = service.last_heard(id);
+        if heard.is_some_and(|h| Instant::now().duration_since(h) <= session) {
+            continue;
+        }
         on_fire(Timer::ExpireSession(id));
         service.expire_session(id);
     }

@@ -208,6 +208,59 @@ fn the_rebalance_timeout_hands_the_static_members_it_leaves_out_to_their_clients
     );
 }
 
+// The session timer's tick expires every member it found silent. When the first expiry ends a
+// join phase, the JoinGroup of a new member parked in it is answered, which restarts that
+// member's session: it must not be expired a moment later in the same tick (the probe's walks
+// of a group found `serve` doing so).
+#[test]
+fn a_member_whose_join_an_expiry_just_answered_is_not_expired_in_the_same_tick() {
+    use groupcheck::runtime::timers::Timers;
+    use std::time::{Duration, Instant};
+    let service = std::sync::Arc::new(GroupService::new(walk("small").core, 1, false));
+    let clients = form_group(&service, 1);
+    let a = clients[0].consumer.member_id.unwrap();
+    let c = ClientAddr {
+        consumer: groupcheck::protocol::ConsumerId::at(1),
+        ..ClientAddr::default()
+    };
+    let join = |member_id| Request::JoinGroup {
+        member_id,
+        protocols: clients[0].consumer.assignors,
+        claim: None,
+        instance: None,
+    };
+    service.send(BrokerId(0), c, &join(None));
+    let Some(Response::JoinGroup {
+        member_id: Some(c_id),
+        error: ErrorCode::MemberIdRequired,
+        ..
+    }) = service.try_receive(c)
+    else {
+        panic!("a new member is first given its id");
+    };
+    // C's JoinGroup waits for A, which never rejoins.
+    service.send(BrokerId(0), c, &join(Some(c_id)));
+    assert!(service.try_receive(c).is_none(), "C's JoinGroup waits");
+    let generation = service.snapshot().0[0].group.generation;
+    // Both silent for longer than the session: A expires first, which ends the join phase.
+    let long_ago = Instant::now() - Duration::from_secs(2);
+    service.heard_from(a, long_ago);
+    service.heard_from(c_id, long_ago);
+    let timers = Timers::start(
+        service.clone(),
+        Duration::from_secs(1),
+        Duration::from_secs(10),
+        Box::new(|_| {}),
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    timers.stop();
+    let (brokers, _) = service.snapshot();
+    let group = &brokers[0].group;
+    assert!(!group.is_member(a), "A expired");
+    assert!(group.is_member(c_id), "C, just answered, is a member");
+    assert!(group.generation > generation, "the join phase ended with C");
+}
+
 #[test]
 fn every_committed_trace_replays_on_the_runtime() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reports");

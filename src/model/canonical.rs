@@ -212,13 +212,16 @@ impl Names for World {
     }
 }
 
+/// Per leader epoch, the member sequence numbers in use.
+type Seqs = SmallVec<[(LeaderEpoch, SmallVec<[u32; 8]>); 2]>;
+
 /// The renaming that makes a state canonical.
 pub struct Renaming {
     shift: u32,
     /// The newest generation in use minus the oldest.
     span: u32,
     /// Per leader epoch, the member sequence numbers in use, sorted.
-    seqs: SmallVec<[(LeaderEpoch, SmallVec<[u32; 8]>); 2]>,
+    seqs: Seqs,
 }
 
 impl Renaming {
@@ -226,7 +229,7 @@ impl Renaming {
     fn collect(probe: &mut World) -> Renaming {
         let mut min_gen: Option<Generation> = None;
         let mut max_gen = Generation(0);
-        let mut seqs: SmallVec<[(LeaderEpoch, SmallVec<[u32; 8]>); 2]> = SmallVec::new();
+        let mut seqs = Seqs::new();
         probe.names(&mut |n| match n {
             Name::Generation(g) => {
                 min_gen = Some(min_gen.map_or(*g, |m| m.min(*g)));

@@ -542,8 +542,22 @@ fn probe_refuses_what_it_cannot_probe() {
             "unknown scenario",
         ),
         (
+            &[
+                "probe",
+                "--bootstrap",
+                &closed,
+                "--scenario",
+                "group-walk-x",
+            ],
+            "unknown scenario",
+        ),
+        (
             &["probe", "--bootstrap", &closed, "--walks", "many"],
             "--walks",
+        ),
+        (
+            &["probe", "--bootstrap", &closed, "--group-walks", "many"],
+            "--group-walks",
         ),
         (&["probe"], "--bootstrap"),
     ] {

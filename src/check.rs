@@ -118,7 +118,7 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
     // liveness explores the whole graph itself, on one thread beside the safety search.
     std::thread::scope(|scope| {
         let (mut report, (result, states, elapsed)) = if opts.symmetry {
-            let liveness = scope.spawn(|| check_liveness(&model, None, true, opts));
+            let liveness = scope.spawn(|| check_liveness(&model, None, opts));
             let report = check_safety(&model, None, opts);
             (
                 report,
@@ -127,7 +127,7 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
         } else {
             let graph = std::sync::Arc::new(liveness::SearchGraph::default());
             let report = check_safety(&model, Some(graph.clone()), opts);
-            let liveness = check_liveness(&model, Some(&graph), report.exhaustive, opts);
+            let liveness = check_liveness(&model, Some((&graph, report.exhaustive)), opts);
             (report, liveness)
         };
         report.properties.push(result);
@@ -137,17 +137,18 @@ pub fn check(cfg: &ModelConfig, opts: &CheckOptions) -> CheckReport {
     })
 }
 
-/// The liveness verdict of `model`, on the graph the safety search recorded if there is one,
-/// with the size of the graph and the time it took.
+/// The liveness verdict of `model`, on the graph the safety search recorded if there is one
+/// (with whether that search was exhaustive), with the size of the graph and the time it took.
 fn check_liveness(
     model: &GroupModel,
-    recorded: Option<&liveness::SearchGraph>,
-    exhaustive: bool,
+    recorded: Option<(&liveness::SearchGraph, bool)>,
     opts: &CheckOptions,
 ) -> (PropertyResult, usize, Duration) {
     let start = Instant::now();
     let report = match recorded {
-        Some(graph) => liveness::check_recorded(model, graph, exhaustive, opts.max_states),
+        Some((graph, exhaustive)) => {
+            liveness::check_recorded(model, graph, exhaustive, opts.max_states)
+        }
         None => liveness::check(model, opts.max_states),
     };
     let (verdict, trace) = match &report.outcome {

@@ -252,12 +252,15 @@ fn probing_the_correct_coordinator_finds_nothing() {
         survived.exchanges
     );
     // The walks met the coordinator's fencing, a coordinator move and an acknowledged commit.
-    let walked: Vec<(&str, &str)> = reports
-        .iter()
-        .filter(|r| r.scenario.starts_with("walk-"))
-        .flat_map(|r| r.exchanges.iter())
-        .map(|e| (e.request.as_str(), e.answer.as_str()))
-        .collect();
+    let exchanges_of = |walks: &str| -> Vec<(&str, &str)> {
+        reports
+            .iter()
+            .filter(|r| r.scenario.starts_with(walks))
+            .flat_map(|r| r.exchanges.iter())
+            .map(|e| (e.request.as_str(), e.answer.as_str()))
+            .collect()
+    };
+    let walked = exchanges_of("walk-");
     assert!(walked
         .iter()
         .any(|(_, a)| *a == "UNKNOWN_MEMBER_ID" || *a == "ILLEGAL_GENERATION"));
@@ -267,12 +270,7 @@ fn probing_the_correct_coordinator_finds_nothing() {
         .any(|(r, a)| r.starts_with("OffsetCommit") && *a == "NONE"));
     // The walks of a group formed generations of two members, rebalanced, and one member fell
     // silent past its session, which the group's coordinator ended.
-    let grouped: Vec<(&str, &str)> = reports
-        .iter()
-        .filter(|r| r.scenario.starts_with("group-walk-"))
-        .flat_map(|r| r.exchanges.iter())
-        .map(|e| (e.request.as_str(), e.answer.as_str()))
-        .collect();
+    let grouped = exchanges_of("group-walk-");
     assert!(
         grouped.iter().any(|(_, a)| a.contains(",m0.")),
         "{grouped:?}"

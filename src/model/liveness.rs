@@ -335,9 +335,8 @@ impl SearchGraph {
             let x = by_fp.get(&fp)?;
             builder.expand(x.fair.iter().copied(), |b, me| {
                 for &(i, to, kind) in &x.edges {
-                    let succ = by_fp.get(&to).map(|s| (s.converged, to));
                     // A successor never expanded: the recording is incomplete.
-                    let (converged, to) = succ?;
+                    let converged = by_fp.get(&to)?.converged;
                     let to = b.reach(to, converged, Some((me, i)), to);
                     b.edge(to, kind, i);
                 }
@@ -432,8 +431,7 @@ fn explore(model: &GroupModel, max_states: Option<usize>) -> Option<Graph> {
             StepKind::Fair(f) => Some(f),
             _ => None,
         });
-        let fair: Vec<FairStep> = fair.collect();
-        builder.expand(fair.into_iter(), |b, me| {
+        builder.expand(fair, |b, me| {
             for (i, a) in actions.iter().enumerate() {
                 let succ = model.step(&w, a);
                 if !model.within_boundary(&succ) {

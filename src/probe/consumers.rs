@@ -294,9 +294,7 @@ pub(super) fn leader_stalls_before_sync(run: &mut Run) -> Result<(), ProbeError>
         );
         return Ok(());
     }
-    if let Some(fired) = timer.take() {
-        run.mirror.take(fired);
-    }
+    run.fire(&mut timer);
     let (mut b, next) = run.waited(waiting, &mut a)?;
     // B rejoins and forms a generation alone.
     run.drive_alone(&mut b, next)?;

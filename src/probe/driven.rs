@@ -301,13 +301,18 @@ impl Run<'_> {
         let core_request = self.mirror.outbox(d.k).cloned();
         let answer = d.wire().call(&send.request).map_err(super::scenario::io)?;
         if answer.error() != ErrorCode::None {
-            if let Some(fired) = timer.take() {
-                self.mirror.take(fired);
-            }
+            self.fire(timer);
         }
         let core = self.mirror.deliver(d.k);
         let judged = (core_request, core, self.mirror.taken.len());
         Ok(self.answered(d, &send.request, judged, answer, ""))
+    }
+
+    /// The core fires `timer`, if one is armed: the broker's answers show it fired there.
+    pub(super) fn fire(&mut self, timer: &mut Option<Step>) {
+        if let Some(fired) = timer.take() {
+            self.mirror.take(fired);
+        }
     }
 
     /// `d` sends `send` after the group's coordinator moved, following it as a client does
@@ -640,9 +645,7 @@ impl Run<'_> {
         let answer = d.wire().call(&request).map_err(super::scenario::io)?;
         if answer.error() != ErrorCode::None {
             self.mirror.loaded();
-            if let Some(fired) = timer.take() {
-                self.mirror.take(fired);
-            }
+            self.fire(timer);
         }
         let core = self.mirror.keep_alive(d.k);
         let names = self.names.clone();

@@ -195,9 +195,7 @@ impl Walk {
                         changed = true;
                         // Once the silent member's session is over on the broker, its expiry
                         // may be what this answer waited for.
-                        if let Some(fired) = timer.take() {
-                            run.mirror.take(fired);
-                        }
+                        run.fire(timer);
                         let (d, next) = run.collect(w)?;
                         if let Some(Response::JoinGroup {
                             error: ErrorCode::None,

@@ -92,26 +92,18 @@ fn tick(
     let now = Instant::now();
     let mut ids: Vec<MemberId> = leader.group.members.iter().map(|m| m.id).collect();
     ids.extend(leader.group.pending_members.iter().copied());
-    let silent: Vec<MemberId> = ids
-        .into_iter()
-        .filter(|id| {
-            let heard = service.last_heard(*id).unwrap_or_else(|| {
-                // First seen by the clock: its session starts now.
-                service.heard_from(*id, now);
-                now
-            });
-            now.duration_since(heard) > session && leader.can_expire(*id)
-        })
-        .collect();
-    for id in silent {
-        // An expiry before it in this tick may have ended a join phase, and the answer to this
-        // member's JoinGroup restarted its session: it is not silent any more.
-        let heard = service.last_heard(id);
-        if heard.is_some_and(|h| Instant::now().duration_since(h) <= session) {
-            continue;
+    for id in ids {
+        // Judged one member at a time, when its turn comes: an expiry before it in this tick
+        // may have ended a join phase, and the answer to its JoinGroup restarted its session.
+        let heard = service.last_heard(id).unwrap_or_else(|| {
+            // First seen by the clock: its session starts now.
+            service.heard_from(id, now);
+            now
+        });
+        if Instant::now().duration_since(heard) > session && leader.can_expire(id) {
+            on_fire(Timer::ExpireSession(id));
+            service.expire_session(id);
         }
-        on_fire(Timer::ExpireSession(id));
-        service.expire_session(id);
     }
     // A join phase that lasts the rebalance timeout ends without the members that did not
     // rejoin; a completing rebalance that lasts it (KAFKA-12890's pending-sync timer) ends

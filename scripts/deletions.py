@@ -40,7 +40,7 @@ D = [
  ("append refused: unload (NOT_COORDINATOR)", CORE,
   "                replies.extend(self.stop_leading(cfg));\n                false", "                false"),
  ("join: a follower of a Stable group gets its generation back without a rebalance", CLASSIC,
-  "            GroupState::Stable if self.group.leader != Some(id) => {", "            GroupState::Stable if false => {"),
+  "            GroupState::Stable if unchanged && self.group.leader != Some(id) => {", "            GroupState::Stable if false => {"),
  ("leave: a pending (KIP-394) member's leave removes it", CLASSIC,
   "        if let Some(at) = self.group.pending_members.iter().position(|p| *p == id) {\n            self.group.pending_members.remove(at);\n            self.maybe_complete_join(log, cfg, replies);\n            return ErrorCode::None;\n        }\n", ""),
  ("log: an append from a stale leader epoch is refused", "src/offsets_log.rs",

@@ -8,6 +8,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use groupcheck::catalogue;
 use groupcheck::check::{check, CheckOptions, Verdict};
 use groupcheck::flaw::Flaw;
+use groupcheck::model::ModelConfig;
 
 fn options() -> CheckOptions {
     CheckOptions {
@@ -93,6 +94,31 @@ fn the_reference_model_has_the_faults_the_readme_promises() {
     let f = m.faults;
     assert!(f.crashes >= 1 && f.session_expiries >= 1 && f.failovers >= 1 && f.lost_messages >= 1);
     assert!(m.expects_pass());
+}
+
+/// `models/deep/NAME-3.toml` is the catalogue's `NAME` with a third consumer: nothing else
+/// differs, so the deep run checks the same configuration, bigger.
+#[test]
+fn each_deep_model_is_its_catalogue_model_with_a_third_consumer() {
+    let deep = catalogue::load_all(&catalogue::default_dir().join("deep")).unwrap();
+    assert_eq!(deep.len(), 3);
+    for d in deep {
+        let name = d
+            .name
+            .strip_suffix("-3")
+            .expect("a deep model is named NAME-3");
+        let m = catalogue::load(&catalogue::default_dir(), name).unwrap();
+        assert_eq!((d.consumers, m.consumers), (3, 2), "{name}");
+        assert!(d.expect.unique_states > m.expect.unique_states, "{name}");
+        let same = |c: &ModelConfig| ModelConfig {
+            name: String::new(),
+            description: String::new(),
+            consumers: 0,
+            expect: m.expect.clone(),
+            ..c.clone()
+        };
+        assert_eq!(same(&d), same(&m), "{name}");
+    }
 }
 
 #[test]

@@ -252,7 +252,7 @@ enum Command {
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=1000))]
         walks: u32,
         /// Random walks of a group of members played after those.
-        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=1000))]
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=1000))]
         group_walks: u32,
         /// The first walk's seed (the next walks take the next seeds).
         #[arg(long, default_value_t = 1)]

@@ -66,7 +66,7 @@ fn config_at(bootstrap: String) -> ProbeConfig {
         run_id: "test".into(),
         move_coordinator: None,
         walks: 3,
-        group_walks: 2,
+        group_walks: 3,
         seed: 1,
     }
 }
@@ -91,8 +91,8 @@ fn probing_the_correct_coordinator_finds_nothing() {
     let (_, reports) = probe(&server, None);
     assert_eq!(
         reports.len(),
-        SCENARIOS.len() + 3 + 2,
-        "the scenarios, three walks and two walks of a group"
+        SCENARIOS.len() + 3 + 3,
+        "the scenarios, three walks and three walks of a group"
     );
     for r in &reports {
         assert!(
@@ -269,8 +269,12 @@ fn probing_the_correct_coordinator_finds_nothing() {
         .iter()
         .any(|(r, a)| r.starts_with("OffsetCommit") && *a == "NONE"));
     // The walks of a group formed generations of two members, rebalanced, and one member fell
-    // silent past its session, which the group's coordinator ended.
+    // silent past its session, which the group's coordinator ended; their members were
+    // static, eager and cooperative.
     let grouped = exchanges_of("group-walk-");
+    for kind in ["group.instance.id", "[roundrobin]", "[cooperative-sticky]"] {
+        assert!(grouped.iter().any(|(r, _)| r.contains(kind)), "{kind}");
+    }
     assert!(
         grouped.iter().any(|(_, a)| a.contains(",m0.")),
         "{grouped:?}"

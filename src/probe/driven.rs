@@ -56,13 +56,26 @@ pub(super) struct Waiting {
     /// step's number.
     core: Option<(Option<Response>, usize)>,
     core_request: Option<Request>,
-    thread: std::thread::JoinHandle<std::io::Result<(CoreWire, Response)>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<(CoreWire, Response)>>>,
+    /// The broker's answer, once read off the thread.
+    answer: Option<Box<std::io::Result<(CoreWire, Response)>>>,
 }
 
 impl Waiting {
     /// Whether the broker has answered it.
     pub(super) fn is_answered(&self) -> bool {
-        self.thread.is_finished()
+        self.answer.is_some() || self.thread.as_ref().is_some_and(|t| t.is_finished())
+    }
+
+    /// The broker's answer, if it has come (read before it is judged).
+    pub(super) fn answer(&mut self) -> Option<&Response> {
+        if self.answer.is_none() && self.is_answered() {
+            let thread = self.thread.take().expect("answered on its thread");
+            let answered = thread.join().expect("a request thread does not panic");
+            self.answer = Some(Box::new(answered));
+        }
+        let answered = self.answer.as_deref()?;
+        answered.as_ref().ok().map(|(_, answer)| answer)
     }
 }
 
@@ -567,7 +580,8 @@ impl Run<'_> {
             request,
             core: None,
             core_request: None,
-            thread,
+            thread: Some(thread),
+            answer: None,
         }
     }
 
@@ -615,7 +629,7 @@ impl Run<'_> {
     /// does), so that the broker has surely read it before the scenario goes on.
     pub(super) fn grace(&self, w: &Waiting, up_to: Duration) {
         let until = Instant::now() + up_to;
-        while !w.thread.is_finished() && Instant::now() < until {
+        while !w.is_answered() && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -671,7 +685,7 @@ impl Run<'_> {
     ) -> Result<(Driven, Option<Send>), ProbeError> {
         self.core_takes(&mut w);
         let mut beat = Instant::now();
-        while !w.thread.is_finished() {
+        while !w.is_answered() {
             if beat.elapsed() >= self.cfg.session_timeout / 3 {
                 self.keep_alive(other, &mut None)?;
                 beat = Instant::now();
@@ -685,11 +699,13 @@ impl Run<'_> {
     /// request it sends next.
     pub(super) fn collect(&mut self, mut w: Waiting) -> Result<(Driven, Option<Send>), ProbeError> {
         self.core_takes(&mut w);
-        let (wire, answer) = w
-            .thread
-            .join()
-            .expect("a request thread does not panic")
-            .map_err(super::scenario::io)?;
+        let answered = match w.answer.take() {
+            Some(answered) => *answered,
+            None => (w.thread.take().expect("a request on its thread"))
+                .join()
+                .expect("a request thread does not panic"),
+        };
+        let (wire, answer) = answered.map_err(super::scenario::io)?;
         let mut d = w.d;
         d.wire = Some(wire);
         let (core, step) = match w.core {

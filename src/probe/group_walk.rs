@@ -7,17 +7,32 @@
 //! core's, and `single_owner` on every assignment, as in the scenarios played by the core's
 //! consumers.
 //!
+//! **Members.** The seed also chooses what the members are (seed mod 3): eager members with
+//! the round-robin assignor (2), cooperative members with cooperative-sticky (0: a partition
+//! moves in two rebalances, its owner keeping the rest), or static members (1: place `i` is
+//! `group.instance.id` `i`, so a process that starts in a closed member's place is that
+//! instance restarting, which takes its member back; a static member's close sends no
+//! LeaveGroup).
+//!
 //! **Racing requests.** A request that can wait for other members (a JoinGroup, a follower's
 //! SyncGroup) goes out on a thread of its own, the core taking it at once; the walk then gives
 //! the broker up to a tenth of the session to answer or hold it before any other request goes
 //! out, so the broker reads the requests in the order the core takes them (a timing
-//! assumption, on loopback). A member's silence is its session's expiry on the core's side,
-//! taken once its session is over on the broker, just before another member's answer that
-//! may show it (a Heartbeat answered other than NONE, a waiting request answered), or at the
-//! silence's end. A member falls silent only while no request waits: a member new to the
-//! group that waited in a join phase for the silent one could expire first (the core expires
-//! a new member that waits longer than its session), a timer the walk does not follow. A walk ends at its first deviation; its members are then left to the
-//! broker's session timeouts. The same seed makes the same choices from the same answers.
+//! assumption, on loopback). Of the answers of one join phase the leader's is taken first: a
+//! follower's names the leader, whose member id the probe learns from the leader's own.
+//!
+//! **Sessions that run out.** A member's silence, and a static member's close (it sends no
+//! LeaveGroup), end in its session's expiry on the core's side, taken once its session is
+//! over on the broker: just before another member's answer that may show it (a Heartbeat
+//! answered other than NONE, a waiting request answered), or once it is surely over (a tenth
+//! of the session past it). A process restarting a static member's instance well before then
+//! takes the member back; near then, the walk waits until it is over. A member falls silent
+//! only while no request waits: a member new to the group that waited in a join phase for the
+//! silent one could expire first (the core expires a new member that waits longer than its
+//! session), a timer the walk does not follow.
+//!
+//! A walk ends at its first deviation; its members are then left to the broker's session
+//! timeouts. The same seed makes the same choices from the same answers.
 
 use super::driven::{Driven, Waiting};
 use super::mirror::{Act, Step};
@@ -25,11 +40,11 @@ use super::scenario::Run;
 use super::ProbeError;
 use crate::consumer::Send;
 use crate::property::Property;
-use crate::protocol::{Assignor, Assignors, ErrorCode, Generation, MemberId, Response};
+use crate::protocol::{Assignor, Assignors, ErrorCode, Generation, InstanceId, MemberId, Response};
 use crate::runtime::live::Rng;
 use std::time::{Duration, Instant};
 
-pub const ABOUT: &str = "a seeded random walk of a group of two members, each the core's consumer (processing and committing, heartbeating, closing and a new process starting in its place, falling silent past its session; rejoins, assignments and SyncGroups as the consumer makes them, racing), every answer judged against the core's and single_owner at every assignment";
+pub const ABOUT: &str = "a seeded random walk of a group of two members (eager, cooperative or static, as the seed chooses), each the core's consumer (processing and committing, heartbeating, closing and a new process starting in its place, falling silent past its session; rejoins, assignments and SyncGroups as the consumer makes them, racing), every answer judged against the core's and single_owner at every assignment";
 
 /// Moves chosen by the seed in a walk.
 pub const STEPS: usize = 10;
@@ -54,7 +69,29 @@ enum Member {
     Gone,
 }
 
+/// What the members of a walk are.
+#[derive(Clone, Copy)]
+enum Flavour {
+    Eager,
+    Cooperative,
+    Static,
+}
+
+impl Flavour {
+    fn of(seed: u64) -> Flavour {
+        [Flavour::Cooperative, Flavour::Static, Flavour::Eager][(seed % 3) as usize]
+    }
+
+    fn assignors(self) -> Assignors {
+        match self {
+            Flavour::Cooperative => Assignors::one(Assignor::CooperativeSticky),
+            Flavour::Eager | Flavour::Static => Assignors::one(Assignor::RoundRobin),
+        }
+    }
+}
+
 struct Walk {
+    flavour: Flavour,
     members: Vec<Member>,
     /// The number the next process starts with (the core's numbering: one per process).
     next: usize,
@@ -63,6 +100,17 @@ struct Walk {
     /// The generations the broker formed, with their members, as its answers to the leaders
     /// listed them.
     formed: Vec<(Generation, Vec<MemberId>)>,
+    /// Members whose sessions run out on the broker: the silent one, and static members that
+    /// closed (they send no LeaveGroup). Each with when the broker expires it, and its
+    /// instance.
+    lapsing: Vec<Lapsing>,
+}
+
+#[derive(Clone, Copy)]
+struct Lapsing {
+    at: Instant,
+    member: usize,
+    instance: Option<InstanceId>,
 }
 
 /// Plays `STEPS` moves chosen by `seed` (and a silence, if none was chosen), then every
@@ -70,16 +118,18 @@ struct Walk {
 pub fn group_walk(run: &mut Run, seed: u64) -> Result<(), ProbeError> {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut walk = Walk {
+        flavour: Flavour::of(seed),
         members: Vec::new(),
         next: 0,
         silent: false,
         formed: Vec::new(),
+        lapsing: Vec::new(),
     };
     for _ in 0..MEMBERS {
         walk.start(run)?;
     }
     for _ in 0..STEPS {
-        walk.settle(run, &mut None)?;
+        walk.settle(run)?;
         if run.deviated() {
             return Ok(());
         }
@@ -93,7 +143,7 @@ pub fn group_walk(run: &mut Run, seed: u64) -> Result<(), ProbeError> {
     // Every walk has its pause past the session: if the seed chose none, a member takes it
     // now, once no request waits (a new process starts if every member has closed).
     for _ in 0..6 {
-        walk.settle(run, &mut None)?;
+        walk.settle(run)?;
         if walk.silent || run.deviated() {
             break;
         }
@@ -119,10 +169,18 @@ impl Walk {
     fn start(&mut self, run: &mut Run) -> Result<(), ProbeError> {
         let k = self.next;
         self.next += 1;
-        let (d, first) = run.start(&name(k), k, Assignors::one(Assignor::RoundRobin), None)?;
+        let place = (self.members.iter())
+            .position(|m| matches!(m, Member::Gone))
+            .unwrap_or(self.members.len());
+        let instance = match self.flavour {
+            Flavour::Static => Some(InstanceId(place as u8)),
+            _ => None,
+        };
+        self.restart(run, instance)?;
+        let (d, first) = run.start(&name(k), k, self.flavour.assignors(), instance)?;
         let member = Member::AtRest(d, first);
-        match self.members.iter().position(|m| matches!(m, Member::Gone)) {
-            Some(i) => self.members[i] = member,
+        match self.members.get_mut(place) {
+            Some(m) => *m = member,
             None => self.members.push(member),
         }
         Ok(())
@@ -171,29 +229,32 @@ impl Walk {
                 let beat = run.act(&mut d, Act::Heartbeat);
                 run.drive(&mut d, beat)?
             }
-            _ => {
-                run.close(&mut d)?;
-                return Ok(());
-            }
+            _ => return self.close(run, d),
         };
         self.members[i] = Member::AtRest(d, next);
         Ok(())
     }
 
     /// The protocol's own steps, until none is due: answers that have come are judged;
-    /// requests members make go out; heartbeats due are sent. `timer`: a silent member's
-    /// expiry the broker may have taken (see the module doc).
-    fn settle(&mut self, run: &mut Run, timer: &mut Option<Step>) -> Result<(), ProbeError> {
+    /// requests members make go out; heartbeats due are sent; sessions that have run out on
+    /// the broker expire on the core's side (see the module doc).
+    fn settle(&mut self, run: &mut Run) -> Result<(), ProbeError> {
         let grace = run.cfg.session_timeout / 10;
         let mut changed = true;
         while changed && !run.deviated() {
             changed = false;
-            for i in 0..self.members.len() {
+            let mut timer = self.lapse(run);
+            let armed = timer.is_some();
+            let timer = &mut timer;
+            for i in self.leaders_first(grace) {
+                // A request that went out on a thread may be answered together with others
+                // already waiting: the order of taking answers is decided again.
+                let mut sent_waiting = false;
                 let member = std::mem::replace(&mut self.members[i], Member::Gone);
                 self.members[i] = match member {
                     Member::Out(w) if w.is_answered() => {
                         changed = true;
-                        // Once the silent member's session is over on the broker, its expiry
+                        // Once a lapsing member's session is over on the broker, its expiry
                         // may be what this answer waited for.
                         run.fire(timer);
                         let (d, next) = run.collect(w)?;
@@ -219,6 +280,7 @@ impl Walk {
                                 let mut w = run.send_waiting(d, send);
                                 run.core_takes(&mut w);
                                 run.grace(&w, grace);
+                                sent_waiting = true;
                                 Member::Out(w)
                             }
                             next => Member::AtRest(d, next),
@@ -239,7 +301,109 @@ impl Walk {
                     }
                     other => other,
                 };
+                if sent_waiting {
+                    break;
+                }
             }
+            if armed && timer.is_none() {
+                self.lapsing.remove(0);
+            }
+        }
+        Ok(())
+    }
+
+    /// The members in the order their answers are taken: a JoinGroup answer that names its
+    /// leader comes after the leader's own, the one that tells the probe the leader's member
+    /// id (a static member gets its id only there). A broker answers the members of a join
+    /// phase together, so a follower's answer waits up to `grace` for its leader's.
+    fn leaders_first(&mut self, grace: Duration) -> Vec<usize> {
+        let until = Instant::now() + grace;
+        let joins = |w: &mut Waiting| match w.answer() {
+            Some(Response::JoinGroup {
+                member_id, leader, ..
+            }) => Some(member_id == leader),
+            _ => None,
+        };
+        loop {
+            let mut leads = Vec::new();
+            let mut follows = false;
+            let mut unanswered = false;
+            for m in &mut self.members {
+                if let Member::Out(w) = m {
+                    let joined = joins(w);
+                    leads.push(joined == Some(true));
+                    follows |= joined == Some(false);
+                    unanswered |= !w.is_answered();
+                } else {
+                    leads.push(false);
+                }
+            }
+            if !(follows && unanswered) || Instant::now() >= until {
+                let mut order: Vec<usize> = (0..self.members.len()).collect();
+                order.sort_by_key(|&i| !leads[i]);
+                return order;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// The sessions surely over on the broker (a tenth of the session past when it expires
+    /// them) expire on the core's side; the first one due is armed, to fire just before an
+    /// answer that may show it (another member's Heartbeat answered other than NONE, a
+    /// waiting request answered).
+    fn lapse(&mut self, run: &mut Run) -> Option<Step> {
+        let now = Instant::now();
+        let surely = run.cfg.session_timeout / 10;
+        self.lapsing.retain(|l| {
+            let over = now >= l.at + surely;
+            if over {
+                run.mirror.expire(l.member);
+            }
+            !over
+        });
+        let due = self.lapsing.first().filter(|l| now >= l.at)?;
+        Some(Step::Expire { member: due.member })
+    }
+
+    /// Member `d` closes; a static one sends no LeaveGroup, so its session runs out on the
+    /// broker a session after its last request reached it (a little before its answer came
+    /// back here).
+    fn close(&mut self, run: &mut Run, mut d: Driven) -> Result<(), ProbeError> {
+        run.close(&mut d)?;
+        if d.consumer.instance.is_some() {
+            self.lapses(run, &d);
+        }
+        Ok(())
+    }
+
+    /// `d` is heard from no more: the broker expires it a session after its last request.
+    fn lapses(&mut self, run: &Run, d: &Driven) {
+        let session = run.cfg.session_timeout;
+        self.lapsing.push(Lapsing {
+            at: d.answered_at + session - session / 20,
+            member: d.k,
+            instance: d.consumer.instance,
+        });
+        self.lapsing.sort_by_key(|l| l.at);
+    }
+
+    /// A static member restarting with `instance`: if its closed process's session is still
+    /// well within its time on the broker, the new process takes the member back (the core
+    /// replaces it alike); near its end the walk waits until it is surely over, so that the
+    /// broker and the core agree on which it was.
+    fn restart(&mut self, run: &mut Run, instance: Option<InstanceId>) -> Result<(), ProbeError> {
+        let Some(i) = instance else { return Ok(()) };
+        let early = run.cfg.session_timeout / 5;
+        let Some(at) = self.lapsing.iter().position(|l| l.instance == Some(i)) else {
+            return Ok(());
+        };
+        if Instant::now() + early < self.lapsing[at].at {
+            self.lapsing.remove(at);
+            return Ok(());
+        }
+        while self.lapsing.iter().any(|l| l.instance == Some(i)) && !run.deviated() {
+            self.settle(run)?;
+            std::thread::sleep(Duration::from_millis(5));
         }
         Ok(())
     }
@@ -273,15 +437,22 @@ impl Walk {
         }
     }
 
-    /// Every member is out or gone: waits for an answer (a broker that answers none within
-    /// twice the session and five seconds is stuck where the core is, or the walk ends).
+    /// No member can move: waits for an answer, the members at rest heartbeating meanwhile (a
+    /// broker that answers none within twice the session and five seconds is stuck where the
+    /// core is, or the walk ends).
     fn wait_for_one(&mut self, run: &mut Run) -> Result<(), ProbeError> {
         let until = Instant::now() + run.cfg.session_timeout * 2 + Duration::from_secs(5);
+        let out = |w: &Walk| {
+            w.members
+                .iter()
+                .filter(|m| matches!(m, Member::Out(_)))
+                .count()
+        };
+        let waiting = out(self);
         while Instant::now() < until {
-            if self.members.iter().any(|m| match m {
-                Member::Out(w) => w.is_answered(),
-                _ => false,
-            }) {
+            // The members at rest go on heartbeating meanwhile (and an answer is taken).
+            self.settle(run)?;
+            if out(self) < waiting || run.deviated() {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(5));
@@ -311,20 +482,14 @@ impl Walk {
         );
         let session = run.cfg.session_timeout;
         let start = Instant::now();
-        // The broker expires it a session after its last request reached it: a little before
-        // its answer came back here.
-        let expires = d.answered_at + session - session / 20;
-        let mut timer = None;
-        let mut fired = false;
+        self.lapses(run, &d);
         while start.elapsed() < session + session / 2 && !run.deviated() {
-            if !fired && Instant::now() >= expires {
-                timer = Some(Step::Expire { member: k });
-                fired = true;
-            }
-            self.settle(run, &mut timer)?;
+            self.settle(run)?;
             std::thread::sleep(Duration::from_millis(10));
         }
-        if timer.is_some() || !fired {
+        // Surely over by now (the walk may have ended at a deviation first).
+        if let Some(at) = self.lapsing.iter().position(|l| l.member == k) {
+            self.lapsing.remove(at);
             run.mirror.expire(k);
         }
         self.members[i] = Member::AtRest(d, next);
@@ -336,18 +501,18 @@ impl Walk {
     /// Every member closes, the waiting ones once answered.
     fn close_all(&mut self, run: &mut Run) -> Result<(), ProbeError> {
         while !run.deviated() {
-            self.settle(run, &mut None)?;
+            self.settle(run)?;
             let at_rest = self
                 .members
                 .iter()
                 .position(|m| matches!(m, Member::AtRest(..)));
             match at_rest {
                 Some(i) => {
-                    if let Member::AtRest(mut d, _) =
+                    if let Member::AtRest(d, _) =
                         std::mem::replace(&mut self.members[i], Member::Gone)
                     {
                         if !d.consumer.is_closed() {
-                            run.close(&mut d)?;
+                            self.close(run, d)?;
                         }
                     }
                 }

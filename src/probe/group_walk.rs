@@ -125,8 +125,15 @@ pub fn group_walk(run: &mut Run, seed: u64) -> Result<(), ProbeError> {
         formed: Vec::new(),
         lapsing: Vec::new(),
     };
+    // One member at a time: the first joins an empty group, whose first join phase a broker
+    // may hold open (Kafka's group.initial.rebalance.delay.ms) and let the next member into;
+    // the core, without that delay, ends it at once.
     for _ in 0..MEMBERS {
         walk.start(run)?;
+        walk.settle(run)?;
+        while walk.members.iter().any(|m| matches!(m, Member::Out(_))) && !run.deviated() {
+            walk.wait_for_one(run)?;
+        }
     }
     for _ in 0..STEPS {
         walk.settle(run)?;

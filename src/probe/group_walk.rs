@@ -12,7 +12,7 @@
 //! moves in two rebalances, its owner keeping the rest), or static members (1: place `i` is
 //! `group.instance.id` `i`, so a process that starts in a closed member's place is that
 //! instance restarting, which takes its member back; a static member's close sends no
-//! LeaveGroup).
+//! LeaveGroup). They start one at a time, each once the one before has formed a generation.
 //!
 //! **Racing requests.** A request that can wait for other members (a JoinGroup, a follower's
 //! SyncGroup) goes out on a thread of its own, the core taking it at once; the walk then gives

@@ -66,7 +66,8 @@ enum Command {
     Check {
         #[command(flatten)]
         select: ModelSelection,
-        /// Checker threads.
+        /// Checker threads: one model uses them all; several are checked this many at a time,
+        /// one thread each.
         #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u16).range(1..=256))]
         threads: u16,
         /// Stop after generating this many states (the result is then inconclusive).
@@ -1012,20 +1013,19 @@ fn list(models: &[ModelConfig]) {
 fn check_all(models: &[ModelConfig], opts: &CheckOptions, outputs: &Outputs) -> i32 {
     let mut failed = Vec::new();
     let mut runs = Vec::new();
-    for m in models {
+    check_each(models, opts, |m, report| {
         println!(
             "== {} ({}; expect {})",
             m.name,
             m.description.trim(),
             m.expectation()
         );
-        let report = check(m, opts);
         print_report(&report);
         if !report.matches_expectation() {
             failed.push(m.name.clone());
         }
         runs.push((m.clone(), report));
-    }
+    });
     if let Some(dir) = &outputs.reports {
         match report::write(dir, &runs) {
             Ok(()) => println!("\nreports written to {}/", dir.display()),
@@ -1050,6 +1050,51 @@ fn check_all(models: &[ModelConfig], opts: &CheckOptions, outputs: &Outputs) -> 
         );
         1
     }
+}
+
+/// Checks every model, and hands each report to `done` in the order of `models`. Several
+/// models are checked `opts.threads` at a time, one checker thread each, the largest (by
+/// pinned count) first: a search's second thread gains less than a second search does. Counts
+/// and counterexamples are the same at any thread count.
+fn check_each(
+    models: &[ModelConfig],
+    opts: &CheckOptions,
+    mut done: impl FnMut(&ModelConfig, CheckReport),
+) {
+    let workers = opts.threads.min(models.len());
+    if workers <= 1 {
+        return models.iter().for_each(|m| done(m, check(m, opts)));
+    }
+    let one = CheckOptions {
+        threads: 1,
+        ..opts.clone()
+    };
+    let mut order: Vec<usize> = (0..models.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(models[i].expect.unique_states.unwrap_or(0)));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut reports: Vec<Option<CheckReport>> = vec![None; models.len()];
+    let mut handed = 0;
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..workers {
+            let (tx, next, order, one) = (tx.clone(), &next, &order, &one);
+            s.spawn(move || loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&i) = order.get(k) else { break };
+                if tx.send((i, check(&models[i], one))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for (i, report) in rx {
+            reports[i] = Some(report);
+            while let Some(report) = reports.get_mut(handed).and_then(Option::take) {
+                done(&models[handed], report);
+                handed += 1;
+            }
+        }
+    });
 }
 
 fn print_report(r: &CheckReport) {

@@ -646,3 +646,37 @@ fn probe_writes_traces_that_replay() {
     );
     server.stop();
 }
+
+/// Several models are checked two at a time, one thread each; the output is the one a check of
+/// one model at a time gives, in the order asked, the times aside.
+#[test]
+fn models_checked_side_by_side_report_as_one_at_a_time() {
+    let models = [
+        "churn",
+        "formation",
+        "flaw-commit-without-fencing",
+        "cooperative-scale-out",
+    ];
+    let run = |threads: &str| {
+        let mut args = vec!["check", "--no-reports", "--threads", threads];
+        args.extend(models);
+        let o = groupcheck(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let lines: Vec<String> = stdout(&o)
+            .lines()
+            .map(|l| {
+                // "…, max depth D, T s, exhaustive": the times and the depth differ by run.
+                l.split(", max depth").next().unwrap().to_string()
+            })
+            .filter(|l| !l.starts_with("   liveness graph"))
+            .collect();
+        lines
+    };
+    let one = run("1");
+    assert_eq!(run("2"), one);
+    let order: Vec<&String> = one.iter().filter(|l| l.starts_with("== ")).collect();
+    assert_eq!(order.len(), models.len());
+    for (l, m) in order.iter().zip(models) {
+        assert!(l.starts_with(&format!("== {m} (")), "{l}");
+    }
+}

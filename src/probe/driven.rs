@@ -345,7 +345,8 @@ impl Run<'_> {
         let name = d.name.clone();
         let (_, answer) = self.after_move(&name, d, LOADING_WITHIN, &sent, |d| {
             let answer = d.wire().call(&send.request)?;
-            Ok((answer.error().code(), answer))
+            let code = d.wire().unknown_code();
+            Ok((code.unwrap_or(answer.error().code()), answer))
         })?;
         let core = self.mirror.deliver(d.k);
         let judged = (core_request, core, self.mirror.taken.len());
@@ -401,10 +402,17 @@ impl Run<'_> {
         {
             self.name_member(&names.name(*id), d.k);
         }
+        // A code the core does not know is named as the broker sent it.
+        let unknown = d.wire.as_ref().and_then(CoreWire::unknown_code);
+        let mut said = names.rename(&answer.to_string());
+        if let Some(raw) = unknown {
+            let stand_in = ErrorCode::CoordinatorNotAvailable.name();
+            said = said.replacen(stand_in, &super::scenario::code_name(raw), 1);
+        }
         self.saw(
             &d.name,
             format!("{}{note}", names.rename(&request.to_string())),
-            names.rename(&answer.to_string()),
+            said,
         );
         if core_request.as_ref().map(Request::api) != Some(request.api()) {
             let twin = core_request.map_or("nothing".into(), |r| r.api().to_string());
@@ -415,7 +423,7 @@ impl Run<'_> {
                 Some(format!("{twin} sent")),
             );
         }
-        let code = answer.error().code();
+        let code = unknown.unwrap_or(answer.error().code());
         self.expect_at(
             code,
             core.as_ref().map(Response::error),

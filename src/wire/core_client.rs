@@ -110,11 +110,10 @@ pub struct CoreWire {
     /// `skip_assignment`). The other requests: SyncGroup v3, Heartbeat v4, LeaveGroup v3 and
     /// OffsetCommit v8, each with the instance id, and OffsetFetch v7.
     join_version: i16,
-}
-
-fn code(e: i16) -> ErrorCode {
-    // A code the core does not know is not one it would give: shown as the nearest refusal.
-    ErrorCode::from_code(e).unwrap_or(ErrorCode::CoordinatorNotAvailable)
+    /// The last answer's error code, when the core does not know it: the answer then carries
+    /// COORDINATOR_NOT_AVAILABLE in its place (the core gives no such code, so the consumer
+    /// takes the nearest refusal), and the judge names the code the broker sent.
+    unknown: std::cell::Cell<Option<i16>>,
 }
 
 /// The partitions of our topic among `topics`, those the core can number.
@@ -131,6 +130,18 @@ fn generation(g: i32) -> Generation {
 }
 
 impl CoreWire {
+    fn code(&self, e: i16) -> ErrorCode {
+        ErrorCode::from_code(e).unwrap_or_else(|| {
+            self.unknown.set(Some(e));
+            ErrorCode::CoordinatorNotAvailable
+        })
+    }
+
+    /// The error code the broker sent in its last answer, if the core does not know it.
+    pub fn unknown_code(&self) -> Option<i16> {
+        self.unknown.get()
+    }
+
     /// Connects to `address` instead (the group's coordinator moved), as the same consumer.
     pub fn reconnect(&mut self, address: &str, client_id: &str) -> io::Result<()> {
         self.client = WireClient::connect(address, client_id)?;
@@ -153,6 +164,7 @@ impl CoreWire {
             session_timeout,
             names,
             join_version,
+            unknown: std::cell::Cell::new(None),
         })
     }
 
@@ -171,6 +183,7 @@ impl CoreWire {
     /// Sends `request` and decodes the answer. FindCoordinator is not sent: the probe has
     /// found the coordinator; it answers NONE.
     pub fn call(&mut self, request: &Request) -> io::Result<Response> {
+        self.unknown.set(None);
         let instance = |i: &Option<InstanceId>| i.map(|i| str_bytes(&instance_name(i)));
         Ok(match request {
             Request::FindCoordinator => Response::FindCoordinator {
@@ -219,7 +232,7 @@ impl CoreWire {
                     )
                 });
                 Response::SyncGroup {
-                    error: code(answer.error_code),
+                    error: self.code(answer.error_code),
                     member_id: *member_id,
                     generation: *g,
                     assignment,
@@ -237,7 +250,7 @@ impl CoreWire {
                     .with_group_instance_id(instance(i));
                 let answer = self.client.call(&beat, 4)?;
                 Response::Heartbeat {
-                    error: code(answer.error_code),
+                    error: self.code(answer.error_code),
                 }
             }
             Request::LeaveGroup {
@@ -256,7 +269,9 @@ impl CoreWire {
                 } else {
                     member
                 };
-                Response::LeaveGroup { error: code(error) }
+                Response::LeaveGroup {
+                    error: self.code(error),
+                }
             }
             Request::OffsetCommit {
                 member_id,
@@ -282,7 +297,7 @@ impl CoreWire {
                         .with_partitions(ps)]);
                 let answer = self.client.call(&commit, 8)?;
                 Response::OffsetCommit {
-                    error: code(super::member::commit_error(&answer)),
+                    error: self.code(super::member::commit_error(&answer)),
                     offsets: offsets.clone(),
                 }
             }
@@ -307,7 +322,7 @@ impl CoreWire {
                     })
                     .collect();
                 Response::OffsetFetch {
-                    error: code(error),
+                    error: self.code(error),
                     offsets,
                 }
             }
@@ -386,7 +401,7 @@ impl CoreWire {
                 .find(|a| a.wire_name() == n.as_str())
         });
         Ok(Response::JoinGroup {
-            error: code(answer.error_code),
+            error: self.code(answer.error_code),
             generation: generation(answer.generation_id),
             protocol,
             member_id: names.id(answer.member_id.as_str()),

@@ -1063,7 +1063,10 @@ fn check_each(
 ) {
     let workers = opts.threads.min(models.len());
     if workers <= 1 {
-        return models.iter().for_each(|m| done(m, check(m, opts)));
+        for m in models {
+            done(m, check(m, opts));
+        }
+        return;
     }
     let one = CheckOptions {
         threads: 1,

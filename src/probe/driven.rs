@@ -345,8 +345,7 @@ impl Run<'_> {
         let name = d.name.clone();
         let (_, answer) = self.after_move(&name, d, LOADING_WITHIN, &sent, |d| {
             let answer = d.wire().call(&send.request)?;
-            let code = d.wire().unknown_code();
-            Ok((code.unwrap_or(answer.error().code()), answer))
+            Ok((d.wire().sent_code(&answer), answer))
         })?;
         let core = self.mirror.deliver(d.k);
         let judged = (core_request, core, self.mirror.taken.len());
@@ -423,7 +422,7 @@ impl Run<'_> {
                 Some(format!("{twin} sent")),
             );
         }
-        let code = unknown.unwrap_or(answer.error().code());
+        let code = d.wire().sent_code(&answer);
         self.expect_at(
             code,
             core.as_ref().map(Response::error),

@@ -131,7 +131,7 @@ pub fn group_walk(run: &mut Run, seed: u64) -> Result<(), ProbeError> {
     for _ in 0..MEMBERS {
         walk.start(run)?;
         walk.settle(run)?;
-        while walk.members.iter().any(|m| matches!(m, Member::Out(_))) && !run.deviated() {
+        while walk.waiting() > 0 && !run.deviated() {
             walk.wait_for_one(run)?;
         }
     }
@@ -172,6 +172,12 @@ fn name(k: usize) -> String {
 }
 
 impl Walk {
+    /// How many members have a request out.
+    fn waiting(&self) -> usize {
+        let out = self.members.iter().filter(|m| matches!(m, Member::Out(_)));
+        out.count()
+    }
+
     /// A new process starts, in an empty place or beside the others.
     fn start(&mut self, run: &mut Run) -> Result<(), ProbeError> {
         let k = self.next;
@@ -198,7 +204,7 @@ impl Walk {
     fn moves(&self) -> Vec<(usize, Move)> {
         // A silence while another member's request waits could outlast that member's own
         // session (a new member waiting in a join phase expires with it; see the module doc).
-        let any_out = self.members.iter().any(|m| matches!(m, Member::Out(_)));
+        let any_out = self.waiting() > 0;
         let mut moves = Vec::new();
         for (i, m) in self.members.iter().enumerate() {
             match m {
@@ -449,17 +455,11 @@ impl Walk {
     /// core is, or the walk ends).
     fn wait_for_one(&mut self, run: &mut Run) -> Result<(), ProbeError> {
         let until = Instant::now() + run.cfg.session_timeout * 2 + Duration::from_secs(5);
-        let out = |w: &Walk| {
-            w.members
-                .iter()
-                .filter(|m| matches!(m, Member::Out(_)))
-                .count()
-        };
-        let waiting = out(self);
+        let waiting = self.waiting();
         while Instant::now() < until {
             // The members at rest go on heartbeating meanwhile (and an answer is taken).
             self.settle(run)?;
-            if out(self) < waiting || run.deviated() {
+            if self.waiting() < waiting || run.deviated() {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(5));
@@ -523,9 +523,7 @@ impl Walk {
                         }
                     }
                 }
-                None if self.members.iter().any(|m| matches!(m, Member::Out(..))) => {
-                    self.wait_for_one(run)?
-                }
+                None if self.waiting() > 0 => self.wait_for_one(run)?,
                 None => break,
             }
         }

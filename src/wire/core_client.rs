@@ -142,6 +142,12 @@ impl CoreWire {
         self.unknown.get()
     }
 
+    /// The error code the broker sent in `answer`, its last: the code `answer` carries, or
+    /// the one the core does not know that it stands in for.
+    pub fn sent_code(&self, answer: &Response) -> i16 {
+        self.unknown.get().unwrap_or(answer.error().code())
+    }
+
     /// Connects to `address` instead (the group's coordinator moved), as the same consumer.
     pub fn reconnect(&mut self, address: &str, client_id: &str) -> io::Result<()> {
         self.client = WireClient::connect(address, client_id)?;

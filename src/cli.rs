@@ -502,8 +502,14 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             seed,
         } => {
             use groupcheck::probe::scenario::{known, SCENARIOS};
-            if let Some(s) = scenario.as_deref().filter(|s| !known(s)) {
-                let names = SCENARIOS.map(|s| s.name);
+            let catalogue = match catalogue::load_all(&dir) {
+                Ok(models) => models,
+                Err(e) => return bad_input(&e),
+            };
+            if let Some(s) = scenario.as_deref().filter(|s| !known(s, &catalogue)) {
+                let derived = groupcheck::probe::derived::models(&catalogue);
+                let names = SCENARIOS.iter().map(|s| s.name.to_string());
+                let names: Vec<String> = names.chain(derived.into_iter().map(|m| m.name)).collect();
                 return bad_input(&format!(
                     "unknown scenario `{s}` (scenarios: {}, or walk-SEED, or group-walk-SEED)",
                     names.join(", ")
@@ -531,6 +537,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 walks,
                 group_walks,
                 seed,
+                catalogue,
             };
             let dir = reports.join(groupcheck::trace::served::file_stem(
                 &name.unwrap_or(bootstrap),

@@ -68,6 +68,7 @@ fn config_at(bootstrap: String) -> ProbeConfig {
         walks: 3,
         group_walks: 3,
         seed: 1,
+        catalogue: Vec::new(),
     }
 }
 
@@ -589,4 +590,69 @@ fn committed_probe_traces_replay() {
         }
     }
     assert!(replayed >= 2, "the Tansu report's traces");
+}
+
+/// The scenarios derived from the catalogue's counterexamples: the correct coordinator answers
+/// every one as Kafka's does (or they name the step that cannot be played from outside), and
+/// each coordinator flaw whose counterexample shows in the answers is found by its own.
+#[test]
+fn counterexamples_played_on_the_broker_find_the_flaws_that_show_outside() {
+    use groupcheck::probe::derived;
+    let catalogue = groupcheck::catalogue::load_all(&groupcheck::catalogue::default_dir())
+        .expect("the catalogue loads");
+    let models = derived::models(&catalogue);
+    assert_eq!(models.len(), 14, "every model that must break a property");
+    let with = |server: &Arc<Server>| ProbeConfig {
+        walks: 0,
+        group_walks: 0,
+        catalogue: catalogue.clone(),
+        ..config(server)
+    };
+    let server = serve(None, None);
+    let cfg = with(&server);
+    let broker = preflight(&cfg).expect("serve can be probed");
+    let mut skipped = Vec::new();
+    for m in &models {
+        let reports = run_all(&cfg, &broker, Some(&m.name), |_| {}).expect("the probe runs");
+        let r = &reports[0];
+        assert!(r.findings.is_empty(), "{}: {:?}", m.name, r.findings);
+        if let Some(why) = &r.skipped {
+            skipped.push((m.name.as_str(), why.clone()));
+        }
+    }
+    // What cannot be played from outside: a coordinator move inside the counterexample (not
+    // yet), a request read after its client gave up, and a consumer's flaw whose
+    // counterexample needs the broker to keep a new member waiting past its session.
+    let names: Vec<&str> = skipped.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        names,
+        [
+            "flaw-no-revoke-before-rejoin",
+            "flaw-partial-replay",
+            "flaw-serve-before-load",
+            "late-commit-rewinds"
+        ],
+        "{skipped:#?}"
+    );
+    drop(stop(server));
+    for (flaw, model) in [
+        (Flaw::CommitWithoutFencing, "flaw-commit-without-fencing"),
+        (Flaw::NoPendingSyncTimeout, "flaw-no-pending-sync-timeout"),
+        (Flaw::RebalanceTimeoutZero, "flaw-rebalance-timeout-zero"),
+        (
+            Flaw::StaticReplaceOnlyWhenStable,
+            "flaw-static-replace-only-when-stable",
+        ),
+    ] {
+        let server = serve(Some(flaw), None);
+        let cfg = with(&server);
+        let broker = preflight(&cfg).expect("serve can be probed");
+        let reports = run_all(&cfg, &broker, Some(model), |_| {}).expect("the probe runs");
+        assert!(
+            !reports[0].findings.is_empty(),
+            "{model} played on serve --flaw {flaw:?} finds it: {:#?}",
+            reports[0].exchanges
+        );
+        drop(stop(server));
+    }
 }

@@ -39,6 +39,7 @@ pub mod canonical;
 pub mod config;
 pub mod liveness;
 pub mod properties;
+pub mod shortest;
 pub mod state;
 pub mod symmetry;
 

@@ -38,6 +38,9 @@ pub(super) struct Driven {
     /// When that answer came: its session runs from its last request (Kafka's coordinator
     /// restarts a member's session timer on each of its requests).
     pub answered_at: Instant,
+    /// When its last request that restarts its session on the broker was answered (an
+    /// OffsetFetch or a LeaveGroup does not).
+    pub heard_at: Instant,
 }
 
 /// What the broker's answers say a member holds, for `single_owner`.
@@ -59,9 +62,20 @@ pub(super) struct Waiting {
     thread: Option<std::thread::JoinHandle<std::io::Result<(CoreWire, Response)>>>,
     /// The broker's answer, once read off the thread.
     answer: Option<Box<std::io::Result<(CoreWire, Response)>>>,
+    sent_at: Instant,
 }
 
 impl Waiting {
+    /// The number of the member whose request it is.
+    pub(super) fn member(&self) -> usize {
+        self.d.k
+    }
+
+    /// How long ago it went out.
+    pub(super) fn waited(&self) -> Duration {
+        self.sent_at.elapsed()
+    }
+
     /// Whether the broker has answered it.
     pub(super) fn is_answered(&self) -> bool {
         self.answer.is_some() || self.thread.as_ref().is_some_and(|t| t.is_finished())
@@ -81,7 +95,7 @@ impl Waiting {
 
 /// Whether `request` can wait for other members: a JoinGroup (once it has a member id, or
 /// for a static member), or a SyncGroup without assignments (a follower's).
-fn can_wait(request: &Request) -> bool {
+pub(super) fn can_wait(request: &Request) -> bool {
     match request {
         Request::JoinGroup {
             member_id,
@@ -238,6 +252,7 @@ impl Run<'_> {
             wire: Some(wire),
             last: None,
             answered_at: Instant::now(),
+            heard_at: Instant::now(),
         };
         Ok((d, first))
     }
@@ -457,6 +472,9 @@ impl Run<'_> {
         self.one_member_per_instance(&answer);
         d.last = Some(answer);
         d.answered_at = Instant::now();
+        if crate::coordinator::Coordinator::session_refreshed_by(request).is_some() {
+            d.heard_at = d.answered_at;
+        }
         next
     }
 
@@ -589,6 +607,7 @@ impl Run<'_> {
             core_request: None,
             thread: Some(thread),
             answer: None,
+            sent_at: Instant::now(),
         }
     }
 

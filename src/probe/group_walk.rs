@@ -63,7 +63,7 @@ enum Move {
 
 /// A member of the walk: at rest (with the request it makes next, if any), with a request out
 /// on a thread, or gone.
-enum Member {
+pub(super) enum Member {
     AtRest(Driven, Option<Send>),
     Out(Waiting),
     Gone,
@@ -90,9 +90,18 @@ impl Flavour {
     }
 }
 
-struct Walk {
-    flavour: Flavour,
-    members: Vec<Member>,
+pub(super) struct Walk {
+    /// What each new process runs.
+    assignors: Assignors,
+    /// The `group.instance.id` of each place, when members are static.
+    instances: Option<Vec<InstanceId>>,
+    /// Requests members make are held until [`Walk::send`] sends them (a played
+    /// counterexample decides when each goes out); otherwise they go out at once.
+    pub(super) held: bool,
+    /// A member's assignor hung (its SyncGroup never went out) and the pending-sync timer
+    /// has not yet been seen to fire.
+    stalled: bool,
+    pub(super) members: Vec<Member>,
     /// The number the next process starts with (the core's numbering: one per process).
     next: usize,
     /// At most one silence per walk, to bound its time.
@@ -113,28 +122,30 @@ struct Lapsing {
     instance: Option<InstanceId>,
 }
 
+impl Lapsing {
+    /// `d`, heard from no more: the broker expires it a session after its last request that
+    /// restarts the session reached it (a little before its answer came back here).
+    fn of(run: &Run, d: &Driven) -> Lapsing {
+        let session = run.cfg.session_timeout;
+        Lapsing {
+            at: d.heard_at + session - session / 20,
+            member: d.k,
+            instance: d.consumer.instance,
+        }
+    }
+}
+
 /// Plays `STEPS` moves chosen by `seed` (and a silence, if none was chosen), then every
 /// member closes.
 pub fn group_walk(run: &mut Run, seed: u64) -> Result<(), ProbeError> {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    let mut walk = Walk {
-        flavour: Flavour::of(seed),
-        members: Vec::new(),
-        next: 0,
-        silent: false,
-        formed: Vec::new(),
-        lapsing: Vec::new(),
+    let flavour = Flavour::of(seed);
+    let instances = match flavour {
+        Flavour::Static => Some((0..MEMBERS as u8).map(InstanceId).collect()),
+        _ => None,
     };
-    // One member at a time: the first joins an empty group, whose first join phase a broker
-    // may hold open (Kafka's group.initial.rebalance.delay.ms) and let the next member into;
-    // the core, without that delay, ends it at once.
-    for _ in 0..MEMBERS {
-        walk.start(run)?;
-        walk.settle(run)?;
-        while walk.waiting() > 0 && !run.deviated() {
-            walk.wait_for_one(run)?;
-        }
-    }
+    let mut walk = Walk::new(flavour.assignors(), instances);
+    walk.form(run, MEMBERS)?;
     for _ in 0..STEPS {
         walk.settle(run)?;
         if run.deviated() {
@@ -172,6 +183,35 @@ fn name(k: usize) -> String {
 }
 
 impl Walk {
+    pub(super) fn new(assignors: Assignors, instances: Option<Vec<InstanceId>>) -> Walk {
+        Walk {
+            assignors,
+            instances,
+            held: false,
+            stalled: false,
+            members: Vec::new(),
+            next: 0,
+            silent: false,
+            formed: Vec::new(),
+            lapsing: Vec::new(),
+        }
+    }
+
+    /// `n` members start one at a time, each once the one before has formed a generation:
+    /// the first joins an empty group, whose first join phase a broker may hold open (Kafka's
+    /// group.initial.rebalance.delay.ms) and let the next member into; the core, without that
+    /// delay, ends it at once.
+    pub(super) fn form(&mut self, run: &mut Run, n: usize) -> Result<(), ProbeError> {
+        for _ in 0..n {
+            self.start(run)?;
+            self.settle(run)?;
+            while self.waiting() > 0 && !run.deviated() {
+                self.wait_for_one(run)?;
+            }
+        }
+        Ok(())
+    }
+
     /// How many members have a request out.
     fn waiting(&self) -> usize {
         let out = self.members.iter().filter(|m| matches!(m, Member::Out(_)));
@@ -180,17 +220,19 @@ impl Walk {
 
     /// A new process starts, in an empty place or beside the others.
     fn start(&mut self, run: &mut Run) -> Result<(), ProbeError> {
-        let k = self.next;
-        self.next += 1;
         let place = (self.members.iter())
             .position(|m| matches!(m, Member::Gone))
             .unwrap_or(self.members.len());
-        let instance = match self.flavour {
-            Flavour::Static => Some(InstanceId(place as u8)),
-            _ => None,
-        };
+        self.start_at(run, place)
+    }
+
+    /// A new process starts in `place` (empty, or one past the last).
+    pub(super) fn start_at(&mut self, run: &mut Run, place: usize) -> Result<(), ProbeError> {
+        let k = self.next;
+        self.next += 1;
+        let instance = self.instances.as_ref().map(|ids| ids[place]);
         self.restart(run, instance)?;
-        let (d, first) = run.start(&name(k), k, self.flavour.assignors(), instance)?;
+        let (d, first) = run.start(&name(k), k, self.assignors, instance)?;
         let member = Member::AtRest(d, first);
         match self.members.get_mut(place) {
             Some(m) => *m = member,
@@ -251,13 +293,17 @@ impl Walk {
     /// The protocol's own steps, until none is due: answers that have come are judged;
     /// requests members make go out; heartbeats due are sent; sessions that have run out on
     /// the broker expire on the core's side (see the module doc).
-    fn settle(&mut self, run: &mut Run) -> Result<(), ProbeError> {
+    pub(super) fn settle(&mut self, run: &mut Run) -> Result<(), ProbeError> {
         let grace = run.cfg.session_timeout / 10;
         let mut changed = true;
         while changed && !run.deviated() {
             changed = false;
             let mut timer = self.lapse(run);
-            let armed = timer.is_some();
+            let mut armed = timer.is_some();
+            // A hung leader's pending-sync timer, once no session is due first.
+            if !armed && self.stalled {
+                timer = Some(Step::PendingSyncTimeout);
+            }
             let timer = &mut timer;
             for i in self.leaders_first(grace) {
                 // A request that went out on a thread may be answered together with others
@@ -265,11 +311,31 @@ impl Walk {
                 let mut sent_waiting = false;
                 let member = std::mem::replace(&mut self.members[i], Member::Gone);
                 self.members[i] = match member {
-                    Member::Out(w) if w.is_answered() => {
+                    Member::Out(mut w) if w.is_answered() => {
                         changed = true;
                         // Once a lapsing member's session is over on the broker, its expiry
-                        // may be what this answer waited for.
+                        // may be what this answer waited for (due by now, if not before).
+                        if !armed {
+                            let now = Instant::now();
+                            if let Some(l) = self.lapsing.first().filter(|l| now >= l.at) {
+                                *timer = Some(Step::Expire { member: l.member });
+                                armed = true;
+                            }
+                        }
                         run.fire(timer);
+                        // A member new to the group that waited in a join phase longer than
+                        // its session may have been expired by the broker (the core expires
+                        // a new member that waits that long).
+                        let unknown = matches!(
+                            w.answer(),
+                            Some(Response::JoinGroup {
+                                error: ErrorCode::UnknownMemberId,
+                                ..
+                            })
+                        );
+                        if unknown && w.waited() >= run.cfg.session_timeout {
+                            run.mirror.take(Step::Expire { member: w.member() });
+                        }
                         let (d, next) = run.collect(w)?;
                         if let Some(Response::JoinGroup {
                             error: ErrorCode::None,
@@ -283,6 +349,19 @@ impl Walk {
                             }
                         }
                         Member::AtRest(d, next)
+                    }
+                    Member::AtRest(mut d, held) if self.held => {
+                        // Its heartbeat thread keeps its session alive; what a heartbeat
+                        // tells it, it learns only where the counterexample heartbeats.
+                        if !d.consumer.is_closed()
+                            && d.consumer.generation.is_some()
+                            && d.answered_at.elapsed() >= run.cfg.session_timeout / 3
+                        {
+                            changed = true;
+                            run.keep_alive(&mut d, timer)?;
+                            d.answered_at = Instant::now();
+                        }
+                        Member::AtRest(d, held)
                     }
                     Member::AtRest(mut d, Some(send)) => {
                         changed = true;
@@ -307,7 +386,12 @@ impl Walk {
                         changed = true;
                         let next = match run.act(&mut d, Act::Heartbeat) {
                             Some(send) => run.exchange_timed(&mut d, send, timer)?,
-                            None => None,
+                            // Its assignor hung: its heartbeat thread goes on.
+                            None => {
+                                run.keep_alive(&mut d, timer)?;
+                                d.answered_at = Instant::now();
+                                None
+                            }
                         };
                         let next = run.drive(&mut d, next)?;
                         Member::AtRest(d, next)
@@ -320,6 +404,8 @@ impl Walk {
             }
             if armed && timer.is_none() {
                 self.lapsing.remove(0);
+            } else if timer.is_none() {
+                self.stalled = false;
             }
         }
         Ok(())
@@ -391,12 +477,8 @@ impl Walk {
 
     /// `d` is heard from no more: the broker expires it a session after its last request.
     fn lapses(&mut self, run: &Run, d: &Driven) {
-        let session = run.cfg.session_timeout;
-        self.lapsing.push(Lapsing {
-            at: d.answered_at + session - session / 20,
-            member: d.k,
-            instance: d.consumer.instance,
-        });
+        let lapsing = Lapsing::of(run, d);
+        self.lapsing.push(lapsing);
         self.lapsing.sort_by_key(|l| l.at);
     }
 
@@ -473,10 +555,18 @@ impl Walk {
         Ok(())
     }
 
+    /// Member `i` falls silent past its session, then processes and commits, as an
+    /// application back from a pause does.
+    fn silence(&mut self, run: &mut Run, i: usize) -> Result<(), ProbeError> {
+        self.fall_silent(run, i)?;
+        // Back from its pause, the application goes on where it was: it processes and commits
+        // before its heartbeat thread learns anything (the zombie's commit).
+        self.play(run, i, Move::Work)
+    }
+
     /// Member `i` falls silent for its session and half as long again, while the others go
     /// on; its session expires on the core's side where the broker's answers show it did.
-    /// Then it processes and commits, as an application back from a pause does.
-    fn silence(&mut self, run: &mut Run, i: usize) -> Result<(), ProbeError> {
+    pub(super) fn fall_silent(&mut self, run: &mut Run, i: usize) -> Result<(), ProbeError> {
         self.silent = true;
         let Member::AtRest(d, next) = std::mem::replace(&mut self.members[i], Member::Gone) else {
             unreachable!("only a member at rest falls silent")
@@ -500,13 +590,11 @@ impl Walk {
             run.mirror.expire(k);
         }
         self.members[i] = Member::AtRest(d, next);
-        // Back from its pause, the application goes on where it was: it processes and commits
-        // before its heartbeat thread learns anything (the zombie's commit).
-        self.play(run, i, Move::Work)
+        Ok(())
     }
 
     /// Every member closes, the waiting ones once answered.
-    fn close_all(&mut self, run: &mut Run) -> Result<(), ProbeError> {
+    pub(super) fn close_all(&mut self, run: &mut Run) -> Result<(), ProbeError> {
         while !run.deviated() {
             self.settle(run)?;
             let at_rest = self
@@ -528,5 +616,107 @@ impl Walk {
             }
         }
         Ok(())
+    }
+
+    /// Member `i`'s application or heartbeat thread does `act` (a counterexample's step):
+    /// the request it makes is held until [`Walk::send`]. `Err` if the member cannot.
+    pub(super) fn act(
+        &mut self,
+        run: &mut Run,
+        i: usize,
+        act: Act,
+    ) -> Result<Result<(), String>, ProbeError> {
+        let Some(Member::AtRest(d, held)) = self.members.get_mut(i) else {
+            return Ok(Err("the member is not at rest".into()));
+        };
+        let made = run.act(d, act);
+        if act == Act::Stall {
+            // The SyncGroup it was about to send never goes out; the pending-sync timer may
+            // end the rebalance without it.
+            *held = None;
+            self.stalled = true;
+        } else if let Some(send) = made {
+            if held.is_some() {
+                return Ok(Err("the member has a request held already".into()));
+            }
+            *held = Some(send);
+        }
+        Ok(Ok(()))
+    }
+
+    /// Member `i`'s held request goes out: one that can wait for another member on a thread
+    /// of its own (the core taking it at once, the broker given a tenth of the session to
+    /// answer or hold it), any other answered at once. `Err` if it has none.
+    pub(super) fn send(
+        &mut self,
+        run: &mut Run,
+        i: usize,
+        api: &str,
+    ) -> Result<Result<(), String>, ProbeError> {
+        let held = match self.members.get(i) {
+            Some(Member::AtRest(_, Some(send))) => send.request.api(),
+            _ => return Ok(Err(format!("the member has no {api} to send"))),
+        };
+        if held != api {
+            return Ok(Err(format!("the member sends a {held}, not a {api}")));
+        }
+        let Member::AtRest(mut d, Some(send)) =
+            std::mem::replace(&mut self.members[i], Member::Gone)
+        else {
+            unreachable!("matched above")
+        };
+        if super::driven::can_wait(&send.request) {
+            let mut w = run.send_waiting(d, send);
+            run.core_takes(&mut w);
+            run.grace(&w, run.cfg.session_timeout / 10);
+            self.members[i] = Member::Out(w);
+            return Ok(Ok(()));
+        }
+        let commit = matches!(send.request, crate::protocol::Request::OffsetCommit { .. });
+        let next = run.exchange(&mut d, send)?;
+        if commit {
+            self.judge_commit(run, &d);
+        }
+        // A static member's close sends no LeaveGroup: its session runs out on the broker.
+        if d.consumer.is_closed() && d.consumer.instance.is_some() && next.is_none() {
+            self.lapses(run, &d);
+        }
+        self.members[i] = Member::AtRest(d, next);
+        Ok(Ok(()))
+    }
+
+    /// Member `i` takes the answer to its request, waiting for it (at most twice the session
+    /// and five seconds, the others heartbeating): false if none came.
+    pub(super) fn answer(&mut self, run: &mut Run, i: usize) -> Result<bool, ProbeError> {
+        let until = Instant::now() + run.cfg.session_timeout * 2 + Duration::from_secs(5);
+        while matches!(self.members.get(i), Some(Member::Out(_))) && !run.deviated() {
+            if Instant::now() >= until {
+                return Ok(false);
+            }
+            self.settle(run)?;
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Ok(true)
+    }
+
+    /// Waits until the session of the process numbered `k` (crashed, or a static member
+    /// closed) is over on the broker, and has expired on the core's side.
+    pub(super) fn lapse_over(&mut self, run: &mut Run, k: usize) -> Result<(), ProbeError> {
+        while self.lapsing.iter().any(|l| l.member == k) && !run.deviated() {
+            self.settle(run)?;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
+    }
+
+    /// Member `i`'s process stops, sending nothing more (its session runs out on the broker),
+    /// and a new one starts in its place.
+    pub(super) fn crash(&mut self, run: &mut Run, i: usize) -> Result<(), ProbeError> {
+        if let Member::AtRest(d, _) = std::mem::replace(&mut self.members[i], Member::Gone) {
+            if d.consumer.member_id.is_some() {
+                self.lapses(run, &d);
+            }
+        }
+        self.start_at(run, i)
     }
 }

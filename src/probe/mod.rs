@@ -18,6 +18,7 @@
 //! JoinGroup answer lists, the offsets an OffsetFetch serves.
 
 mod consumers;
+pub mod derived;
 mod driven;
 pub mod group_walk;
 pub mod mirror;
@@ -55,6 +56,9 @@ pub struct ProbeConfig {
     /// Random walks of a group of members played after those, with the same seeds.
     pub group_walks: u32,
     pub seed: u64,
+    /// The catalogue: a scenario is derived from each of its models that must break a
+    /// property ([`derived`]).
+    pub catalogue: Vec<crate::model::ModelConfig>,
 }
 
 /// Moves the coordinator of the group it is given to another broker, and returns once the

@@ -2,9 +2,11 @@
 //! judges the broker's answers: safety, or a deviation from the answer the core gives to the
 //! same step ([`super::mirror`]).
 
+use super::derived;
 use super::driven::Holding;
 use super::mirror::{Mirror, Taken};
 use super::{coordinator, Broker, ProbeConfig, ProbeError};
+use crate::model::ModelConfig;
 use crate::property::Property;
 use crate::protocol::ErrorCode;
 use crate::wire::core_client::WireNames;
@@ -80,7 +82,7 @@ impl std::fmt::Display for Finding {
 #[derive(Clone, Debug, Serialize)]
 pub struct ScenarioReport {
     pub scenario: String,
-    pub about: &'static str,
+    pub about: String,
     pub group: String,
     pub exchanges: Vec<Exchange>,
     pub findings: Vec<Finding>,
@@ -911,17 +913,31 @@ pub fn run_all(
     only: Option<&str>,
     mut progress: impl FnMut(Progress),
 ) -> Result<Vec<ScenarioReport>, ProbeError> {
-    let mut chosen: Vec<(String, &'static str, Play)> = SCENARIOS
+    let mut chosen: Vec<(String, String, Play)> = SCENARIOS
         .iter()
-        .map(|s| (s.name.to_string(), s.about, Play::Scenario(s.run)))
+        .map(|s| {
+            (
+                s.name.to_string(),
+                s.about.to_string(),
+                Play::Scenario(s.run),
+            )
+        })
         .collect();
+    for m in derived::models(&cfg.catalogue) {
+        chosen.push((
+            m.name.clone(),
+            derived::about(&m),
+            Play::Derived(Box::new(m)),
+        ));
+    }
     for i in 0..u64::from(cfg.walks) {
         let seed = cfg.seed.wrapping_add(i);
-        chosen.push((format!("walk-{seed}"), super::walk::ABOUT, Play::Walk(seed)));
+        let about = super::walk::ABOUT.to_string();
+        chosen.push((format!("walk-{seed}"), about, Play::Walk(seed)));
     }
     for i in 0..u64::from(cfg.group_walks) {
         let seed = cfg.seed.wrapping_add(i);
-        let about = super::group_walk::ABOUT;
+        let about = super::group_walk::ABOUT.to_string();
         chosen.push((format!("group-walk-{seed}"), about, Play::GroupWalk(seed)));
     }
     chosen.retain(|(name, _, _)| only.is_none_or(|n| n == name));
@@ -954,6 +970,7 @@ pub fn run_all(
             Play::Scenario(run_it) => run_it(&mut run)?,
             Play::Walk(seed) => super::walk::walk(&mut run, seed)?,
             Play::GroupWalk(seed) => super::group_walk::group_walk(&mut run, seed)?,
+            Play::Derived(model) => derived::play(&mut run, &model)?,
         }
         let report = ScenarioReport {
             scenario: name,
@@ -977,16 +994,22 @@ enum Play {
     Scenario(fn(&mut Run) -> Result<(), ProbeError>),
     Walk(u64),
     GroupWalk(u64),
+    /// A catalogue model's counterexample.
+    Derived(Box<ModelConfig>),
 }
 
-/// The names a probe can be asked to play alone: the scenarios, `walk-SEED` and
-/// `group-walk-SEED`.
-pub fn known(name: &str) -> bool {
+/// The names a probe can be asked to play alone: the scenarios, those derived from
+/// `catalogue`, `walk-SEED` and `group-walk-SEED`.
+pub fn known(name: &str, catalogue: &[ModelConfig]) -> bool {
+    let derived = derived::models(catalogue);
     let seeded = |prefix: &str| {
         name.strip_prefix(prefix)
             .is_some_and(|seed| seed.parse::<u64>().is_ok())
     };
-    SCENARIOS.iter().any(|s| s.name == name) || seeded("walk-") || seeded("group-walk-")
+    SCENARIOS.iter().any(|s| s.name == name)
+        || derived.iter().any(|m| m.name == name)
+        || seeded("walk-")
+        || seeded("group-walk-")
 }
 
 fn member_id_required(run: &mut Run) -> Result<(), ProbeError> {

@@ -13,10 +13,9 @@ pub mod recorded;
 pub mod render;
 pub mod replay;
 pub mod served;
-pub mod shortest;
 
+pub use crate::model::shortest::{shortest_violations, Shortest};
 pub use diff::Change;
-pub use shortest::{shortest_violations, Shortest};
 
 use crate::model::{Action, GroupModel, ModelConfig, World};
 use crate::property::Property;

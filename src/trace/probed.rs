@@ -44,7 +44,7 @@ impl ProbeTrace {
             broker: broker.bootstrap.clone(),
             partitions: broker.partitions as u8,
             scenario: r.scenario.clone(),
-            about: r.about.into(),
+            about: r.about.clone(),
             group: r.group.clone(),
             exchanges: r.exchanges.clone(),
             findings: r.findings.clone(),

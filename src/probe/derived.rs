@@ -22,7 +22,10 @@
 //! **What cannot be played from outside**, and makes the scenario *skipped* with the step
 //! named: a message lost or abandoned in the network (a late delivery needs a request the
 //! broker reads after its sender gave up), a request timing out, the rebalance or pending-sync
-//! timer firing as a fault, a coordinator move (not yet), a rolling upgrade's bounce. A
+//! timer firing as a fault, a rolling upgrade's bounce. A coordinator move is played with
+//! `--move-coordinator` (skipped without it); after it each request follows the coordinator
+//! as a client does (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS: not judged), and one that
+//! can wait for another member cannot be played yet. A
 //! consumer that, answered as the broker answered, does not make the request the model
 //! delivers next left the counterexample: the scenario stops there, skipped, with the step.
 //!
@@ -39,7 +42,7 @@ use crate::model::liveness::{self, Outcome};
 use crate::model::shortest::shortest_violations;
 use crate::model::{Action, Addr, GroupModel, ModelConfig, Msg, Start, World};
 use crate::property::Property;
-use crate::protocol::{Assignors, MemberId, Request, Response};
+use crate::protocol::{Assignors, ErrorCode, MemberId, Request, Response};
 use stateright::Model;
 use std::collections::HashMap;
 
@@ -60,6 +63,8 @@ enum Play {
     /// The consumer's process stops with no LeaveGroup, and a new one starts in its place.
     Crash(usize),
     Start(usize),
+    /// The group's coordinator moves (`--move-coordinator`).
+    Move,
 }
 
 /// A counterexample made into plays, or the step that cannot be played from outside.
@@ -129,6 +134,9 @@ pub fn play(run: &mut Run, cfg: &ModelConfig) -> Result<(), ProbeError> {
         }
         walk.settle(run)?;
         if let Err(why) = step(run, &mut walk, p)? {
+            if run.skipped.is_some() {
+                break;
+            }
             let left = format!("play {} ({p:?}): {why}", i + 1);
             if plan.kafka_leaves_at.is_some_and(|at| i >= at) {
                 // The broker answered as Kafka does where the flaw answers otherwise.
@@ -171,6 +179,14 @@ fn step(run: &mut Run, walk: &mut Walk, p: Play) -> Result<Result<(), String>, P
         Play::Lapse(k) => walk.lapse_over(run, k).map(Ok)?,
         Play::Crash(c) => walk.crash(run, c).map(Ok)?,
         Play::Start(c) => walk.start_at(run, c).map(Ok)?,
+        Play::Move => {
+            if !run.can_move_coordinator() {
+                return Ok(Err("it needs a way to move the group's coordinator".into()));
+            }
+            run.move_coordinator("probe")?;
+            walk.follow_move(run)?;
+            Ok(())
+        }
     })
 }
 
@@ -247,6 +263,10 @@ fn plan(cfg: &ModelConfig) -> Result<Plan, String> {
                 (_, _, Msg::Control(_))
                 | (_, _, Msg::Request(Request::FindCoordinator))
                 | (_, _, Msg::Response(Response::FindCoordinator { .. })) => {}
+                // Finding the coordinator again after a move: the probe's member follows it
+                // as a client does when it sends the request the new one answers.
+                (_, _, Msg::Response(r)) if moving(r.error()) => {}
+                (_, _, Msg::Request(_)) if answered_moving(&model, &w, &action) => {}
                 (Addr::Client(a), _, Msg::Request(r)) => {
                     let c = a.consumer.index();
                     if w.consumers[c].addr != *a {
@@ -299,7 +319,7 @@ fn plan(cfg: &ModelConfig) -> Result<Plan, String> {
             Action::TimeOut(_) => return Err(cannot("a request timing out")),
             Action::RebalanceTimeout => return Err(cannot("the rebalance timer firing")),
             Action::PendingSyncTimeout => return Err(cannot("the pending-sync timer firing")),
-            Action::Failover(_) => return Err(cannot("a coordinator move (not yet)")),
+            Action::Failover(_) => plays.push(Play::Move),
             Action::Bounce(_) | Action::Restart(_) => {
                 return Err(cannot("a rolling upgrade's bounce"))
             }
@@ -322,6 +342,26 @@ fn plan(cfg: &ModelConfig) -> Result<Plan, String> {
         plays,
         kafka_leaves_at,
     })
+}
+
+/// Whether `error` tells a client the coordinator is moving.
+fn moving(error: ErrorCode) -> bool {
+    [
+        ErrorCode::NotCoordinator,
+        ErrorCode::CoordinatorNotAvailable,
+        ErrorCode::CoordinatorLoadInProgress,
+    ]
+    .contains(&error)
+}
+
+/// Whether delivering a request in `w` is answered with "the coordinator is moving".
+fn answered_moving(model: &GroupModel, w: &World, action: &Action) -> bool {
+    let Some(next) = model.next_state(w, action.clone()) else {
+        return false;
+    };
+    let sent = next.sent_since(w);
+    sent.iter()
+        .any(|e| matches!(&e.msg, Msg::Response(r) if moving(r.error())))
 }
 
 /// Records which process each member of `w` belongs to.

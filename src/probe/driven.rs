@@ -326,6 +326,9 @@ impl Run<'_> {
         send: Send,
         timer: &mut Option<Step>,
     ) -> Result<Option<Send>, ProbeError> {
+        if self.moved {
+            return self.exchange_after_move(d, send);
+        }
         let core_request = self.mirror.outbox(d.k).cloned();
         let answer = d.wire().call(&send.request).map_err(super::scenario::io)?;
         if answer.error() != ErrorCode::None {
@@ -355,6 +358,16 @@ impl Run<'_> {
         let Some(send) = send.filter(|_| !self.deviated()) else {
             return Ok(None);
         };
+        let next = self.exchange_after_move(d, send)?;
+        self.drive(d, next)
+    }
+
+    /// [`Run::send_after_move`] of one request: the request `d` makes next, unsent.
+    pub(super) fn exchange_after_move(
+        &mut self,
+        d: &mut Driven,
+        send: Send,
+    ) -> Result<Option<Send>, ProbeError> {
         let core_request = self.mirror.outbox(d.k).cloned();
         let sent = self.names.rename(&send.request.to_string());
         let name = d.name.clone();
@@ -364,8 +377,7 @@ impl Run<'_> {
         })?;
         let core = self.mirror.deliver(d.k);
         let judged = (core_request, core, self.mirror.taken.len());
-        let next = self.answered(d, &send.request, judged, answer, "");
-        self.drive(d, next)
+        Ok(self.answered(d, &send.request, judged, answer, ""))
     }
 
     /// Past a deviation the core has no answer to judge by: `d` goes on alone, every request

@@ -36,7 +36,7 @@
 
 use super::driven::{Driven, Waiting};
 use super::mirror::{Act, Step};
-use super::scenario::Run;
+use super::scenario::{Follows, Run};
 use super::ProbeError;
 use crate::consumer::Send;
 use crate::property::Property;
@@ -665,7 +665,14 @@ impl Walk {
         else {
             unreachable!("matched above")
         };
-        if super::driven::can_wait(&send.request) {
+        let can_wait = super::driven::can_wait(&send.request);
+        if can_wait && run.moved {
+            self.members[i] = Member::AtRest(d, Some(send));
+            let why =
+                "a request that can wait for another member, after a coordinator move (not yet)";
+            return Ok(Err(why.into()));
+        }
+        if can_wait {
             let mut w = run.send_waiting(d, send);
             run.core_takes(&mut w);
             run.grace(&w, run.cfg.session_timeout / 10);
@@ -718,5 +725,20 @@ impl Walk {
             }
         }
         self.start_at(run, i)
+    }
+
+    /// The group's coordinator has moved: the members at rest find it again, as a client
+    /// told NOT_COORDINATOR does (a member's request out on a thread stays where it went).
+    pub(super) fn follow_move(&mut self, run: &mut Run) -> Result<(), ProbeError> {
+        run.moved = true;
+        run.coordinator = super::coordinator(run.cfg, &run.group)?;
+        for m in &mut self.members {
+            if let Member::AtRest(d, _) = m {
+                let client = format!("groupcheck-probe-{}", d.name.to_lowercase());
+                d.follow(&run.coordinator, &client)
+                    .map_err(super::scenario::io)?;
+            }
+        }
+        Ok(())
     }
 }

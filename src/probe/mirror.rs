@@ -564,9 +564,13 @@ impl Mirror {
         // The consumers' twins find the new coordinator as the probe's members do.
         let coordinator = self.coordinator;
         for m in &mut self.members {
-            if let Some((consumer, _)) = &mut m.driven {
+            if let Some((consumer, held)) = &mut m.driven {
                 if consumer.coordinator.is_some() {
                     consumer.coordinator = Some(coordinator);
+                }
+                // A request made before the move and not yet sent follows it alike.
+                if let Some(send) = held {
+                    send.to = coordinator;
                 }
             }
         }

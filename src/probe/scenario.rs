@@ -193,7 +193,7 @@ pub struct Run<'a> {
     pub(super) coordinator: String,
     exchanges: Vec<Exchange>,
     findings: Vec<Finding>,
-    skipped: Option<String>,
+    pub(super) skipped: Option<String>,
     /// The broker's id of each member, with its number on the core's side.
     ids: Vec<(String, usize)>,
     /// The core taking the same steps.
@@ -206,6 +206,9 @@ pub struct Run<'a> {
     /// The generations the core's consumers were told, the core's number beside the
     /// broker's.
     pub(super) generations: Vec<(u32, i64)>,
+    /// The group's coordinator moved: the core's consumers' requests follow it as a
+    /// client's do ([`Run::exchange_after_move`]).
+    pub(super) moved: bool,
 }
 
 impl Run<'_> {
@@ -965,6 +968,7 @@ pub fn run_all(
             names: WireNames::default(),
             holdings: Vec::new(),
             generations: Vec::new(),
+            moved: false,
         };
         match play {
             Play::Scenario(run_it) => run_it(&mut run)?,

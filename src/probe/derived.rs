@@ -19,15 +19,23 @@
 //! waited out. The log's replication, compaction and loading, and answers to a process that
 //! crashed, are the broker's business: nothing is played for them.
 //!
+//! A consumer giving up on a request still in the network is its member giving its held
+//! request up and carrying on as a client does; the request delivered late goes out on a
+//! connection of its own, judged against the core's answer to it, and read by nobody. A
+//! coordinator move is played with `--move-coordinator` (skipped without it): the members
+//! find the new coordinator, and each later request follows it as a client does
+//! (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS: not judged).
+//!
 //! **What cannot be played from outside**, and makes the scenario *skipped* with the step
-//! named: a message lost or abandoned in the network (a late delivery needs a request the
-//! broker reads after its sender gave up), a request timing out, the rebalance or pending-sync
-//! timer firing as a fault, a rolling upgrade's bounce. A coordinator move is played with
-//! `--move-coordinator` (skipped without it); after it each request follows the coordinator
-//! as a client does (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS: not judged), and one that
-//! can wait for another member cannot be played yet. A
-//! consumer that, answered as the broker answered, does not make the request the model
-//! delivers next left the counterexample: the scenario stops there, skipped, with the step.
+//! named: a message lost in the network, a request timing out, the rebalance or pending-sync
+//! timer firing as a fault, a rolling upgrade's bounce; and, not yet, a request that can wait
+//! for another member sent late or after a coordinator move.
+//!
+//! **Where Kafka leaves the counterexample.** The model without the flaw takes the same
+//! steps until one it cannot take, or that sends other messages: there a broker answering as
+//! Kafka does leaves the counterexample too. Members that leave it there or later met such a
+//! broker, and the scenario ends as usual; members that leave it earlier (the broker's timing
+//! took another path) make it *skipped*, with the step.
 //!
 //! What a derived scenario can see is what every scenario sees: an answer other than the
 //! core's (a deviation), and the safety properties on the broker's own answers. A
@@ -65,6 +73,10 @@ enum Play {
     Start(usize),
     /// The group's coordinator moves (`--move-coordinator`).
     Move,
+    /// The consumer gives up on its request, which stays in the network.
+    Abandon(usize),
+    /// The request the consumer gave up on (of this API) arrives.
+    SendLate(usize, &'static str),
 }
 
 /// A counterexample made into plays, or the step that cannot be played from outside.
@@ -179,6 +191,8 @@ fn step(run: &mut Run, walk: &mut Walk, p: Play) -> Result<Result<(), String>, P
         Play::Lapse(k) => walk.lapse_over(run, k).map(Ok)?,
         Play::Crash(c) => walk.crash(run, c).map(Ok)?,
         Play::Start(c) => walk.start_at(run, c).map(Ok)?,
+        Play::Abandon(c) => walk.abandon(run, c),
+        Play::SendLate(c, api) => walk.send_late(run, c, api)?,
         Play::Move => {
             if !run.can_move_coordinator() {
                 return Ok(Err("it needs a way to move the group's coordinator".into()));
@@ -269,10 +283,14 @@ fn plan(cfg: &ModelConfig) -> Result<Plan, String> {
                 (_, _, Msg::Request(_)) if answered_moving(&model, &w, &action) => {}
                 (Addr::Client(a), _, Msg::Request(r)) => {
                     let c = a.consumer.index();
-                    if w.consumers[c].addr != *a {
+                    let now = w.consumers[c].addr;
+                    if now == *a {
+                        plays.push(Play::Send(c, r.api()));
+                    } else if now.incarnation == a.incarnation {
+                        plays.push(Play::SendLate(c, r.api()));
+                    } else {
                         return Err(cannot("a request of an earlier process, read late"));
                     }
-                    plays.push(Play::Send(c, r.api()));
                 }
                 (_, Addr::Client(a), Msg::Response(_)) => {
                     let c = a.consumer.index();
@@ -311,11 +329,7 @@ fn plan(cfg: &ModelConfig) -> Result<Plan, String> {
                 plays.push(Play::Start(c.index()));
             }
             Action::Lose(_) => return Err(cannot("a message lost in the network")),
-            Action::Abandon(_) => {
-                return Err(cannot(
-                    "a request abandoned by its client, read by the broker later",
-                ))
-            }
+            Action::Abandon(c) => plays.push(Play::Abandon(c.index())),
             Action::TimeOut(_) => return Err(cannot("a request timing out")),
             Action::RebalanceTimeout => return Err(cannot("the rebalance timer firing")),
             Action::PendingSyncTimeout => return Err(cannot("the pending-sync timer firing")),

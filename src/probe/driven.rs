@@ -765,4 +765,44 @@ impl Run<'_> {
         let send = self.act(d, Act::Close);
         self.drive_alone(d, send).map(drop)
     }
+
+    /// The request member `k` gave up on arrives, on a connection of its own (the broker
+    /// cannot tell it from any other late request); the answer, judged against the core's,
+    /// is read by nobody.
+    pub(super) fn late(
+        &mut self,
+        k: usize,
+        name: &str,
+        request: &Request,
+    ) -> Result<(), ProbeError> {
+        let mut wire = CoreWire::connect(
+            &self.coordinator,
+            &format!("groupcheck-probe-{}-late", name.to_lowercase()),
+            &self.group,
+            &self.cfg.topic,
+            self.cfg.session_timeout,
+            self.names.clone(),
+            self.broker.join_version,
+        )
+        .map_err(|e| ProbeError::Unreachable(format!("{}: {e}", self.coordinator)))?;
+        let answer = wire.call(request).map_err(super::scenario::io)?;
+        let core = self.mirror.deliver_late(k);
+        let names = self.names.clone();
+        self.saw(
+            name,
+            format!(
+                "{} (late: its client gave up on it)",
+                names.rename(&request.to_string())
+            ),
+            names.rename(&answer.to_string()),
+        );
+        let step = self.mirror.taken.len();
+        self.expect_at(
+            wire.sent_code(&answer),
+            core.map(|c| c.error()),
+            rule(request),
+            step,
+        );
+        Ok(())
+    }
 }

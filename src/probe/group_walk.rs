@@ -91,6 +91,8 @@ impl Flavour {
 }
 
 pub(super) struct Walk {
+    /// Requests members gave up on, still in the network, by place.
+    late: Vec<(usize, Send)>,
     /// What each new process runs.
     assignors: Assignors,
     /// The `group.instance.id` of each place, when members are static.
@@ -185,6 +187,7 @@ fn name(k: usize) -> String {
 impl Walk {
     pub(super) fn new(assignors: Assignors, instances: Option<Vec<InstanceId>>) -> Walk {
         Walk {
+            late: Vec::new(),
             assignors,
             instances,
             held: false,
@@ -740,5 +743,63 @@ impl Walk {
             }
         }
         Ok(())
+    }
+
+    /// Member `i` gives up on the request it was about to send (its request timed out),
+    /// which stays in the network to arrive later ([`Walk::send_late`]); it carries on as a
+    /// client does. `Err` if it has none.
+    pub(super) fn abandon(&mut self, run: &mut Run, i: usize) -> Result<(), String> {
+        let Some(Member::AtRest(d, held)) = self.members.get_mut(i) else {
+            return Err("the member is not at rest".into());
+        };
+        let Some(send) = held.take() else {
+            return Err("the member has no request to give up on".into());
+        };
+        run.mirror.abandon(d.k);
+        let cfg = run.mirror.cfg;
+        *held = d.consumer.abandon_request(&cfg);
+        if held.is_none() && d.consumer.needs_coordinator() {
+            *held = d
+                .consumer
+                .on_coordinator_found(crate::protocol::BrokerId(0), &cfg);
+        }
+        let request = run.names.rename(&send.request.to_string());
+        let name = d.name.clone();
+        run.saw(
+            &name,
+            format!("(gives up on {request}: it stays in the network)"),
+            String::new(),
+        );
+        self.late.push((i, send));
+        Ok(())
+    }
+
+    /// The request member `i` gave up on arrives, on a connection of its own (the member
+    /// closed the one it went out on); its answer is judged against the core's and read by
+    /// nobody.
+    pub(super) fn send_late(
+        &mut self,
+        run: &mut Run,
+        i: usize,
+        api: &str,
+    ) -> Result<Result<(), String>, ProbeError> {
+        let Some(at) = self
+            .late
+            .iter()
+            .position(|(j, s)| *j == i && s.request.api() == api)
+        else {
+            return Ok(Err(format!("the member gave up on no {api}")));
+        };
+        let (_, send) = self.late.remove(at);
+        if super::driven::can_wait(&send.request) {
+            let why = "a late request that can wait for another member (not yet)";
+            return Ok(Err(why.into()));
+        }
+        let Some(Member::AtRest(d, _)) = self.members.get(i) else {
+            return Ok(Err("the member is not at rest".into()));
+        };
+        let (k, name) = (d.k, d.name.clone());
+        run.late(k, &name, &send.request)?;
+        Ok(Ok(()))
     }
 }

@@ -94,6 +94,16 @@ pub enum Step {
     /// SyncGroup within the rebalance timeout are removed (KAFKA-12890's fix); the probe
     /// takes it where the broker's answers show it fired.
     PendingSyncTimeout,
+    /// The consumer gives up on the request it was about to send, which stays in the
+    /// network: it closes its connection and carries on (its request timed out).
+    Abandon {
+        member: usize,
+    },
+    /// The request the consumer gave up on arrives, on its old connection; nobody reads the
+    /// answer.
+    DeliverLate {
+        member: usize,
+    },
 }
 
 /// What a consumer's application or heartbeat thread does.
@@ -149,6 +159,8 @@ struct Mirrored {
     leads: bool,
     /// When it is the core's consumer: the consumer, and the request it is about to send.
     driven: Option<(Consumer, Option<Send>)>,
+    /// A request it gave up on, still in the network, with the connection it left on.
+    late: Option<(ClientAddr, Send)>,
 }
 
 pub struct Mirror {
@@ -199,6 +211,7 @@ impl Mirror {
                 generation: Generation(0),
                 leads: false,
                 driven: None,
+                late: None,
             });
         }
         &mut self.members[m]
@@ -284,6 +297,11 @@ impl Mirror {
                 while self.service.replicate() {}
                 None
             }
+            Step::Abandon { member } => {
+                self.abandon_step(*member);
+                None
+            }
+            Step::DeliverLate { member } => self.deliver_late_step(*member),
         };
         self.taken.push(Taken {
             step,
@@ -411,6 +429,45 @@ impl Mirror {
         while self.service.replicate() {}
         let answer = self.service.try_receive(addr)?;
         Some(self.consume(m, answer))
+    }
+
+    /// Consumer `m` gives up on its next request (see [`Step::Abandon`]).
+    pub fn abandon(&mut self, m: usize) {
+        self.take(Step::Abandon { member: m });
+    }
+
+    fn abandon_step(&mut self, m: usize) {
+        let (cfg, coordinator) = (self.cfg, self.coordinator);
+        let me = self.member(m);
+        let Some((consumer, outbox)) = &mut me.driven else {
+            return;
+        };
+        let Some(send) = outbox.take() else { return };
+        *outbox = consumer.abandon_request(&cfg);
+        if outbox.is_none() && consumer.needs_coordinator() {
+            // It finds the coordinator again as the probe's member does.
+            *outbox = consumer.on_coordinator_found(coordinator, &cfg);
+        }
+        me.late = Some((me.addr, send));
+        me.addr = consumer.addr;
+    }
+
+    /// The request consumer `m` gave up on arrives (see [`Step::DeliverLate`]): the core's
+    /// answer, unless it parks the request.
+    pub fn deliver_late(&mut self, m: usize) -> Option<Response> {
+        self.answer = None;
+        self.take(Step::DeliverLate { member: m });
+        self.answer.take()
+    }
+
+    fn deliver_late_step(&mut self, m: usize) -> Option<ErrorCode> {
+        let (addr, send) = self.member(m).late.take()?;
+        self.service.send(send.to, addr, &send.request);
+        while self.service.replicate() {}
+        let answer = self.service.try_receive(addr)?;
+        let error = answer.error();
+        self.answer = Some(answer);
+        Some(error)
     }
 
     /// Consumer `m` takes in `answer`; its next request waits to be delivered.

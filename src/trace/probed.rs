@@ -81,7 +81,9 @@ impl ProbeTrace {
                 | Step::Start { member, .. }
                 | Step::Act { member, .. }
                 | Step::Deliver { member }
-                | Step::KeepAlive { member } => vec![*member],
+                | Step::KeepAlive { member }
+                | Step::Abandon { member }
+                | Step::DeliverLate { member } => vec![*member],
                 Step::MoveCoordinator | Step::Loaded | Step::PendingSyncTimeout => vec![],
             };
             if let Some(m) = members.iter().find(|m| **m >= MAX_MEMBERS) {

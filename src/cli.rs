@@ -255,6 +255,9 @@ enum Command {
         /// Random walks of a group of members played after those.
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=1000))]
         group_walks: u32,
+        /// Random executions of the catalogue's passing models played after those.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=1000))]
+        model_walks: u32,
         /// The first walk's seed (the next walks take the next seeds).
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -499,6 +502,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             move_coordinator,
             walks,
             group_walks,
+            model_walks,
             seed,
         } => {
             use groupcheck::probe::scenario::{known, SCENARIOS};
@@ -511,7 +515,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 let names = SCENARIOS.iter().map(|s| s.name.to_string());
                 let names: Vec<String> = names.chain(derived.into_iter().map(|m| m.name)).collect();
                 return bad_input(&format!(
-                    "unknown scenario `{s}` (scenarios: {}, or walk-SEED, or group-walk-SEED)",
+                    "unknown scenario `{s}` (scenarios: {}, or walk-SEED, group-walk-SEED, model-walk-SEED)",
                     names.join(", ")
                 ));
             }
@@ -520,10 +524,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 let alone = scenario.as_deref().and_then(|s| s.strip_prefix(prefix));
                 alone.and_then(|s| s.parse::<u64>().ok())
             };
-            let (walks, group_walks, seed) = match (seed_of("walk-"), seed_of("group-walk-")) {
-                (Some(s), _) => (1, 0, s),
-                (_, Some(s)) => (0, 1, s),
-                _ => (walks, group_walks, seed),
+            let walks_alone = (
+                seed_of("walk-"),
+                seed_of("group-walk-"),
+                seed_of("model-walk-"),
+            );
+            let (walks, group_walks, model_walks, seed) = match walks_alone {
+                (Some(s), _, _) => (1, 0, 0, s),
+                (_, Some(s), _) => (0, 1, 0, s),
+                (_, _, Some(s)) => (0, 0, 1, s),
+                _ => (walks, group_walks, model_walks, seed),
             };
             let run_id = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -536,6 +546,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 move_coordinator: move_coordinator.map(groupcheck::probe::MoveCoordinator::shell),
                 walks,
                 group_walks,
+                model_walks,
                 seed,
                 catalogue,
             };

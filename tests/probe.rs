@@ -67,6 +67,7 @@ fn config_at(bootstrap: String) -> ProbeConfig {
         move_coordinator: None,
         walks: 3,
         group_walks: 3,
+        model_walks: 0,
         seed: 1,
         catalogue: Vec::new(),
     }
@@ -647,4 +648,54 @@ fn counterexamples_played_on_the_broker_find_the_flaws_that_show_outside() {
         );
         drop(stop(server));
     }
+}
+
+/// Random executions of the catalogue's passing models (the seed chooses the model), played
+/// on the correct coordinator: every answer as Kafka's; and on one that takes commits without
+/// fencing, the zombie's commit found by some.
+#[test]
+fn model_walks_find_nothing_on_the_correct_coordinator_and_the_zombie_commit_on_a_flawed_one() {
+    let catalogue = groupcheck::catalogue::load_all(&groupcheck::catalogue::default_dir())
+        .expect("the catalogue loads");
+    let walks = |flaw: Option<Flaw>| {
+        let server = serve(flaw, None);
+        let cfg = ProbeConfig {
+            walks: 0,
+            group_walks: 0,
+            model_walks: 12,
+            catalogue: catalogue.clone(),
+            ..config(&server)
+        };
+        let broker = preflight(&cfg).expect("serve can be probed");
+        let reports: Vec<_> = (1..=cfg.model_walks)
+            .flat_map(|seed| {
+                let walk = format!("model-walk-{seed}");
+                run_all(&cfg, &broker, Some(&walk), |_| {}).expect("the probe runs")
+            })
+            .collect();
+        drop(stop(server));
+        reports
+    };
+    let correct = walks(None);
+    let played: Vec<_> = correct.iter().filter(|r| r.skipped.is_none()).collect();
+    assert!(played.len() >= 10, "most walks are played: {correct:#?}");
+    for r in &correct {
+        assert!(r.findings.is_empty(), "{}: {:?}", r.scenario, r.findings);
+    }
+    // Distinct models were walked.
+    let models: std::collections::BTreeSet<_> = correct
+        .iter()
+        .filter_map(|r| {
+            r.exchanges
+                .iter()
+                .find(|e| e.request.contains("random execution"))
+        })
+        .map(|e| e.request.split('`').nth(1).unwrap_or_default().to_string())
+        .collect();
+    assert!(models.len() >= 6, "{models:?}");
+    let flawed = walks(Some(Flaw::CommitWithoutFencing));
+    assert!(
+        flawed.iter().any(|r| !r.findings.is_empty()),
+        "a walk meets the zombie's commit"
+    );
 }

@@ -46,6 +46,7 @@ use super::group_walk::{Member, Walk};
 use super::mirror::Act;
 use super::scenario::{Class, Run};
 use super::ProbeError;
+use crate::consumer::InFlight;
 use crate::model::liveness::{self, Outcome};
 use crate::model::shortest::shortest_violations;
 use crate::model::{Action, Addr, GroupModel, ModelConfig, Msg, Start, World};
@@ -81,7 +82,8 @@ enum Play {
 
 /// A counterexample made into plays, or the step that cannot be played from outside.
 struct Plan {
-    property: Property,
+    /// What the execution is: a counterexample to a property, or a walk.
+    shows: String,
     plays: Vec<Play>,
     /// The first play of the step where the model without the flaw leaves the counterexample
     /// (it cannot take the step, or the step sends other messages): a broker that answers
@@ -106,7 +108,110 @@ pub fn about(cfg: &ModelConfig) -> String {
 
 /// Plays `cfg`'s counterexample on the broker.
 pub fn play(run: &mut Run, cfg: &ModelConfig) -> Result<(), ProbeError> {
-    let plan = match plan(cfg) {
+    let plan = counterexample(cfg).and_then(|(property, actions)| {
+        let shows = format!(
+            "the shortest counterexample of `{}` to {}",
+            cfg.name,
+            property.name()
+        );
+        plan(cfg, shows, actions)
+    });
+    play_plan(run, cfg, plan)
+}
+
+/// The passing catalogue models a walk of the model is taken in (the seed chooses one).
+pub fn walk_models(catalogue: &[ModelConfig]) -> Vec<ModelConfig> {
+    let walkable = |m: &&ModelConfig| m.expects_pass() && m.rolling_upgrade.is_empty();
+    catalogue.iter().filter(walkable).cloned().collect()
+}
+
+pub const WALK_ABOUT: &str = "a seeded random execution of a passing catalogue model (the seed chooses the model, then each step among those enabled that can be played from outside: joins, commits, heartbeats, closes, crashes, sessions expiring, requests delivered in any order or late, a coordinator move with --move-coordinator), played on the broker by the core's consumers, every answer judged against the core's";
+
+/// Steps a walk of the model takes at most.
+pub const WALK_STEPS: usize = 40;
+
+/// Plays a seeded random execution of a passing catalogue model (the seed chooses the model,
+/// then one enabled step at a time among those the probe can play), up to [`WALK_STEPS`]
+/// steps or until none is enabled.
+pub fn model_walk(run: &mut Run, seed: u64) -> Result<(), ProbeError> {
+    let models = walk_models(&run.cfg.catalogue);
+    let Some(cfg) = models
+        .get((seed % models.len().max(1) as u64) as usize)
+        .cloned()
+    else {
+        run.skip("the catalogue has no passing model to walk");
+        return Ok(());
+    };
+    // Not yet with a coordinator move: after one, a request that waits for another member
+    // cannot be played, and a walk meets one soon.
+    let actions = random_execution(&cfg, seed, false);
+    let shows = format!("a random execution of `{}` (seed {seed})", cfg.name);
+    play_plan(run, &cfg, plan(&cfg, shows, actions))
+}
+
+/// A random execution of `cfg` from its initial state: each step chosen by `seed` among the
+/// enabled ones the probe can play (a coordinator move only if it `can_move`).
+fn random_execution(cfg: &ModelConfig, seed: u64, can_move: bool) -> Vec<Action> {
+    let model = GroupModel::new(cfg.clone());
+    let mut rng = crate::runtime::live::Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut w = model.init_states().remove(0);
+    let mut path = Vec::new();
+    for _ in 0..WALK_STEPS {
+        let mut enabled = Vec::new();
+        model.actions(&w, &mut enabled);
+        // A session expiring takes real time on the broker (the probe waits it out), while a
+        // member joining (given its id, or waiting in a join phase) has a session of its own
+        // on the broker: the model's steps take no time, so the walk lets no session expire
+        // then.
+        let joining = w.consumers.iter().any(|c| {
+            c.in_flight == Some(InFlight::Join) || (c.member_id.is_some() && c.generation.is_none())
+        }) || w
+            .leader()
+            .group
+            .members
+            .iter()
+            .any(|m| m.awaiting_join.is_some());
+        // A hung assignor is left out too: the group it leaves waiting goes on only by the
+        // rebalance and pending-sync timers, which a walk does not play.
+        enabled.retain(|a| {
+            playable(a, can_move)
+                && !matches!(a, Action::StallSync(_))
+                && !(joining && matches!(a, Action::ExpireSession(_)))
+        });
+        if enabled.is_empty() {
+            break;
+        }
+        let action = enabled.swap_remove(rng.below(enabled.len() as u64) as usize);
+        let Some(next) = model.next_state(&w, action.clone()) else {
+            break;
+        };
+        path.push(action);
+        w = next;
+    }
+    path
+}
+
+/// Whether the probe can play `action` from outside ([`plan`] says why not, where not).
+fn playable(action: &Action, can_move: bool) -> bool {
+    match action {
+        Action::Lose(_)
+        | Action::TimeOut(_)
+        | Action::RebalanceTimeout
+        | Action::PendingSyncTimeout
+        | Action::Bounce(_)
+        | Action::Restart(_) => false,
+        Action::Failover(_) => can_move,
+        _ => true,
+    }
+}
+
+/// Plays `plan` (or skips, saying why it cannot be played) in a group of `cfg`'s consumers.
+fn play_plan(
+    run: &mut Run,
+    cfg: &ModelConfig,
+    plan: Result<Plan, String>,
+) -> Result<(), ProbeError> {
+    let plan = match plan {
         Ok(plan) => plan,
         Err(why) => {
             run.skip(&why);
@@ -132,12 +237,7 @@ pub fn play(run: &mut Run, cfg: &ModelConfig) -> Result<(), ProbeError> {
     walk.held = true;
     run.saw(
         "probe",
-        format!(
-            "(plays the shortest counterexample of `{}` to {}: {} steps)",
-            cfg.name,
-            plan.property.name(),
-            plan.plays.len()
-        ),
+        format!("(plays {}: {} steps)", plan.shows, plan.plays.len()),
         String::new(),
     );
     for (i, &p) in plan.plays.iter().enumerate() {
@@ -226,12 +326,12 @@ fn started(w: &World) -> impl Iterator<Item = usize> + '_ {
     (0..w.consumers.len()).filter(|c| w.started & (1 << c) != 0)
 }
 
-/// The shortest counterexample of `cfg` (for the first property it must break; a liveness
-/// lasso is played once around its cycle), made into plays.
-fn plan(cfg: &ModelConfig) -> Result<Plan, String> {
+/// The shortest counterexample of `cfg`, to the first property it must break (a liveness
+/// lasso once around its cycle).
+fn counterexample(cfg: &ModelConfig) -> Result<(Property, Vec<Action>), String> {
     let model = GroupModel::new(cfg.clone());
-    let safety = cfg.expect.violated.iter().copied();
-    let (property, actions) = match safety.clone().find(|p| *p != Property::Liveness) {
+    let mut safety = cfg.expect.violated.iter().copied();
+    match safety.find(|p| *p != Property::Liveness) {
         Some(p) => {
             let found = shortest_violations(&model, &[p], None);
             let found = found.into_iter().next().ok_or(format!(
@@ -239,13 +339,20 @@ fn plan(cfg: &ModelConfig) -> Result<Plan, String> {
                 cfg.name,
                 p.name()
             ))?;
-            (p, found.actions)
+            Ok((p, found.actions))
         }
         None => match liveness::check(&model, None).outcome {
-            Outcome::Violated(lasso) => (Property::Liveness, [lasso.prefix, lasso.cycle].concat()),
-            _ => return Err(format!("`{}` has no lasso", cfg.name)),
+            Outcome::Violated(lasso) => {
+                Ok((Property::Liveness, [lasso.prefix, lasso.cycle].concat()))
+            }
+            _ => Err(format!("`{}` has no lasso", cfg.name)),
         },
-    };
+    }
+}
+
+/// An execution of `cfg` (`shows` says what it is) made into plays.
+fn plan(cfg: &ModelConfig, shows: String, actions: Vec<Action>) -> Result<Plan, String> {
+    let model = GroupModel::new(cfg.clone());
     let mut w = model.init_states().remove(0);
     let kafka = GroupModel::new(ModelConfig {
         flaw: None,
@@ -283,13 +390,12 @@ fn plan(cfg: &ModelConfig) -> Result<Plan, String> {
                 (_, _, Msg::Request(_)) if answered_moving(&model, &w, &action) => {}
                 (Addr::Client(a), _, Msg::Request(r)) => {
                     let c = a.consumer.index();
-                    let now = w.consumers[c].addr;
-                    if now == *a {
+                    // One that left on a connection since closed (its client gave up on it,
+                    // or crashed) arrives late.
+                    if w.consumers[c].addr == *a {
                         plays.push(Play::Send(c, r.api()));
-                    } else if now.incarnation == a.incarnation {
-                        plays.push(Play::SendLate(c, r.api()));
                     } else {
-                        return Err(cannot("a request of an earlier process, read late"));
+                        plays.push(Play::SendLate(c, r.api()));
                     }
                 }
                 (_, Addr::Client(a), Msg::Response(_)) => {
@@ -349,10 +455,21 @@ fn plan(cfg: &ModelConfig) -> Result<Plan, String> {
         if correct.is_none() && kafka_leaves_at.is_none() {
             kafka_leaves_at = Some(first_play);
         }
+        // A member id the coordinator hands out belongs to the process it answers, even if
+        // the answer never reaches it (the probe's member takes it at once).
+        for e in next.sent_since(&w) {
+            if let (Addr::Client(a), Msg::Response(Response::JoinGroup { member_id, .. })) =
+                (&e.dst, &e.msg)
+            {
+                if let (Some(m), Some(k)) = (member_id, process[a.consumer.index()]) {
+                    belongs.entry(*m).or_insert(k);
+                }
+            }
+        }
         w = next;
     }
     Ok(Plan {
-        property,
+        shows,
         plays,
         kafka_leaves_at,
     })

@@ -699,6 +699,8 @@ impl Run<'_> {
             self.mirror.loaded();
             self.fire(timer);
         }
+        // A Heartbeat restarts the member's session on the broker.
+        (d.answered_at, d.heard_at) = (Instant::now(), Instant::now());
         let core = self.mirror.keep_alive(d.k);
         let names = self.names.clone();
         self.saw(

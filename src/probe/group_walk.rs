@@ -91,8 +91,8 @@ impl Flavour {
 }
 
 pub(super) struct Walk {
-    /// Requests members gave up on, still in the network, by place.
-    late: Vec<(usize, Send)>,
+    /// Requests given up on, still in the network: by place, with the process that sent it.
+    late: Vec<Late>,
     /// What each new process runs.
     assignors: Assignors,
     /// The `group.instance.id` of each place, when members are static.
@@ -122,6 +122,26 @@ struct Lapsing {
     at: Instant,
     member: usize,
     instance: Option<InstanceId>,
+}
+
+/// A request given up on by the process numbered `k` (its client timed out, or crashed),
+/// still in the network.
+struct Late {
+    place: usize,
+    k: usize,
+    name: String,
+    send: Send,
+}
+
+impl Late {
+    fn of(place: usize, d: &Driven, send: Send) -> Late {
+        Late {
+            place,
+            k: d.k,
+            name: d.name.clone(),
+            send,
+        }
+    }
 }
 
 impl Lapsing {
@@ -362,7 +382,6 @@ impl Walk {
                         {
                             changed = true;
                             run.keep_alive(&mut d, timer)?;
-                            d.answered_at = Instant::now();
                         }
                         Member::AtRest(d, held)
                     }
@@ -392,7 +411,6 @@ impl Walk {
                             // Its assignor hung: its heartbeat thread goes on.
                             None => {
                                 run.keep_alive(&mut d, timer)?;
-                                d.answered_at = Instant::now();
                                 None
                             }
                         };
@@ -722,9 +740,14 @@ impl Walk {
     /// Member `i`'s process stops, sending nothing more (its session runs out on the broker),
     /// and a new one starts in its place.
     pub(super) fn crash(&mut self, run: &mut Run, i: usize) -> Result<(), ProbeError> {
-        if let Member::AtRest(d, _) = std::mem::replace(&mut self.members[i], Member::Gone) {
+        if let Member::AtRest(d, held) = std::mem::replace(&mut self.members[i], Member::Gone) {
             if d.consumer.member_id.is_some() {
                 self.lapses(run, &d);
+            }
+            // What it was about to send stays in the network, and may yet arrive.
+            if let Some(send) = held {
+                run.mirror.abandon(d.k);
+                self.late.push(Late::of(i, &d, send));
             }
         }
         self.start_at(run, i)
@@ -770,7 +793,7 @@ impl Walk {
             format!("(gives up on {request}: it stays in the network)"),
             String::new(),
         );
-        self.late.push((i, send));
+        self.late.push(Late::of(i, d, send));
         Ok(())
     }
 
@@ -783,23 +806,16 @@ impl Walk {
         i: usize,
         api: &str,
     ) -> Result<Result<(), String>, ProbeError> {
-        let Some(at) = self
-            .late
-            .iter()
-            .position(|(j, s)| *j == i && s.request.api() == api)
-        else {
-            return Ok(Err(format!("the member gave up on no {api}")));
+        let at = (self.late.iter()).position(|l| l.place == i && l.send.request.api() == api);
+        let Some(at) = at else {
+            return Ok(Err(format!("no {api} of the member was given up on")));
         };
-        let (_, send) = self.late.remove(at);
-        if super::driven::can_wait(&send.request) {
+        let late = self.late.remove(at);
+        if super::driven::can_wait(&late.send.request) {
             let why = "a late request that can wait for another member (not yet)";
             return Ok(Err(why.into()));
         }
-        let Some(Member::AtRest(d, _)) = self.members.get(i) else {
-            return Ok(Err("the member is not at rest".into()));
-        };
-        let (k, name) = (d.k, d.name.clone());
-        run.late(k, &name, &send.request)?;
+        run.late(late.k, &late.name, &late.send.request)?;
         Ok(Ok(()))
     }
 }

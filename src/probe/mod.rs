@@ -55,6 +55,9 @@ pub struct ProbeConfig {
     pub walks: u32,
     /// Random walks of a group of members played after those, with the same seeds.
     pub group_walks: u32,
+    /// Random executions of the catalogue's passing models played after those, with the same
+    /// seeds.
+    pub model_walks: u32,
     pub seed: u64,
     /// The catalogue: a scenario is derived from each of its models that must break a
     /// property ([`derived`]).

@@ -943,6 +943,11 @@ pub fn run_all(
         let about = super::group_walk::ABOUT.to_string();
         chosen.push((format!("group-walk-{seed}"), about, Play::GroupWalk(seed)));
     }
+    for i in 0..u64::from(cfg.model_walks) {
+        let seed = cfg.seed.wrapping_add(i);
+        let about = derived::WALK_ABOUT.to_string();
+        chosen.push((format!("model-walk-{seed}"), about, Play::ModelWalk(seed)));
+    }
     chosen.retain(|(name, _, _)| only.is_none_or(|n| n == name));
     let mut out = Vec::new();
     let of = chosen.len();
@@ -975,6 +980,7 @@ pub fn run_all(
             Play::Walk(seed) => super::walk::walk(&mut run, seed)?,
             Play::GroupWalk(seed) => super::group_walk::group_walk(&mut run, seed)?,
             Play::Derived(model) => derived::play(&mut run, &model)?,
+            Play::ModelWalk(seed) => derived::model_walk(&mut run, seed)?,
         }
         let report = ScenarioReport {
             scenario: name,
@@ -1000,10 +1006,12 @@ enum Play {
     GroupWalk(u64),
     /// A catalogue model's counterexample.
     Derived(Box<ModelConfig>),
+    /// A random execution of a passing catalogue model, from a seed.
+    ModelWalk(u64),
 }
 
 /// The names a probe can be asked to play alone: the scenarios, those derived from
-/// `catalogue`, `walk-SEED` and `group-walk-SEED`.
+/// `catalogue`, `walk-SEED`, `group-walk-SEED` and `model-walk-SEED`.
 pub fn known(name: &str, catalogue: &[ModelConfig]) -> bool {
     let derived = derived::models(catalogue);
     let seeded = |prefix: &str| {
@@ -1014,6 +1022,7 @@ pub fn known(name: &str, catalogue: &[ModelConfig]) -> bool {
         || derived.iter().any(|m| m.name == name)
         || seeded("walk-")
         || seeded("group-walk-")
+        || seeded("model-walk-")
 }
 
 fn member_id_required(run: &mut Run) -> Result<(), ProbeError> {

@@ -2,7 +2,8 @@
 //! model, or one showing what a fault does) has a shortest counterexample, found by the
 //! checker when the probe starts. Its execution is played on the broker, step for step, by
 //! members that are the core's consumers, each answer judged against the core's as in every
-//! scenario ([`super::driven`]).
+//! scenario ([`super::driven`]). The walks of the model (`model-walk-SEED`) are played the
+//! same way: a seeded random execution of a passing catalogue model.
 //!
 //! **How a step of the model is played.** The members are the model's consumers, with its
 //! assignor and its static instance ids; a model that starts with the group formed starts
@@ -55,7 +56,7 @@ use crate::protocol::{Assignors, ErrorCode, MemberId, Request, Response};
 use stateright::Model;
 use std::collections::HashMap;
 
-/// One step of a counterexample, as the probe plays it. Consumers are numbered as the model
+/// One step of a model's execution, as the probe plays it. Consumers are numbered as the model
 /// numbers them (a member's place in the walk); processes as they start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Play {
@@ -80,7 +81,7 @@ enum Play {
     SendLate(usize, &'static str),
 }
 
-/// A counterexample made into plays, or the step that cannot be played from outside.
+/// An execution of a model made into plays.
 struct Plan {
     /// What the execution is: a counterexample to a property, or a walk.
     shows: String,
@@ -125,7 +126,7 @@ pub fn walk_models(catalogue: &[ModelConfig]) -> Vec<ModelConfig> {
     catalogue.iter().filter(walkable).cloned().collect()
 }
 
-pub const WALK_ABOUT: &str = "a seeded random execution of a passing catalogue model (the seed chooses the model, then each step among those enabled that can be played from outside: joins, commits, heartbeats, closes, crashes, sessions expiring, requests delivered in any order or late, a coordinator move with --move-coordinator), played on the broker by the core's consumers, every answer judged against the core's";
+pub const WALK_ABOUT: &str = "a seeded random execution of a passing catalogue model (the seed chooses the model, then each step among those enabled that can be played from outside: joins, commits, heartbeats, closes, crashes, sessions expiring, requests delivered in any order or late), played on the broker by the core's consumers, every answer judged against the core's";
 
 /// Steps a walk of the model takes at most.
 pub const WALK_STEPS: usize = 40;

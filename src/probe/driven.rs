@@ -204,6 +204,21 @@ impl Follows for Driven {
 }
 
 impl Run<'_> {
+    /// A connection of the core's consumer to the group's coordinator, as client
+    /// `groupcheck-probe-<client>`.
+    fn connect(&self, client: &str) -> Result<CoreWire, ProbeError> {
+        CoreWire::connect(
+            &self.coordinator,
+            &format!("groupcheck-probe-{client}"),
+            &self.group,
+            &self.cfg.topic,
+            self.cfg.session_timeout,
+            self.names.clone(),
+            self.broker.join_version,
+        )
+        .map_err(|e| ProbeError::Unreachable(format!("{}: {e}", self.coordinator)))
+    }
+
     /// Member `k` starts as the core's consumer with `assignors` (and `instance`, if static),
     /// and its twin beside it. Its first request.
     pub(super) fn start(
@@ -213,16 +228,7 @@ impl Run<'_> {
         assignors: Assignors,
         instance: Option<InstanceId>,
     ) -> Result<(Driven, Option<Send>), ProbeError> {
-        let wire = CoreWire::connect(
-            &self.coordinator,
-            &format!("groupcheck-probe-{}", name.to_lowercase()),
-            &self.group,
-            &self.cfg.topic,
-            self.cfg.session_timeout,
-            self.names.clone(),
-            self.broker.join_version,
-        )
-        .map_err(|e| ProbeError::Unreachable(format!("{}: {e}", self.coordinator)))?;
+        let wire = self.connect(&name.to_lowercase())?;
         let cfg = self.mirror.cfg;
         let addr = ClientAddr {
             consumer: ConsumerId::at(k),
@@ -777,16 +783,7 @@ impl Run<'_> {
         name: &str,
         request: &Request,
     ) -> Result<(), ProbeError> {
-        let mut wire = CoreWire::connect(
-            &self.coordinator,
-            &format!("groupcheck-probe-{}-late", name.to_lowercase()),
-            &self.group,
-            &self.cfg.topic,
-            self.cfg.session_timeout,
-            self.names.clone(),
-            self.broker.join_version,
-        )
-        .map_err(|e| ProbeError::Unreachable(format!("{}: {e}", self.coordinator)))?;
+        let mut wire = self.connect(&format!("{}-late", name.to_lowercase()))?;
         let answer = wire.call(request).map_err(super::scenario::io)?;
         let core = self.mirror.deliver_late(k);
         let names = self.names.clone();

@@ -699,3 +699,111 @@ fn model_walks_find_nothing_on_the_correct_coordinator_and_the_zombie_commit_on_
         "a walk meets the zombie's commit"
     );
 }
+
+/// A broker that answers every JoinGroup with an error code Kafka does not have (999), and
+/// everything the probe needs before that as a one-broker cluster with `orders` of three
+/// partitions: its port.
+fn broker_answering_an_unknown_code() -> u16 {
+    use groupcheck::wire::frame::{decode, read_frame, write_response};
+    use kafka_protocol::messages::find_coordinator_response::Coordinator;
+    use kafka_protocol::messages::metadata_response::{
+        MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+    };
+    use kafka_protocol::messages::{
+        BrokerId, FindCoordinatorResponse, JoinGroupResponse, MetadataResponse, RequestKind,
+        ResponseKind, TopicName,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let host = || StrBytes::from_static_str("127.0.0.1");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(64) {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                while let Ok(frame) = read_frame(&mut stream) {
+                    let Ok(d) = decode(frame, |_, _| true) else {
+                        return;
+                    };
+                    let version = d.header.request_api_version;
+                    let response = match d.request {
+                        RequestKind::ApiVersions(_) => {
+                            ResponseKind::ApiVersions(groupcheck::wire::api::api_versions())
+                        }
+                        RequestKind::Metadata(_) => {
+                            let partitions = (0..3)
+                                .map(|p| {
+                                    MetadataResponsePartition::default()
+                                        .with_partition_index(p)
+                                        .with_leader_id(BrokerId(0))
+                                })
+                                .collect();
+                            let name = TopicName(StrBytes::from_static_str("orders"));
+                            ResponseKind::Metadata(
+                                MetadataResponse::default()
+                                    .with_brokers(vec![MetadataResponseBroker::default()
+                                        .with_host(host())
+                                        .with_port(i32::from(port))])
+                                    .with_topics(vec![MetadataResponseTopic::default()
+                                        .with_name(Some(name))
+                                        .with_partitions(partitions)]),
+                            )
+                        }
+                        RequestKind::FindCoordinator(r) => {
+                            let at = |key: StrBytes| {
+                                Coordinator::default()
+                                    .with_key(key)
+                                    .with_host(host())
+                                    .with_port(i32::from(port))
+                            };
+                            ResponseKind::FindCoordinator(if version < 4 {
+                                FindCoordinatorResponse::default()
+                                    .with_host(host())
+                                    .with_port(i32::from(port))
+                            } else {
+                                FindCoordinatorResponse::default().with_coordinators(
+                                    r.coordinator_keys.into_iter().map(at).collect(),
+                                )
+                            })
+                        }
+                        RequestKind::JoinGroup(_) => ResponseKind::JoinGroup(
+                            JoinGroupResponse::default().with_error_code(999),
+                        ),
+                        _ => return,
+                    };
+                    let id = d.header.correlation_id;
+                    if write_response(&mut stream, d.api, version, id, &response).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// An error code outside Kafka's set is judged as the broker sent it (`error 999`), not as
+/// the refusal the consumer takes it for, and the probe goes on to its verdict.
+#[test]
+fn an_unknown_error_code_is_judged_as_the_broker_sent_it() {
+    let port = broker_answering_an_unknown_code();
+    let cfg = ProbeConfig {
+        walks: 0,
+        group_walks: 0,
+        ..config_at(format!("127.0.0.1:{port}"))
+    };
+    let broker = preflight(&cfg).expect("the fake broker can be probed");
+    let reports =
+        run_all(&cfg, &broker, Some("static-member-replaced"), |_| {}).expect("the probe runs");
+    let r = &reports[0];
+    let join = r
+        .exchanges
+        .iter()
+        .find(|e| e.request.starts_with("JoinGroup"));
+    let answer = &join.expect("a JoinGroup went out").answer;
+    assert!(answer.contains("error 999"), "{answer}");
+    assert!(!answer.contains("COORDINATOR_NOT_AVAILABLE"), "{answer}");
+    let deviation = r.findings.iter().find(|f| f.class == Class::Deviation);
+    let deviation = deviation.expect("the answer is a deviation");
+    assert!(deviation.detail.contains("error 999"), "{deviation}");
+}

@@ -347,8 +347,8 @@ impl Walk {
                         }
                         run.fire(timer);
                         // A member new to the group that waited in a join phase longer than
-                        // its session may have been expired by the broker (the core expires
-                        // a new member that waits that long).
+                        // its session may have been expired by the broker's new-member timer
+                        // (the core allows it; Kafka's is five minutes, `serve`'s the session).
                         let unknown = matches!(
                             w.answer(),
                             Some(Response::JoinGroup {

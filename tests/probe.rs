@@ -435,12 +435,11 @@ fn probing_a_coordinator_that_serves_before_it_loads_finds_the_offset_lost_in_a_
 #[test]
 fn probing_a_static_restart_admitted_beside_its_old_member_finds_the_deviation() {
     // KAFKA-8500: a static member restarting while the group rebalances is admitted a second
-    // time instead of taking its old member's place, so the join phase waits for the old one.
+    // time instead of taking its old member's place: the join phase's answers name another
+    // leader and other members than Kafka's.
     let server = serve(Some(Flaw::StaticReplaceOnlyWhenStable), None);
     finds(server, "static-member-restarts-during-rebalance", |f| {
-        f.class == Class::Deviation
-            && f.judgement.starts_with("JoinGroup")
-            && f.kafka.as_deref() == Some("NONE")
+        f.class == Class::Deviation && f.judgement.starts_with("JoinGroup")
     });
 }
 
@@ -621,10 +620,8 @@ fn counterexamples_played_on_the_broker_find_the_flaws_that_show_outside() {
             skipped.push((m.name.as_str(), why.clone()));
         }
     }
-    // What cannot be followed: a consumer's flaw whose counterexample needs the broker to
-    // keep a new member waiting past its session (the model's steps take no time).
-    let names: Vec<&str> = skipped.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, ["flaw-no-revoke-before-rejoin"], "{skipped:#?}");
+    // Every one is played to its end.
+    assert!(skipped.is_empty(), "{skipped:#?}");
     drop(stop(server));
     for (flaw, model) in [
         (Flaw::ServeBeforeLoad, "flaw-serve-before-load"),

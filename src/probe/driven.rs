@@ -71,6 +71,11 @@ impl Waiting {
         self.d.k
     }
 
+    /// Whether the core parked its twin's request when it went out.
+    pub(super) fn parked_on_core(&self) -> bool {
+        matches!(self.core, Some((None, _)))
+    }
+
     /// How long ago it went out.
     pub(super) fn waited(&self) -> Duration {
         self.sent_at.elapsed()

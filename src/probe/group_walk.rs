@@ -359,6 +359,19 @@ impl Walk {
                         if unknown && w.waited() >= run.cfg.session_timeout {
                             run.mirror.take(Step::Expire { member: w.member() });
                         }
+                        // A join phase that lasted the rebalance timeout the members asked
+                        // for (their session) may have been ended by the broker's timer,
+                        // without the members that had not rejoined.
+                        let formed = matches!(
+                            w.answer(),
+                            Some(Response::JoinGroup {
+                                error: ErrorCode::None,
+                                ..
+                            })
+                        );
+                        if formed && w.parked_on_core() && w.waited() >= run.cfg.session_timeout {
+                            run.mirror.take(Step::RebalanceTimeout);
+                        }
                         let (d, next) = run.collect(w)?;
                         if let Some(Response::JoinGroup {
                             error: ErrorCode::None,

@@ -94,6 +94,9 @@ pub enum Step {
     /// SyncGroup within the rebalance timeout are removed (KAFKA-12890's fix); the probe
     /// takes it where the broker's answers show it fired.
     PendingSyncTimeout,
+    /// The join phase's rebalance timer fires: it ends without the members that have not
+    /// rejoined; the probe takes it where the broker's answers show it fired.
+    RebalanceTimeout,
     /// The consumer gives up on the request it was about to send, which stays in the
     /// network: it closes its connection and carries on (its request timed out).
     Abandon {
@@ -294,6 +297,11 @@ impl Mirror {
             Step::KeepAlive { member } => self.keep_alive_step(*member),
             Step::PendingSyncTimeout => {
                 self.service.pending_sync_timeout();
+                while self.service.replicate() {}
+                None
+            }
+            Step::RebalanceTimeout => {
+                self.service.rebalance_timeout();
                 while self.service.replicate() {}
                 None
             }

@@ -17,6 +17,13 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+/// Kafka's new-member join timeout (`classicGroupNewMemberJoinTimeoutMs`, formerly
+/// `GroupCoordinator.NewMemberJoinTimeoutMs`: five minutes): how long a new member's first
+/// JoinGroup may wait before the member is removed, so that clients that gave up and retried
+/// leave no defunct members behind. Its session does not apply while it waits: it cannot
+/// heartbeat before it is answered.
+pub const NEW_MEMBER_JOIN_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// The phase of a rebalance the group is in, since when.
 type Phase = (GroupState, Generation, Instant);
 
@@ -100,7 +107,15 @@ fn tick(
             service.heard_from(id, now);
             now
         });
-        if Instant::now().duration_since(heard) > session && leader.can_expire(id) {
+        // A member new to the group, waiting in its first join phase, has the new-member join
+        // timeout instead of its session.
+        let new = leader.group.member(id);
+        let limit = if new.is_some_and(|m| m.is_new && m.awaiting_join.is_some()) {
+            NEW_MEMBER_JOIN_TIMEOUT
+        } else {
+            session
+        };
+        if Instant::now().duration_since(heard) > limit && leader.can_expire(id) {
             on_fire(Timer::ExpireSession(id));
             service.expire_session(id);
         }

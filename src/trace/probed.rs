@@ -84,7 +84,10 @@ impl ProbeTrace {
                 | Step::KeepAlive { member }
                 | Step::Abandon { member }
                 | Step::DeliverLate { member } => vec![*member],
-                Step::MoveCoordinator | Step::Loaded | Step::PendingSyncTimeout => vec![],
+                Step::MoveCoordinator
+                | Step::Loaded
+                | Step::PendingSyncTimeout
+                | Step::RebalanceTimeout => vec![],
             };
             if let Some(m) = members.iter().find(|m| **m >= MAX_MEMBERS) {
                 return bad(format!("member {m} (at most {MAX_MEMBERS} members)"));

@@ -504,9 +504,7 @@ impl Consumer {
                 }
             }
             // Retriable: try again (after rediscovery if needed).
-            ErrorCode::NotCoordinator
-            | ErrorCode::CoordinatorNotAvailable
-            | ErrorCode::CoordinatorLoadInProgress => {}
+            e if e.coordinator_moving() => {}
             ErrorCode::UnknownMemberId if self.phase != Phase::Leaving => {
                 self.reset_generation(true)
             }

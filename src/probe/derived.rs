@@ -52,7 +52,7 @@ use crate::model::liveness::{self, Outcome};
 use crate::model::shortest::shortest_violations;
 use crate::model::{Action, Addr, GroupModel, ModelConfig, Msg, Start, World};
 use crate::property::Property;
-use crate::protocol::{Assignors, ErrorCode, MemberId, Request, Response};
+use crate::protocol::{Assignors, MemberId, Request, Response};
 use stateright::Model;
 use std::collections::HashMap;
 
@@ -86,6 +86,8 @@ struct Plan {
     /// What the execution is: a counterexample to a property, or a walk.
     shows: String,
     plays: Vec<Play>,
+    /// The model's consumers started in its initial state.
+    started: Vec<usize>,
     /// The first play of the step where the model without the flaw leaves the counterexample
     /// (it cannot take the step, or the step sends other messages): a broker that answers
     /// as Kafka does leaves it there too.
@@ -143,16 +145,14 @@ pub fn model_walk(run: &mut Run, seed: u64) -> Result<(), ProbeError> {
         run.skip("the catalogue has no passing model to walk");
         return Ok(());
     };
-    // Not yet with a coordinator move: after one, a request that waits for another member
-    // cannot be played, and a walk meets one soon.
-    let actions = random_execution(&cfg, seed, false);
+    let actions = random_execution(&cfg, seed);
     let shows = format!("a random execution of `{}` (seed {seed})", cfg.name);
     play_plan(run, &cfg, plan(&cfg, shows, actions))
 }
 
 /// A random execution of `cfg` from its initial state: each step chosen by `seed` among the
-/// enabled ones the probe can play (a coordinator move only if it `can_move`).
-fn random_execution(cfg: &ModelConfig, seed: u64, can_move: bool) -> Vec<Action> {
+/// enabled ones a walk plays.
+fn random_execution(cfg: &ModelConfig, seed: u64) -> Vec<Action> {
     let model = GroupModel::new(cfg.clone());
     let mut rng = crate::runtime::live::Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut w = model.init_states().remove(0);
@@ -172,13 +172,7 @@ fn random_execution(cfg: &ModelConfig, seed: u64, can_move: bool) -> Vec<Action>
             .members
             .iter()
             .any(|m| m.awaiting_join.is_some());
-        // A hung assignor is left out too: the group it leaves waiting goes on only by the
-        // rebalance and pending-sync timers, which a walk does not play.
-        enabled.retain(|a| {
-            playable(a, can_move)
-                && !matches!(a, Action::StallSync(_))
-                && !(joining && matches!(a, Action::ExpireSession(_)))
-        });
+        enabled.retain(|a| walks(a) && !(joining && matches!(a, Action::ExpireSession(_))));
         if enabled.is_empty() {
             break;
         }
@@ -192,18 +186,23 @@ fn random_execution(cfg: &ModelConfig, seed: u64, can_move: bool) -> Vec<Action>
     path
 }
 
-/// Whether the probe can play `action` from outside ([`plan`] says why not, where not).
-fn playable(action: &Action, can_move: bool) -> bool {
-    match action {
+/// Whether a walk of the model takes `action`: not what the probe cannot play from outside
+/// ([`plan`] says why); not a coordinator move (after one, a request that waits for another
+/// member cannot be played yet, and a walk meets one soon); not a hung assignor (the group it
+/// leaves waiting goes on only by the rebalance and pending-sync timers, which a walk does
+/// not play).
+fn walks(action: &Action) -> bool {
+    !matches!(
+        action,
         Action::Lose(_)
-        | Action::TimeOut(_)
-        | Action::RebalanceTimeout
-        | Action::PendingSyncTimeout
-        | Action::Bounce(_)
-        | Action::Restart(_) => false,
-        Action::Failover(_) => can_move,
-        _ => true,
-    }
+            | Action::TimeOut(_)
+            | Action::RebalanceTimeout
+            | Action::PendingSyncTimeout
+            | Action::Bounce(_)
+            | Action::Restart(_)
+            | Action::Failover(_)
+            | Action::StallSync(_)
+    )
 }
 
 /// Plays `plan` (or skips, saying why it cannot be played) in a group of `cfg`'s consumers.
@@ -223,19 +222,16 @@ fn play_plan(
         .map(|c| cfg.instance_of(c))
         .collect::<Option<Vec<_>>>();
     let mut walk = Walk::new(Assignors::one(cfg.assignor), instances);
-    let model = GroupModel::new(cfg.clone());
-    let init = &model.init_states()[0];
-    match cfg.start {
+    if cfg.start == Start::Stable {
         // The model's consumers that start later are the last ones.
-        Start::Stable => walk.form(run, started(init).count())?,
-        Start::Empty => {
-            walk.held = true;
-            for c in started(init) {
-                walk.start_at(run, c)?;
-            }
-        }
+        walk.form(run, plan.started.len())?;
     }
     walk.held = true;
+    if cfg.start == Start::Empty {
+        for &c in &plan.started {
+            walk.start_at(run, c)?;
+        }
+    }
     run.saw(
         "probe",
         format!("(plays {}: {} steps)", plan.shows, plan.plays.len()),
@@ -363,32 +359,42 @@ fn plan(cfg: &ModelConfig, shows: String, actions: Vec<Action>) -> Result<Plan, 
     let mut kafka_leaves_at = None;
     // Processes numbered as they start (as the walk numbers them), and the process each
     // member of the model belongs to.
-    let mut next = 0;
+    let on_time: Vec<usize> = started(&w).collect();
     let mut process = vec![None; w.consumers.len()];
-    for c in started(&w).collect::<Vec<_>>() {
-        process[c] = Some(next);
-        next += 1;
+    for (k, &c) in on_time.iter().enumerate() {
+        process[c] = Some(k);
     }
-    let mut belongs: HashMap<MemberId, usize> = HashMap::new();
+    let mut next = on_time.len();
+    // The process each member id belongs to: those of the initial state, then each as the
+    // coordinator hands it out (even if the answer never reaches its process: the probe's
+    // member takes it at once).
+    let mut belongs: HashMap<MemberId, usize> = (w.consumers.iter().zip(&process))
+        .filter_map(|(consumer, k)| Some((consumer.member_id?, (*k)?)))
+        .collect();
     let mut plays = Vec::new();
     for (i, action) in actions.into_iter().enumerate() {
         let first_play = plays.len();
-        note_members(&w, &process, &mut belongs);
         let cannot = |what: &str| {
             format!(
                 "step {} of the counterexample ({action}) cannot be played from outside: {what}",
                 i + 1
             )
         };
+        let after = model
+            .next_state(&w, action.clone())
+            .ok_or_else(|| cannot("the model does not take it"))?;
+        let sent = after.sent_since(&w);
+        // A request answered "the coordinator is moving" (and its answer): the probe's member
+        // finds the new coordinator as a client does when it sends the request the new one
+        // answers.
+        let moving = |m: &Msg| matches!(m, Msg::Response(r) if r.error().coordinator_moving());
         match &action {
             Action::Deliver(e) => match (&e.src, &e.dst, &e.msg) {
                 (_, _, Msg::Control(_))
                 | (_, _, Msg::Request(Request::FindCoordinator))
                 | (_, _, Msg::Response(Response::FindCoordinator { .. })) => {}
-                // Finding the coordinator again after a move: the probe's member follows it
-                // as a client does when it sends the request the new one answers.
-                (_, _, Msg::Response(r)) if moving(r.error()) => {}
-                (_, _, Msg::Request(_)) if answered_moving(&model, &w, &action) => {}
+                (_, _, m) if moving(m) => {}
+                (_, _, Msg::Request(_)) if sent.iter().any(|e| moving(&e.msg)) => {}
                 (Addr::Client(a), _, Msg::Request(r)) => {
                     let c = a.consumer.index();
                     // One that left on a connection since closed (its client gave up on it,
@@ -445,20 +451,15 @@ fn plan(cfg: &ModelConfig, shows: String, actions: Vec<Action>) -> Result<Plan, 
                 return Err(cannot("a rolling upgrade's bounce"))
             }
         }
-        let next = model
-            .next_state(&w, action.clone())
-            .ok_or_else(|| cannot("the model does not take it"))?;
         // Where the protocol without the flaw parts from the counterexample.
         correct = correct.and_then(|c| {
             let taken = kafka.next_state(&c, action.clone())?;
-            (taken.sent_since(&c) == next.sent_since(&w)).then_some(taken)
+            (taken.sent_since(&c) == sent).then_some(taken)
         });
         if correct.is_none() && kafka_leaves_at.is_none() {
             kafka_leaves_at = Some(first_play);
         }
-        // A member id the coordinator hands out belongs to the process it answers, even if
-        // the answer never reaches it (the probe's member takes it at once).
-        for e in next.sent_since(&w) {
+        for e in &sent {
             if let (Addr::Client(a), Msg::Response(Response::JoinGroup { member_id, .. })) =
                 (&e.dst, &e.msg)
             {
@@ -467,40 +468,12 @@ fn plan(cfg: &ModelConfig, shows: String, actions: Vec<Action>) -> Result<Plan, 
                 }
             }
         }
-        w = next;
+        w = after;
     }
     Ok(Plan {
         shows,
         plays,
+        started: on_time,
         kafka_leaves_at,
     })
-}
-
-/// Whether `error` tells a client the coordinator is moving.
-fn moving(error: ErrorCode) -> bool {
-    [
-        ErrorCode::NotCoordinator,
-        ErrorCode::CoordinatorNotAvailable,
-        ErrorCode::CoordinatorLoadInProgress,
-    ]
-    .contains(&error)
-}
-
-/// Whether delivering a request in `w` is answered with "the coordinator is moving".
-fn answered_moving(model: &GroupModel, w: &World, action: &Action) -> bool {
-    let Some(next) = model.next_state(w, action.clone()) else {
-        return false;
-    };
-    let sent = next.sent_since(w);
-    sent.iter()
-        .any(|e| matches!(&e.msg, Msg::Response(r) if moving(r.error())))
-}
-
-/// Records which process each member of `w` belongs to.
-fn note_members(w: &World, process: &[Option<usize>], belongs: &mut HashMap<MemberId, usize>) {
-    for (c, consumer) in w.consumers.iter().enumerate() {
-        if let (Some(m), Some(k)) = (consumer.member_id, process[c]) {
-            belongs.entry(m).or_insert(k);
-        }
-    }
 }

@@ -610,16 +610,11 @@ impl Run<'_> {
         sent: &str,
         mut ask: impl FnMut(&mut M) -> std::io::Result<(i16, T)>,
     ) -> Result<(i16, T), ProbeError> {
-        let moving = [
-            ErrorCode::NotCoordinator,
-            ErrorCode::CoordinatorNotAvailable,
-            ErrorCode::CoordinatorLoadInProgress,
-        ]
-        .map(|e| e.code());
         let deadline = Instant::now() + within;
         loop {
             let (e, answer) = ask(m).map_err(io)?;
-            if !moving.contains(&e) || Instant::now() >= deadline {
+            let moving = ErrorCode::from_code(e).is_some_and(ErrorCode::coordinator_moving);
+            if !moving || Instant::now() >= deadline {
                 return Ok((e, answer));
             }
             self.saw(

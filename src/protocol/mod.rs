@@ -61,6 +61,17 @@ impl ErrorCode {
         ErrorCode::FencedInstanceId,
     ];
 
+    /// Whether the code tells a client that the group's coordinator is moving: it finds the
+    /// coordinator again, or waits while it loads, and retries.
+    pub fn coordinator_moving(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::NotCoordinator
+                | ErrorCode::CoordinatorNotAvailable
+                | ErrorCode::CoordinatorLoadInProgress
+        )
+    }
+
     /// The code of that number, if it is one of these.
     pub fn from_code(code: i16) -> Option<ErrorCode> {
         ErrorCode::ALL.into_iter().find(|e| e.code() == code)

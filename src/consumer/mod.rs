@@ -258,6 +258,17 @@ impl Consumer {
         self.send(InFlight::Heartbeat, request)
     }
 
+    /// The application asks for the committed offsets of what it owns (the Java client's
+    /// `KafkaConsumer::committed`). Its answer moves no position: only a partition not yet
+    /// fetched takes its start from an OffsetFetch answer.
+    pub fn committed(&mut self) -> Option<Send> {
+        if !self.is_at_rest() || self.owned.is_empty() {
+            return None;
+        }
+        let partitions = self.owned;
+        self.send(InFlight::Fetch, Request::OffsetFetch { partitions })
+    }
+
     /// The application closes the consumer: commit, then LeaveGroup.
     pub fn close(&mut self, cfg: &CoreConfig) -> Option<Send> {
         if self.is_closed() {

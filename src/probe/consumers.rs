@@ -10,8 +10,7 @@ use super::mirror::{Act, Step};
 use super::scenario::{Class, Run};
 use super::ProbeError;
 use crate::consumer::Send;
-use crate::property::Property;
-use crate::protocol::{Assignor, Assignors, ErrorCode, InstanceId, Response};
+use crate::protocol::{Assignor, Assignors, InstanceId};
 use std::time::{Duration, Instant};
 
 /// Two cooperative-sticky members. A forms a generation alone, owns every partition, processes
@@ -77,50 +76,12 @@ pub(super) fn static_member_replaced(run: &mut Run) -> Result<(), ProbeError> {
     } else {
         run.drive(&mut old, commit)?;
     }
-    old_process_fenced(run, &old, &new, "");
     // Told otherwise, the old process learns it from its Heartbeat.
     if !old.consumer.is_closed() && !run.deviated() {
         let beat = run.act(&mut old, Act::Heartbeat);
         run.drive(&mut old, beat)?;
     }
     run.close(&mut new)
-}
-
-/// The old process of a replaced static member had its commit accepted (its last answer):
-/// that breaks `no_zombie_commit`, since the broker's own JoinGroup answer gave the instance
-/// to the new process. `when` tells more of the commit, if need be.
-fn old_process_fenced(run: &mut Run, old: &Driven, new: &Driven, when: &str) {
-    let accepted = matches!(
-        old.last,
-        Some(Response::OffsetCommit {
-            error: ErrorCode::None,
-            ..
-        })
-    );
-    if !accepted {
-        return;
-    }
-    let names = run.names.clone();
-    let id = |d: &Driven| {
-        names.rename(
-            &d.consumer
-                .member_id
-                .map_or(String::new(), |m| m.to_string()),
-        )
-    };
-    let same = if old.consumer.member_id == new.consumer.member_id {
-        " (the member id the old process holds: the broker cannot tell the two apart)"
-    } else {
-        ""
-    };
-    run.broke(
-        Property::NoZombieCommit,
-        format!(
-            "the broker accepted a commit from the old process of {} after its own JoinGroup answer gave the instance to the new one as {}{same}{when}",
-            crate::wire::core_client::instance_name(InstanceId(0)),
-            id(new),
-        ),
-    );
 }
 
 /// As `static_member_replaced` until the new process has its assignment; then the group's
@@ -151,8 +112,6 @@ pub(super) fn static_replacement_survives_coordinator_move(
     run.act(&mut old, Act::Process);
     let commit = run.act(&mut old, Act::Commit);
     run.send_after_move(&mut old, commit)?;
-    let when = "; the commit went to the coordinator that loaded the group after it moved";
-    old_process_fenced(run, &old, &new, when);
     let beat = run.act(&mut new, Act::Heartbeat);
     run.send_after_move(&mut new, beat)?;
     run.close(&mut new)
@@ -303,7 +262,7 @@ pub(super) fn leader_stalls_before_sync(run: &mut Run) -> Result<(), ProbeError>
 
 /// Member `k` starts as the core's consumer, forms a generation alone, processes and commits;
 /// `None` when the broker refused a step (the deviation is found).
-fn formed_and_committed(
+pub(super) fn formed_and_committed(
     run: &mut Run,
     name: &str,
     k: usize,

@@ -14,6 +14,7 @@
 //! thread of its own.
 
 use super::mirror::{Act, Step};
+use super::observed::Answered;
 use super::scenario::{Class, Follows, Run, LOADING_WITHIN};
 use super::ProbeError;
 use crate::consumer::{Consumer, Send};
@@ -341,13 +342,14 @@ impl Run<'_> {
             return self.exchange_after_move(d, send);
         }
         let core_request = self.mirror.outbox(d.k).cloned();
+        let sent_at = Instant::now();
         let answer = d.wire().call(&send.request).map_err(super::scenario::io)?;
         if answer.error() != ErrorCode::None {
             self.fire(timer);
         }
         let core = self.mirror.deliver(d.k);
         let judged = (core_request, core, self.mirror.taken.len());
-        Ok(self.answered(d, &send.request, judged, answer, ""))
+        Ok(self.answered(d, &send.request, judged, (answer, sent_at), ""))
     }
 
     /// The core fires `timer`, if one is armed: the broker's answers show it fired there.
@@ -380,6 +382,7 @@ impl Run<'_> {
         send: Send,
     ) -> Result<Option<Send>, ProbeError> {
         let core_request = self.mirror.outbox(d.k).cloned();
+        let sent_at = Instant::now();
         let sent = self.names.rename(&send.request.to_string());
         let name = d.name.clone();
         let (_, answer) = self.after_move(&name, d, LOADING_WITHIN, &sent, |d| {
@@ -388,7 +391,7 @@ impl Run<'_> {
         })?;
         let core = self.mirror.deliver(d.k);
         let judged = (core_request, core, self.mirror.taken.len());
-        Ok(self.answered(d, &send.request, judged, answer, ""))
+        Ok(self.answered(d, &send.request, judged, (answer, sent_at), ""))
     }
 
     /// Past a deviation the core has no answer to judge by: `d` goes on alone, every request
@@ -402,7 +405,16 @@ impl Run<'_> {
         let mut next = first;
         for _ in 0..8 {
             let Some(send) = next else { break };
+            let sent_at = Instant::now();
             let answer = d.wire().call(&send.request).map_err(super::scenario::io)?;
+            self.observe(&Answered {
+                k: d.k,
+                request: &send.request,
+                answer: &answer,
+                sent_at,
+                core: None,
+                live: false,
+            });
             let names = self.names.clone();
             self.saw(
                 &d.name,
@@ -420,15 +432,15 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// `d` takes the broker's `answer` to `request`, judged against the core's (`None`:
-    /// parked) to its twin's `core_request`, given at the core's step `step`. The request `d`
-    /// sends next.
+    /// `d` takes the broker's `answer` to `request` (sent at `sent_at`), judged against the
+    /// core's (`None`: parked) to its twin's `core_request`, given at the core's step `step`,
+    /// and by the safety properties. The request `d` sends next.
     fn answered(
         &mut self,
         d: &mut Driven,
         request: &Request,
         (core_request, core, step): (Option<Request>, Option<Response>, usize),
-        answer: Response,
+        (answer, sent_at): (Response, Instant),
         note: &str,
     ) -> Option<Send> {
         let names = self.names.clone();
@@ -467,6 +479,7 @@ impl Run<'_> {
             rule(request),
             step,
         );
+        let core_error = core.as_ref().map(Response::error);
         if let Some(core) = core.filter(|c| c.error().code() == code) {
             let broker_number = |m: MemberId| {
                 self.number_of(&names.name(m))
@@ -486,6 +499,14 @@ impl Run<'_> {
             }
         }
         self.one_number_per_generation(d.k, &answer);
+        self.observe(&Answered {
+            k: d.k,
+            request,
+            answer: &answer,
+            sent_at,
+            core: core_error,
+            live: self.heard_within_session(d, sent_at),
+        });
         let cfg = self.mirror.cfg;
         let mut next = d.consumer.on_response(&answer, &cfg);
         if next.is_none() && d.consumer.needs_coordinator() {
@@ -614,6 +635,13 @@ impl Run<'_> {
         self.holdings[d.k] = Some(now);
     }
 
+    /// Whether `d` was heard from within its session (and a tenth of it to spare) when a
+    /// request went out at `sent_at`.
+    fn heard_within_session(&self, d: &Driven, sent_at: Instant) -> bool {
+        let session = self.cfg.session_timeout;
+        sent_at.saturating_duration_since(d.heard_at) < session - session / 10
+    }
+
     /// Sends `send`, which can wait for other members, on a thread of its own.
     pub(super) fn send_waiting(&mut self, mut d: Driven, send: Send) -> Waiting {
         let mut wire = d.wire.take().expect("the member's connection is here");
@@ -659,6 +687,7 @@ impl Run<'_> {
                 return Ok(None);
             };
             let core_request = self.mirror.outbox(d.k).cloned();
+            let sent_at = Instant::now();
             let answer = d.wire().call(&send.request).map_err(super::scenario::io)?;
             if answer.error() != ErrorCode::None {
                 self.core_takes(w);
@@ -666,7 +695,7 @@ impl Run<'_> {
             let core = self.mirror.deliver(d.k);
             let rebalancing = answer.error() != ErrorCode::None;
             let judged = (core_request, core, self.mirror.taken.len());
-            let next = self.answered(d, &send.request, judged, answer, "");
+            let next = self.answered(d, &send.request, judged, (answer, sent_at), "");
             if rebalancing || next.is_some() || Instant::now() >= deadline {
                 return Ok(next);
             }
@@ -705,14 +734,23 @@ impl Run<'_> {
             generation,
             instance: c.instance,
         };
+        let sent_at = Instant::now();
         let answer = d.wire().call(&request).map_err(super::scenario::io)?;
         if answer.error() != ErrorCode::None {
             self.mirror.loaded();
             self.fire(timer);
         }
+        let core = self.mirror.keep_alive(d.k);
+        self.observe(&Answered {
+            k: d.k,
+            request: &request,
+            answer: &answer,
+            sent_at,
+            core,
+            live: self.heard_within_session(d, sent_at),
+        });
         // A Heartbeat restarts the member's session on the broker.
         (d.answered_at, d.heard_at) = (Instant::now(), Instant::now());
-        let core = self.mirror.keep_alive(d.k);
         let names = self.names.clone();
         self.saw(
             &d.name,
@@ -765,7 +803,8 @@ impl Run<'_> {
         };
         let note = " (sent on a thread: it waited for another member)";
         let judged = (w.core_request, core, step);
-        let next = self.answered(&mut d, &w.request, judged, answer, note);
+        let answered = (answer, w.sent_at);
+        let next = self.answered(&mut d, &w.request, judged, answered, note);
         Ok((d, next))
     }
 
@@ -779,6 +818,26 @@ impl Run<'_> {
         self.drive_alone(d, send).map(drop)
     }
 
+    /// `d` gives up on `send`, which it was about to send (its request timed out while still
+    /// in the network, where it may yet arrive: [`Run::late`]), and carries on as a client
+    /// does: the request it makes next.
+    pub(super) fn abandon(&mut self, d: &mut Driven, send: &Send) -> Option<Send> {
+        self.mirror.abandon(d.k);
+        let cfg = self.mirror.cfg;
+        let mut next = d.consumer.abandon_request(&cfg);
+        if next.is_none() && d.consumer.needs_coordinator() {
+            next = d.consumer.on_coordinator_found(BrokerId(0), &cfg);
+        }
+        let request = self.names.rename(&send.request.to_string());
+        let name = d.name.clone();
+        self.saw(
+            &name,
+            format!("(gives up on {request}: it stays in the network)"),
+            String::new(),
+        );
+        next
+    }
+
     /// The request member `k` gave up on arrives, on a connection of its own (the broker
     /// cannot tell it from any other late request); the answer, judged against the core's,
     /// is read by nobody.
@@ -789,8 +848,17 @@ impl Run<'_> {
         request: &Request,
     ) -> Result<(), ProbeError> {
         let mut wire = self.connect(&format!("{}-late", name.to_lowercase()))?;
+        let sent_at = Instant::now();
         let answer = wire.call(request).map_err(super::scenario::io)?;
         let core = self.mirror.deliver_late(k);
+        self.observe(&Answered {
+            k,
+            request,
+            answer: &answer,
+            sent_at,
+            core: core.as_ref().map(Response::error),
+            live: false,
+        });
         let names = self.names.clone();
         self.saw(
             name,

@@ -39,8 +39,7 @@ use super::mirror::{Act, Step};
 use super::scenario::{Follows, Run};
 use super::ProbeError;
 use crate::consumer::Send;
-use crate::property::Property;
-use crate::protocol::{Assignor, Assignors, ErrorCode, Generation, InstanceId, MemberId, Response};
+use crate::protocol::{Assignor, Assignors, ErrorCode, InstanceId, Response};
 use crate::runtime::live::Rng;
 use std::time::{Duration, Instant};
 
@@ -108,9 +107,6 @@ pub(super) struct Walk {
     next: usize,
     /// At most one silence per walk, to bound its time.
     silent: bool,
-    /// The generations the broker formed, with their members, as its answers to the leaders
-    /// listed them.
-    formed: Vec<(Generation, Vec<MemberId>)>,
     /// Members whose sessions run out on the broker: the silent one, and static members that
     /// closed (they send no LeaveGroup). Each with when the broker expires it, and its
     /// instance.
@@ -215,7 +211,6 @@ impl Walk {
             members: Vec::new(),
             next: 0,
             silent: false,
-            formed: Vec::new(),
             lapsing: Vec::new(),
         }
     }
@@ -299,9 +294,7 @@ impl Walk {
             Move::Work => {
                 run.act(&mut d, Act::Process);
                 let commit = run.act(&mut d, Act::Commit);
-                let next = run.drive(&mut d, commit)?;
-                self.judge_commit(run, &d);
-                next
+                run.drive(&mut d, commit)?
             }
             Move::Beat => {
                 let beat = run.act(&mut d, Act::Heartbeat);
@@ -373,17 +366,6 @@ impl Walk {
                             run.mirror.take(Step::RebalanceTimeout);
                         }
                         let (d, next) = run.collect(w)?;
-                        if let Some(Response::JoinGroup {
-                            error: ErrorCode::None,
-                            generation,
-                            members,
-                            ..
-                        }) = &d.last
-                        {
-                            if !members.is_empty() {
-                                self.formed.push((*generation, members.clone()));
-                            }
-                        }
                         Member::AtRest(d, next)
                     }
                     Member::AtRest(mut d, held) if self.held => {
@@ -537,35 +519,6 @@ impl Walk {
         Ok(())
     }
 
-    /// `d`'s commit, if the broker accepted it, must come from a member of the newest
-    /// generation the broker formed: one formed later without it had fenced it
-    /// (`no_zombie_commit`, on the broker's own answers).
-    fn judge_commit(&self, run: &mut Run, d: &Driven) {
-        let accepted = matches!(
-            d.last,
-            Some(Response::OffsetCommit {
-                error: ErrorCode::None,
-                ..
-            })
-        );
-        let (Some(id), Some(generation)) = (d.consumer.member_id, d.consumer.generation) else {
-            return;
-        };
-        let without = self
-            .formed
-            .iter()
-            .find(|(g, members)| *g > generation && !members.contains(&id));
-        if let Some((newer, _)) = without.filter(|_| accepted) {
-            let name = run.names.name(id);
-            run.broke(
-                Property::NoZombieCommit,
-                format!(
-                    "the broker accepted a commit of {name} in generation {generation} after it had formed generation {newer} without it"
-                ),
-            );
-        }
-    }
-
     /// No member can move: waits for an answer, the members at rest heartbeating meanwhile (a
     /// broker that answers none within twice the session and five seconds is stuck where the
     /// core is, or the walk ends).
@@ -713,11 +666,7 @@ impl Walk {
             self.members[i] = Member::Out(w);
             return Ok(Ok(()));
         }
-        let commit = matches!(send.request, crate::protocol::Request::OffsetCommit { .. });
         let next = run.exchange(&mut d, send)?;
-        if commit {
-            self.judge_commit(run, &d);
-        }
         // A static member's close sends no LeaveGroup: its session runs out on the broker.
         if d.consumer.is_closed() && d.consumer.instance.is_some() && next.is_none() {
             self.lapses(run, &d);
@@ -791,21 +740,7 @@ impl Walk {
         let Some(send) = held.take() else {
             return Err("the member has no request to give up on".into());
         };
-        run.mirror.abandon(d.k);
-        let cfg = run.mirror.cfg;
-        *held = d.consumer.abandon_request(&cfg);
-        if held.is_none() && d.consumer.needs_coordinator() {
-            *held = d
-                .consumer
-                .on_coordinator_found(crate::protocol::BrokerId(0), &cfg);
-        }
-        let request = run.names.rename(&send.request.to_string());
-        let name = d.name.clone();
-        run.saw(
-            &name,
-            format!("(gives up on {request}: it stays in the network)"),
-            String::new(),
-        );
+        *held = run.abandon(d, &send);
         self.late.push(Late::of(i, d, send));
         Ok(())
     }

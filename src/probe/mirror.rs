@@ -116,6 +116,8 @@ pub enum Act {
     /// Processes the next record of every partition it may.
     Process,
     Commit,
+    /// Asks for the committed offsets of what it owns.
+    Committed,
     Heartbeat,
     Close,
     /// Its SyncGroup, about to go out, does not: its assignor hangs, while its heartbeat
@@ -134,6 +136,7 @@ impl Act {
                 None
             }
             Act::Commit => consumer.commit(),
+            Act::Committed => consumer.committed(),
             Act::Heartbeat => consumer.heartbeat(),
             Act::Close => consumer.close(cfg),
             Act::Stall => {

@@ -20,8 +20,11 @@
 mod consumers;
 pub mod derived;
 mod driven;
+mod failover;
+mod fencing;
 pub mod group_walk;
 pub mod mirror;
+mod observed;
 mod rebalance;
 pub mod report;
 pub mod scenario;

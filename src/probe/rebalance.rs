@@ -1,69 +1,44 @@
 //! Scenarios with two members whose requests race: a JoinGroup waits for the other members,
 //! so it is sent on a thread of its own while the scenario goes on with the other member.
+//!
+//! The leave while the group completes a rebalance is still played by a scripted member
+//! ([`WireMember`]): the core's consumer, like the Java client, has its SyncGroup out by then,
+//! and a broker reads the LeaveGroup queued behind it only once that is answered.
 
+use super::consumers::formed_and_committed;
+use super::mirror::Act;
 use super::scenario::{JoinInBackground, Run};
 use super::ProbeError;
-use crate::property::Property;
-use crate::protocol::ErrorCode;
+use crate::protocol::{Assignor, Assignors, ErrorCode};
 use crate::wire::member::WireMember;
 
-/// A forms a generation alone and syncs; B joins, which starts a rebalance (B's JoinGroup
-/// waits for A); A learns of it from its Heartbeat and commits p0@1 while the group prepares
-/// the rebalance; A rejoins, which ends the join phase; B commits p0@2 before the new
-/// generation's assignment is given (CompletingRebalance); A assigns, both sync; p0 is fetched.
+/// Played by the core's consumers: A forms a generation alone, processes and commits; B
+/// joins, which begins a rebalance (B's JoinGroup waits for A); A processes more, learns of
+/// the rebalance from its Heartbeat, and commits what it processed while the group prepares
+/// the rebalance (Kafka accepts it: A is still a member of its generation); A revokes and
+/// rejoins, which ends the join phase; both sync and fetch their partitions' offsets. Judged:
+/// every answer against the core's, `single_owner` at every assignment, and the offsets
+/// served against those acknowledged.
 pub(super) fn commit_during_rebalance(run: &mut Run) -> Result<(), ProbeError> {
-    let Some((mut a, mut pending)) = b_joins_a_stable_group(run)? else {
+    let eager = Assignors::one(Assignor::RoundRobin);
+    let Some(mut a) = formed_and_committed(run, "A", 0, eager, None)? else {
         return Ok(());
     };
-    // A learns of the rebalance from its Heartbeat, as a client does.
-    let within = run.cfg.session_timeout / 2;
-    run.heartbeat_until_rebalance("A", 0, &mut a, &mut pending, within)?;
-    let acked = (run.commit("A", 0, &mut a, 1)? == 0).then_some(1);
-    let ja = run.join("A", 0, &mut a)?;
-    let (mut b, jb) = run.join_completed(pending, ("A", 0, &mut a))?;
-    if run.deviated() || ja.error != 0 || jb.error != 0 {
-        run.leave_unjudged("A", &mut a)?;
-        return run.leave_unjudged("B", &mut b);
-    }
-    // The new generation is formed and its assignment not yet given.
-    run.commit("B", 1, &mut b, 2)?;
-    // The leader syncs first: a follower's SyncGroup waits for the leader's assignment.
-    let a_leads = ja.leader == a.id;
-    let mut synced = true;
-    for a_turn in [a_leads, !a_leads] {
-        let e = match a_turn {
-            true => run.sync("A", 0, &mut a, &ja)?,
-            false => run.sync("B", 1, &mut b, &jb)?,
-        };
-        synced = e == 0;
-        if !synced {
-            break;
-        }
-    }
-    if synced && a.generation == b.generation {
-        let shared: Vec<i32> = a
-            .partitions
-            .iter()
-            .filter(|p| b.partitions.contains(p))
-            .copied()
-            .collect();
-        if !shared.is_empty() {
-            run.broke(
-                Property::SingleOwner,
-                format!(
-                    "partitions {shared:?} given to both {} and {} in generation {}",
-                    a.id, b.id, a.generation
-                ),
-            );
-        }
-    }
-    if run.deviated() {
-        run.leave_unjudged("A", &mut a)?;
-        return run.leave_unjudged("B", &mut b);
-    }
-    run.fetch_judged("A", 0, &mut a, acked, None)?;
-    run.leave("B", 1, &mut b)?;
-    run.leave("A", 0, &mut a)
+    let (mut b, first) = run.start("B", 1, eager, None)?;
+    let Some(join) = run.drive(&mut b, first)? else {
+        return run.close(&mut a);
+    };
+    let mut waiting = run.send_waiting(b, join);
+    run.act(&mut a, Act::Process);
+    let next = run.beat_until_rebalance(&mut a, &mut waiting, run.cfg.session_timeout / 2)?;
+    // The commit of onJoinPrepare, then the rejoin, which ends the join phase.
+    let rejoin = run.drive(&mut a, next)?;
+    let a_next = run.send_now(&mut a, rejoin)?;
+    let (mut b, b_next) = run.waited(waiting, &mut a)?;
+    run.drive_alone(&mut a, a_next)?;
+    run.drive_alone(&mut b, b_next)?;
+    run.close(&mut b)?;
+    run.close(&mut a)
 }
 
 /// A forms a generation alone and syncs; B gets its member id and sends its JoinGroup in the

@@ -8,7 +8,7 @@ use super::mirror::{Mirror, Taken};
 use super::{coordinator, Broker, ProbeConfig, ProbeError};
 use crate::model::ModelConfig;
 use crate::property::Property;
-use crate::protocol::ErrorCode;
+use crate::protocol::{Assignor, Assignors, ErrorCode};
 use crate::wire::core_client::WireNames;
 use crate::wire::member::{Joined, WireMember};
 use serde::{Deserialize, Serialize};
@@ -111,22 +111,22 @@ pub const SCENARIOS: [Scenario; 13] = [
     Scenario {
         name: "zombie-commit-after-expiry",
         about: "no_zombie_commit and no_lost_commit (the flaw commit-without-fencing, KAFKA-2596): a member commits, goes silent past its session timeout, a newer generation forms without it, then it commits in its old generation; the broker must fence it (UNKNOWN_MEMBER_ID) and keep serving the acknowledged offset",
-        run: zombie_commit_after_expiry,
+        run: super::fencing::zombie_commit_after_expiry,
     },
     Scenario {
         name: "stale-generation",
         about: "the generation check (no_zombie_commit's other half): a member forms a generation and commits, rejoins and forms the next one, then sends a Heartbeat, an OffsetCommit and a SyncGroup in the old generation; each must be fenced (ILLEGAL_GENERATION) and the acknowledged offset kept",
-        run: stale_generation,
+        run: super::fencing::stale_generation,
     },
     Scenario {
         name: "assignment-survives-coordinator-move",
         about: "durable_before_ack and generation_monotonic (the flaw sync-ack-before-persist, KAFKA-2017): a member forms a generation and gets its assignment, then the group's coordinator moves to another broker; the new coordinator must know the generation the old one acknowledged (the member's Heartbeat answered NONE, its commit accepted), and the member's rejoin must form a newer one. Needs --move-coordinator",
-        run: assignment_survives_coordinator_move,
+        run: super::failover::assignment_survives_coordinator_move,
     },
     Scenario {
         name: "offsets-survive-coordinator-move",
         about: "no_lost_commit across a failover (the flaws serve-before-load and commit-ack-before-durable): a member forms a generation and commits p0@1, which is acknowledged; the group's coordinator moves; at once the member fetches p0 from the new coordinator, which must serve p0@1 (while it loads the group, COORDINATOR_LOAD_IN_PROGRESS, never an offset it has not loaded). Needs --move-coordinator",
-        run: offsets_survive_coordinator_move,
+        run: super::failover::offsets_survive_coordinator_move,
     },
     Scenario {
         name: "commit-during-rebalance",
@@ -209,6 +209,8 @@ pub struct Run<'a> {
     /// The group's coordinator moved: the core's consumers' requests follow it as a
     /// client's do ([`Run::exchange_after_move`]).
     pub(super) moved: bool,
+    /// What the broker's answers have shown, for the safety properties.
+    pub(super) observed: super::observed::Observed,
 }
 
 impl Run<'_> {
@@ -589,6 +591,8 @@ impl Run<'_> {
         (mover.0)(&self.group)
             .map_err(|e| ProbeError::Unsupported(format!("moving the coordinator failed: {e}")))?;
         self.mirror.move_coordinator();
+        self.observed.moves += 1;
+        self.moved = true;
         self.saw(
             name,
             "(the group's coordinator moved)".into(),
@@ -671,43 +675,6 @@ impl Run<'_> {
         let waited = format!("{sent} (not judged: the new coordinator has loaded the group)");
         self.saw(name, waited, code_name(e));
         self.mirror.loaded();
-        Ok(())
-    }
-
-    /// OffsetCommit of p0@`offset` by member `k` after a move, retried while the new
-    /// coordinator loads ([`Run::after_move`]; its Heartbeat is answered NONE blindly while it
-    /// loads, so a Heartbeat does not tell): the first other answer, judged.
-    pub(super) fn commit_after_move(
-        &mut self,
-        name: &str,
-        k: usize,
-        m: &mut WireMember,
-        offset: u32,
-    ) -> Result<i16, ProbeError> {
-        let sent = format!("OffsetCommit(p0@{offset})");
-        let (e, ()) = self.after_move(name, m, LOADING_WITHIN, &sent, |m| {
-            Ok((m.commit(&[(0, i64::from(offset))])?, ()))
-        })?;
-        self.judge_commit(name, k, m, offset, e);
-        Ok(e)
-    }
-
-    /// OffsetFetch of p0 by member `k` until the group's coordinator is found again after a
-    /// move ([`Run::after_move`]); the first other answer is judged as
-    /// [`Run::fetch_judged`] judges it: a coordinator that has not loaded the group must not
-    /// serve its offsets.
-    pub(super) fn fetch_after_move(
-        &mut self,
-        name: &str,
-        k: usize,
-        m: &mut WireMember,
-        acked: Option<u32>,
-    ) -> Result<(), ProbeError> {
-        let (_, e) = self.after_move(name, m, LOADING_WITHIN, "OffsetFetch(p0)", |m| {
-            let e = m.committed(&[0])?;
-            Ok((*e.as_ref().err().unwrap_or(&0), e))
-        })?;
-        self.judge_fetch(name, k, e, acked, None);
         Ok(())
     }
 }
@@ -969,6 +936,7 @@ pub fn run_all(
             holdings: Vec::new(),
             generations: Vec::new(),
             moved: false,
+            observed: Default::default(),
         };
         match play {
             Play::Scenario(run_it) => run_it(&mut run)?,
@@ -1020,206 +988,12 @@ pub fn known(name: &str, catalogue: &[ModelConfig]) -> bool {
         || seeded("model-walk-")
 }
 
+/// A dynamic member joins an empty group: MEMBER_ID_REQUIRED with an id (KIP-394), then its
+/// join forms the group, the member leading it; it assigns, syncs, fetches its committed
+/// offsets and leaves. Every answer is judged against the core's.
 fn member_id_required(run: &mut Run) -> Result<(), ProbeError> {
-    let mut a = run.member("a")?;
-    let j = run.join("A", 0, &mut a)?;
-    if j.error != 0 {
-        return Ok(());
-    }
-    // Who leads is judged by the join against the core; the leader learns the members.
-    if j.leader == a.id && j.members != [a.id.clone()] {
-        run.found(
-            Class::Deviation,
-            "the leader's JoinGroup answer lists the generation's members",
-            format!("members {:?} for member {}", j.members, a.id),
-            Some(format!("members [{}]", a.id)),
-        );
-    }
-    let e = run.sync("A", 0, &mut a, &j)?;
-    let all: Vec<i32> = (0..run.broker.partitions).collect();
-    if e == 0 && a.partitions != all {
-        run.found(
-            Class::Deviation,
-            "SyncGroup gives each member the assignment its leader sent",
-            format!("got {:?}", a.partitions),
-            Some(format!("{all:?}")),
-        );
-    }
-    run.leave("A", 0, &mut a)
-}
-
-/// Member A forms a generation alone and commits p0@`offset`; `None` when the broker refused a
-/// step (the deviation is found already).
-fn formed_and_committed(run: &mut Run, offset: u32) -> Result<Option<WireMember>, ProbeError> {
-    let mut a = run.member("a")?;
-    let j = run.join("A", 0, &mut a)?;
-    let formed = j.error == 0 && run.sync("A", 0, &mut a, &j)? == 0;
-    Ok((formed && run.commit("A", 0, &mut a, offset)? == 0).then_some(a))
-}
-
-fn zombie_commit_after_expiry(run: &mut Run) -> Result<(), ProbeError> {
-    let acked = 1;
-    let Some(mut a) = formed_and_committed(run, acked)? else {
-        return Ok(());
-    };
-    let silent = run.fall_silent("A", 0);
-    let mut b = run.member("b")?;
-    let jb = run.join("B", 1, &mut b)?;
-    if jb.error != 0 {
-        return Ok(());
-    }
-    // The broker's own answer says whether it has fenced A: a newer generation without it.
-    let fenced = jb.generation > a.generation && !jb.members.contains(&a.id);
-    if !fenced {
-        run.found(
-            Class::Deviation,
-            "a member silent past its session timeout is removed from the group",
-            format!(
-                "generation {} lists {:?} after {} ms of silence from {}",
-                jb.generation,
-                jb.members,
-                silent.as_millis(),
-                a.id
-            ),
-            Some(format!("a newer generation without {}", a.id)),
-        );
-    }
-    if run.sync("B", 1, &mut b, &jb)? != 0 {
-        return Ok(());
-    }
-    let late = 7;
-    let accepted = run.commit("A", 0, &mut a, late)? == 0;
-    if accepted && fenced {
-        run.broke(Property::NoZombieCommit, format!(
-                "the broker accepted {}'s commit in generation {} after its own JoinGroup answer formed generation {} without it",
-                a.id, a.generation, jb.generation
-            ));
-    }
-    // Had the broker not fenced A, its late commit is simply the acknowledged one.
-    let acked = if accepted && !fenced { late } else { acked };
-    run.fetch_judged("B", 1, &mut b, Some(acked), fenced.then_some(late))?;
-    run.leave("B", 1, &mut b)
-}
-
-fn stale_generation(run: &mut Run) -> Result<(), ProbeError> {
-    let acked = 1;
-    let Some(mut a) = formed_and_committed(run, acked)? else {
-        return Ok(());
-    };
-    // A rejoins with its id: the next generation forms (A its only member).
-    let (old, old_core) = (a.generation, run.mirror.generation(0));
-    let j = run.join("A", 0, &mut a)?;
-    if j.error != 0 || run.sync("A", 0, &mut a, &j)? != 0 {
-        return Ok(());
-    }
-    if j.generation <= old {
-        // No newer generation (a deviation the join found): the old one is still the
-        // broker's, so there is nothing stale to send.
-        return run.leave("A", 0, &mut a);
-    }
-    let (new, new_core) = (a.generation, run.mirror.generation(0));
-    // Requests from the old generation, on the broker and on the core alike.
-    a.generation = old;
-    run.mirror.set_generation(0, old_core);
-    run.heartbeat("A", 0, &mut a)?;
-    let late = 5;
-    if run.commit("A", 0, &mut a, late)? == 0 {
-        run.broke(Property::NoZombieCommit, format!(
-                "the broker accepted a commit in generation {old} after its own answer formed generation {new}"
-            ));
-    }
-    let none: [String; 0] = [];
-    let core = run.mirror.sync(0, &[]);
-    let e = a.sync(&none, run.broker.partitions).map_err(io)?;
-    let sent = format!("SyncGroup(member={}, generation={old})", a.id);
-    run.saw("A", sent, code_name(e));
-    run.expect(e, core, "SyncGroup: fenced outside the member's generation");
-    a.generation = new;
-    run.mirror.set_generation(0, new_core);
-    run.fetch_judged("A", 0, &mut a, Some(acked), Some(late))?;
-    run.leave("A", 0, &mut a)
-}
-
-fn offsets_survive_coordinator_move(run: &mut Run) -> Result<(), ProbeError> {
-    if !run.can_move_coordinator() {
-        return Ok(());
-    }
-    let acked = 1;
-    let Some(mut a) = formed_and_committed(run, acked)? else {
-        return Ok(());
-    };
-    run.move_coordinator("A")?;
-    // At once, and within its session, A asks the new coordinator for what it committed.
-    run.fetch_after_move("A", 0, &mut a, Some(acked))?;
-    run.heartbeat_after_move("A", 0, &mut a, run.cfg.session_timeout / 2)?;
-    if run.deviated() {
-        return run.leave_unjudged("A", &mut a);
-    }
-    run.leave("A", 0, &mut a)
-}
-
-fn assignment_survives_coordinator_move(run: &mut Run) -> Result<(), ProbeError> {
-    if !run.can_move_coordinator() {
-        return Ok(());
-    }
-    let mut a = run.member("a")?;
-    let j = run.join("A", 0, &mut a)?;
-    if j.error != 0 || run.sync("A", 0, &mut a, &j)? != 0 {
-        return Ok(());
-    }
-    let acknowledged = a.generation;
-    let synced = Instant::now();
-    run.move_coordinator("A")?;
-    // Within its session, A asks the new coordinator about the generation it was given: its
-    // Heartbeat, which a coordinator still loading answers NONE blindly, then its commit.
-    let e = run.heartbeat_after_move("A", 0, &mut a, run.cfg.session_timeout / 2)?;
-    let fenced = [ErrorCode::UnknownMemberId, ErrorCode::IllegalGeneration].map(|e| e.code());
-    let acked = 1;
-    let e = match fenced.contains(&e) {
-        true => e,
-        false => run.commit_after_move("A", 0, &mut a, acked)?,
-    };
-    if !fenced.contains(&e) {
-        // Known: the acknowledged assignment survived. A fetches its commit, and rejoins.
-        if e == 0 {
-            run.fetch_judged("A", 0, &mut a, Some(acked), None)?;
-        }
-        run.join("A", 0, &mut a)?;
-        return run.leave("A", 0, &mut a);
-    }
-    if synced.elapsed() < run.cfg.session_timeout {
-        run.broke(Property::DurableBeforeAck, format!(
-                "the broker acknowledged {}'s assignment in generation {acknowledged}, and once its coordinator moved it answered {} to it within its session: the acknowledged generation was not durable",
-                a.id,
-                code_name(e)
-            ));
-    }
-    // A starts over as a new member, as a client does when fenced; the core has nothing to
-    // mirror past the deviation. The generation it joins must still be newer.
-    a.id.clear();
-    a.generation = -1;
-    let mut j = None;
-    // MEMBER_ID_REQUIRED once, then the join itself.
-    for _ in 0..2 {
-        let sent = format!("JoinGroup(member=\"{}\")", a.id);
-        let answer = a.join_once().map_err(io)?;
-        run.saw("A", sent, joined(&answer));
-        let again = answer.error == ErrorCode::MemberIdRequired.code();
-        j = Some(answer);
-        if !again {
-            break;
-        }
-    }
-    let j = j.expect("joined at least once");
-    // A fresh member: even the same generation number is another generation.
-    if j.error == 0 && j.generation <= acknowledged {
-        run.broke(
-            Property::GenerationMonotonic,
-            format!(
-                "generation {} formed after the broker had acknowledged generation {acknowledged}",
-                j.generation
-            ),
-        );
-    }
-    Ok(())
+    let eager = Assignors::one(Assignor::RoundRobin);
+    let (mut a, first) = run.start("A", 0, eager, None)?;
+    run.drive_alone(&mut a, first)?;
+    run.close(&mut a)
 }

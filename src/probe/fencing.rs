@@ -1,0 +1,70 @@
+//! Scenarios about fencing, played by the core's consumers ([`super::driven`]): a member
+//! whose session expired commits as if nothing happened (a zombie), and a member's commit
+//! from a generation it has left arrives late. The broker must refuse both; what it accepts
+//! is judged by `no_zombie_commit` on its own answers ([`super::observed`]).
+
+use super::consumers::formed_and_committed;
+use super::mirror::Act;
+use super::scenario::Run;
+use super::ProbeError;
+use crate::protocol::{Assignor, Assignors};
+
+/// A forms a generation alone, processes and commits, then falls silent past its session. B
+/// starts and forms a newer generation without it. Back from its pause, A processes and
+/// commits in its old generation, before its heartbeat thread could tell it anything: the
+/// broker must fence it (UNKNOWN_MEMBER_ID). B then asks for the committed offsets, which
+/// must be A's acknowledged ones.
+pub(super) fn zombie_commit_after_expiry(run: &mut Run) -> Result<(), ProbeError> {
+    let eager = Assignors::one(Assignor::RoundRobin);
+    let Some(mut a) = formed_and_committed(run, "A", 0, eager, None)? else {
+        return Ok(());
+    };
+    run.fall_silent("A", 0);
+    let (mut b, first) = run.start("B", 1, eager, None)?;
+    run.drive_alone(&mut b, first)?;
+    if run.deviated() || !b.consumer.is_stable() {
+        return Ok(());
+    }
+    run.act(&mut a, Act::Process);
+    let Some(commit) = run.act(&mut a, Act::Commit) else {
+        return Ok(());
+    };
+    // A's next request, its rejoin once fenced, is not sent: the zombie is done with.
+    run.exchange(&mut a, commit)?;
+    let fetch = run.act(&mut b, Act::Committed);
+    run.drive_alone(&mut b, fetch)?;
+    run.close(&mut b)
+}
+
+/// A forms a generation alone, processes and commits. It processes more and commits, and that
+/// commit times out while still in the network: A gives up on it and carries on. B joins;
+/// A, told of the rebalance by its Heartbeat, commits again, revokes and rejoins, and the
+/// next generation forms with both. Then the commit A gave up on arrives, from the
+/// generation A has left: the broker must fence it (ILLEGAL_GENERATION).
+pub(super) fn stale_generation(run: &mut Run) -> Result<(), ProbeError> {
+    let eager = Assignors::one(Assignor::RoundRobin);
+    let Some(mut a) = formed_and_committed(run, "A", 0, eager, None)? else {
+        return Ok(());
+    };
+    run.act(&mut a, Act::Process);
+    let Some(stale) = run.act(&mut a, Act::Commit) else {
+        return Ok(());
+    };
+    run.abandon(&mut a, &stale);
+    let (mut b, first) = run.start("B", 1, eager, None)?;
+    let Some(join) = run.drive(&mut b, first)? else {
+        return run.close(&mut a);
+    };
+    let mut waiting = run.send_waiting(b, join);
+    let next = run.beat_until_rebalance(&mut a, &mut waiting, run.cfg.session_timeout / 2)?;
+    let rejoin = run.drive(&mut a, next)?;
+    run.send_now(&mut a, rejoin)?;
+    let (mut b, next) = run.waited(waiting, &mut a)?;
+    run.drive_alone(&mut b, next)?;
+    if run.deviated() {
+        return Ok(());
+    }
+    run.late(a.k, &a.name.clone(), &stale.request)?;
+    run.close(&mut b)?;
+    run.close(&mut a)
+}

@@ -246,13 +246,10 @@ enum Command {
         /// The topic the members subscribe to (it must exist, or the broker create it).
         #[arg(long, default_value = "groupcheck-probe")]
         topic: String,
-        /// Run only this scenario (or walk-SEED, or group-walk-SEED).
+        /// Run only this scenario (or group-walk-SEED, or model-walk-SEED).
         #[arg(long)]
         scenario: Option<String>,
-        /// Random walks of one member played after the scenarios.
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=1000))]
-        walks: u32,
-        /// Random walks of a group of members played after those.
+        /// Random walks of a group of members played after the scenarios.
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=1000))]
         group_walks: u32,
         /// Random executions of the catalogue's passing models played after those.
@@ -500,7 +497,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             reports,
             name,
             move_coordinator,
-            walks,
             group_walks,
             model_walks,
             seed,
@@ -515,26 +511,21 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 let names = SCENARIOS.iter().map(|s| s.name.to_string());
                 let names: Vec<String> = names.chain(derived.into_iter().map(|m| m.name)).collect();
                 return bad_input(&format!(
-                    "unknown scenario `{s}` (scenarios: {}, or walk-SEED, group-walk-SEED, model-walk-SEED)",
+                    "unknown scenario `{s}` (scenarios: {}, or group-walk-SEED, model-walk-SEED)",
                     names.join(", ")
                 ));
             }
-            // A walk named alone is played whatever --walks or --group-walks says.
+            // A walk named alone is played whatever --group-walks or --model-walks says.
             let seed_of = |prefix: &str| {
                 let alone = scenario.as_deref().and_then(|s| s.strip_prefix(prefix));
                 alone.and_then(|s| s.parse::<u64>().ok())
             };
-            let walks_alone = (
-                seed_of("walk-"),
-                seed_of("group-walk-"),
-                seed_of("model-walk-"),
-            );
-            let (walks, group_walks, model_walks, seed) = match walks_alone {
-                (Some(s), _, _) => (1, 0, 0, s),
-                (_, Some(s), _) => (0, 1, 0, s),
-                (_, _, Some(s)) => (0, 0, 1, s),
-                _ => (walks, group_walks, model_walks, seed),
-            };
+            let (group_walks, model_walks, seed) =
+                match (seed_of("group-walk-"), seed_of("model-walk-")) {
+                    (Some(s), _) => (1, 0, s),
+                    (_, Some(s)) => (0, 1, s),
+                    _ => (group_walks, model_walks, seed),
+                };
             let run_id = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis());
@@ -544,7 +535,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 topic,
                 run_id: format!("{run_id:x}"),
                 move_coordinator: move_coordinator.map(groupcheck::probe::MoveCoordinator::shell),
-                walks,
                 group_walks,
                 model_walks,
                 seed,

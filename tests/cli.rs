@@ -538,7 +538,13 @@ fn probe_refuses_what_it_cannot_probe() {
             "unknown scenario",
         ),
         (
-            &["probe", "--bootstrap", &closed, "--scenario", "walk-x"],
+            &[
+                "probe",
+                "--bootstrap",
+                &closed,
+                "--scenario",
+                "model-walk-x",
+            ],
             "unknown scenario",
         ),
         (
@@ -552,8 +558,8 @@ fn probe_refuses_what_it_cannot_probe() {
             "unknown scenario",
         ),
         (
-            &["probe", "--bootstrap", &closed, "--walks", "many"],
-            "--walks",
+            &["probe", "--bootstrap", &closed, "--model-walks", "many"],
+            "--model-walks",
         ),
         (
             &["probe", "--bootstrap", &closed, "--group-walks", "many"],

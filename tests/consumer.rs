@@ -297,3 +297,45 @@ fn a_commit_answered_rebalance_in_progress_makes_a_stable_consumer_rejoin() {
     assert_eq!(c.phase, Phase::Revoking);
     assert_eq!(c.owned, Partitions::all(2), "revoked only by the rejoin");
 }
+
+// A consumer being closed goes on leaving whatever its final commit is answered: fenced
+// (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION), it gives its partitions up and sends its LeaveGroup
+// (the Java client's close: the commit fails, `maybeLeaveGroup` still runs), never rejoins.
+#[test]
+fn a_closing_consumer_whose_final_commit_is_fenced_still_leaves() {
+    for error in [ErrorCode::UnknownMemberId, ErrorCode::IllegalGeneration] {
+        let mut c = consumer_in(Phase::Stable);
+        let commit = c.close(&CFG).expect("the final commit");
+        assert!(matches!(commit.request, Request::OffsetCommit { .. }));
+        let fenced = Response::OffsetCommit {
+            error,
+            offsets: vec![(0, 3)],
+        };
+        let next = c.on_response(&fenced, &CFG).map(|s| s.request);
+        assert!(
+            matches!(next, Some(Request::LeaveGroup { .. })),
+            "{error:?}: {next:?}"
+        );
+        assert_eq!(c.owned, Partitions::EMPTY, "{error:?}");
+    }
+}
+
+// The application asks for its committed offsets (`KafkaConsumer::committed`): one
+// OffsetFetch of what it owns, only at rest, and its answer moves no position.
+#[test]
+fn committed_offsets_are_asked_at_rest_and_move_no_position() {
+    let mut c = consumer_in(Phase::Stable);
+    let send = c.committed().expect("an OffsetFetch at rest");
+    assert!(matches!(
+        send.request,
+        Request::OffsetFetch { partitions } if partitions == Partitions::all(2)
+    ));
+    assert!(c.committed().is_none(), "one request in flight");
+    let served = Response::OffsetFetch {
+        error: ErrorCode::None,
+        offsets: vec![(0, Some(1)), (1, None)],
+    };
+    c.on_response(&served, &CFG);
+    assert_eq!(c.positions[0], 3);
+    assert!(consumer_in(Phase::Revoking).committed().is_none());
+}

@@ -274,6 +274,8 @@ impl Consumer {
         if self.is_closed() {
             return None;
         }
+        // An application whose assignor failed (the SyncGroup never went out) closes too.
+        self.stalled = false;
         self.phase = Phase::Leaving;
         self.drive(cfg)
     }

@@ -284,7 +284,7 @@ pub(super) fn formed_and_committed(
 /// and commits; B (dynamic) gets its member id and sends its JoinGroup, which waits; A's
 /// Heartbeat tells it of the rebalance, and A commits what it had not. A, B's waiting join, and
 /// A's rejoin, unsent; `None` once an answer deviated.
-fn b_joins_a_stable_group(
+pub(super) fn b_joins_a_stable_group(
     run: &mut Run,
     assignors: Assignors,
     instance: Option<InstanceId>,

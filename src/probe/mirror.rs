@@ -2,16 +2,17 @@
 //! coordinator of the core as well, so the answer Kafka's coordinator gives there is the
 //! core's — written once, in the core, not restated by each scenario.
 //!
-//! The mirror keeps its own member ids and generations (the broker names its members its own
-//! way); a member's session expiring is a step the scenario takes explicitly, once it has
-//! waited past the session timeout on the broker.
+//! Each member of a scenario has a twin here: the same consumer of the core, with the member
+//! ids and generations the core gives it (the broker names its members its own way). A
+//! member's session expiring, or a timer firing, is a step the scenario takes explicitly,
+//! once the broker's answers show it happened there.
 
 use crate::consumer::{Consumer, Send};
 use crate::coordinator::CoreConfig;
 use crate::flaw::Flaws;
 use crate::protocol::{
-    Assignor, Assignors, BrokerId, ClientAddr, ConsumerId, ErrorCode, Generation, InstanceId,
-    MemberId, Offset, Partition, Partitions, Request, Response,
+    Assignor, Assignors, BrokerId, ClientAddr, ConsumerId, ErrorCode, InstanceId, MemberId,
+    Request, Response,
 };
 use crate::runtime::GroupService;
 use serde::{Deserialize, Serialize};
@@ -21,37 +22,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
-    Join {
-        member: usize,
-    },
-    /// As leader when `members` is not empty: the partitions round-robin over them.
-    Sync {
-        member: usize,
-        members: Vec<usize>,
-    },
-    Heartbeat {
-        member: usize,
-    },
-    Commit {
-        member: usize,
-        offsets: Vec<(Partition, Offset)>,
-    },
-    Fetch {
-        member: usize,
-        partition: Partition,
-    },
-    Leave {
-        member: usize,
-    },
     /// The member's session expires (the probe waited past it on the broker).
-    Expire {
-        member: usize,
-    },
-    /// The member sends its next requests in an older generation, the mirror's number for it.
-    SetGeneration {
-        member: usize,
-        generation: Generation,
-    },
+    Expire { member: usize },
     /// The group's coordinator moves to the other broker, which starts loading the group
     /// from the durable log.
     MoveCoordinator,
@@ -59,15 +31,8 @@ pub enum Step {
     /// (which a loading coordinator answers NONE blindly), and before a Heartbeat once the
     /// broker's answer to it shows its coordinator has loaded.
     Loaded,
-    /// The member forgets its id and generation, as a client does on UNKNOWN_MEMBER_ID or
-    /// once it left: it joins again as a new member.
-    Forget {
-        member: usize,
-    },
     /// The member takes the answer the core had parked for it, if it has come.
-    Receive {
-        member: usize,
-    },
+    Receive { member: usize },
     /// The member starts as the core's consumer ([`crate::consumer`]) with these assignors
     /// and, for a static member, this instance id; its first request waits to be delivered.
     Start {
@@ -77,19 +42,12 @@ pub enum Step {
         instance: Option<InstanceId>,
     },
     /// The consumer's application or heartbeat thread acts.
-    Act {
-        member: usize,
-        act: Act,
-    },
+    Act { member: usize, act: Act },
     /// The consumer's next request goes out, and its answer, unless parked, is taken in.
-    Deliver {
-        member: usize,
-    },
+    Deliver { member: usize },
     /// The consumer's heartbeat thread keeps its session alive while its next request waits
     /// to go out: a Heartbeat in its generation, whose answer it does not act on.
-    KeepAlive {
-        member: usize,
-    },
+    KeepAlive { member: usize },
     /// The pending-sync timer fires: members of the generation that have not sent their
     /// SyncGroup within the rebalance timeout are removed (KAFKA-12890's fix); the probe
     /// takes it where the broker's answers show it fired.
@@ -99,14 +57,10 @@ pub enum Step {
     RebalanceTimeout,
     /// The consumer gives up on the request it was about to send, which stays in the
     /// network: it closes its connection and carries on (its request timed out).
-    Abandon {
-        member: usize,
-    },
+    Abandon { member: usize },
     /// The request the consumer gave up on arrives, on its old connection; nobody reads the
     /// answer.
-    DeliverLate {
-        member: usize,
-    },
+    DeliverLate { member: usize },
 }
 
 /// What a consumer's application or heartbeat thread does.
@@ -159,11 +113,10 @@ pub struct Taken {
 /// A probe member as the core knows it.
 struct Mirrored {
     addr: ClientAddr,
+    /// The member id the core last gave it: a consumer that closed or crashed forgets its
+    /// own, while the group keeps the member until its session expires.
     id: Option<MemberId>,
-    generation: Generation,
-    /// Its last JoinGroup answer named it the generation's leader.
-    leads: bool,
-    /// When it is the core's consumer: the consumer, and the request it is about to send.
+    /// The core's consumer (once started), and the request it is about to send.
     driven: Option<(Consumer, Option<Send>)>,
     /// A request it gave up on, still in the network, with the connection it left on.
     late: Option<(ClientAddr, Send)>,
@@ -171,7 +124,6 @@ struct Mirrored {
 
 pub struct Mirror {
     service: GroupService,
-    partitions: u8,
     /// Every step taken, with the core's answer.
     pub taken: Vec<Taken>,
     /// The broker coordinating the group (two brokers, for the coordinator to move).
@@ -194,7 +146,6 @@ impl Mirror {
         };
         Mirror {
             service: GroupService::new(cfg, 2, false),
-            partitions,
             taken: Vec::new(),
             coordinator: BrokerId(0),
             members: Vec::new(),
@@ -214,8 +165,6 @@ impl Mirror {
             self.members.push(Mirrored {
                 addr,
                 id: None,
-                generation: Generation(0),
-                leads: false,
                 driven: None,
                 late: None,
             });
@@ -236,29 +185,14 @@ impl Mirror {
     pub fn take(&mut self, step: Step) -> Option<ErrorCode> {
         let waits_for_load = !matches!(
             step,
-            Step::Heartbeat { .. }
-                | Step::KeepAlive { .. }
-                | Step::MoveCoordinator
-                | Step::Loaded
-                | Step::SetGeneration { .. }
-                | Step::Forget { .. }
+            Step::KeepAlive { .. } | Step::MoveCoordinator | Step::Loaded
         );
         if waits_for_load {
             self.loaded();
         }
         let answer = match &step {
-            Step::Join { member } => self.join_step(*member),
-            Step::Sync { member, members } => self.sync_step(*member, members),
-            Step::Heartbeat { member } => self.heartbeat_step(*member),
-            Step::Commit { member, offsets } => self.commit_step(*member, offsets),
-            Step::Fetch { member, partition } => self.fetch_step(*member, *partition),
-            Step::Leave { member } => self.leave_step(*member),
             Step::Expire { member } => {
                 self.expire_step(*member);
-                None
-            }
-            Step::SetGeneration { member, generation } => {
-                self.member(*member).generation = *generation;
                 None
             }
             Step::MoveCoordinator => {
@@ -271,11 +205,6 @@ impl Mirror {
                 None
             }
             Step::Receive { member } => self.receive_step(*member),
-            Step::Forget { member } => {
-                let me = self.member(*member);
-                (me.id, me.generation) = (None, Generation(0));
-                None
-            }
             Step::Start {
                 member,
                 assignors,
@@ -321,43 +250,6 @@ impl Mirror {
         answer
     }
 
-    /// JoinGroup with the member id the core gave `m` (none at first).
-    pub fn join(&mut self, m: usize) -> Option<ErrorCode> {
-        self.take(Step::Join { member: m })
-    }
-
-    fn join_step(&mut self, m: usize) -> Option<ErrorCode> {
-        let member_id = self.member(m).id;
-        let request = Request::JoinGroup {
-            member_id,
-            protocols: Assignors::one(Assignor::RoundRobin),
-            claim: None,
-            instance: None,
-        };
-        let answer = self.ask(m, request)?;
-        Some(self.absorb(m, answer))
-    }
-
-    /// `m` takes in an answer: a JoinGroup's gives it its id, generation and whether it leads.
-    fn absorb(&mut self, m: usize, answer: Response) -> ErrorCode {
-        if let Response::JoinGroup {
-            error,
-            generation,
-            member_id: Some(id),
-            leader,
-            ..
-        } = answer
-        {
-            let me = self.member(m);
-            me.id = Some(id);
-            if error == ErrorCode::None {
-                me.generation = generation;
-                me.leads = leader == Some(id);
-            }
-        }
-        answer.error()
-    }
-
     /// The answer the core had parked for `m` (a JoinGroup waiting for the other members, a
     /// SyncGroup waiting for the leader), if it has come.
     pub fn receive(&mut self, m: usize) -> Option<ErrorCode> {
@@ -367,10 +259,7 @@ impl Mirror {
     fn receive_step(&mut self, m: usize) -> Option<ErrorCode> {
         let addr = self.member(m).addr;
         let answer = self.service.try_receive(addr)?;
-        if self.member(m).driven.is_some() {
-            return Some(self.consume(m, answer));
-        }
-        Some(self.absorb(m, answer))
+        Some(self.consume(m, answer))
     }
 
     fn start_step(&mut self, m: usize, assignors: Assignors, instance: Option<InstanceId>) {
@@ -492,7 +381,6 @@ impl Mirror {
                 *outbox = consumer.on_coordinator_found(coordinator, &cfg);
             }
             me.id = consumer.member_id;
-            me.generation = consumer.generation.unwrap_or_default();
         }
         self.answer = Some(answer);
         error
@@ -506,117 +394,6 @@ impl Mirror {
     /// Consumer `m` as the core drives it.
     pub fn consumer(&self, m: usize) -> Option<&Consumer> {
         Some(&self.members.get(m)?.driven.as_ref()?.0)
-    }
-
-    /// SyncGroup of `m` in its generation; as leader (`members` not empty) it gives the
-    /// partitions round-robin over the members `members` names.
-    pub fn sync(&mut self, m: usize, members: &[usize]) -> Option<ErrorCode> {
-        self.take(Step::Sync {
-            member: m,
-            members: members.to_vec(),
-        })
-    }
-
-    fn sync_step(&mut self, m: usize, members: &[usize]) -> Option<ErrorCode> {
-        let partitions = self.partitions;
-        let n = members.len().max(1);
-        let assignments = members
-            .iter()
-            .enumerate()
-            .filter_map(|(i, other)| {
-                let id = self.member(*other).id?;
-                let mine = (0..partitions).filter(|p| usize::from(*p) % n == i);
-                Some((id, mine.collect::<Partitions>()))
-            })
-            .collect();
-        let me = self.member(m);
-        let request = Request::SyncGroup {
-            member_id: me.id?,
-            generation: me.generation,
-            assignments,
-            instance: None,
-        };
-        self.ask(m, request).map(|r| r.error())
-    }
-
-    /// The generation `m` believes it is in.
-    pub fn generation(&mut self, m: usize) -> Generation {
-        self.member(m).generation
-    }
-
-    /// Whether the core's last JoinGroup answer to `m` named it the leader.
-    pub fn leads(&mut self, m: usize) -> bool {
-        self.member(m).leads
-    }
-
-    /// Makes `m` believe it is in `generation` (to send a request from an older one).
-    pub fn set_generation(&mut self, m: usize, generation: Generation) {
-        self.take(Step::SetGeneration {
-            member: m,
-            generation,
-        });
-    }
-
-    /// Heartbeat of `m` in its generation.
-    pub fn heartbeat(&mut self, m: usize) -> Option<ErrorCode> {
-        self.take(Step::Heartbeat { member: m })
-    }
-
-    fn heartbeat_step(&mut self, m: usize) -> Option<ErrorCode> {
-        let me = self.member(m);
-        let request = Request::Heartbeat {
-            member_id: me.id?,
-            generation: me.generation,
-            instance: None,
-        };
-        self.ask(m, request).map(|r| r.error())
-    }
-
-    /// OffsetCommit of `m` in its generation.
-    pub fn commit(&mut self, m: usize, offsets: &[(Partition, Offset)]) -> Option<ErrorCode> {
-        self.take(Step::Commit {
-            member: m,
-            offsets: offsets.to_vec(),
-        })
-    }
-
-    fn commit_step(&mut self, m: usize, offsets: &[(Partition, Offset)]) -> Option<ErrorCode> {
-        let me = self.member(m);
-        let request = Request::OffsetCommit {
-            member_id: me.id?,
-            generation: me.generation,
-            offsets: offsets.to_vec(),
-            instance: None,
-        };
-        self.ask(m, request).map(|r| r.error())
-    }
-
-    /// OffsetFetch of `partition` by `m`: the error code the core answers.
-    pub fn fetch(&mut self, m: usize, partition: Partition) -> Option<ErrorCode> {
-        self.take(Step::Fetch {
-            member: m,
-            partition,
-        })
-    }
-
-    fn fetch_step(&mut self, m: usize, partition: Partition) -> Option<ErrorCode> {
-        let request = Request::OffsetFetch {
-            partitions: [partition].into_iter().collect(),
-        };
-        self.ask(m, request).map(|r| r.error())
-    }
-
-    /// LeaveGroup of `m`.
-    pub fn leave(&mut self, m: usize) -> Option<ErrorCode> {
-        self.take(Step::Leave { member: m })
-    }
-
-    fn leave_step(&mut self, m: usize) -> Option<ErrorCode> {
-        let request = Request::LeaveGroup {
-            member_id: self.member(m).id?,
-            instance: None,
-        };
-        self.ask(m, request).map(|r| r.error())
     }
 
     /// The group's coordinator moves to the other broker, which loads the group from the
@@ -649,11 +426,6 @@ impl Mirror {
         if self.loading {
             self.take(Step::Loaded);
         }
-    }
-
-    /// `m` forgets its member id and generation.
-    pub fn forget(&mut self, m: usize) {
-        self.take(Step::Forget { member: m });
     }
 
     /// The session of `m` expires.

@@ -28,7 +28,6 @@ mod observed;
 mod rebalance;
 pub mod report;
 pub mod scenario;
-pub mod walk;
 
 use crate::wire::client::WireClient;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -54,9 +53,8 @@ pub struct ProbeConfig {
     /// How to move a group's coordinator to another broker, for the scenarios about failover
     /// (skipped without it: from outside, only the operator can move a coordinator).
     pub move_coordinator: Option<MoveCoordinator>,
-    /// Random walks played after the scenarios, with seeds `seed`, `seed + 1`, ...
-    pub walks: u32,
-    /// Random walks of a group of members played after those, with the same seeds.
+    /// Random walks of a group of members played after the scenarios, with seeds `seed`,
+    /// `seed + 1`, ...
     pub group_walks: u32,
     /// Random executions of the catalogue's passing models played after those, with the same
     /// seeds.

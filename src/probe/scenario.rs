@@ -10,7 +10,6 @@ use crate::model::ModelConfig;
 use crate::property::Property;
 use crate::protocol::{Assignor, Assignors, ErrorCode};
 use crate::wire::core_client::WireNames;
-use crate::wire::member::{Joined, WireMember};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
@@ -105,37 +104,37 @@ pub struct Scenario {
 pub const SCENARIOS: [Scenario; 13] = [
     Scenario {
         name: "member-id-required",
-        about: "KIP-394: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, its only member leading, and SyncGroup gives the member what its leader assigned",
+        about: "KIP-394, played by the core's consumer: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, the member leading it; it assigns, syncs, fetches its offsets and leaves, every answer judged against the core's",
         run: member_id_required,
     },
     Scenario {
         name: "zombie-commit-after-expiry",
-        about: "no_zombie_commit and no_lost_commit (the flaw commit-without-fencing, KAFKA-2596): a member commits, goes silent past its session timeout, a newer generation forms without it, then it commits in its old generation; the broker must fence it (UNKNOWN_MEMBER_ID) and keep serving the acknowledged offset",
+        about: "no_zombie_commit (the flaw commit-without-fencing, KAFKA-2596), played by the core's consumers: A commits, falls silent past its session timeout, B forms a newer generation without it, then A, back from its pause, commits in its old generation; the broker must fence it (UNKNOWN_MEMBER_ID), and B must be served A's acknowledged offsets",
         run: super::fencing::zombie_commit_after_expiry,
     },
     Scenario {
         name: "stale-generation",
-        about: "the generation check (no_zombie_commit's other half): a member forms a generation and commits, rejoins and forms the next one, then sends a Heartbeat, an OffsetCommit and a SyncGroup in the old generation; each must be fenced (ILLEGAL_GENERATION) and the acknowledged offset kept",
+        about: "the generation check (no_zombie_commit's other half), played by the core's consumers: A gives up on a commit still in the network; B joins and the next generation forms with both; then A's commit from the old generation arrives late and must be fenced (ILLEGAL_GENERATION)",
         run: super::fencing::stale_generation,
     },
     Scenario {
         name: "assignment-survives-coordinator-move",
-        about: "durable_before_ack and generation_monotonic (the flaw sync-ack-before-persist, KAFKA-2017): a member forms a generation and gets its assignment, then the group's coordinator moves to another broker; the new coordinator must know the generation the old one acknowledged (the member's Heartbeat answered NONE, its commit accepted), and the member's rejoin must form a newer one. Needs --move-coordinator",
+        about: "durable_before_ack and generation_monotonic (the flaw sync-ack-before-persist, KAFKA-2017), played by the core's consumer: A forms a generation and gets its assignment, then the group's coordinator moves to another broker; the new coordinator must know the generation the old one acknowledged (A's Heartbeat answered NONE, its commit accepted), and a rejoin must form a newer one. Needs --move-coordinator",
         run: super::failover::assignment_survives_coordinator_move,
     },
     Scenario {
         name: "offsets-survive-coordinator-move",
-        about: "no_lost_commit across a failover (the flaws serve-before-load and commit-ack-before-durable): a member forms a generation and commits p0@1, which is acknowledged; the group's coordinator moves; at once the member fetches p0 from the new coordinator, which must serve p0@1 (while it loads the group, COORDINATOR_LOAD_IN_PROGRESS, never an offset it has not loaded). Needs --move-coordinator",
+        about: "no_lost_commit across a failover (the flaws serve-before-load and commit-ack-before-durable), played by the core's consumer: A forms a generation and commits, which is acknowledged; the group's coordinator moves; at once A asks the new coordinator for its committed offsets, which must be those acknowledged (while it loads the group, COORDINATOR_LOAD_IN_PROGRESS, never an offset it has not loaded). Needs --move-coordinator",
         run: super::failover::offsets_survive_coordinator_move,
     },
     Scenario {
         name: "commit-during-rebalance",
-        about: "commits while a rebalance runs, and single_owner: A forms a generation; B's JoinGroup starts a rebalance and waits for A; A, told by its Heartbeat (REBALANCE_IN_PROGRESS), commits p0@1 in its generation while the group prepares the rebalance (Kafka accepts it: A still owns its partitions until it rejoins); A rejoins and the next generation forms; B commits before the assignment is given (Kafka: REBALANCE_IN_PROGRESS); both sync, and no partition is given to both; p0 served as the acknowledged offset",
+        about: "commits while a rebalance runs, and single_owner, played by the core's consumers: A forms a generation; B's JoinGroup begins a rebalance and waits for A; A, told by its Heartbeat (REBALANCE_IN_PROGRESS), commits what it processed while the group prepares the rebalance (Kafka accepts it: A is still a member of its generation), revokes and rejoins; both sync disjoint partitions and are served the acknowledged offsets",
         run: super::rebalance::commit_during_rebalance,
     },
     Scenario {
         name: "leave-during-completing-rebalance",
-        about: "a leave while the group waits for its leader's assignment: B joins A's group and the next generation forms with both; B leaves before any SyncGroup; the leave begins another rebalance, so A's SyncGroup of the abandoned generation is refused (REBALANCE_IN_PROGRESS), and A's rejoin forms the next generation with A alone, which A leads and syncs",
+        about: "a leave while the group waits for its leader's assignment, played by the core's consumers: B joins A's group and the next generation forms with both, A leading; A's assignor fails and A closes, its LeaveGroup arriving while B's SyncGroup waits for the assignment; the leave begins another rebalance, so B's SyncGroup is refused (REBALANCE_IN_PROGRESS), and B's rejoin forms the next generation alone",
         run: super::rebalance::leave_during_completing_rebalance,
     },
     Scenario {
@@ -174,17 +173,6 @@ pub(super) fn code_name(code: i16) -> String {
     ErrorCode::from_code(code).map_or_else(|| format!("error {code}"), |e| e.name().to_string())
 }
 
-fn joined(j: &Joined) -> String {
-    format!(
-        "{} generation={} member={} leader={} members=[{}]",
-        code_name(j.error),
-        j.generation,
-        j.member_id,
-        j.leader,
-        j.members.join(",")
-    )
-}
-
 /// A scenario being run: the members' exchanges and the findings so far.
 pub struct Run<'a> {
     pub(super) cfg: &'a ProbeConfig,
@@ -214,17 +202,6 @@ pub struct Run<'a> {
 }
 
 impl Run<'_> {
-    pub(super) fn member(&self, name: &str) -> Result<WireMember, ProbeError> {
-        WireMember::connect(
-            &self.coordinator,
-            &format!("groupcheck-probe-{name}"),
-            &self.group,
-            &self.cfg.topic,
-            self.cfg.session_timeout,
-        )
-        .map_err(|e| ProbeError::Unreachable(format!("{}: {e}", self.coordinator)))
-    }
-
     pub(super) fn saw(&mut self, member: &str, request: String, answer: String) {
         self.exchanges.push(Exchange {
             member: member.into(),
@@ -295,245 +272,11 @@ impl Run<'_> {
         self.ids.iter().find(|(i, _)| i == id).map(|(_, n)| *n)
     }
 
-    /// The core's answer to member `k`'s Heartbeat, which the broker answered `got`. A
-    /// coordinator that has just taken the group over answers Heartbeats NONE blindly while it
-    /// loads the group: the core has loaded the group by then unless the broker's answer is
-    /// NONE.
-    pub(super) fn core_heartbeat(&mut self, k: usize, got: i16) -> Option<ErrorCode> {
-        if got != ErrorCode::None.code() {
-            self.mirror.loaded();
-        }
-        self.mirror.heartbeat(k)
-    }
-
     /// Notes the broker's id for member `k`.
     pub(super) fn name_member(&mut self, id: &str, k: usize) {
         if !id.is_empty() && !self.ids.iter().any(|(i, _)| i == id) {
             self.ids.push((id.to_string(), k));
         }
-    }
-
-    /// JoinGroup of member `k` until MEMBER_ID_REQUIRED is passed, each answer judged.
-    pub(super) fn join(
-        &mut self,
-        name: &str,
-        k: usize,
-        m: &mut WireMember,
-    ) -> Result<Joined, ProbeError> {
-        let rule = "JoinGroup: MEMBER_ID_REQUIRED with an id to a member with none (KIP-394), then the member joins";
-        let before = (m.generation, self.mirror.generation(k));
-        loop {
-            let sent = format!("JoinGroup(member=\"{}\")", m.id);
-            let j = m.join_once().map_err(io)?;
-            let core = self.mirror.join(k);
-            self.name_member(&j.member_id, k);
-            self.saw(name, sent, joined(&j));
-            self.expect(j.error, core, rule);
-            if j.error == ErrorCode::MemberIdRequired.code() {
-                if j.member_id.is_empty() {
-                    self.found(
-                        Class::Deviation,
-                        "MEMBER_ID_REQUIRED comes with the id to join with",
-                        "no member id".into(),
-                        Some("a member id".into()),
-                    );
-                    return Ok(j);
-                }
-                if core != Some(ErrorCode::MemberIdRequired) {
-                    // Asked again for an id it gave (`expect` found it): a broker that keeps
-                    // asking would hold the probe forever.
-                    return Ok(j);
-                }
-            } else {
-                if core == Some(ErrorCode::MemberIdRequired) {
-                    // The broker skipped the round trip: the core takes its second step.
-                    self.mirror.join(k);
-                }
-                // The core and the broker agree on who leads.
-                let leads = j.leader == m.id;
-                if j.error == 0 && core == Some(ErrorCode::None) && leads != self.mirror.leads(k) {
-                    self.found(
-                        Class::Deviation,
-                        "JoinGroup: the leader is a member of the generation (the first to join an empty group leads it, and another leads once the leader left)",
-                        format!("leader {}", j.leader),
-                        Some(if leads {
-                            "another member as leader".into()
-                        } else {
-                            format!("{} as leader", m.id)
-                        }),
-                    );
-                }
-                // A member already in a generation rejoined: a new generation forms where the
-                // core forms one (a leader's rejoin starts a rebalance), and only there.
-                let renewed = self.mirror.generation(k) != before.1;
-                if j.error == 0 && before.0 >= 0 && renewed != (j.generation != before.0) {
-                    let (detail, kafka) = if renewed {
-                        (
-                            format!("generation {} again", j.generation),
-                            "the next generation",
-                        )
-                    } else {
-                        (
-                            format!("generation {} after {}", j.generation, before.0),
-                            "the same generation",
-                        )
-                    };
-                    self.found(
-                        Class::Deviation,
-                        "JoinGroup: a new generation forms where the core forms one (a leader rejoining its stable group starts a rebalance)",
-                        detail,
-                        Some(kafka.into()),
-                    );
-                }
-                return Ok(j);
-            }
-        }
-    }
-
-    /// SyncGroup of member `k`; as leader, it assigns round-robin over the members the broker
-    /// listed, and the core's leader over the same members.
-    pub(super) fn sync(
-        &mut self,
-        name: &str,
-        k: usize,
-        m: &mut WireMember,
-        j: &Joined,
-    ) -> Result<i16, ProbeError> {
-        let leads = j.leader == m.id;
-        let members: &[String] = if leads { &j.members } else { &[] };
-        // The members the broker lists, as the core numbers them (unknown ones left out).
-        let numbered: Vec<usize> = members
-            .iter()
-            .filter_map(|id| self.ids.iter().find(|(i, _)| i == id).map(|(_, n)| *n))
-            .collect();
-        let core = self.mirror.sync(k, &numbered);
-        let e = m.sync(members, self.broker.partitions).map_err(io)?;
-        let sent = format!(
-            "SyncGroup(member={}, generation={}{})",
-            m.id,
-            m.generation,
-            if leads { ", as leader" } else { "" }
-        );
-        let answer = format!("{} partitions={:?}", code_name(e), m.partitions);
-        self.saw(name, sent, answer);
-        self.expect(
-            e,
-            core,
-            "SyncGroup: a member of the generation gets its assignment",
-        );
-        Ok(e)
-    }
-
-    pub(super) fn commit(
-        &mut self,
-        name: &str,
-        k: usize,
-        m: &mut WireMember,
-        offset: u32,
-    ) -> Result<i16, ProbeError> {
-        let e = m.commit(&[(0, i64::from(offset))]).map_err(io)?;
-        self.judge_commit(name, k, m, offset, e);
-        Ok(e)
-    }
-
-    /// Judges the broker's answer `e` to member `k`'s OffsetCommit of p0@`offset`.
-    fn judge_commit(&mut self, name: &str, k: usize, m: &WireMember, offset: u32, e: i16) {
-        let core = self.mirror.commit(k, &[(0, offset)]);
-        let sent = format!(
-            "OffsetCommit(member={}, generation={}, p0@{offset})",
-            m.id, m.generation
-        );
-        self.saw(name, sent, code_name(e));
-        let rule = "OffsetCommit: accepted from a member in its generation, fenced otherwise";
-        self.expect(e, core, rule);
-    }
-
-    pub(super) fn heartbeat(
-        &mut self,
-        name: &str,
-        k: usize,
-        m: &mut WireMember,
-    ) -> Result<i16, ProbeError> {
-        let e = m.heartbeat().map_err(io)?;
-        let rule = "Heartbeat: answered NONE only to a member in its generation of a stable group";
-        self.judge_heartbeat(name, k, m, e, rule);
-        Ok(e)
-    }
-
-    /// Judges the broker's answer `e` to member `k`'s Heartbeat by `rule`.
-    fn judge_heartbeat(&mut self, name: &str, k: usize, m: &WireMember, e: i16, rule: &str) {
-        let core = self.core_heartbeat(k, e);
-        let sent = format!("Heartbeat(member={}, generation={})", m.id, m.generation);
-        self.saw(name, sent, code_name(e));
-        self.expect(e, core, rule);
-    }
-
-    /// OffsetFetch of p0 by member `m`, judged: the offset served must be `acked` (none: no
-    /// committed offset, Kafka's -1); serving `zombie`, a commit the broker's own answers had
-    /// fenced, breaks `no_zombie_commit`.
-    pub(super) fn fetch_judged(
-        &mut self,
-        name: &str,
-        k: usize,
-        m: &mut WireMember,
-        acked: Option<u32>,
-        zombie: Option<u32>,
-    ) -> Result<(), ProbeError> {
-        let e = m.committed(&[0]).map_err(io)?;
-        self.judge_fetch(name, k, e, acked, zombie);
-        Ok(())
-    }
-
-    /// Judges the broker's answer `e` to member `k`'s OffsetFetch of p0 (see
-    /// [`Run::fetch_judged`]).
-    fn judge_fetch(
-        &mut self,
-        name: &str,
-        k: usize,
-        e: Result<Vec<i64>, i16>,
-        acked: Option<u32>,
-        zombie: Option<u32>,
-    ) {
-        let core = self.mirror.fetch(k, 0);
-        let answer = match &e {
-            Ok(o) => format!("NONE p0@{}", o[0]),
-            Err(c) => code_name(*c),
-        };
-        self.saw(name, "OffsetFetch(p0)".into(), answer);
-        let (acked, zombie) = (acked.map_or(-1, i64::from), zombie.map(i64::from));
-        match &e {
-            Ok(o) if Some(o[0]) == zombie => self.broke(
-                Property::NoZombieCommit,
-                format!(
-                    "the fenced commit's p0@{} is the group's committed offset",
-                    o[0]
-                ),
-            ),
-            Ok(o) if o[0] != acked => self.broke(
-                Property::NoLostCommit,
-                format!("the acknowledged p0@{acked} is served as p0@{}", o[0]),
-            ),
-            _ => {}
-        }
-        let code = *e.as_ref().err().unwrap_or(&0);
-        self.expect(
-            code,
-            core,
-            "OffsetFetch: a member fetches its group's committed offsets",
-        );
-    }
-
-    pub(super) fn leave(
-        &mut self,
-        name: &str,
-        k: usize,
-        m: &mut WireMember,
-    ) -> Result<(), ProbeError> {
-        let core = self.mirror.leave(k);
-        let e = m.leave().map_err(io)?;
-        self.saw(name, format!("LeaveGroup(member={})", m.id), code_name(e));
-        self.expect(e, core, "LeaveGroup: a member leaves its group");
-        Ok(())
     }
 }
 
@@ -557,22 +300,6 @@ impl Run<'_> {
     /// Whether an answer so far deviated from the core's.
     pub(super) fn deviated(&self) -> bool {
         self.findings.iter().any(|f| f.class == Class::Deviation)
-    }
-
-    /// After a deviation the broker is in a state the core cannot reach: a member leaves
-    /// without its answer being judged.
-    pub(super) fn leave_unjudged(
-        &mut self,
-        name: &str,
-        m: &mut WireMember,
-    ) -> Result<(), ProbeError> {
-        if m.id.is_empty() {
-            return Ok(());
-        }
-        let e = m.leave().map_err(io)?;
-        let sent = format!("LeaveGroup(member={}) (not judged)", m.id);
-        self.saw(name, sent, code_name(e));
-        Ok(())
     }
 
     /// Whether the coordinator can be moved; the scenario is skipped if not.
@@ -642,41 +369,6 @@ impl Run<'_> {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-
-    /// Heartbeats of member `k` until the group's coordinator is found again after a move
-    /// ([`Run::after_move`]); the first other answer is judged and returned.
-    pub(super) fn heartbeat_after_move(
-        &mut self,
-        name: &str,
-        k: usize,
-        m: &mut WireMember,
-        within: Duration,
-    ) -> Result<i16, ProbeError> {
-        let sent = format!("Heartbeat(member={}, generation={})", m.id, m.generation);
-        let (e, ()) = self.after_move(name, m, within, &sent, |m| Ok((m.heartbeat()?, ())))?;
-        let rule = "Heartbeat: a member of the generation the group's record holds is known to the coordinator that loaded it";
-        self.judge_heartbeat(name, k, m, e, rule);
-        Ok(e)
-    }
-
-    /// Waits, after a move, until the new coordinator has loaded the group: an OffsetFetch
-    /// repeated while it answers COORDINATOR_LOAD_IN_PROGRESS (or a coordinator elsewhere),
-    /// none of it judged — how long a move takes is the broker's business.
-    pub(super) fn await_loaded(
-        &mut self,
-        name: &str,
-        m: &mut WireMember,
-    ) -> Result<(), ProbeError> {
-        let sent = "OffsetFetch(p0)";
-        let (e, _) = self.after_move(name, m, LOADING_WITHIN, sent, |m| {
-            let e = m.committed(&[0])?;
-            Ok((*e.as_ref().err().unwrap_or(&0), ()))
-        })?;
-        let waited = format!("{sent} (not judged: the new coordinator has loaded the group)");
-        self.saw(name, waited, code_name(e));
-        self.mirror.loaded();
-        Ok(())
-    }
 }
 
 /// How long a new coordinator may take to load the group before its answer
@@ -687,168 +379,6 @@ pub(super) const LOADING_WITHIN: Duration = Duration::from_secs(60);
 pub(super) trait Follows {
     /// Connects to the coordinator at `address` instead, as the same member.
     fn follow(&mut self, address: &str, client_id: &str) -> std::io::Result<()>;
-}
-
-impl Follows for WireMember {
-    fn follow(&mut self, address: &str, client_id: &str) -> std::io::Result<()> {
-        self.reconnect(address, client_id)
-    }
-}
-
-/// A member's JoinGroup (with its id) sent on a thread of its own, since it waits for the
-/// other members. The core takes the same step once the broker shows it has taken it (see
-/// [`Run::core_takes_join`]): the probe cannot see when the broker reads a request, and the
-/// two orders of that join and the other member's requests give different answers.
-pub(super) struct JoinInBackground {
-    name: String,
-    k: usize,
-    sent: String,
-    /// The core's answer once it has taken the step (`Some(None)`: it parked the join), and
-    /// the step's number.
-    core: Option<(Option<ErrorCode>, usize)>,
-    thread: std::thread::JoinHandle<std::io::Result<(WireMember, Joined)>>,
-}
-
-impl Run<'_> {
-    /// Member `k` gets a member id: one JoinGroup without one, judged (KIP-394's
-    /// MEMBER_ID_REQUIRED with an id).
-    pub(super) fn member_id(
-        &mut self,
-        name: &str,
-        k: usize,
-        m: &mut WireMember,
-    ) -> Result<Joined, ProbeError> {
-        let j = m.join_once().map_err(io)?;
-        let core = self.mirror.join(k);
-        self.name_member(&j.member_id, k);
-        self.saw(name, "JoinGroup(member=\"\")".into(), joined(&j));
-        self.expect(
-            j.error,
-            core,
-            "JoinGroup: MEMBER_ID_REQUIRED with an id to a member with none (KIP-394)",
-        );
-        Ok(j)
-    }
-
-    /// Sends member `k`'s JoinGroup without waiting for its answer.
-    pub(super) fn join_in_background(
-        &mut self,
-        name: &str,
-        k: usize,
-        mut m: WireMember,
-    ) -> JoinInBackground {
-        let sent = format!("JoinGroup(member=\"{}\")", m.id);
-        let thread = std::thread::spawn(move || {
-            let j = m.join_once()?;
-            Ok((m, j))
-        });
-        JoinInBackground {
-            name: name.into(),
-            k,
-            sent,
-            core: None,
-            thread,
-        }
-    }
-
-    /// The core takes the join sent in the background, if it has not yet: called when the
-    /// broker's answers show it has taken it (a rebalance begun), or before the join's answer
-    /// is judged.
-    pub(super) fn core_takes_join(&mut self, pending: &mut JoinInBackground) {
-        if pending.core.is_none() {
-            let answer = self.mirror.join(pending.k);
-            pending.core = Some((answer, self.mirror.taken.len()));
-        }
-    }
-
-    /// Heartbeats of member `k` while `pending` waits, until the broker answers one
-    /// REBALANCE_IN_PROGRESS (the waiting join has begun a rebalance) or `within` has passed;
-    /// every answer judged against the core, which takes the waiting join just before the
-    /// heartbeat whose answer shows it. The last answer.
-    pub(super) fn heartbeat_until_rebalance(
-        &mut self,
-        name: &str,
-        k: usize,
-        m: &mut WireMember,
-        pending: &mut JoinInBackground,
-        within: Duration,
-    ) -> Result<i16, ProbeError> {
-        let rebalancing = ErrorCode::RebalanceInProgress.code();
-        let deadline = Instant::now() + within;
-        loop {
-            let e = m.heartbeat().map_err(io)?;
-            if e == rebalancing {
-                self.core_takes_join(pending);
-            }
-            let core = self.core_heartbeat(k, e);
-            let sent = format!("Heartbeat(member={}, generation={})", m.id, m.generation);
-            self.saw(name, sent, code_name(e));
-            let rule = "Heartbeat: REBALANCE_IN_PROGRESS once another member's JoinGroup has begun a rebalance";
-            self.expect(e, core, rule);
-            if e != 0 || Instant::now() >= deadline {
-                return Ok(e);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Waits for a join sent in the background and judges its answer against the core's (a
-    /// parked one against the answer the core gave it since), and its generation against the
-    /// one `other` was told in the same join phase. Meanwhile `other` heartbeats every third
-    /// of its session, as a client's heartbeat thread does, so that a broker slow to answer
-    /// does not expire it for the probe's silence.
-    pub(super) fn join_completed(
-        &mut self,
-        mut pending: JoinInBackground,
-        other: (&str, usize, &mut WireMember),
-    ) -> Result<(WireMember, Joined), ProbeError> {
-        let (other_name, other_k, other_m) = other;
-        self.core_takes_join(&mut pending);
-        let mut beat = Instant::now();
-        while !pending.thread.is_finished() {
-            if beat.elapsed() >= self.cfg.session_timeout / 3 {
-                self.heartbeat(other_name, other_k, other_m)?;
-                beat = Instant::now();
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let JoinInBackground {
-            name,
-            k,
-            sent,
-            core,
-            thread,
-        } = pending;
-        let (m, j) = thread
-            .join()
-            .expect("a join thread does not panic")
-            .map_err(io)?;
-        let (core, step) = match core {
-            Some((Some(c), step)) => (Some(c), step),
-            _ => (self.mirror.receive(k), self.mirror.taken.len()),
-        };
-        self.name_member(&j.member_id, k);
-        self.saw(
-            &name,
-            format!("{sent} (sent in the background)"),
-            joined(&j),
-        );
-        let rule = "JoinGroup: a member waiting in a join phase gets the generation formed when every member has rejoined";
-        self.expect_at(j.error, core, rule, step);
-        let same_phase = self.mirror.generation(k) == self.mirror.generation(other_k);
-        if j.error == 0 && same_phase && j.generation != other_m.generation {
-            self.found(
-                Class::Deviation,
-                "JoinGroup: the members of one join phase are told the same generation",
-                format!(
-                    "generation {} for {}, {} for {}",
-                    j.generation, j.member_id, other_m.generation, other_m.id
-                ),
-                Some(format!("generation {} for both", other_m.generation)),
-            );
-        }
-        Ok((m, j))
-    }
 }
 
 pub(super) fn io(e: std::io::Error) -> ProbeError {
@@ -870,7 +400,7 @@ pub enum Progress<'a> {
     Finished(&'a ScenarioReport),
 }
 
-/// Runs every scenario and then `cfg.walks` random walks (or only the one named), telling
+/// Runs every scenario and then the random walks (or only the one named), telling
 /// `progress` as it goes.
 pub fn run_all(
     cfg: &ProbeConfig,
@@ -894,11 +424,6 @@ pub fn run_all(
             derived::about(&m),
             Play::Derived(Box::new(m)),
         ));
-    }
-    for i in 0..u64::from(cfg.walks) {
-        let seed = cfg.seed.wrapping_add(i);
-        let about = super::walk::ABOUT.to_string();
-        chosen.push((format!("walk-{seed}"), about, Play::Walk(seed)));
     }
     for i in 0..u64::from(cfg.group_walks) {
         let seed = cfg.seed.wrapping_add(i);
@@ -940,7 +465,6 @@ pub fn run_all(
         };
         match play {
             Play::Scenario(run_it) => run_it(&mut run)?,
-            Play::Walk(seed) => super::walk::walk(&mut run, seed)?,
             Play::GroupWalk(seed) => super::group_walk::group_walk(&mut run, seed)?,
             Play::Derived(model) => derived::play(&mut run, &model)?,
             Play::ModelWalk(seed) => derived::model_walk(&mut run, seed)?,
@@ -965,7 +489,6 @@ pub fn run_all(
 /// seed.
 enum Play {
     Scenario(fn(&mut Run) -> Result<(), ProbeError>),
-    Walk(u64),
     GroupWalk(u64),
     /// A catalogue model's counterexample.
     Derived(Box<ModelConfig>),
@@ -974,7 +497,7 @@ enum Play {
 }
 
 /// The names a probe can be asked to play alone: the scenarios, those derived from
-/// `catalogue`, `walk-SEED`, `group-walk-SEED` and `model-walk-SEED`.
+/// `catalogue`, `group-walk-SEED` and `model-walk-SEED`.
 pub fn known(name: &str, catalogue: &[ModelConfig]) -> bool {
     let derived = derived::models(catalogue);
     let seeded = |prefix: &str| {
@@ -983,7 +506,6 @@ pub fn known(name: &str, catalogue: &[ModelConfig]) -> bool {
     };
     SCENARIOS.iter().any(|s| s.name == name)
         || derived.iter().any(|m| m.name == name)
-        || seeded("walk-")
         || seeded("group-walk-")
         || seeded("model-walk-")
 }

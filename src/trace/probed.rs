@@ -68,15 +68,7 @@ impl ProbeTrace {
         for (i, taken) in t.core_steps.iter().enumerate() {
             let bad = |what: String| Err(format!("malformed trace: core step {}: {what}", i + 1));
             let members = match &taken.step {
-                Step::Sync { member, members } => [&[*member][..], members].concat(),
-                Step::Join { member }
-                | Step::Heartbeat { member }
-                | Step::Commit { member, .. }
-                | Step::Fetch { member, .. }
-                | Step::Leave { member }
-                | Step::Expire { member }
-                | Step::SetGeneration { member, .. }
-                | Step::Forget { member }
+                Step::Expire { member }
                 | Step::Receive { member }
                 | Step::Start { member, .. }
                 | Step::Act { member, .. }
@@ -91,14 +83,6 @@ impl ProbeTrace {
             };
             if let Some(m) = members.iter().find(|m| **m >= MAX_MEMBERS) {
                 return bad(format!("member {m} (at most {MAX_MEMBERS} members)"));
-            }
-            let partitions = match &taken.step {
-                Step::Commit { offsets, .. } => offsets.iter().map(|(p, _)| *p).collect(),
-                Step::Fetch { partition, .. } => vec![*partition],
-                _ => vec![],
-            };
-            if let Some(p) = partitions.iter().find(|p| **p >= t.partitions) {
-                return bad(format!("partition {p} of {}", t.partitions));
             }
         }
         for f in &t.findings {

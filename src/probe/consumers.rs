@@ -209,21 +209,9 @@ pub(super) fn static_member_restarts_while_completing(run: &mut Run) -> Result<(
 /// `convergence`): B's SyncGroup unanswered after twice the rebalance timeout and five seconds
 /// more is a deviation.
 pub(super) fn leader_stalls_before_sync(run: &mut Run) -> Result<(), ProbeError> {
-    let eager = Assignors::one(Assignor::RoundRobin);
-    let Some((mut a, waiting, rejoin)) = b_joins_a_stable_group(run, eager, None)? else {
+    let Some((mut a, waiting)) = leader_hangs_while_b_syncs(run)? else {
         return Ok(());
     };
-    // A's rejoin ends the join phase; its assignor then hangs.
-    if run.exchange(&mut a, rejoin)?.is_none() || run.deviated() {
-        return Ok(());
-    }
-    run.act(&mut a, Act::Stall);
-    let (b, sync) = run.waited(waiting, &mut a)?;
-    let Some(sync) = sync.filter(|_| !run.deviated()) else {
-        return Ok(());
-    };
-    let mut waiting = run.send_waiting(b, sync);
-    run.core_takes(&mut waiting);
     // The probe asks for a rebalance timeout as long as the session.
     let bound = run.cfg.session_timeout * 2 + Duration::from_secs(5);
     let deadline = Instant::now() + bound;
@@ -302,6 +290,30 @@ pub(super) fn b_joins_a_stable_group(
     let next = run.beat_until_rebalance(&mut a, &mut waiting, within)?;
     let rejoin = run.drive(&mut a, next)?;
     Ok(rejoin.filter(|_| !run.deviated()).map(|r| (a, waiting, r)))
+}
+
+/// B joins A's stable group (eager members); A's rejoin ends the join phase, A leading both,
+/// and then A's assignor hangs: its SyncGroup never goes out, while B's goes out on a thread
+/// of its own and waits for it (the core taking it at once). A, and B's waiting SyncGroup;
+/// `None` once an answer deviated.
+pub(super) fn leader_hangs_while_b_syncs(
+    run: &mut Run,
+) -> Result<Option<(Driven, Waiting)>, ProbeError> {
+    let eager = Assignors::one(Assignor::RoundRobin);
+    let Some((mut a, waiting, rejoin)) = b_joins_a_stable_group(run, eager, None)? else {
+        return Ok(None);
+    };
+    if run.exchange(&mut a, rejoin)?.is_none() || run.deviated() {
+        return Ok(None);
+    }
+    run.act(&mut a, Act::Stall);
+    let (b, sync) = run.waited(waiting, &mut a)?;
+    let Some(sync) = sync.filter(|_| !run.deviated()) else {
+        return Ok(None);
+    };
+    let mut waiting = run.send_waiting(b, sync);
+    run.core_takes(&mut waiting);
+    Ok(Some((a, waiting)))
 }
 
 fn close_both(run: &mut Run, a: &mut Driven, b: &mut Driven) -> Result<(), ProbeError> {

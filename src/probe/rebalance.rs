@@ -1,7 +1,7 @@
 //! Scenarios with two members whose requests race: a JoinGroup waits for the other members,
 //! so it is sent on a thread of its own while the scenario goes on with the other member.
 
-use super::consumers::{b_joins_a_stable_group, formed_and_committed};
+use super::consumers::{formed_and_committed, leader_hangs_while_b_syncs};
 use super::mirror::Act;
 use super::scenario::Run;
 use super::ProbeError;
@@ -43,20 +43,9 @@ pub(super) fn commit_during_rebalance(run: &mut Run) -> Result<(), ProbeError> {
 /// begins another rebalance: B's SyncGroup is answered REBALANCE_IN_PROGRESS, and B's rejoin
 /// forms the next generation alone, which B leads and syncs.
 pub(super) fn leave_during_completing_rebalance(run: &mut Run) -> Result<(), ProbeError> {
-    let eager = Assignors::one(Assignor::RoundRobin);
-    let Some((mut a, waiting, rejoin)) = b_joins_a_stable_group(run, eager, None)? else {
+    let Some((mut a, waiting)) = leader_hangs_while_b_syncs(run)? else {
         return Ok(());
     };
-    if run.exchange(&mut a, rejoin)?.is_none() || run.deviated() {
-        return Ok(());
-    }
-    run.act(&mut a, Act::Stall);
-    let (b, sync) = run.waited(waiting, &mut a)?;
-    let Some(sync) = sync.filter(|_| !run.deviated()) else {
-        return Ok(());
-    };
-    let mut waiting = run.send_waiting(b, sync);
-    run.core_takes(&mut waiting);
     run.grace(&waiting, run.cfg.session_timeout / 10);
     let leave = run.act(&mut a, Act::Close);
     run.drive_alone(&mut a, leave)?;

@@ -38,7 +38,7 @@ pub(super) fn cooperative_revocation(run: &mut Run) -> Result<(), ProbeError> {
     let Some(rejoin) = a_rejoin.filter(|_| !run.deviated()) else {
         return close_both(run, &mut a, &mut b);
     };
-    let mut waiting = run.send_waiting(a, rejoin);
+    let mut waiting = run.send_waiting(a, rejoin)?;
     // B rejoins once its Heartbeat tells it, which ends the follow-up join phase.
     let next = run.beat_until_rebalance(&mut b, &mut waiting, within)?;
     let join = run.drive(&mut b, next)?;
@@ -136,7 +136,7 @@ pub(super) fn static_member_restarts_during_rebalance(run: &mut Run) -> Result<(
     let Some(join) = join else {
         return Ok(());
     };
-    let mut waiting_a2 = run.send_waiting(a2, join);
+    let mut waiting_a2 = run.send_waiting(a2, join)?;
     run.core_takes(&mut waiting_a2);
     run.grace(&waiting_a2, within);
     // The old process rejoins: its instance has a new member now.
@@ -180,7 +180,7 @@ pub(super) fn static_member_restarts_while_completing(run: &mut Run) -> Result<(
     let Some(join) = join else {
         return Ok(());
     };
-    let mut waiting_a2 = run.send_waiting(a2, join);
+    let mut waiting_a2 = run.send_waiting(a2, join)?;
     run.core_takes(&mut waiting_a2);
     run.grace(&waiting_a2, run.cfg.session_timeout / 2);
     if waiting_a2.is_answered() {
@@ -285,7 +285,7 @@ pub(super) fn b_joins_a_stable_group(
         run.close(&mut a)?;
         return Ok(None);
     };
-    let mut waiting = run.send_waiting(b, join);
+    let mut waiting = run.send_waiting(b, join)?;
     let within = run.cfg.session_timeout / 2;
     let next = run.beat_until_rebalance(&mut a, &mut waiting, within)?;
     let rejoin = run.drive(&mut a, next)?;
@@ -311,7 +311,7 @@ pub(super) fn leader_hangs_while_b_syncs(
     let Some(sync) = sync.filter(|_| !run.deviated()) else {
         return Ok(None);
     };
-    let mut waiting = run.send_waiting(b, sync);
+    let mut waiting = run.send_waiting(b, sync)?;
     run.core_takes(&mut waiting);
     Ok(Some((a, waiting)))
 }

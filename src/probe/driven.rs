@@ -407,14 +407,6 @@ impl Run<'_> {
             let Some(send) = next else { break };
             let sent_at = Instant::now();
             let answer = d.wire().call(&send.request).map_err(super::scenario::io)?;
-            self.observe(&Answered {
-                k: d.k,
-                request: &send.request,
-                answer: &answer,
-                sent_at,
-                core: None,
-                live: false,
-            });
             let names = self.names.clone();
             self.saw(
                 &d.name,
@@ -424,6 +416,14 @@ impl Run<'_> {
                 ),
                 names.rename(&answer.to_string()),
             );
+            self.observe(&Answered {
+                k: d.k,
+                request: &send.request,
+                answer: &answer,
+                sent_at,
+                core: None,
+                live: false,
+            });
             let cfg = self.mirror.cfg;
             next = d.consumer.on_response(&answer, &cfg);
             self.holds(d, &answer);
@@ -642,8 +642,19 @@ impl Run<'_> {
         sent_at.saturating_duration_since(d.heard_at) < session - session / 10
     }
 
-    /// Sends `send`, which can wait for other members, on a thread of its own.
-    pub(super) fn send_waiting(&mut self, mut d: Driven, send: Send) -> Waiting {
+    /// Sends `send`, which can wait for other members, on a thread of its own (after a
+    /// coordinator move, on a new connection to the coordinator, as a client that was told
+    /// NOT_COORDINATOR does).
+    pub(super) fn send_waiting(
+        &mut self,
+        mut d: Driven,
+        send: Send,
+    ) -> Result<Waiting, ProbeError> {
+        if self.moved {
+            let client = format!("groupcheck-probe-{}", d.name.to_lowercase());
+            d.follow(&self.coordinator, &client)
+                .map_err(super::scenario::io)?;
+        }
         let mut wire = d.wire.take().expect("the member's connection is here");
         let request = send.request;
         let sent = request.clone();
@@ -651,7 +662,7 @@ impl Run<'_> {
             let answer = wire.call(&sent)?;
             Ok((wire, answer))
         });
-        Waiting {
+        Ok(Waiting {
             d,
             request,
             core: None,
@@ -659,7 +670,7 @@ impl Run<'_> {
             thread: Some(thread),
             answer: None,
             sent_at: Instant::now(),
-        }
+        })
     }
 
     /// The core sends the twin's waiting request, if it has not yet: called when the broker's
@@ -741,14 +752,7 @@ impl Run<'_> {
             self.fire(timer);
         }
         let core = self.mirror.keep_alive(d.k);
-        self.observe(&Answered {
-            k: d.k,
-            request: &request,
-            answer: &answer,
-            sent_at,
-            core,
-            live: self.heard_within_session(d, sent_at),
-        });
+        let live = self.heard_within_session(d, sent_at);
         // A Heartbeat restarts the member's session on the broker.
         (d.answered_at, d.heard_at) = (Instant::now(), Instant::now());
         let names = self.names.clone();
@@ -761,6 +765,14 @@ impl Run<'_> {
             names.rename(&answer.to_string()),
         );
         self.expect(answer.error().code(), core, rule(&request));
+        self.observe(&Answered {
+            k: d.k,
+            request: &request,
+            answer: &answer,
+            sent_at,
+            core,
+            live,
+        });
         Ok(())
     }
 
@@ -838,9 +850,35 @@ impl Run<'_> {
         next
     }
 
+    /// After a move, waits until the group's new coordinator has loaded the group: an
+    /// OffsetFetch on a connection of the probe's own, repeated while it is answered that the
+    /// coordinator is moving (not judged: how long a move takes is the broker's business).
+    pub(super) fn await_loaded(&mut self) -> Result<(), ProbeError> {
+        self.moved = true;
+        let request = Request::OffsetFetch {
+            partitions: Partitions::all(self.mirror.cfg.partitions),
+        };
+        let deadline = Instant::now() + LOADING_WITHIN;
+        let answer = loop {
+            self.coordinator = super::coordinator(self.cfg, &self.group)?;
+            let answer = self.connect("probe")?.call(&request);
+            let answer = answer.map_err(super::scenario::io)?;
+            if !answer.error().coordinator_moving() || Instant::now() >= deadline {
+                break answer;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let sent = format!("{request} (not judged: has the new coordinator loaded the group?)");
+        self.saw("probe", sent, answer.error().name().to_string());
+        self.mirror.loaded();
+        Ok(())
+    }
+
     /// The request member `k` gave up on arrives, on a connection of its own (the broker
     /// cannot tell it from any other late request); the answer, judged against the core's,
-    /// is read by nobody.
+    /// is read by nobody. One that can wait for other members is given a tenth of the session
+    /// to be answered where the core holds it, twice the session and five seconds where the
+    /// core answers it; held longer, its answer is not waited for.
     pub(super) fn late(
         &mut self,
         k: usize,
@@ -849,32 +887,53 @@ impl Run<'_> {
     ) -> Result<(), ProbeError> {
         let mut wire = self.connect(&format!("{}-late", name.to_lowercase()))?;
         let sent_at = Instant::now();
-        let answer = wire.call(request).map_err(super::scenario::io)?;
-        let core = self.mirror.deliver_late(k);
+        let (core, answered) = if can_wait(request) {
+            let core = self.mirror.deliver_late(k);
+            let sent = request.clone();
+            let thread = std::thread::spawn(move || wire.call(&sent).map(|a| (wire, a)));
+            let session = self.cfg.session_timeout;
+            let until = Instant::now()
+                + match core {
+                    Some(_) => session * 2 + Duration::from_secs(5),
+                    None => session / 10,
+                };
+            while !thread.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            let answered = match thread.is_finished() {
+                true => Some(thread.join().expect("a request thread does not panic")),
+                false => None,
+            };
+            (core, answered.transpose().map_err(super::scenario::io)?)
+        } else {
+            let answer = wire.call(request).map_err(super::scenario::io)?;
+            (self.mirror.deliver_late(k), Some((wire, answer)))
+        };
+        let step = self.mirror.taken.len();
+        let names = self.names.clone();
+        let late = format!(
+            "{} (late: its client gave up on it)",
+            names.rename(&request.to_string())
+        );
+        let core_error = core.as_ref().map(Response::error);
+        let Some((wire, answer)) = answered else {
+            self.saw(name, late, "(held: its answer is read by nobody)".into());
+            if let Some(c) = core_error {
+                let kafka = Some(c.name().to_string());
+                self.found(Class::Deviation, rule(request), "no answer".into(), kafka);
+            }
+            return Ok(());
+        };
+        self.saw(name, late, names.rename(&answer.to_string()));
+        self.expect_at(wire.sent_code(&answer), core_error, rule(request), step);
         self.observe(&Answered {
             k,
             request,
             answer: &answer,
             sent_at,
-            core: core.as_ref().map(Response::error),
+            core: core_error,
             live: false,
         });
-        let names = self.names.clone();
-        self.saw(
-            name,
-            format!(
-                "{} (late: its client gave up on it)",
-                names.rename(&request.to_string())
-            ),
-            names.rename(&answer.to_string()),
-        );
-        let step = self.mirror.taken.len();
-        self.expect_at(
-            wire.sent_code(&answer),
-            core.map(|c| c.error()),
-            rule(request),
-            step,
-        );
         Ok(())
     }
 }

@@ -55,7 +55,7 @@ pub(super) fn stale_generation(run: &mut Run) -> Result<(), ProbeError> {
     let Some(join) = run.drive(&mut b, first)? else {
         return run.close(&mut a);
     };
-    let mut waiting = run.send_waiting(b, join);
+    let mut waiting = run.send_waiting(b, join)?;
     let next = run.beat_until_rebalance(&mut a, &mut waiting, run.cfg.session_timeout / 2)?;
     let rejoin = run.drive(&mut a, next)?;
     run.send_now(&mut a, rejoin)?;

@@ -386,7 +386,7 @@ impl Walk {
                         // out on a thread, the core taking it now.
                         match run.drive(&mut d, Some(send))? {
                             Some(send) if !run.deviated() => {
-                                let mut w = run.send_waiting(d, send);
+                                let mut w = run.send_waiting(d, send)?;
                                 run.core_takes(&mut w);
                                 run.grace(&w, grace);
                                 sent_waiting = true;
@@ -652,15 +652,8 @@ impl Walk {
         else {
             unreachable!("matched above")
         };
-        let can_wait = super::driven::can_wait(&send.request);
-        if can_wait && run.moved {
-            self.members[i] = Member::AtRest(d, Some(send));
-            let why =
-                "a request that can wait for another member, after a coordinator move (not yet)";
-            return Ok(Err(why.into()));
-        }
-        if can_wait {
-            let mut w = run.send_waiting(d, send);
+        if super::driven::can_wait(&send.request) {
+            let mut w = run.send_waiting(d, send)?;
             run.core_takes(&mut w);
             run.grace(&w, run.cfg.session_timeout / 10);
             self.members[i] = Member::Out(w);
@@ -715,11 +708,11 @@ impl Walk {
         self.start_at(run, i)
     }
 
-    /// The group's coordinator has moved: the members at rest find it again, as a client
-    /// told NOT_COORDINATOR does (a member's request out on a thread stays where it went).
+    /// The group's coordinator has moved: once the new one has loaded the group, the members
+    /// at rest find it, as a client told NOT_COORDINATOR does (a member's request out on a
+    /// thread stays where it went, and follows when it is sent again).
     pub(super) fn follow_move(&mut self, run: &mut Run) -> Result<(), ProbeError> {
-        run.moved = true;
-        run.coordinator = super::coordinator(run.cfg, &run.group)?;
+        run.await_loaded()?;
         for m in &mut self.members {
             if let Member::AtRest(d, _) = m {
                 let client = format!("groupcheck-probe-{}", d.name.to_lowercase());
@@ -759,10 +752,6 @@ impl Walk {
             return Ok(Err(format!("no {api} of the member was given up on")));
         };
         let late = self.late.remove(at);
-        if super::driven::can_wait(&late.send.request) {
-            let why = "a late request that can wait for another member (not yet)";
-            return Ok(Err(why.into()));
-        }
         run.late(late.k, &late.name, &late.send.request)?;
         Ok(Ok(()))
     }

@@ -2168,6 +2168,9 @@ fn a_static_member_that_did_not_rejoin_stays_in_the_next_generation() {
         instance: Some(I1),
     };
     h.send(2, rejoin);
+    // The rebalance timeout would leave the first out: its client, which has not polled for
+    // as long, has given the membership up (the model and the runtime tell it so).
+    assert_eq!(h.coord.static_members_left_out(), vec![first]);
     h.time_out_join();
     assert_eq!(
         (h.state(), h.generation()),

@@ -402,3 +402,12 @@ proptest! {
         }
     }
 }
+
+// A set holds partitions 0 to 15: the sixteenth's number is in no set, not an alias of p0.
+#[test]
+fn a_partition_past_the_last_is_in_no_set() {
+    let every = Partitions::all(Partitions::MAX);
+    assert!((0..Partitions::MAX).all(|p| every.contains(p)));
+    assert!(!every.contains(Partitions::MAX));
+    assert!(!Partitions::single(0).contains(Partitions::MAX));
+}

@@ -15,7 +15,7 @@
 
 use super::mirror::{Act, Step};
 use super::observed::Answered;
-use super::scenario::{Class, Follows, Run, LOADING_WITHIN};
+use super::scenario::{code_name, io, Class, Run};
 use super::ProbeError;
 use crate::consumer::{Consumer, Send};
 use crate::property::Property;
@@ -203,19 +203,29 @@ impl Driven {
     }
 }
 
-impl Follows for Driven {
-    fn follow(&mut self, address: &str, client_id: &str) -> std::io::Result<()> {
-        self.wire().reconnect(address, client_id)
+impl Driven {
+    /// Connects to the group's coordinator at `address` instead, as the same member.
+    pub(super) fn follow(&mut self, address: &str) -> Result<(), ProbeError> {
+        let client = client_id(&self.name);
+        self.wire().reconnect(address, &client).map_err(io)
     }
 }
 
+/// The client id of the probe's connections for `name`.
+fn client_id(name: &str) -> String {
+    format!("groupcheck-probe-{}", name.to_lowercase())
+}
+
+/// How long a new coordinator may take to load the group before its answer
+/// COORDINATOR_LOAD_IN_PROGRESS is judged (a large group's log takes a while to read).
+const LOADING_WITHIN: Duration = Duration::from_secs(60);
+
 impl Run<'_> {
-    /// A connection of the core's consumer to the group's coordinator, as client
-    /// `groupcheck-probe-<client>`.
-    fn connect(&self, client: &str) -> Result<CoreWire, ProbeError> {
+    /// A connection of the core's consumer to the group's coordinator, as the client `name`.
+    fn connect(&self, name: &str) -> Result<CoreWire, ProbeError> {
         CoreWire::connect(
             &self.coordinator,
-            &format!("groupcheck-probe-{client}"),
+            &client_id(name),
             &self.group,
             &self.cfg.topic,
             self.cfg.session_timeout,
@@ -383,15 +393,44 @@ impl Run<'_> {
     ) -> Result<Option<Send>, ProbeError> {
         let core_request = self.mirror.outbox(d.k).cloned();
         let sent_at = Instant::now();
-        let sent = self.names.rename(&send.request.to_string());
-        let name = d.name.clone();
-        let (_, answer) = self.after_move(&name, d, LOADING_WITHIN, &sent, |d| {
-            let answer = d.wire().call(&send.request)?;
-            Ok((d.wire().sent_code(&answer), answer))
-        })?;
+        let answer = self.until_found(d, &send.request)?;
         let core = self.mirror.deliver(d.k);
         let judged = (core_request, core, self.mirror.taken.len());
         Ok(self.answered(d, &send.request, judged, (answer, sent_at), ""))
+    }
+
+    /// Sends `d`'s `request` until the group's coordinator is found again after a move:
+    /// NOT_COORDINATOR sends the member to the coordinator FindCoordinator names, and
+    /// COORDINATOR_LOAD_IN_PROGRESS waits, as a client does (neither is judged: how long a
+    /// move takes is the broker's business). The first other answer, or the last once
+    /// [`LOADING_WITHIN`] has passed, for the caller to judge.
+    fn until_found(&mut self, d: &mut Driven, request: &Request) -> Result<Response, ProbeError> {
+        let sent = self.names.rename(&request.to_string());
+        let deadline = Instant::now() + LOADING_WITHIN;
+        loop {
+            let answer = d.wire().call(request).map_err(io)?;
+            let code = d.wire().sent_code(&answer);
+            let moving = ErrorCode::from_code(code).is_some_and(ErrorCode::coordinator_moving);
+            if !moving || Instant::now() >= deadline {
+                return Ok(answer);
+            }
+            let name = d.name.clone();
+            let unjudged = format!("{sent} (not judged: the coordinator moves)");
+            self.saw(&name, unjudged, code_name(code));
+            if code != ErrorCode::CoordinatorLoadInProgress.code() {
+                // The member's connection may be older than the run's coordinator (another
+                // member followed the move first): it reconnects to the one found.
+                let address = super::coordinator(self.cfg, &self.group)?;
+                let moved = address != self.coordinator;
+                self.coordinator = address;
+                d.follow(&self.coordinator)?;
+                if moved {
+                    // A client asks the coordinator it found at once.
+                    continue;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Past a deviation the core has no answer to judge by: `d` goes on alone, every request
@@ -651,9 +690,7 @@ impl Run<'_> {
         send: Send,
     ) -> Result<Waiting, ProbeError> {
         if self.moved {
-            let client = format!("groupcheck-probe-{}", d.name.to_lowercase());
-            d.follow(&self.coordinator, &client)
-                .map_err(super::scenario::io)?;
+            d.follow(&self.coordinator)?;
         }
         let mut wire = d.wire.take().expect("the member's connection is here");
         let request = send.request;
@@ -764,7 +801,8 @@ impl Run<'_> {
             ),
             names.rename(&answer.to_string()),
         );
-        self.expect(answer.error().code(), core, rule(&request));
+        let step = self.mirror.taken.len();
+        self.expect_at(answer.error().code(), core, rule(&request), step);
         self.observe(&Answered {
             k: d.k,
             request: &request,

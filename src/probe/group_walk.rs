@@ -36,7 +36,7 @@
 
 use super::driven::{Driven, Waiting};
 use super::mirror::{Act, Step};
-use super::scenario::{Follows, Run};
+use super::scenario::Run;
 use super::ProbeError;
 use crate::consumer::Send;
 use crate::protocol::{Assignor, Assignors, ErrorCode, InstanceId, Response};
@@ -715,9 +715,7 @@ impl Walk {
         run.await_loaded()?;
         for m in &mut self.members {
             if let Member::AtRest(d, _) = m {
-                let client = format!("groupcheck-probe-{}", d.name.to_lowercase());
-                d.follow(&run.coordinator, &client)
-                    .map_err(super::scenario::io)?;
+                d.follow(&run.coordinator)?;
             }
         }
         Ok(())

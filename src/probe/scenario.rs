@@ -233,13 +233,6 @@ impl Run<'_> {
         self.found(Class::Safety, property.name(), detail, None);
     }
 
-    /// A deviation unless the last answer has the code the core gives to the same step, the
-    /// core's last.
-    pub(super) fn expect(&mut self, got: i16, core: Option<ErrorCode>, rule: &str) {
-        let step = self.mirror.taken.len();
-        self.expect_at(got, core, rule, step);
-    }
-
     /// A deviation unless the last answer has the code `core` the core gave at its step
     /// `step`.
     pub(super) fn expect_at(&mut self, got: i16, core: Option<ErrorCode>, rule: &str, step: usize) {
@@ -327,58 +320,6 @@ impl Run<'_> {
         );
         Ok(())
     }
-
-    /// Sends `ask` for member `m` until the group's coordinator is found again after a move:
-    /// NOT_COORDINATOR sends the member to the coordinator FindCoordinator names, and
-    /// COORDINATOR_LOAD_IN_PROGRESS waits, as a client does (neither is judged: how long a
-    /// move takes is the broker's business). The first other answer, or the last once
-    /// `within` has passed, for the caller to judge.
-    pub(super) fn after_move<M: Follows, T>(
-        &mut self,
-        name: &str,
-        m: &mut M,
-        within: Duration,
-        sent: &str,
-        mut ask: impl FnMut(&mut M) -> std::io::Result<(i16, T)>,
-    ) -> Result<(i16, T), ProbeError> {
-        let deadline = Instant::now() + within;
-        loop {
-            let (e, answer) = ask(m).map_err(io)?;
-            let moving = ErrorCode::from_code(e).is_some_and(ErrorCode::coordinator_moving);
-            if !moving || Instant::now() >= deadline {
-                return Ok((e, answer));
-            }
-            self.saw(
-                name,
-                format!("{sent} (not judged: the coordinator moves)"),
-                code_name(e),
-            );
-            if e != ErrorCode::CoordinatorLoadInProgress.code() {
-                // The member's connection may be older than the run's coordinator (another
-                // member followed the move first): it reconnects to the one found.
-                let address = coordinator(self.cfg, &self.group)?;
-                let moved = address != self.coordinator;
-                self.coordinator = address;
-                m.follow(&self.coordinator, &format!("groupcheck-probe-{name}"))
-                    .map_err(io)?;
-                if moved {
-                    // A client asks the coordinator it found at once.
-                    continue;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-/// How long a new coordinator may take to load the group before its answer
-/// COORDINATOR_LOAD_IN_PROGRESS is judged (a large group's log takes a while to read).
-pub(super) const LOADING_WITHIN: Duration = Duration::from_secs(60);
-
-/// A member that can follow its group's coordinator to another broker.
-pub(super) trait Follows {
-    /// Connects to the coordinator at `address` instead, as the same member.
-    fn follow(&mut self, address: &str, client_id: &str) -> std::io::Result<()>;
 }
 
 pub(super) fn io(e: std::io::Error) -> ProbeError {

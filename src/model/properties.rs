@@ -9,7 +9,9 @@
 //! nothing.
 
 use super::config::Protocol;
-use super::{Addr, Fault, GroupModel, Membership, ModelConfig, Msg, Observed, Start, World};
+use super::{
+    Addr, Control, Fault, GroupModel, Membership, ModelConfig, Msg, Observed, Start, World,
+};
 use crate::assignor::{Assignor, RebalanceProtocol};
 use crate::consumer::Phase;
 use crate::coordinator::replay::load;
@@ -71,7 +73,7 @@ pub struct Witness {
     pub condition: Condition,
 }
 
-pub const WITNESSES: [Witness; 25] = [
+pub const WITNESSES: [Witness; 26] = [
     Witness {
         name: "consumer_crashed",
         applies: |c| c.faults.crashes > 0,
@@ -86,6 +88,21 @@ pub const WITNESSES: [Witness; 25] = [
         name: "coordinator_failed_over",
         applies: |c| c.faults.failovers > 0,
         condition: |_, w| w.used.of(Fault::Failover) > 0 && w.leader().load == LoadState::Active,
+    },
+    Witness {
+        name: "stale_stop_leading",
+        // The controller's StopLeading of an earlier failover is still on its way to a broker
+        // that leads again, of a later epoch: the epoch check must ignore it.
+        applies: |c| c.faults.failovers > 1,
+        condition: |_, w| {
+            w.network.iter().any(|e| match (&e.dst, &e.msg) {
+                (Addr::Broker(b), Msg::Control(Control::StopLeading { epoch })) => {
+                    let to = &w.brokers[b.index()];
+                    to.load != LoadState::NotCoordinator && to.epoch > *epoch
+                }
+                _ => false,
+            })
+        },
     },
     Witness {
         name: "message_lost",

@@ -298,14 +298,13 @@ fn a_commit_answered_rebalance_in_progress_makes_a_stable_consumer_rejoin() {
     assert_eq!(c.owned, Partitions::all(2), "revoked only by the rejoin");
 }
 
-// A consumer being closed goes on leaving when its final commit is fenced: it gives its
-// partitions up and sends its LeaveGroup, never rejoins. Fenced for its generation, that is
-// the Java client's close (the commit fails, `maybeLeaveGroup` still runs with the member id it
-// kept). Answered UNKNOWN_MEMBER_ID, the Java client resets its generation and sends no
-// LeaveGroup; ours still sends one, which the coordinator answers UNKNOWN_MEMBER_ID: pinned
-// here as it is, a harmless difference.
+// A consumer being closed whose final commit is fenced (UNKNOWN_MEMBER_ID or
+// ILLEGAL_GENERATION) closes at once, its partitions given up, with no LeaveGroup: the Java
+// client resets its generation on the failed commit (the member is unjoined), and
+// `maybeLeaveGroup` sends nothing for an unjoined member. A member the group still counts is
+// then removed by its session timeout.
 #[test]
-fn a_closing_consumer_whose_final_commit_is_fenced_still_leaves() {
+fn a_closing_consumer_whose_final_commit_is_fenced_closes_without_leave_group() {
     for error in [ErrorCode::IllegalGeneration, ErrorCode::UnknownMemberId] {
         let mut c = consumer_in(Phase::Stable);
         let commit = c.close(&CFG).expect("the final commit");
@@ -314,11 +313,9 @@ fn a_closing_consumer_whose_final_commit_is_fenced_still_leaves() {
             error,
             offsets: vec![(0, 3)],
         };
-        let next = c.on_response(&fenced, &CFG).map(|s| s.request);
-        assert!(
-            matches!(next, Some(Request::LeaveGroup { .. })),
-            "{error:?}: {next:?}"
-        );
+        let next = c.on_response(&fenced, &CFG);
+        assert_eq!(next, None, "{error:?}");
+        assert!(c.is_closed(), "{error:?}");
         assert_eq!(c.owned, Partitions::EMPTY, "{error:?}");
     }
 }

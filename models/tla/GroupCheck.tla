@@ -595,8 +595,9 @@ OnCommit(k, err, offs) ==
     THEN [k EXCEPT !.committed = [q \in Parts |->
               IF q \in DOMAIN offs /\ q \in k.owned THEN Max(k.committed[q], offs[q]) ELSE k.committed[q]]]
     ELSE IF err \in {"NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS"} THEN k
-    ELSE IF err = "UNKNOWN_MEMBER_ID" /\ k.phase # "Leaving" THEN ResetGeneration(k, TRUE)
-    ELSE IF err = "ILLEGAL_GENERATION" /\ k.phase # "Leaving" THEN ResetGeneration(k, FALSE)
+    ELSE IF err \in {"UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION"} /\ k.phase = "Leaving" THEN Shut(k)
+    ELSE IF err = "UNKNOWN_MEMBER_ID" THEN ResetGeneration(k, TRUE)
+    ELSE IF err = "ILLEGAL_GENERATION" THEN ResetGeneration(k, FALSE)
     ELSE IF err = "REBALANCE_IN_PROGRESS" /\ k.phase = "Stable" THEN RequestRejoin(k)
     ELSE DropPartitions(k)
 OnFetch(k, err, offs) ==

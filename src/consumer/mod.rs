@@ -518,12 +518,15 @@ impl Consumer {
             }
             // Retriable: try again (after rediscovery if needed).
             e if e.coordinator_moving() => {}
-            ErrorCode::UnknownMemberId if self.phase != Phase::Leaving => {
-                self.reset_generation(true)
+            // Closing, and fenced: the Java client resets its generation (the member is
+            // unjoined), and `maybeLeaveGroup` sends no LeaveGroup for an unjoined member.
+            ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration
+                if self.phase == Phase::Leaving =>
+            {
+                self.shut()
             }
-            ErrorCode::IllegalGeneration if self.phase != Phase::Leaving => {
-                self.reset_generation(false)
-            }
+            ErrorCode::UnknownMemberId => self.reset_generation(true),
+            ErrorCode::IllegalGeneration => self.reset_generation(false),
             ErrorCode::RebalanceInProgress if self.phase == Phase::Stable => self.request_rejoin(),
             // Rejoining and the commit cannot succeed: the Java client goes on to join without
             // it (what it gives up, it gives up as it is).

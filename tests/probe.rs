@@ -105,8 +105,8 @@ fn probing_the_correct_coordinator_finds_nothing() {
         );
     }
     // The situation each scenario is about was reached: the round trip of KIP-394, the
-    // zombie's commit fenced as Kafka fences it, and the late commit of an old generation
-    // fenced.
+    // zombie's commit fenced as Kafka fences it, and the late commit, and the late leader's
+    // SyncGroup, of an old generation fenced.
     let answers = |name: &str| {
         let r = reports.iter().find(|r| r.scenario == name).unwrap();
         r.exchanges
@@ -121,6 +121,7 @@ fn probing_the_correct_coordinator_finds_nothing() {
         "OffsetCommit UNKNOWN_MEMBER_ID"
     ));
     assert!(said("stale-generation", "OffsetCommit ILLEGAL_GENERATION"));
+    assert!(said("stale-leader-sync", "SyncGroup ILLEGAL_GENERATION"));
     // The coordinator moved after the assignment was acknowledged, and the member's Heartbeat
     // reached the new coordinator, which knew it.
     let moved = answers("assignment-survives-coordinator-move");

@@ -1,9 +1,10 @@
 //! Scenarios about fencing, played by the core's consumers ([`super::driven`]): a member
-//! whose session expired commits as if nothing happened (a zombie), and a member's commit
-//! from a generation it has left arrives late. The broker must refuse both; what it accepts
-//! is judged by `no_zombie_commit` on its own answers ([`super::observed`]).
+//! whose session expired commits as if nothing happened (a zombie), and a member's commit, or
+//! its leader's SyncGroup, from a generation it has left arrives late. The broker must refuse
+//! them; what it accepts is judged against the core's answer, and commits by `no_zombie_commit`
+//! on its own answers ([`super::observed`]).
 
-use super::consumers::formed_and_committed;
+use super::consumers::{b_joins_a_stable_group, formed_and_committed};
 use super::mirror::Act;
 use super::scenario::Run;
 use super::ProbeError;
@@ -66,5 +67,45 @@ pub(super) fn stale_generation(run: &mut Run) -> Result<(), ProbeError> {
     }
     run.late(a.k, &a.name.clone(), &stale.request)?;
     run.close(&mut b)?;
+    run.close(&mut a)
+}
+
+/// B joins A's stable group, and A's rejoin ends the join phase, A leading both. A's
+/// SyncGroup, with the generation's assignment, times out while still in the network: A gives
+/// up on it and rejoins, as the Java client does. A rejoin with unchanged metadata during
+/// CompletingRebalance is answered with the same generation: A leads it again and syncs,
+/// which answers B's waiting SyncGroup. B then closes, and A forms the next generation alone.
+/// Then the SyncGroup A gave up on arrives, from the generation that ended: the broker must
+/// refuse it (ILLEGAL_GENERATION); taken, it would install an old generation's assignment.
+pub(super) fn stale_leader_sync(run: &mut Run) -> Result<(), ProbeError> {
+    let eager = Assignors::one(Assignor::RoundRobin);
+    let Some((mut a, waiting, rejoin)) = b_joins_a_stable_group(run, eager, None)? else {
+        return Ok(());
+    };
+    let Some(stale) = run.exchange(&mut a, rejoin)?.filter(|_| !run.deviated()) else {
+        return run.close(&mut a);
+    };
+    let rejoin = run.abandon(&mut a, &stale);
+    let (b, sync) = run.waited(waiting, &mut a)?;
+    let Some(sync) = sync.filter(|_| !run.deviated()) else {
+        return Ok(());
+    };
+    let mut syncing = run.send_waiting(b, sync)?;
+    run.core_takes(&mut syncing);
+    run.grace(&syncing, run.cfg.session_timeout / 10);
+    run.drive_alone(&mut a, rejoin)?;
+    let (mut b, next) = run.collect(syncing)?;
+    run.drive_alone(&mut b, next)?;
+    if run.deviated() {
+        return Ok(());
+    }
+    run.close(&mut b)?;
+    // A's heartbeat tells it of the rebalance B's leave began; it forms the next generation.
+    let beat = run.act(&mut a, Act::Heartbeat);
+    run.drive_alone(&mut a, beat)?;
+    if run.deviated() || !a.consumer.is_stable() {
+        return Ok(());
+    }
+    run.late(a.k, &a.name.clone(), &stale.request)?;
     run.close(&mut a)
 }

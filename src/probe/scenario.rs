@@ -101,7 +101,7 @@ pub struct Scenario {
     run: fn(&mut Run) -> Result<(), ProbeError>,
 }
 
-pub const SCENARIOS: [Scenario; 13] = [
+pub const SCENARIOS: [Scenario; 14] = [
     Scenario {
         name: "member-id-required",
         about: "KIP-394, played by the core's consumer: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, the member leading it; it assigns, syncs, fetches its offsets and leaves, every answer judged against the core's",
@@ -116,6 +116,11 @@ pub const SCENARIOS: [Scenario; 13] = [
         name: "stale-generation",
         about: "the generation check (no_zombie_commit's other half), played by the core's consumers: A gives up on a commit still in the network; B joins and the next generation forms with both; then A's commit from the old generation arrives late and must be fenced (ILLEGAL_GENERATION)",
         run: super::fencing::stale_generation,
+    },
+    Scenario {
+        name: "stale-leader-sync",
+        about: "the generation check on SyncGroup, played by the core's consumers: B joins A's group and A's rejoin ends the join phase, A leading; A's SyncGroup with the assignment times out while still in the network, and A rejoins (answered with the same generation, it leads and syncs again); B leaves and A forms the next generation alone; then A's SyncGroup from the generation that ended arrives late and must be refused (ILLEGAL_GENERATION), not install an old assignment",
+        run: super::fencing::stale_leader_sync,
     },
     Scenario {
         name: "assignment-survives-coordinator-move",

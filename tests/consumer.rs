@@ -211,6 +211,32 @@ fn a_cooperative_consumer_revokes_only_what_it_lost_committing_first() {
     assert_eq!(c.owned, Partitions::single(1));
 }
 
+// KIP-429, onJoinPrepare: when the commit before giving up what it lost fails, the consumer
+// rejoins without it and gives up only what it lost (a broker may refuse that commit, say
+// REBALANCE_IN_PROGRESS; Kafka's coordinator, fencing a newer generation first, does not).
+#[test]
+fn a_cooperative_consumer_whose_revoking_commit_fails_rejoins_keeping_the_rest() {
+    let mut c = cooperative_in(Phase::Syncing);
+    c.in_flight = Some(groupcheck::consumer::InFlight::Sync);
+    let synced = Response::SyncGroup {
+        error: ErrorCode::None,
+        member_id: MemberId {
+            epoch: LeaderEpoch(0),
+            seq: 0,
+        },
+        generation: Generation(1),
+        assignment: Partitions::single(1),
+    };
+    c.on_response(&synced, &CFG).expect("commits p0 first");
+    let refused = Response::OffsetCommit {
+        error: ErrorCode::RebalanceInProgress,
+        offsets: vec![(0, 3)],
+    };
+    let join = c.on_response(&refused, &CFG).expect("rejoins without it");
+    assert!(matches!(join.request, Request::JoinGroup { .. }));
+    assert_eq!(c.owned, Partitions::single(1));
+}
+
 // docs/protocol.md §1.9: a consumer follows the cooperative protocol only if all its assignors
 // support it, so the first step of the upgrade, [cooperative-sticky, range], is eager.
 #[test]

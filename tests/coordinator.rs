@@ -2065,6 +2065,27 @@ fn a_static_restart_in_a_stable_group_takes_the_member_over_once_durable() {
     );
 }
 
+// docs/protocol.md §1.7 (KIP-345): the durable write of a static restart answers its
+// JoinGroup only while the group is still Stable in that generation; once a rebalance has
+// begun, the join phase answers it with the next generation.
+#[test]
+fn a_static_restart_durable_after_a_rebalance_began_is_answered_by_the_join_phase() {
+    let mut h = Harness::new();
+    h.stable_static_pair();
+    assert!(h.join_static(3, I1).is_empty(), "answered before durable");
+    let new = h.coord.group.static_member(I1).unwrap();
+    // A third static member joins before the replacement is durable: a rebalance begins.
+    assert!(h.join_static(4, InstanceId(2)).is_empty());
+    assert_eq!(
+        (h.state(), h.generation()),
+        (GroupState::PreparingRebalance, 2)
+    );
+    let replies = h.drain();
+    assert!(replies.iter().all(|r| r.to != addr(3)), "{replies:?}");
+    let member = h.coord.group.member(new).unwrap();
+    assert!(member.awaiting_join.is_some(), "its JoinGroup still waits");
+}
+
 // docs/protocol.md §1.7 (KIP-814): a static leader that restarts in a Stable group is told the
 // members but must keep the assignment.
 #[test]

@@ -177,10 +177,9 @@ fn a_cooperative_consumer_keeps_its_partitions_while_it_rejoins() {
     assert_eq!(consumer_in(Phase::Joining).processable(), Partitions::EMPTY);
 }
 
-// KIP-429: on its new assignment a cooperative consumer commits and gives up only what it lost,
-// then rejoins at once so that a follow-up rebalance can hand it on.
-#[test]
-fn a_cooperative_consumer_revokes_only_what_it_lost_committing_first() {
+/// A cooperative consumer owning both partitions, synced to an assignment of p1 alone: it
+/// and the commit of p0 it sends before giving p0 up.
+fn cooperative_assigned_p1_only() -> (Consumer, groupcheck::consumer::Send) {
     let mut c = cooperative_in(Phase::Syncing);
     c.in_flight = Some(groupcheck::consumer::InFlight::Sync);
     let synced = Response::SyncGroup {
@@ -193,6 +192,14 @@ fn a_cooperative_consumer_revokes_only_what_it_lost_committing_first() {
         assignment: Partitions::single(1),
     };
     let commit = c.on_response(&synced, &CFG).expect("commits p0 first");
+    (c, commit)
+}
+
+// KIP-429: on its new assignment a cooperative consumer commits and gives up only what it lost,
+// then rejoins at once so that a follow-up rebalance can hand it on.
+#[test]
+fn a_cooperative_consumer_revokes_only_what_it_lost_committing_first() {
+    let (mut c, commit) = cooperative_assigned_p1_only();
     assert!(
         matches!(&commit.request, Request::OffsetCommit { offsets, .. } if offsets == &vec![(0, 3)]),
         "{commit:?}"
@@ -216,18 +223,7 @@ fn a_cooperative_consumer_revokes_only_what_it_lost_committing_first() {
 // REBALANCE_IN_PROGRESS; Kafka's coordinator, fencing a newer generation first, does not).
 #[test]
 fn a_cooperative_consumer_whose_revoking_commit_fails_rejoins_keeping_the_rest() {
-    let mut c = cooperative_in(Phase::Syncing);
-    c.in_flight = Some(groupcheck::consumer::InFlight::Sync);
-    let synced = Response::SyncGroup {
-        error: ErrorCode::None,
-        member_id: MemberId {
-            epoch: LeaderEpoch(0),
-            seq: 0,
-        },
-        generation: Generation(1),
-        assignment: Partitions::single(1),
-    };
-    c.on_response(&synced, &CFG).expect("commits p0 first");
+    let (mut c, _) = cooperative_assigned_p1_only();
     let refused = Response::OffsetCommit {
         error: ErrorCode::RebalanceInProgress,
         offsets: vec![(0, 3)],

@@ -256,20 +256,23 @@ fn high_watermark_racing_a_failover_and_back_completes_only_its_own_epoch() {
     });
 }
 
-/// Two controllers fail over at once (`serve`'s fault thread and its control API can): one moves
-/// leadership to broker-1, the other back to broker-0. The StopLeading of the first may reach
-/// broker-0 after it leads again; it must be ignored, or the group's coordinator unloads for good.
-#[test]
-fn a_failover_racing_one_back_leaves_the_last_leader_loading() {
-    model(2, || {
+/// Two controllers fail over at once (`serve`'s fault thread and its control API can): one
+/// moves leadership to broker-1, the other to each broker of `others` in turn. Whatever the
+/// order, the broker that leads last loads the group.
+fn racing_failovers_leave_the_last_leader_loading(others: &'static [u8]) {
+    model(2, move || {
         let service = Arc::new(GroupService::new(CFG, 2, true));
         let clients = form_group(&service, 1);
         let s = service.clone();
         let there = thread::spawn(move || s.failover(BrokerId(1)));
         let s = service.clone();
-        let back = thread::spawn(move || s.failover(BrokerId(0)));
+        let other = thread::spawn(move || {
+            for b in others {
+                s.failover(BrokerId(*b));
+            }
+        });
         there.join().unwrap();
-        back.join().unwrap();
+        other.join().unwrap();
         let leader = service.find_coordinator();
         assert!(
             service.finish_loading(leader),
@@ -279,30 +282,20 @@ fn a_failover_racing_one_back_leaves_the_last_leader_loading() {
     });
 }
 
-/// The same with leadership going to broker-1 twice: the StartLeading of its first, older epoch
-/// may reach it after that of its second. It must be ignored (Kafka's loader skips an election
-/// older than the epoch it holds), or broker-1 loads for an epoch that is over and never serves.
+/// One failover to broker-1 and one back to broker-0: the StopLeading of the first may reach
+/// broker-0 after it leads again; it must be ignored, or the group's coordinator unloads for
+/// good.
+#[test]
+fn a_failover_racing_one_back_leaves_the_last_leader_loading() {
+    racing_failovers_leave_the_last_leader_loading(&[0]);
+}
+
+/// Leadership goes to broker-1 twice: the StartLeading of its first, older epoch may reach it
+/// after that of its second. It must be ignored (Kafka's loader skips an election older than
+/// the epoch it holds), or broker-1 loads for an epoch that is over and never serves.
 #[test]
 fn failovers_racing_there_and_back_leave_the_last_leader_loading() {
-    model(2, || {
-        let service = Arc::new(GroupService::new(CFG, 2, true));
-        let clients = form_group(&service, 1);
-        let s = service.clone();
-        let there = thread::spawn(move || s.failover(BrokerId(1)));
-        let s = service.clone();
-        let back_and_there = thread::spawn(move || {
-            s.failover(BrokerId(0));
-            s.failover(BrokerId(1));
-        });
-        there.join().unwrap();
-        back_and_there.join().unwrap();
-        let leader = service.find_coordinator();
-        assert!(
-            service.finish_loading(leader),
-            "broker-{leader} leads but cannot load"
-        );
-        judge(&service, &clients);
-    });
+    racing_failovers_leave_the_last_leader_loading(&[0, 1]);
 }
 
 /// OffsetCommit and OffsetFetch are linearizable against a sequential spec with generation

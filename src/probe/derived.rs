@@ -187,12 +187,14 @@ fn random_execution(cfg: &ModelConfig, seed: u64, moves: bool) -> Vec<Action> {
         let Some(next) = model.next_state(&w, action.clone()) else {
             break;
         };
+        let moved_to = match action {
+            Action::Failover(to) => Some(to),
+            _ => None,
+        };
+        path.push(action);
         w = next;
-        if let Action::Failover(to) = action {
-            path.push(action);
+        if let Some(to) = moved_to {
             w = settle_move(&model, w, to, &mut path);
-        } else {
-            path.push(action);
         }
     }
     path
@@ -247,9 +249,8 @@ fn settle_move(model: &GroupModel, mut w: World, to: BrokerId, path: &mut Vec<Ac
 
 /// Whether a walk of the model takes `action` (a coordinator move only where it may move one,
 /// and all is [`quiet`]): not what the probe cannot play from outside ([`plan`] says why); not
-/// a hung assignor
-/// (the group it leaves waiting goes on only by the rebalance and pending-sync timers, which a
-/// walk does not play).
+/// a hung assignor (the group it leaves waiting goes on only by the rebalance and pending-sync
+/// timers, which a walk does not play).
 fn walks(action: &Action) -> bool {
     !matches!(
         action,

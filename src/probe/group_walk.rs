@@ -1,7 +1,9 @@
 //! Seeded random walks of a group: several members, each the core's consumer
 //! ([`super::driven`]) beside its twin on the core's side, take the model's own actions in an
 //! order a seed chooses — processing and committing, heartbeating, closing (and a new process
-//! starting in its place), falling silent past the session — while the protocol's own steps
+//! starting in its place), falling silent past the session, and, with `--move-coordinator`,
+//! the group's coordinator moving while the group is settled (see [`Walk::quiet`]) — while
+//! the protocol's own steps
 //! follow as a client's do: a request the consumer makes goes out at once, and a member's
 //! heartbeat thread heartbeats every third of its session. Every answer is judged against the
 //! core's, and `single_owner` on every assignment, as in the scenarios played by the core's
@@ -43,7 +45,7 @@ use crate::protocol::{Assignor, Assignors, ErrorCode, InstanceId, Response};
 use crate::runtime::live::Rng;
 use std::time::{Duration, Instant};
 
-pub const ABOUT: &str = "a seeded random walk of a group of two members (eager, cooperative or static, as the seed chooses), each the core's consumer (processing and committing, heartbeating, closing and a new process starting in its place, falling silent past its session; rejoins, assignments and SyncGroups as the consumer makes them, racing), every answer judged against the core's and single_owner at every assignment";
+pub const ABOUT: &str = "a seeded random walk of a group of two members (eager, cooperative or static, as the seed chooses), each the core's consumer (processing and committing, heartbeating, closing and a new process starting in its place, falling silent past its session, and with --move-coordinator the group's coordinator moving while all are at rest; rejoins, assignments and SyncGroups as the consumer makes them, racing), every answer judged against the core's and single_owner at every assignment";
 
 /// Moves chosen by the seed in a walk.
 pub const STEPS: usize = 10;
@@ -58,6 +60,8 @@ enum Move {
     Close,
     Silence,
     Start,
+    /// The group's coordinator moves (`--move-coordinator`).
+    Failover,
 }
 
 /// A member of the walk: at rest (with the request it makes next, if any), with a request out
@@ -169,7 +173,8 @@ pub fn group_walk(run: &mut Run, seed: u64) -> Result<(), ProbeError> {
         if run.deviated() {
             return Ok(());
         }
-        let moves = walk.moves();
+        let can_move = run.cfg.move_coordinator.is_some();
+        let moves = walk.moves(can_move, can_move && run.mirror.settled());
         let Some(&(i, m)) = moves.get(rng.below(moves.len().max(1) as u64) as usize) else {
             walk.wait_for_one(run)?;
             continue;
@@ -183,7 +188,7 @@ pub fn group_walk(run: &mut Run, seed: u64) -> Result<(), ProbeError> {
         if walk.silent || run.deviated() {
             break;
         }
-        let moves = walk.moves();
+        let moves = walk.moves(false, false);
         let silence = moves.iter().find(|(_, m)| *m == Move::Silence);
         let start = moves.iter().find(|(_, m)| *m == Move::Start);
         match silence.or(start) {
@@ -261,11 +266,15 @@ impl Walk {
 
     /// What the seed may choose: members at rest with nothing to send work, heartbeat, close
     /// or fall silent; an empty place may take a new process.
-    fn moves(&self) -> Vec<(usize, Move)> {
+    /// The moves the walk may take now; a coordinator move only if `can_move`.
+    fn moves(&self, can_move: bool, run_settled: bool) -> Vec<(usize, Move)> {
         // A silence while another member's request waits could outlast that member's own
         // session (a new member waiting in a join phase expires with it; see the module doc).
         let any_out = self.waiting() > 0;
         let mut moves = Vec::new();
+        if can_move && self.quiet(run_settled) {
+            moves.push((0, Move::Failover));
+        }
         for (i, m) in self.members.iter().enumerate() {
             match m {
                 Member::AtRest(d, None) if !d.consumer.is_closed() => {
@@ -281,10 +290,28 @@ impl Walk {
         moves
     }
 
+    /// Whether the coordinator may move now: the group `settled` on the core's side
+    /// ([`super::mirror::Mirror::settled`]), every member at rest with nothing to send, no
+    /// session running out, no request given up on still in the network, no hung assignor.
+    /// A loading coordinator restarts the sessions it loads, which the walk's reckoning of
+    /// when a session runs out does not follow.
+    fn quiet(&self, settled: bool) -> bool {
+        let at_rest = |m: &Member| matches!(m, Member::AtRest(_, None) | Member::Gone);
+        settled
+            && self.members.iter().all(at_rest)
+            && self.lapsing.is_empty()
+            && self.late.is_empty()
+            && !self.stalled
+    }
+
     fn play(&mut self, run: &mut Run, i: usize, m: Move) -> Result<(), ProbeError> {
         match m {
             Move::Start => return self.start(run),
             Move::Silence => return self.silence(run, i),
+            Move::Failover => {
+                run.move_coordinator("probe")?;
+                return self.follow_move(run);
+            }
             _ => {}
         }
         let Member::AtRest(mut d, _) = std::mem::replace(&mut self.members[i], Member::Gone) else {

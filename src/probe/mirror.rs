@@ -396,6 +396,24 @@ impl Mirror {
         Some(&self.members.get(m)?.driven.as_ref()?.0)
     }
 
+    /// Whether the group is settled on the core's side: Stable, with nothing waiting to be
+    /// durable, and every member one that a running consumer holds (none left, closed or
+    /// crashed, whose session has yet to run out). A coordinator that loads such a group
+    /// loads what is in memory.
+    pub fn settled(&self) -> bool {
+        let (brokers, _) = self.service.snapshot();
+        let c = &brokers[self.coordinator.index()];
+        let held = |id: MemberId| {
+            self.members.iter().any(|m| {
+                let running = m.driven.as_ref().is_some_and(|(c, _)| !c.is_closed());
+                running && m.id == Some(id)
+            })
+        };
+        c.group.state == crate::coordinator::GroupState::Stable
+            && c.pending.is_empty()
+            && c.group.members.iter().all(|m| held(m.id))
+    }
+
     /// The group's coordinator moves to the other broker, which loads the group from the
     /// durable log (the probe asks the broker only once it has found its new coordinator).
     pub fn move_coordinator(&mut self) {

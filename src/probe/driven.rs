@@ -18,6 +18,7 @@ use super::observed::Answered;
 use super::scenario::{code_name, io, Class, Run};
 use super::ProbeError;
 use crate::consumer::{Consumer, Send};
+use crate::coordinator::CoreConfig;
 use crate::property::Property;
 use crate::protocol::{
     Assignors, BrokerId, ClientAddr, ConsumerId, ErrorCode, Generation, InstanceId, MemberId,
@@ -204,6 +205,17 @@ impl Driven {
 }
 
 impl Driven {
+    /// `next`, or, if the consumer lost its coordinator and sends nothing, the request it
+    /// makes once FindCoordinator is answered: the member's connection is the coordinator's.
+    fn rediscovered(&mut self, next: Option<Send>, cfg: &CoreConfig) -> Option<Send> {
+        match next {
+            None if self.consumer.needs_coordinator() => {
+                self.consumer.on_coordinator_found(BrokerId(0), cfg)
+            }
+            next => next,
+        }
+    }
+
     /// Connects to the group's coordinator at `address` instead, as the same member.
     pub(super) fn follow(&mut self, address: &str) -> Result<(), ProbeError> {
         let client = client_id(&self.name);
@@ -353,7 +365,7 @@ impl Run<'_> {
         }
         let core_request = self.mirror.outbox(d.k).cloned();
         let sent_at = Instant::now();
-        let answer = d.wire().call(&send.request).map_err(super::scenario::io)?;
+        let answer = d.wire().call(&send.request).map_err(io)?;
         if answer.error() != ErrorCode::None {
             self.fire(timer);
         }
@@ -445,7 +457,7 @@ impl Run<'_> {
         for _ in 0..8 {
             let Some(send) = next else { break };
             let sent_at = Instant::now();
-            let answer = d.wire().call(&send.request).map_err(super::scenario::io)?;
+            let answer = d.wire().call(&send.request).map_err(io)?;
             let names = self.names.clone();
             self.saw(
                 &d.name,
@@ -547,10 +559,8 @@ impl Run<'_> {
             live: self.heard_within_session(d, sent_at),
         });
         let cfg = self.mirror.cfg;
-        let mut next = d.consumer.on_response(&answer, &cfg);
-        if next.is_none() && d.consumer.needs_coordinator() {
-            next = d.consumer.on_coordinator_found(BrokerId(0), &cfg);
-        }
+        let next = d.consumer.on_response(&answer, &cfg);
+        let next = d.rediscovered(next, &cfg);
         self.holds(d, &answer);
         self.one_member_per_instance(&answer);
         d.last = Some(answer);
@@ -736,7 +746,7 @@ impl Run<'_> {
             };
             let core_request = self.mirror.outbox(d.k).cloned();
             let sent_at = Instant::now();
-            let answer = d.wire().call(&send.request).map_err(super::scenario::io)?;
+            let answer = d.wire().call(&send.request).map_err(io)?;
             if answer.error() != ErrorCode::None {
                 self.core_takes(w);
             }
@@ -783,7 +793,7 @@ impl Run<'_> {
             instance: c.instance,
         };
         let sent_at = Instant::now();
-        let answer = d.wire().call(&request).map_err(super::scenario::io)?;
+        let answer = d.wire().call(&request).map_err(io)?;
         if answer.error() != ErrorCode::None {
             self.mirror.loaded();
             self.fire(timer);
@@ -844,7 +854,7 @@ impl Run<'_> {
                 .join()
                 .expect("a request thread does not panic"),
         };
-        let (wire, answer) = answered.map_err(super::scenario::io)?;
+        let (wire, answer) = answered.map_err(io)?;
         let mut d = w.d;
         d.wire = Some(wire);
         let (core, step) = match w.core {
@@ -874,10 +884,8 @@ impl Run<'_> {
     pub(super) fn abandon(&mut self, d: &mut Driven, send: &Send) -> Option<Send> {
         self.mirror.abandon(d.k);
         let cfg = self.mirror.cfg;
-        let mut next = d.consumer.abandon_request(&cfg);
-        if next.is_none() && d.consumer.needs_coordinator() {
-            next = d.consumer.on_coordinator_found(BrokerId(0), &cfg);
-        }
+        let next = d.consumer.abandon_request(&cfg);
+        let next = d.rediscovered(next, &cfg);
         let request = self.names.rename(&send.request.to_string());
         let name = d.name.clone();
         self.saw(
@@ -900,7 +908,7 @@ impl Run<'_> {
         let answer = loop {
             self.coordinator = super::coordinator(self.cfg, &self.group)?;
             let answer = self.connect("probe")?.call(&request);
-            let answer = answer.map_err(super::scenario::io)?;
+            let answer = answer.map_err(io)?;
             if !answer.error().coordinator_moving() || Instant::now() >= deadline {
                 break answer;
             }
@@ -942,9 +950,9 @@ impl Run<'_> {
                 true => Some(thread.join().expect("a request thread does not panic")),
                 false => None,
             };
-            (core, answered.transpose().map_err(super::scenario::io)?)
+            (core, answered.transpose().map_err(io)?)
         } else {
-            let answer = wire.call(request).map_err(super::scenario::io)?;
+            let answer = wire.call(request).map_err(io)?;
             (self.mirror.deliver_late(k), Some((wire, answer)))
         };
         let step = self.mirror.taken.len();

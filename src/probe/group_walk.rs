@@ -2,7 +2,7 @@
 //! ([`super::driven`]) beside its twin on the core's side, take the model's own actions in an
 //! order a seed chooses — processing and committing, heartbeating, closing (and a new process
 //! starting in its place), falling silent past the session, and, with `--move-coordinator`,
-//! the group's coordinator moving while the group is settled (see [`Walk::quiet`]) — while
+//! the group's coordinator moving while the group is settled (see [`Walk::moves`]) — while
 //! the protocol's own steps
 //! follow as a client's do: a request the consumer makes goes out at once, and a member's
 //! heartbeat thread heartbeats every third of its session. Every answer is judged against the
@@ -173,8 +173,8 @@ pub fn group_walk(run: &mut Run, seed: u64) -> Result<(), ProbeError> {
         if run.deviated() {
             return Ok(());
         }
-        let can_move = run.cfg.move_coordinator.is_some();
-        let moves = walk.moves(can_move, can_move && run.mirror.settled());
+        let may_move = run.cfg.move_coordinator.is_some() && run.mirror.settled();
+        let moves = walk.moves(may_move);
         let Some(&(i, m)) = moves.get(rng.below(moves.len().max(1) as u64) as usize) else {
             walk.wait_for_one(run)?;
             continue;
@@ -188,7 +188,7 @@ pub fn group_walk(run: &mut Run, seed: u64) -> Result<(), ProbeError> {
         if walk.silent || run.deviated() {
             break;
         }
-        let moves = walk.moves(false, false);
+        let moves = walk.moves(false);
         let silence = moves.iter().find(|(_, m)| *m == Move::Silence);
         let start = moves.iter().find(|(_, m)| *m == Move::Start);
         match silence.or(start) {
@@ -265,14 +265,15 @@ impl Walk {
     }
 
     /// What the seed may choose: members at rest with nothing to send work, heartbeat, close
-    /// or fall silent; an empty place may take a new process.
-    /// The moves the walk may take now; a coordinator move only if `can_move`.
-    fn moves(&self, can_move: bool, run_settled: bool) -> Vec<(usize, Move)> {
+    /// or fall silent; an empty place may take a new process; and the coordinator may move if
+    /// `may_move` (the probe can move it, and the group is settled on the core's side:
+    /// [`super::mirror::Mirror::settled`]) and the walk is [`Walk::quiet`].
+    fn moves(&self, may_move: bool) -> Vec<(usize, Move)> {
         // A silence while another member's request waits could outlast that member's own
         // session (a new member waiting in a join phase expires with it; see the module doc).
         let any_out = self.waiting() > 0;
         let mut moves = Vec::new();
-        if can_move && self.quiet(run_settled) {
+        if may_move && self.quiet() {
             moves.push((0, Move::Failover));
         }
         for (i, m) in self.members.iter().enumerate() {
@@ -290,15 +291,13 @@ impl Walk {
         moves
     }
 
-    /// Whether the coordinator may move now: the group `settled` on the core's side
-    /// ([`super::mirror::Mirror::settled`]), every member at rest with nothing to send, no
-    /// session running out, no request given up on still in the network, no hung assignor.
-    /// A loading coordinator restarts the sessions it loads, which the walk's reckoning of
-    /// when a session runs out does not follow.
-    fn quiet(&self, settled: bool) -> bool {
+    /// Whether the walk lets the coordinator move: every member at rest with nothing to send,
+    /// no session running out, no request given up on still in the network, no hung
+    /// assignor. A loading coordinator restarts the sessions it loads, which the walk's
+    /// reckoning of when a session runs out does not follow.
+    fn quiet(&self) -> bool {
         let at_rest = |m: &Member| matches!(m, Member::AtRest(_, None) | Member::Gone);
-        settled
-            && self.members.iter().all(at_rest)
+        self.members.iter().all(at_rest)
             && self.lapsing.is_empty()
             && self.late.is_empty()
             && !self.stalled

@@ -396,10 +396,10 @@ impl Mirror {
         Some(&self.members.get(m)?.driven.as_ref()?.0)
     }
 
-    /// Whether the group is settled on the core's side: Stable, with nothing waiting to be
-    /// durable, and every member one that a running consumer holds (none left, closed or
-    /// crashed, whose session has yet to run out). A coordinator that loads such a group
-    /// loads what is in memory.
+    /// Whether the group is settled on the core's side: Stable, and every member one that a
+    /// running consumer holds (none left, closed or crashed, whose session has yet to run
+    /// out). The mirror makes every write durable within its step, so a coordinator that
+    /// loads such a group loads what is in memory.
     pub fn settled(&self) -> bool {
         let (brokers, _) = self.service.snapshot();
         let c = &brokers[self.coordinator.index()];
@@ -410,7 +410,6 @@ impl Mirror {
             })
         };
         c.group.state == crate::coordinator::GroupState::Stable
-            && c.pending.is_empty()
             && c.group.members.iter().all(|m| held(m.id))
     }
 

@@ -201,7 +201,11 @@ pub struct DurableGroup<'a> {
 /// group at `generation` with `assignments` if it comes from a member of that generation that
 /// was given the partition, or, when no member of it was given the partition, from any member
 /// of it: the owner of the previous generation committing what a cooperative round took from
-/// it before it gives it up (KIP-429 leaves such a partition unassigned until then).
+/// it before it gives it up (KIP-429 leaves such a partition unassigned until then). The commit
+/// may carry a later generation than the group's: a client that commits with the generation of
+/// its JoinGroup answer (librdkafka) does so before that generation's assignment exists, and
+/// Kafka accepts it in PreparingRebalance; while the committer is the partition's owner in the
+/// group's generation, nobody else can have it. An earlier generation is a fenced one.
 pub fn commit_allowed(
     assignments: &[(MemberId, Partitions)],
     generation: Generation,
@@ -213,7 +217,7 @@ pub fn commit_allowed(
     };
     let given = |ps: &Partitions| ps.contains(partition);
     let mine = assignments.iter().find(|(m, _)| *m == id);
-    g == generation
+    g >= generation
         && mine.is_some_and(|(_, ps)| given(ps) || !assignments.iter().any(|(_, ps)| given(ps)))
 }
 

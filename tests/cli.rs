@@ -5,10 +5,26 @@ use std::process::{Command, Output};
 
 /// A scratch directory per test, so that `check` writes its reports there and not into the
 /// repository.
-fn scratch(test: &str) -> PathBuf {
+/// A directory of its own for one test, removed when the test ends.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(test: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("groupcheck-cli-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
 
 fn groupcheck_in(dir: &Path, args: &[&str]) -> Output {
@@ -103,6 +119,11 @@ fn a_malformed_model_file_exits_2_with_the_reason() {
             "sticky.toml",
             "description = \"x\"\nconsumers = 1\npartitions = 1\nassignor = \"cooperative-sticky\"\n[expect]\n",
             "goes with protocol = \"classic-cooperative\"",
+        ),
+        (
+            "joined.toml",
+            "description = \"x\"\nconsumers = 1\npartitions = 1\ncommit_generation = \"joined\"\n[expect]\n",
+            "`joined` needs protocol = \"classic-cooperative\"",
         ),
         (
             "property.toml",
@@ -468,7 +489,7 @@ fn serve_records_each_group_as_a_trace_that_replays() {
             "2000",
         ])
         .arg("--record")
-        .arg(&record)
+        .arg(&*record)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

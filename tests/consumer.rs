@@ -1,7 +1,7 @@
 //! The consumer state machine's own rules, beyond what the model exercises.
 
 use groupcheck::assignor::{Assignor, RebalanceProtocol};
-use groupcheck::consumer::{Consumer, Phase};
+use groupcheck::consumer::{CommitGeneration, Consumer, InFlight, Phase};
 use groupcheck::coordinator::CoreConfig;
 use groupcheck::flaw::Flaws;
 use groupcheck::protocol::{
@@ -181,7 +181,7 @@ fn a_cooperative_consumer_keeps_its_partitions_while_it_rejoins() {
 /// and the commit of p0 it sends before giving p0 up.
 fn cooperative_assigned_p1_only() -> (Consumer, groupcheck::consumer::Send) {
     let mut c = cooperative_in(Phase::Syncing);
-    c.in_flight = Some(groupcheck::consumer::InFlight::Sync);
+    c.in_flight = Some(InFlight::Sync);
     let synced = Response::SyncGroup {
         error: ErrorCode::None,
         member_id: MemberId {
@@ -360,4 +360,58 @@ fn committed_offsets_are_asked_at_rest_and_move_no_position() {
     c.on_response(&served, &CFG);
     assert_eq!(c.positions[0], 3);
     assert!(consumer_in(Phase::Revoking).committed().is_none());
+}
+
+// librdkafka's rule: a commit carries the generation of the last JoinGroup answer. A
+// cooperative consumer that processed while it rejoined commits that before its SyncGroup,
+// which waits for the commit's answer and then goes out whatever it was (REBALANCE_IN_PROGRESS
+// from Kafka's coordinator in CompletingRebalance). The Java client's consumer syncs at once.
+#[test]
+fn a_consumer_committing_with_the_joined_generation_commits_before_its_sync_group() {
+    let me = MemberId {
+        epoch: LeaderEpoch(0),
+        seq: 0,
+    };
+    let joined = Response::JoinGroup {
+        error: ErrorCode::None,
+        generation: Generation(2),
+        protocol: Some(Assignor::CooperativeSticky),
+        member_id: Some(me),
+        leader: Some(me),
+        members: vec![me],
+        claims: Vec::new(),
+        skip_assignment: false,
+    };
+    let joining = || {
+        let mut c = cooperative_in(Phase::Joining);
+        c.in_flight = Some(InFlight::Join);
+        c
+    };
+    let java = joining().on_response(&joined, &CFG).expect("SyncGroup");
+    assert!(
+        matches!(java.request, Request::SyncGroup { .. }),
+        "{java:?}"
+    );
+
+    let mut c = joining().with_commit_generation(CommitGeneration::Joined);
+    let commit = c.on_response(&joined, &CFG).expect("a commit first");
+    assert!(
+        matches!(
+            &commit.request,
+            Request::OffsetCommit { generation: Generation(2), offsets, .. } if offsets == &vec![(0, 3)]
+        ),
+        "{commit:?}"
+    );
+    assert_eq!(c.phase, Phase::Syncing);
+    let refused = Response::OffsetCommit {
+        error: ErrorCode::RebalanceInProgress,
+        offsets: vec![(0, 3)],
+    };
+    let sync = c.on_response(&refused, &CFG).expect("then the SyncGroup");
+    assert!(
+        matches!(&sync.request, Request::SyncGroup { generation: Generation(2), assignments, .. } if !assignments.is_empty()),
+        "{sync:?}"
+    );
+    assert_eq!((c.phase, c.owned), (Phase::Syncing, Partitions::all(2)));
+    assert_eq!(c.committed[0], 0, "nothing committed");
 }

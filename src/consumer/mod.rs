@@ -25,6 +25,13 @@
 //! joins without KIP-394's round trip, and on close commits but sends no LeaveGroup: its
 //! session timeout decides, so a restart within it gets the same partitions back without a
 //! rebalance. FENCED_INSTANCE_ID (another process has taken its instance id) is fatal.
+//!
+//! Which generation its commits carry is the client's choice ([`CommitGeneration`]). The Java
+//! client commits only in a Stable generation. librdkafka takes its generation from the
+//! JoinGroup answer, and its application may commit at any time, so a cooperative consumer's
+//! commit can go out between that answer and its SyncGroup, carrying a generation whose
+//! assignment nobody has yet: the coordinator must refuse it (REBALANCE_IN_PROGRESS, since
+//! KAFKA-8487).
 
 use crate::assignor::{RebalanceProtocol, Subscription};
 use crate::coordinator::CoreConfig;
@@ -66,6 +73,26 @@ pub enum InFlight {
     Leave,
 }
 
+/// Which generation the consumer's commits carry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommitGeneration {
+    /// The Java client's: only a Stable generation (`generationIfStable`); it does not commit
+    /// while it rejoins, except onJoinPrepare's commit before its JoinGroup.
+    #[default]
+    Stable,
+    /// librdkafka's: the generation of its last JoinGroup answer. A cooperative consumer that
+    /// processed records while it rejoined commits them with it before its SyncGroup goes out
+    /// (librdkafka issue 4059: commits during a cooperative rebalance).
+    Joined,
+}
+
+impl CommitGeneration {
+    pub fn is_stable(&self) -> bool {
+        *self == CommitGeneration::Stable
+    }
+}
+
 /// A request to send to a broker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Send {
@@ -105,6 +132,13 @@ pub struct Consumer {
     /// Its SyncGroup never went out: its assignor hangs (its heartbeat thread goes on).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stalled: bool,
+    /// Which generation its commits carry.
+    #[serde(default, skip_serializing_if = "CommitGeneration::is_stable")]
+    pub commit_generation: CommitGeneration,
+    /// Its SyncGroup, held back while the commit it sent first (with the joined generation)
+    /// is answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_sync: Option<Request>,
 }
 
 fn is_empty(ps: &Partitions) -> bool {
@@ -129,6 +163,8 @@ impl Consumer {
             instance: None,
             revoking: Partitions::EMPTY,
             stalled: false,
+            commit_generation: CommitGeneration::Stable,
+            held_sync: None,
         }
     }
 
@@ -140,6 +176,14 @@ impl Consumer {
     /// The same consumer configured with `assignors`.
     pub fn with_assignors(self, assignors: Assignors) -> Consumer {
         Consumer { assignors, ..self }
+    }
+
+    /// The same consumer committing with `commit_generation`.
+    pub fn with_commit_generation(self, commit_generation: CommitGeneration) -> Consumer {
+        Consumer {
+            commit_generation,
+            ..self
+        }
     }
 
     /// The rebalance protocol it follows, which its assignors decide.
@@ -276,6 +320,7 @@ impl Consumer {
         }
         // An application whose assignor failed (the SyncGroup never went out) closes too.
         self.stalled = false;
+        self.held_sync = None;
         self.phase = Phase::Leaving;
         self.drive(cfg)
     }
@@ -407,6 +452,7 @@ impl Consumer {
         cfg: &CoreConfig,
     ) -> Option<Send> {
         self.phase = Phase::Unjoined;
+        self.held_sync = None;
         match error {
             ErrorCode::None => {
                 let me = member_id?;
@@ -436,15 +482,18 @@ impl Consumer {
                 } else {
                     Vec::new()
                 };
-                return self.send(
-                    InFlight::Sync,
-                    Request::SyncGroup {
-                        member_id: me,
-                        generation,
-                        assignments,
-                        instance: self.instance,
-                    },
-                );
+                let sync = Request::SyncGroup {
+                    member_id: me,
+                    generation,
+                    assignments,
+                    instance: self.instance,
+                };
+                let offsets = self.uncommitted();
+                if self.commit_generation == CommitGeneration::Joined && !offsets.is_empty() {
+                    self.held_sync = Some(sync);
+                    return self.send_commit(offsets);
+                }
+                return self.send(InFlight::Sync, sync);
             }
             ErrorCode::MemberIdRequired => self.member_id = member_id,
             // Out of the group: a cooperative member loses what it still owns (an eager one
@@ -528,6 +577,10 @@ impl Consumer {
             ErrorCode::UnknownMemberId => self.reset_generation(true),
             ErrorCode::IllegalGeneration => self.reset_generation(false),
             ErrorCode::RebalanceInProgress if self.phase == Phase::Stable => self.request_rejoin(),
+            // Committed with the joined generation before its SyncGroup: the held SyncGroup
+            // goes out whatever the commit's fate (librdkafka hands a commit's error to the
+            // application and goes on with the rebalance).
+            _ if self.phase == Phase::Syncing => {}
             // Rejoining and the commit cannot succeed: the Java client goes on to join without
             // it (what it gives up, it gives up as it is).
             _ if self.phase == Phase::Revoking => self.prepare_join(cfg),
@@ -593,10 +646,13 @@ impl Consumer {
                 }
             }
             Phase::Unjoined | Phase::Joining => self.send_join(),
-            Phase::Syncing => {
-                self.request_rejoin();
-                self.drive(cfg)
-            }
+            Phase::Syncing => match self.held_sync.take() {
+                Some(sync) => self.send(InFlight::Sync, sync),
+                None => {
+                    self.request_rejoin();
+                    self.drive(cfg)
+                }
+            },
             Phase::Stable if !self.unfetched.is_empty() => {
                 let partitions = self.unfetched;
                 self.send(InFlight::Fetch, Request::OffsetFetch { partitions })
@@ -642,6 +698,7 @@ impl Consumer {
         if self.phase == Phase::Leaving {
             return; // closing wins: it commits and leaves anyway
         }
+        self.held_sync = None;
         let to_revoke = if self.is_cooperative() {
             self.revoking
         } else {
@@ -658,6 +715,7 @@ impl Consumer {
     /// The member was fenced: its partitions are lost (not committed) and it rejoins.
     fn reset_generation(&mut self, forget_member_id: bool) {
         self.generation = None;
+        self.held_sync = None;
         if forget_member_id {
             self.member_id = None;
         }
@@ -682,6 +740,7 @@ impl Consumer {
         self.generation = None;
         self.coordinator = None;
         self.in_flight = None;
+        self.held_sync = None;
     }
 
     fn send_join(&mut self) -> Option<Send> {

@@ -207,6 +207,7 @@ impl Names for World {
             c.last_assignment
                 .iter_mut()
                 .for_each(|a| gen(v, &mut a.generation));
+            c.held_sync.iter_mut().for_each(|r| r.names(v));
         }
         self.network.iter_mut().for_each(|e| e.names(v));
     }

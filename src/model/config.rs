@@ -1,6 +1,7 @@
 //! A checked configuration, as written in a `models/*.toml` file of the catalogue.
 
 use crate::assignor::Assignor;
+use crate::consumer::CommitGeneration;
 use crate::coordinator::CoreConfig;
 use crate::flaw::{Flaw, Flaws};
 use crate::property::Property;
@@ -44,6 +45,11 @@ pub struct ModelConfig {
     /// while the old process still runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_ids: Option<Vec<u8>>,
+    /// Which generation the consumers' commits carry: `stable` (the Java client's) or
+    /// `joined` (librdkafka's: the generation of the last JoinGroup answer, so a cooperative
+    /// consumer commits what it processed while rejoining before its SyncGroup goes out).
+    #[serde(default, skip_serializing_if = "CommitGeneration::is_stable")]
+    pub commit_generation: CommitGeneration,
     /// `empty`: every consumer starts unjoined. `stable`: the group has already formed (the
     /// protocol runs, fault-free, until it settles) before the check starts.
     #[serde(default)]
@@ -308,6 +314,10 @@ impl ModelConfig {
         check(
             self.rolling_upgrade.len() <= 3,
             "rolling_upgrade: at most 3 bounces",
+        )?;
+        check(
+            self.commit_generation.is_stable() || self.protocol == Protocol::ClassicCooperative,
+            "commit_generation: `joined` needs protocol = \"classic-cooperative\" (an eager consumer gives up everything before it rejoins, so it has nothing to commit before its SyncGroup)",
         )?;
         if let Some(ids) = &self.instance_ids {
             check(

@@ -92,7 +92,9 @@ impl GroupModel {
                     incarnation: 0,
                     connection: 0,
                 };
-                Consumer::new(addr, &self.core).with_instance(cfg.instance_of(c))
+                Consumer::new(addr, &self.core)
+                    .with_instance(cfg.instance_of(c))
+                    .with_commit_generation(cfg.commit_generation)
             })
             .collect();
         let on_time = cfg.consumers - cfg.faults.late_joins;
@@ -314,7 +316,9 @@ impl GroupModel {
         // A static member restarts with its instance id, to take its member back.
         let instance = old.instance;
         let consumer = Consumer::new(addr, &self.core).with_instance(instance);
-        w.consumers[c] = consumer.with_assignors(assignors);
+        w.consumers[c] = consumer
+            .with_assignors(assignors)
+            .with_commit_generation(old.commit_generation);
     }
 
     /// Whether the rolling upgrade may bounce consumer `c` now: it runs with its assignment, no

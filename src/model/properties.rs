@@ -23,7 +23,8 @@ use crate::property::{
     Property,
 };
 use crate::protocol::{
-    BrokerId, ConsumerId, ErrorCode, Generation, MemberId, Partition, Partitions, Record, Response,
+    BrokerId, ConsumerId, ErrorCode, Generation, MemberId, Partition, Partitions, Record, Request,
+    Response,
 };
 
 type Condition = fn(&GroupModel, &World) -> bool;
@@ -73,7 +74,7 @@ pub struct Witness {
     pub condition: Condition,
 }
 
-pub const WITNESSES: [Witness; 26] = [
+pub const WITNESSES: [Witness; 28] = [
     Witness {
         name: "consumer_crashed",
         applies: |c| c.faults.crashes > 0,
@@ -320,6 +321,36 @@ pub const WITNESSES: [Witness; 26] = [
             let last = m.cfg.rolling_upgrade.len();
             let upgraded = |c: usize| m.cfg.stage_of(w.consumers[c].assignors) == last;
             (0..w.consumers.len()).all(|c| w.is_live(c) && upgraded(c)) && converged(w)
+        },
+    },
+    Witness {
+        name: "commit_before_sync",
+        // librdkafka's commit with the generation of its JoinGroup answer is on its way to a
+        // coordinator whose group completes that very generation: nobody has its assignment.
+        applies: |c| !c.commit_generation.is_stable(),
+        condition: |_, w| {
+            w.network.iter().any(|e| match (&e.dst, &e.msg) {
+                (Addr::Broker(b), Msg::Request(Request::OffsetCommit { generation, .. })) => {
+                    let group = &w.brokers[b.index()].group;
+                    group.state == GroupState::CompletingRebalance
+                        && group.generation == *generation
+                }
+                _ => false,
+            })
+        },
+    },
+    Witness {
+        name: "commit_with_unsynced_generation",
+        // What Kafka accepts from such a client: a late JoinGroup restarted the rebalance
+        // before anyone synced, and the commit with the generation that never completed was
+        // accepted in PreparingRebalance. `no_zombie_commit` allows it only because it comes
+        // from the partition's owner.
+        applies: |c| !c.commit_generation.is_stable() && c.faults.late_deliveries > 0,
+        condition: |_, w| {
+            let durable = w.log.durable_generation();
+            w.log.uncommitted.iter().flatten().any(|r| {
+                matches!(r, Record::OffsetCommit { committed_by: Some((_, g)), .. } if *g > durable)
+            })
         },
     },
     Witness {

@@ -262,9 +262,8 @@ impl Run<'_> {
             consumer: ConsumerId::at(k),
             ..ClientAddr::default()
         };
-        let mut consumer = Consumer::new(addr, &cfg)
-            .with_assignors(assignors)
-            .with_instance(instance);
+        let commits = self.mirror.commit_generation;
+        let mut consumer = self.mirror.new_consumer(addr, assignors, instance, commits);
         // The probe found the coordinator: the consumer's lookup is answered at once.
         let first = consumer.on_coordinator_found(BrokerId(0), &cfg);
         self.mirror.start(k, assignors, instance);

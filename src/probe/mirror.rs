@@ -7,7 +7,7 @@
 //! member's session expiring, or a timer firing, is a step the scenario takes explicitly,
 //! once the broker's answers show it happened there.
 
-use crate::consumer::{Consumer, Send};
+use crate::consumer::{CommitGeneration, Consumer, Send};
 use crate::coordinator::CoreConfig;
 use crate::flaw::Flaws;
 use crate::protocol::{
@@ -40,6 +40,8 @@ pub enum Step {
         assignors: Assignors,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         instance: Option<InstanceId>,
+        #[serde(default, skip_serializing_if = "CommitGeneration::is_stable")]
+        commit_generation: CommitGeneration,
     },
     /// The consumer's application or heartbeat thread acts.
     Act { member: usize, act: Act },
@@ -134,6 +136,8 @@ pub struct Mirror {
     answer: Option<Response>,
     /// The coordinator has moved and not yet loaded the group.
     loading: bool,
+    /// Which generation the consumers' commits carry (a model walk takes its model's).
+    pub commit_generation: CommitGeneration,
 }
 
 impl Mirror {
@@ -152,7 +156,23 @@ impl Mirror {
             cfg,
             answer: None,
             loading: false,
+            commit_generation: CommitGeneration::Stable,
         }
+    }
+
+    /// The core's consumer at `addr` running `assignors` (and `instance`, if static), its
+    /// commits carrying `commit_generation`: what a probe member is, and its twin here.
+    pub fn new_consumer(
+        &self,
+        addr: ClientAddr,
+        assignors: Assignors,
+        instance: Option<InstanceId>,
+        commit_generation: CommitGeneration,
+    ) -> Consumer {
+        Consumer::new(addr, &self.cfg)
+            .with_assignors(assignors)
+            .with_instance(instance)
+            .with_commit_generation(commit_generation)
     }
 
     /// The probe's `m`-th member (numbered as the scenario creates them).
@@ -209,8 +229,9 @@ impl Mirror {
                 member,
                 assignors,
                 instance,
+                commit_generation,
             } => {
-                self.start_step(*member, *assignors, *instance);
+                self.start_step(*member, *assignors, *instance, *commit_generation);
                 None
             }
             Step::Act { member, act } => {
@@ -262,14 +283,18 @@ impl Mirror {
         Some(self.consume(m, answer))
     }
 
-    fn start_step(&mut self, m: usize, assignors: Assignors, instance: Option<InstanceId>) {
+    fn start_step(
+        &mut self,
+        m: usize,
+        assignors: Assignors,
+        instance: Option<InstanceId>,
+        commit_generation: CommitGeneration,
+    ) {
         let (cfg, coordinator) = (self.cfg, self.coordinator);
-        let me = self.member(m);
-        let mut consumer = Consumer::new(me.addr, &cfg)
-            .with_assignors(assignors)
-            .with_instance(instance);
+        let addr = self.member(m).addr;
+        let mut consumer = self.new_consumer(addr, assignors, instance, commit_generation);
         let first = consumer.on_coordinator_found(coordinator, &cfg);
-        me.driven = Some((consumer, first));
+        self.member(m).driven = Some((consumer, first));
     }
 
     /// Member `m`, the core's consumer, starts (see [`Step::Start`]).
@@ -278,6 +303,7 @@ impl Mirror {
             member: m,
             assignors,
             instance,
+            commit_generation: self.commit_generation,
         });
     }
 

@@ -96,6 +96,7 @@ pub fn model_config(live: &LiveConfig) -> Result<ModelConfig, String> {
             crate::model::Membership::Dynamic
         },
         instance_ids: None,
+        commit_generation: Default::default(),
         start: Start::Empty,
         flaw,
         network: Default::default(),

@@ -122,6 +122,11 @@ fn probing_the_correct_coordinator_finds_nothing() {
     ));
     assert!(said("stale-generation", "OffsetCommit ILLEGAL_GENERATION"));
     assert!(said("stale-leader-sync", "SyncGroup ILLEGAL_GENERATION"));
+    // librdkafka's commit with the generation of its JoinGroup answer, before its SyncGroup.
+    assert!(said(
+        "commit-before-sync",
+        "OffsetCommit REBALANCE_IN_PROGRESS"
+    ));
     // The coordinator moved after the assignment was acknowledged, and the member's Heartbeat
     // reached the new coordinator, which knew it.
     let moved = answers("assignment-survives-coordinator-move");

@@ -9,7 +9,7 @@ use super::driven::{Driven, Waiting};
 use super::mirror::{Act, Step};
 use super::scenario::{Class, Run};
 use super::ProbeError;
-use crate::consumer::Send;
+use crate::consumer::{CommitGeneration, Send};
 use crate::protocol::{Assignor, Assignors, InstanceId};
 use std::time::{Duration, Instant};
 
@@ -21,14 +21,31 @@ use std::time::{Duration, Instant};
 /// to B. Judged: every answer against the core's (the leader must learn each member's claim),
 /// and `single_owner` at every assignment.
 pub(super) fn cooperative_revocation(run: &mut Run) -> Result<(), ProbeError> {
+    revocation(run, CommitGeneration::Stable)
+}
+
+/// The same revocation with members that commit as librdkafka does, with the generation of
+/// their JoinGroup answer: A processes while it rejoins, and once its JoinGroup is answered
+/// commits that, with the new generation, before its SyncGroup goes out. The group is then
+/// completing that generation, whose assignment nobody has: Kafka refuses the commit
+/// (REBALANCE_IN_PROGRESS, KAFKA-8487) and A's SyncGroup follows.
+pub(super) fn commit_before_sync(run: &mut Run) -> Result<(), ProbeError> {
+    revocation(run, CommitGeneration::Joined)
+}
+
+fn revocation(run: &mut Run, commits: CommitGeneration) -> Result<(), ProbeError> {
     if run.broker.partitions < 2 {
         run.skip("a cooperative revocation needs a topic of at least two partitions");
         return Ok(());
     }
+    run.mirror.commit_generation = commits;
     let cooperative = Assignors::one(Assignor::CooperativeSticky);
     let Some((mut a, waiting, join)) = b_joins_a_stable_group(run, cooperative, None)? else {
         return Ok(());
     };
+    if !commits.is_stable() {
+        run.act(&mut a, Act::Process);
+    }
     let within = run.cfg.session_timeout / 2;
     // A's JoinGroup ends the join phase (B waits), and A, leading, assigns, revokes what it
     // lost, and is about to rejoin.

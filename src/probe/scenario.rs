@@ -101,7 +101,7 @@ pub struct Scenario {
     run: fn(&mut Run) -> Result<(), ProbeError>,
 }
 
-pub const SCENARIOS: [Scenario; 14] = [
+pub const SCENARIOS: [Scenario; 15] = [
     Scenario {
         name: "member-id-required",
         about: "KIP-394, played by the core's consumer: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, the member leading it; it assigns, syncs, fetches its offsets and leaves, every answer judged against the core's",
@@ -146,6 +146,11 @@ pub const SCENARIOS: [Scenario; 14] = [
         name: "cooperative-revocation",
         about: "KIP-429, played by the core's consumers (cooperative-sticky): A owns every partition; B joins; A rejoins claiming what it owns and, leading, gives B nothing yet and leaves out what A must give up; A revokes it (committing first) and rejoins; B rejoins; A assigns the revoked partitions to B. Every answer judged against the core's (the leader must learn each member's claim), and single_owner at every assignment",
         run: super::consumers::cooperative_revocation,
+    },
+    Scenario {
+        name: "commit-before-sync",
+        about: "a commit with a generation whose assignment nobody has (KAFKA-8487), played by the core's consumers committing as librdkafka does, with the generation of their JoinGroup answer: the cooperative revocation above, where A processes while it rejoins and, its JoinGroup answered, commits that before its SyncGroup goes out; the group is completing the new generation, and the commit must be refused (REBALANCE_IN_PROGRESS) and change nothing; A's SyncGroup follows",
+        run: super::consumers::commit_before_sync,
     },
     Scenario {
         name: "static-member-replaced",

@@ -1,0 +1,67 @@
+//! The reply judgements of `durable_before_ack` and `no_lost_commit`, on hand-built logs: the
+//! cases no catalogue model separates from the others (every model that serves an undurable
+//! offset also acknowledges one first).
+
+use groupcheck::offsets_log::OffsetsLog;
+use groupcheck::property::reply::{judge_reply, ReplyFault};
+use groupcheck::protocol::{BrokerId, ErrorCode, Offset, Record, Response};
+
+/// A log where p0's commit of 1 is durable and its commit of 2 is appended, not yet durable.
+fn log_with_a_pending_commit() -> OffsetsLog {
+    let mut log = OffsetsLog::new(BrokerId(0));
+    for offset in [1, 2] {
+        let commit = Record::OffsetCommit {
+            partition: 0,
+            offset,
+            committed_by: None,
+        };
+        log.uncommitted.push(vec![commit]);
+    }
+    assert!(log.replicate_one());
+    log
+}
+
+fn fetch(served: Option<Offset>) -> Response {
+    Response::OffsetFetch {
+        error: ErrorCode::None,
+        offsets: vec![(0, served)],
+    }
+}
+
+// An OffsetFetch must serve exactly the durable offset: serving an appended commit that is not
+// yet durable reveals what a failover may still lose, even though nothing was acknowledged.
+#[test]
+fn a_fetch_serving_a_commit_not_yet_durable_is_an_undurable_reply() {
+    let log = log_with_a_pending_commit();
+    let mut acked = vec![0; 1];
+    assert_eq!(judge_reply(&log, &mut acked, &fetch(Some(1)), true), vec![]);
+    assert_eq!(
+        judge_reply(&log, &mut acked, &fetch(Some(2)), true),
+        vec![ReplyFault::UndurableFetch {
+            partition: 0,
+            served: Some(2)
+        }]
+    );
+    // A deposed coordinator that has not heard of it serves what was durable in its time.
+    assert_eq!(
+        judge_reply(&log, &mut acked, &fetch(Some(2)), false),
+        vec![]
+    );
+}
+
+// Serving below what was acknowledged loses the commit; serving nothing at all for a partition
+// with a durable commit is the same loss.
+#[test]
+fn a_fetch_below_an_acknowledged_commit_loses_it() {
+    let log = log_with_a_pending_commit();
+    let mut acked = vec![1; 1];
+    let faults = judge_reply(&log, &mut acked, &fetch(None), true);
+    assert_eq!(
+        faults,
+        vec![ReplyFault::FetchBelowAck {
+            partition: 0,
+            served: None,
+            acked: 1
+        }]
+    );
+}

@@ -30,8 +30,8 @@
 //! client commits only in a Stable generation. librdkafka takes its generation from the
 //! JoinGroup answer, and its application may commit at any time, so a cooperative consumer's
 //! commit can go out between that answer and its SyncGroup, carrying a generation whose
-//! assignment nobody has yet: the coordinator must refuse it (REBALANCE_IN_PROGRESS, since
-//! KAFKA-8487).
+//! assignment nobody has yet: Kafka's coordinator refuses it while it completes that
+//! generation (REBALANCE_IN_PROGRESS, since KAFKA-8487), and the SyncGroup follows.
 
 use crate::assignor::{RebalanceProtocol, Subscription};
 use crate::coordinator::CoreConfig;

@@ -298,13 +298,7 @@ fn zombie_commit(prev: &World) -> Option<String> {
                 .find(|(_, ps)| ps.contains(*partition))
                 .map(|(m, _)| (g.generation, *m))
         });
-        let newer =
-            committed_by.filter(|(_, gen)| group.as_ref().is_some_and(|g| *gen > g.generation));
         let verdict = match (group.as_ref(), owner) {
-            (Some(g), _) if newer.is_some() => format!(
-                "the durable generation is {}: no assignment of a later one is durable",
-                g.generation
-            ),
             (_, Some((gen, m))) => format!("generation {gen} gives p{partition} to {m}"),
             (Some(g), None) => format!("generation {} gives p{partition} to no one", g.generation),
             (None, None) => "no group generation is durable".into(),

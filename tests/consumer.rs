@@ -342,6 +342,29 @@ fn a_closing_consumer_whose_final_commit_is_fenced_closes_without_leave_group() 
     }
 }
 
+// A consumer being closed whose final commit fails otherwise (neither fenced nor told of a
+// moving coordinator: REBALANCE_IN_PROGRESS, say, which Kafka's coordinator sends a member of
+// the current generation only in CompletingRebalance, or another broker's answer) leaves
+// without it, as `KafkaConsumer::close` does after a failed commit: its LeaveGroup goes out,
+// its partitions given up. It does not rejoin.
+#[test]
+fn a_closing_consumer_whose_final_commit_fails_leaves_without_it() {
+    for error in [ErrorCode::RebalanceInProgress, ErrorCode::UnknownTopicOrPartition] {
+        let mut c = consumer_in(Phase::Stable);
+        c.close(&CFG).expect("the final commit");
+        let failed = Response::OffsetCommit {
+            error,
+            offsets: vec![(0, 3)],
+        };
+        let leave = c.on_response(&failed, &CFG).expect("LeaveGroup");
+        assert!(
+            matches!(leave.request, Request::LeaveGroup { .. }),
+            "{error:?}: {leave:?}"
+        );
+        assert_eq!((c.phase, c.owned), (Phase::Leaving, Partitions::EMPTY), "{error:?}");
+    }
+}
+
 // The application asks for its committed offsets (`KafkaConsumer::committed`): one
 // OffsetFetch of what it owns, only at rest, and its answer moves no position.
 #[test]

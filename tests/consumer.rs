@@ -349,7 +349,10 @@ fn a_closing_consumer_whose_final_commit_is_fenced_closes_without_leave_group() 
 // its partitions given up. It does not rejoin.
 #[test]
 fn a_closing_consumer_whose_final_commit_fails_leaves_without_it() {
-    for error in [ErrorCode::RebalanceInProgress, ErrorCode::UnknownTopicOrPartition] {
+    for error in [
+        ErrorCode::RebalanceInProgress,
+        ErrorCode::UnknownTopicOrPartition,
+    ] {
         let mut c = consumer_in(Phase::Stable);
         c.close(&CFG).expect("the final commit");
         let failed = Response::OffsetCommit {
@@ -361,7 +364,11 @@ fn a_closing_consumer_whose_final_commit_fails_leaves_without_it() {
             matches!(leave.request, Request::LeaveGroup { .. }),
             "{error:?}: {leave:?}"
         );
-        assert_eq!((c.phase, c.owned), (Phase::Leaving, Partitions::EMPTY), "{error:?}");
+        assert_eq!(
+            (c.phase, c.owned),
+            (Phase::Leaving, Partitions::EMPTY),
+            "{error:?}"
+        );
     }
 }
 

@@ -338,6 +338,19 @@ fn play_plan(
             break;
         }
     }
+    // A walk that could not be followed leaves its members' requests held: one held back
+    // while another member's request waits for it would leave that one to the broker's timer,
+    // which the core does not fire. They go out now, as the members would send them.
+    if run.skipped.is_some() {
+        for c in 0..walk.members.len() {
+            if let Member::AtRest(_, Some(send)) = &walk.members[c] {
+                let api = send.request.api();
+                if !run.deviated() {
+                    walk.send(run, c, api)?.ok();
+                }
+            }
+        }
+    }
     // What is still out must be answered, as after any step.
     for c in 0..walk.members.len() {
         if !run.deviated() && matches!(walk.members[c], Member::Out(_)) {

@@ -136,7 +136,8 @@ pub struct Consumer {
     #[serde(default, skip_serializing_if = "CommitGeneration::is_stable")]
     pub commit_generation: CommitGeneration,
     /// Its SyncGroup, held back while the commit it sent first (with the joined generation)
-    /// is answered.
+    /// is answered. Only ever held in Syncing: sent by `drive`, or dropped where the consumer
+    /// leaves Syncing otherwise (closing, fenced, shut).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_sync: Option<Request>,
 }
@@ -452,7 +453,6 @@ impl Consumer {
         cfg: &CoreConfig,
     ) -> Option<Send> {
         self.phase = Phase::Unjoined;
-        self.held_sync = None;
         match error {
             ErrorCode::None => {
                 let me = member_id?;
@@ -698,7 +698,6 @@ impl Consumer {
         if self.phase == Phase::Leaving {
             return; // closing wins: it commits and leaves anyway
         }
-        self.held_sync = None;
         let to_revoke = if self.is_cooperative() {
             self.revoking
         } else {

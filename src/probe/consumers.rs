@@ -38,7 +38,7 @@ fn revocation(run: &mut Run, commits: CommitGeneration) -> Result<(), ProbeError
         run.skip("a cooperative revocation needs a topic of at least two partitions");
         return Ok(());
     }
-    run.mirror.commit_generation = commits;
+    run.mirror.set_commit_generation(commits);
     let cooperative = Assignors::one(Assignor::CooperativeSticky);
     let Some((mut a, waiting, join)) = b_joins_a_stable_group(run, cooperative, None)? else {
         return Ok(());
@@ -55,9 +55,9 @@ fn revocation(run: &mut Run, commits: CommitGeneration) -> Result<(), ProbeError
     let Some(rejoin) = a_rejoin.filter(|_| !run.deviated()) else {
         return close_both(run, &mut a, &mut b);
     };
-    let mut waiting = run.send_waiting(a, rejoin)?;
+    let waiting = run.send_waiting(a, rejoin)?;
     // B rejoins once its Heartbeat tells it, which ends the follow-up join phase.
-    let next = run.beat_until_rebalance(&mut b, &mut waiting, within)?;
+    let next = run.beat_until_rebalance(&mut b, within)?;
     let join = run.drive(&mut b, next)?;
     let b_sync = run.send_now(&mut b, join)?;
     let (mut a, next) = run.waited(waiting, &mut b)?;
@@ -302,9 +302,9 @@ pub(super) fn b_joins_a_stable_group(
         run.close(&mut a)?;
         return Ok(None);
     };
-    let mut waiting = run.send_waiting(b, join)?;
+    let waiting = run.send_waiting(b, join)?;
     let within = run.cfg.session_timeout / 2;
-    let next = run.beat_until_rebalance(&mut a, &mut waiting, within)?;
+    let next = run.beat_until_rebalance(&mut a, within)?;
     let rejoin = run.drive(&mut a, next)?;
     Ok(rejoin.filter(|_| !run.deviated()).map(|r| (a, waiting, r)))
 }

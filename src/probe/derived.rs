@@ -297,7 +297,7 @@ fn play_plan(
         .map(|c| cfg.instance_of(c))
         .collect::<Option<Vec<_>>>();
     let mut walk = Walk::new(Assignors::one(cfg.assignor), instances);
-    run.mirror.commit_generation = cfg.commit_generation;
+    run.mirror.set_commit_generation(cfg.commit_generation);
     if cfg.start == Start::Stable {
         // The model's consumers that start later are the last ones.
         walk.form(run, plan.started.len())?;

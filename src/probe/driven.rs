@@ -11,9 +11,10 @@
 //! in the scenario, since a broker names them its own way; generation numbers apart (the
 //! members the core tells one generation must be told one number). A request that can wait for another member (a JoinGroup, a
 //! follower's SyncGroup) is handed back to the scenario, which sends it at once or on a
-//! thread of its own.
+//! thread of its own; the core takes one sent on a thread where the broker's answers show the
+//! broker read it ([`super::histories`]).
 
-use super::mirror::{Act, Step};
+use super::mirror::{Act, Mirror, Step};
 use super::observed::Answered;
 use super::scenario::{code_name, io, Class, Run};
 use super::ProbeError;
@@ -57,10 +58,6 @@ pub(super) struct Holding {
 pub(super) struct Waiting {
     d: Driven,
     request: Request,
-    /// The core's answer once its twin's request went out (`Some(None)`: parked), and the
-    /// step's number.
-    core: Option<(Option<Response>, usize)>,
-    core_request: Option<Request>,
     thread: Option<std::thread::JoinHandle<std::io::Result<(CoreWire, Response)>>>,
     /// The broker's answer, once read off the thread.
     answer: Option<Box<std::io::Result<(CoreWire, Response)>>>,
@@ -71,11 +68,6 @@ impl Waiting {
     /// The number of the member whose request it is.
     pub(super) fn member(&self) -> usize {
         self.d.k
-    }
-
-    /// Whether the core parked its twin's request when it went out.
-    pub(super) fn parked_on_core(&self) -> bool {
-        matches!(self.core, Some((None, _)))
     }
 
     /// How long ago it went out.
@@ -181,6 +173,13 @@ fn gist(answer: &Response, number: &dyn Fn(MemberId) -> String, join_version: i1
         }
         _ => error.name().to_string(),
     }
+}
+
+/// What the core's `answer` says, its members named by the number the core's twins have.
+fn core_gist(mirror: &Mirror, answer: &Response, join_version: i16) -> String {
+    let number =
+        |m: MemberId| (mirror.numbered(m)).map_or("an unknown member".into(), |n| format!("#{n}"));
+    gist(answer, &number, join_version)
 }
 
 impl Driven {
@@ -362,14 +361,12 @@ impl Run<'_> {
         if self.moved {
             return self.exchange_after_move(d, send);
         }
-        let core_request = self.mirror.outbox(d.k).cloned();
         let sent_at = Instant::now();
         let answer = d.wire().call(&send.request).map_err(io)?;
         if answer.error() != ErrorCode::None {
             self.fire(timer);
         }
-        let core = self.mirror.deliver(d.k);
-        let judged = (core_request, core, self.mirror.taken.len());
+        let judged = self.judge_delivery(d, &answer);
         Ok(self.answered(d, &send.request, judged, (answer, sent_at), ""))
     }
 
@@ -402,11 +399,9 @@ impl Run<'_> {
         d: &mut Driven,
         send: Send,
     ) -> Result<Option<Send>, ProbeError> {
-        let core_request = self.mirror.outbox(d.k).cloned();
         let sent_at = Instant::now();
         let answer = self.until_found(d, &send.request)?;
-        let core = self.mirror.deliver(d.k);
-        let judged = (core_request, core, self.mirror.taken.len());
+        let judged = self.judge_delivery(d, &answer);
         Ok(self.answered(d, &send.request, judged, (answer, sent_at), ""))
     }
 
@@ -494,13 +489,7 @@ impl Run<'_> {
         note: &str,
     ) -> Option<Send> {
         let names = self.names.clone();
-        if let Response::JoinGroup {
-            member_id: Some(id),
-            ..
-        } = &answer
-        {
-            self.name_member(&names.name(*id), d.k);
-        }
+        let broker_said = self.broker_gist(d.k, &answer);
         // A code the core does not know is named as the broker sent it.
         let unknown = d.wire.as_ref().and_then(CoreWire::unknown_code);
         let mut said = names.rename(&answer.to_string());
@@ -531,21 +520,9 @@ impl Run<'_> {
         );
         let core_error = core.as_ref().map(Response::error);
         if let Some(core) = core.filter(|c| c.error().code() == code) {
-            let broker_number = |m: MemberId| {
-                self.number_of(&names.name(m))
-                    .map_or("an unknown member".into(), |n| format!("#{n}"))
-            };
-            let version = self.broker.join_version;
-            let said = gist(&answer, &broker_number, version);
-            let mirror = &self.mirror;
-            let core_number = |m: MemberId| {
-                mirror
-                    .numbered(m)
-                    .map_or("an unknown member".into(), |n| format!("#{n}"))
-            };
-            let kafka = gist(&core, &core_number, version);
-            if said != kafka {
-                self.found(Class::Deviation, rule(request), said, Some(kafka));
+            let kafka = core_gist(&self.mirror, &core, self.broker.join_version);
+            if broker_said != kafka {
+                self.found(Class::Deviation, rule(request), broker_said, Some(kafka));
             }
         }
         self.one_number_per_generation(d.k, &answer);
@@ -708,34 +685,82 @@ impl Run<'_> {
             let answer = wire.call(&sent)?;
             Ok((wire, answer))
         });
+        self.mirror.race(d.k);
         Ok(Waiting {
             d,
             request,
-            core: None,
-            core_request: None,
             thread: Some(thread),
             answer: None,
             sent_at: Instant::now(),
         })
     }
 
-    /// The core sends the twin's waiting request, if it has not yet: called when the broker's
-    /// answers show it has taken it, or before its answer is judged.
+    /// The core sends the twin's waiting request now, if it has not yet: where a scenario
+    /// knows the broker has read it (it is the only request out), or gave it time to.
     pub(super) fn core_takes(&mut self, w: &mut Waiting) {
-        if w.core.is_none() {
-            w.core_request = self.mirror.outbox(w.d.k).cloned();
-            let answer = self.mirror.deliver(w.d.k);
-            w.core = Some((answer, self.mirror.taken.len()));
-        }
+        self.mirror.take_raced(w.d.k);
     }
 
-    /// Heartbeats of `d` while `w` waits, until one is answered other than NONE (a rebalance
-    /// has begun: the core takes `w`'s request just before that answer) or `within` has
-    /// passed. The request `d` sends next.
+    /// The core takes, in every history the broker's answers allow ([`super::histories`]),
+    /// the step whose answer is judged against the broker's `answer` to `d`: `step` takes it
+    /// on one history, giving its result and the step's number, and `core` finds the core's
+    /// answer in that result. An answer with a code the core does not know agrees with none.
+    fn judge<T>(
+        &mut self,
+        d: &mut Driven,
+        answer: &Response,
+        step: impl Fn(&mut Mirror) -> (T, usize),
+        core: impl Fn(&T) -> Option<&Response>,
+    ) -> (T, usize) {
+        let unknown = d.wire().unknown_code().is_some();
+        let said = self.broker_gist(d.k, answer);
+        let version = self.broker.join_version;
+        self.mirror.judge(step, |history, result| {
+            let agrees = |c: &Response| core_gist(history, c, version) == said;
+            !unknown && core(result).is_some_and(agrees)
+        })
+    }
+
+    /// [`Run::judge`] of `d`'s request, delivered to the core: the request its twin sent, the
+    /// core's answer (none: parked) and the step's number.
+    fn judge_delivery(
+        &mut self,
+        d: &mut Driven,
+        answer: &Response,
+    ) -> (Option<Request>, Option<Response>, usize) {
+        let k = d.k;
+        let deliver = |h: &mut Mirror| {
+            let request = h.outbox(k).cloned();
+            ((request, h.deliver(k)), h.taken.len())
+        };
+        let ((request, core), step) = self.judge(d, answer, deliver, |(_, c)| c.as_ref());
+        (request, core, step)
+    }
+
+    /// What the broker's `answer` to member `k` says, its members named by their number in
+    /// the scenario (a JoinGroup answer names `k` itself first).
+    fn broker_gist(&mut self, k: usize, answer: &Response) -> String {
+        let names = self.names.clone();
+        if let Response::JoinGroup {
+            member_id: Some(id),
+            ..
+        } = answer
+        {
+            self.name_member(&names.name(*id), k);
+        }
+        let number = |m: MemberId| {
+            self.number_of(&names.name(m))
+                .map_or("an unknown member".into(), |n| format!("#{n}"))
+        };
+        gist(answer, &number, self.broker.join_version)
+    }
+
+    /// Heartbeats of `d` while another member's request waits, until one is answered other
+    /// than NONE (a rebalance has begun: the core takes the waiting request just before that
+    /// answer, [`Run::order_racing`]) or `within` has passed. The request `d` sends next.
     pub(super) fn beat_until_rebalance(
         &mut self,
         d: &mut Driven,
-        w: &mut Waiting,
         within: Duration,
     ) -> Result<Option<Send>, ProbeError> {
         let deadline = Instant::now() + within;
@@ -743,15 +768,10 @@ impl Run<'_> {
             let Some(send) = self.act(d, Act::Heartbeat) else {
                 return Ok(None);
             };
-            let core_request = self.mirror.outbox(d.k).cloned();
             let sent_at = Instant::now();
             let answer = d.wire().call(&send.request).map_err(io)?;
-            if answer.error() != ErrorCode::None {
-                self.core_takes(w);
-            }
-            let core = self.mirror.deliver(d.k);
+            let judged = self.judge_delivery(d, &answer);
             let rebalancing = answer.error() != ErrorCode::None;
-            let judged = (core_request, core, self.mirror.taken.len());
             let next = self.answered(d, &send.request, judged, (answer, sent_at), "");
             if rebalancing || next.is_some() || Instant::now() >= deadline {
                 return Ok(next);
@@ -797,7 +817,16 @@ impl Run<'_> {
             self.mirror.loaded();
             self.fire(timer);
         }
-        let core = self.mirror.keep_alive(d.k);
+        let k = d.k;
+        let beat = |h: &mut Mirror| {
+            let error = h.keep_alive(k);
+            (
+                error.map(|error| Response::Heartbeat { error }),
+                h.taken.len(),
+            )
+        };
+        let (core, step) = self.judge(d, &answer, beat, Option::as_ref);
+        let core = core.map(|c| c.error());
         let live = self.heard_within_session(d, sent_at);
         // A Heartbeat restarts the member's session on the broker.
         (d.answered_at, d.heard_at) = (Instant::now(), Instant::now());
@@ -810,7 +839,6 @@ impl Run<'_> {
             ),
             names.rename(&answer.to_string()),
         );
-        let step = self.mirror.taken.len();
         self.expect_at(answer.error().code(), core, rule(&request), step);
         self.observe(&Answered {
             k: d.k,
@@ -846,7 +874,6 @@ impl Run<'_> {
     /// Judges `w`'s answer, which has come (or waits for it): the member back, with the
     /// request it sends next.
     pub(super) fn collect(&mut self, mut w: Waiting) -> Result<(Driven, Option<Send>), ProbeError> {
-        self.core_takes(&mut w);
         let answered = match w.answer.take() {
             Some(answered) => *answered,
             None => (w.thread.take().expect("a request on its thread"))
@@ -856,12 +883,15 @@ impl Run<'_> {
         let (wire, answer) = answered.map_err(io)?;
         let mut d = w.d;
         d.wire = Some(wire);
-        let (core, step) = match w.core {
-            Some((Some(c), step)) => (Some(c), step),
-            _ => (self.mirror.receive_answer(d.k), self.mirror.taken.len()),
+        // The racing requests, its own among them, the broker read before it answered.
+        let k = d.k;
+        let raced = |h: &mut Mirror| {
+            let (request, core, step) = h.raced_answer(k);
+            ((request, core), step)
         };
+        let ((core_request, core), step) = self.judge(&mut d, &answer, raced, |(_, c)| c.as_ref());
         let note = " (sent on a thread: it waited for another member)";
-        let judged = (w.core_request, core, step);
+        let judged = (core_request, core, step);
         let answered = (answer, w.sent_at);
         let next = self.answered(&mut d, &w.request, judged, answered, note);
         Ok((d, next))
@@ -954,7 +984,6 @@ impl Run<'_> {
             let answer = wire.call(request).map_err(io)?;
             (self.mirror.deliver_late(k), Some((wire, answer)))
         };
-        let step = self.mirror.taken.len();
         let names = self.names.clone();
         let late = format!(
             "{} (late: its client gave up on it)",
@@ -970,6 +999,7 @@ impl Run<'_> {
             return Ok(());
         };
         self.saw(name, late, names.rename(&answer.to_string()));
+        let step = self.mirror.stamp();
         self.expect_at(wire.sent_code(&answer), core_error, rule(request), step);
         self.observe(&Answered {
             k,

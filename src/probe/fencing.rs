@@ -56,8 +56,8 @@ pub(super) fn stale_generation(run: &mut Run) -> Result<(), ProbeError> {
     let Some(join) = run.drive(&mut b, first)? else {
         return run.close(&mut a);
     };
-    let mut waiting = run.send_waiting(b, join)?;
-    let next = run.beat_until_rebalance(&mut a, &mut waiting, run.cfg.session_timeout / 2)?;
+    let waiting = run.send_waiting(b, join)?;
+    let next = run.beat_until_rebalance(&mut a, run.cfg.session_timeout / 2)?;
     let rejoin = run.drive(&mut a, next)?;
     run.send_now(&mut a, rejoin)?;
     let (mut b, next) = run.waited(waiting, &mut a)?;

@@ -17,11 +17,11 @@
 //! LeaveGroup). They start one at a time, each once the one before has formed a generation.
 //!
 //! **Racing requests.** A request that can wait for other members (a JoinGroup, a follower's
-//! SyncGroup) goes out on a thread of its own, the core taking it at once; the walk then gives
-//! the broker up to a tenth of the session to answer or hold it before any other request goes
-//! out, so the broker reads the requests in the order the core takes them (a timing
-//! assumption, on loopback). Of the answers of one join phase the leader's is taken first: a
-//! follower's names the leader, whose member id the probe learns from the leader's own.
+//! SyncGroup) goes out on a thread of its own, and the core takes it where the broker's answers
+//! show the broker read it ([`super::histories`]); the walk gives the broker up to a tenth of
+//! the session to answer or hold it before any other request goes out. Of the answers of one
+//! join phase the leader's is taken first: a follower's names the leader, whose member id the
+//! probe learns from the leader's own.
 //!
 //! **Sessions that run out.** A member's silence, and a static member's close (it sends no
 //! LeaveGroup), end in its session's expiry on the core's side, taken once its session is
@@ -45,7 +45,7 @@ use crate::protocol::{Assignor, Assignors, ErrorCode, InstanceId, Response};
 use crate::runtime::live::Rng;
 use std::time::{Duration, Instant};
 
-pub const ABOUT: &str = "a seeded random walk of a group of two members (eager, cooperative or static, as the seed chooses), each the core's consumer (processing and committing, heartbeating, closing and a new process starting in its place, falling silent past its session, and with --move-coordinator the group's coordinator moving while all are at rest; rejoins, assignments and SyncGroups as the consumer makes them, racing), every answer judged against the core's and single_owner at every assignment";
+pub const ABOUT: &str = "a seeded random walk of a group of two members (eager, cooperative or static, as the seed chooses), each the core's consumer (processing and committing, heartbeating, closing and a new process starting in its place, falling silent past its session, and with --move-coordinator the group's coordinator moving while the group is settled; rejoins, assignments and SyncGroups as the consumer makes them, racing), every answer judged against the core's and single_owner at every assignment";
 
 /// Moves chosen by the seed in a walk.
 pub const STEPS: usize = 10;
@@ -388,7 +388,10 @@ impl Walk {
                                 ..
                             })
                         );
-                        if formed && w.parked_on_core() && w.waited() >= run.cfg.session_timeout {
+                        if formed
+                            && w.waited() >= run.cfg.session_timeout
+                            && run.mirror.parked_racing(w.member())
+                        {
                             run.mirror.take(Step::RebalanceTimeout);
                         }
                         let (d, next) = run.collect(w)?;
@@ -412,8 +415,7 @@ impl Walk {
                         // out on a thread, the core taking it now.
                         match run.drive(&mut d, Some(send))? {
                             Some(send) if !run.deviated() => {
-                                let mut w = run.send_waiting(d, send)?;
-                                run.core_takes(&mut w);
+                                let w = run.send_waiting(d, send)?;
                                 run.grace(&w, grace);
                                 sent_waiting = true;
                                 Member::Out(w)
@@ -679,8 +681,7 @@ impl Walk {
             unreachable!("matched above")
         };
         if super::driven::can_wait(&send.request) {
-            let mut w = run.send_waiting(d, send)?;
-            run.core_takes(&mut w);
+            let w = run.send_waiting(d, send)?;
             run.grace(&w, run.cfg.session_timeout / 10);
             self.members[i] = Member::Out(w);
             return Ok(Ok(()));

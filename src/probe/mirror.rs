@@ -113,6 +113,7 @@ pub struct Taken {
 }
 
 /// A probe member as the core knows it.
+#[derive(Clone, PartialEq)]
 struct Mirrored {
     addr: ClientAddr,
     /// The member id the core last gave it: a consumer that closed or crashed forgets its
@@ -138,6 +139,40 @@ pub struct Mirror {
     loading: bool,
     /// Which generation the consumers' commits carry (a model walk takes its model's).
     pub commit_generation: CommitGeneration,
+    /// Members whose request went out to the broker on a thread of its own and that the core
+    /// has not taken yet, in the order they went out (see [`super::histories`]).
+    racing: Vec<usize>,
+    /// What the core answered to each racing request it took, by member.
+    raced: Vec<(usize, Raced)>,
+    /// The step each judged answer of the broker was held against, in the order judged.
+    pub judged_at: Vec<usize>,
+}
+
+impl Clone for Mirror {
+    fn clone(&self) -> Mirror {
+        Mirror {
+            service: self.service.copy(),
+            taken: self.taken.clone(),
+            coordinator: self.coordinator,
+            members: self.members.clone(),
+            cfg: self.cfg,
+            answer: self.answer.clone(),
+            loading: self.loading,
+            commit_generation: self.commit_generation,
+            racing: self.racing.clone(),
+            raced: self.raced.clone(),
+            judged_at: self.judged_at.clone(),
+        }
+    }
+}
+
+/// The core's side of a racing request it took: the request its twin sent (none: the twin
+/// had nothing to send), its answer (none: the core parked it) and the step's number.
+#[derive(Clone, Debug, PartialEq)]
+struct Raced {
+    request: Option<Request>,
+    answer: Option<Response>,
+    step: usize,
 }
 
 impl Mirror {
@@ -157,6 +192,89 @@ impl Mirror {
             answer: None,
             loading: false,
             commit_generation: CommitGeneration::Stable,
+            racing: Vec::new(),
+            raced: Vec::new(),
+            judged_at: Vec::new(),
+        }
+    }
+
+    /// Whether `other` is in the same state (whatever steps led there).
+    pub fn same_as(&self, other: &Mirror) -> bool {
+        self.service.same_as(&other.service)
+            && self.members == other.members
+            && (self.coordinator, self.loading) == (other.coordinator, other.loading)
+            && (self.racing == other.racing && self.raced == other.raced)
+    }
+
+    /// The members whose racing request the core has not taken yet, in the order they went
+    /// out.
+    pub fn racing(&self) -> &[usize] {
+        &self.racing
+    }
+
+    /// Member `m`'s next request went out to the broker on a thread of its own: the broker
+    /// may read it at any point from now on, and the core takes it where the broker's answers
+    /// show it did (see [`super::histories`]).
+    pub fn race(&mut self, m: usize) {
+        if !self.racing.contains(&m) {
+            self.racing.push(m);
+        }
+    }
+
+    /// The core takes member `m`'s racing request now, if it has not yet.
+    pub fn take_raced(&mut self, m: usize) {
+        let Some(at) = self.racing.iter().position(|&r| r == m) else {
+            return;
+        };
+        self.racing.remove(at);
+        let request = self.outbox(m).cloned();
+        let answer = self.deliver(m);
+        let step = self.taken.len();
+        self.raced.push((
+            m,
+            Raced {
+                request,
+                answer,
+                step,
+            },
+        ));
+    }
+
+    /// The core's side of member `m`'s racing request, which the core takes now if it had
+    /// not: the request its twin sent, and the core's answer (the one it had parked, if it
+    /// has come) with its step's number.
+    pub fn raced_answer(&mut self, m: usize) -> (Option<Request>, Option<Response>, usize) {
+        self.take_raced(m);
+        let raced =
+            (self.raced.iter().position(|(r, _)| *r == m)).map(|at| self.raced.remove(at).1);
+        match raced {
+            Some(Raced {
+                request,
+                answer: Some(answer),
+                step,
+            }) => (request, Some(answer), step),
+            raced => {
+                let answer = self.receive_answer(m);
+                (raced.and_then(|r| r.request), answer, self.taken.len())
+            }
+        }
+    }
+
+    /// Whether the core parked member `m`'s racing request (every racing request is taken
+    /// first, in the order they went out).
+    pub fn parked_racing(&mut self, m: usize) -> bool {
+        self.take_all_racing();
+        self.raced
+            .iter()
+            .any(|(r, raced)| *r == m && raced.answer.is_none())
+    }
+
+    /// Every racing request not yet taken is taken, in the order they went out: before a step
+    /// the broker's answers do not place (a timer, a session's expiry, a move, a late
+    /// request), as if the broker had read them at once.
+    pub fn take_all_racing(&mut self) {
+        while let Some(&m) = self.racing.first() {
+            self.take_raced(m);
         }
     }
 
@@ -203,6 +321,19 @@ impl Mirror {
 
     /// Takes `step`, records it with the core's answer, and returns that answer.
     pub fn take(&mut self, step: Step) -> Option<ErrorCode> {
+        let placed = matches!(
+            step,
+            Step::Receive { .. }
+                | Step::Start { .. }
+                | Step::Act { .. }
+                | Step::Deliver { .. }
+                | Step::KeepAlive { .. }
+                | Step::Abandon { .. }
+                | Step::Loaded
+        );
+        if !placed {
+            self.take_all_racing();
+        }
         let waits_for_load = !matches!(
             step,
             Step::KeepAlive { .. } | Step::MoveCoordinator | Step::Loaded

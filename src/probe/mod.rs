@@ -23,6 +23,7 @@ mod driven;
 mod failover;
 mod fencing;
 pub mod group_walk;
+mod histories;
 pub mod mirror;
 mod observed;
 mod rebalance;

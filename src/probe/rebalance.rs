@@ -23,9 +23,9 @@ pub(super) fn commit_during_rebalance(run: &mut Run) -> Result<(), ProbeError> {
     let Some(join) = run.drive(&mut b, first)? else {
         return run.close(&mut a);
     };
-    let mut waiting = run.send_waiting(b, join)?;
+    let waiting = run.send_waiting(b, join)?;
     run.act(&mut a, Act::Process);
-    let next = run.beat_until_rebalance(&mut a, &mut waiting, run.cfg.session_timeout / 2)?;
+    let next = run.beat_until_rebalance(&mut a, run.cfg.session_timeout / 2)?;
     // The commit of onJoinPrepare, then the rejoin, which ends the join phase.
     let rejoin = run.drive(&mut a, next)?;
     let a_next = run.send_now(&mut a, rejoin)?;

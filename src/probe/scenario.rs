@@ -4,7 +4,8 @@
 
 use super::derived;
 use super::driven::Holding;
-use super::mirror::{Mirror, Taken};
+use super::histories::Histories;
+use super::mirror::Taken;
 use super::{coordinator, Broker, ProbeConfig, ProbeError};
 use crate::model::ModelConfig;
 use crate::property::Property;
@@ -194,8 +195,10 @@ pub struct Run<'a> {
     pub(super) skipped: Option<String>,
     /// The broker's id of each member, with its number on the core's side.
     ids: Vec<(String, usize)>,
-    /// The core taking the same steps.
-    pub(super) mirror: Mirror,
+    /// The core taking the same steps: every history of it the broker's answers allow.
+    pub(super) mirror: Histories,
+    /// The exchange of each judged answer, in the order judged.
+    judged: Vec<usize>,
     progress: &'a mut dyn FnMut(Progress),
     /// The broker's member ids as the core's consumers know them.
     pub(super) names: WireNames,
@@ -247,6 +250,7 @@ impl Run<'_> {
     /// `step`.
     pub(super) fn expect_at(&mut self, got: i16, core: Option<ErrorCode>, rule: &str, step: usize) {
         let kafka = core.map_or(NO_ANSWER, |c| c.name()).to_string();
+        self.judged.push(self.exchanges.len().saturating_sub(1));
         if let Some(last) = self.exchanges.last_mut() {
             last.judged = Some(Judged {
                 broker: code_name(got),
@@ -406,7 +410,8 @@ pub fn run_all(
             findings: Vec::new(),
             skipped: None,
             ids: Vec::new(),
-            mirror: Mirror::new(broker.partitions as u8),
+            mirror: Histories::new(broker.partitions as u8),
+            judged: Vec::new(),
             progress: &mut progress,
             names: WireNames::default(),
             holdings: Vec::new(),
@@ -420,15 +425,22 @@ pub fn run_all(
             Play::Derived(model) => derived::play(&mut run, &model)?,
             Play::ModelWalk(seed) => derived::model_walk(&mut run, seed)?,
         }
+        // Each judged exchange names its step in the history the trace shows.
+        let mut exchanges = run.exchanges;
+        for (&e, &step) in run.judged.iter().zip(&run.mirror.judged_at) {
+            if let Some(judged) = &mut exchanges[e].judged {
+                judged.core_step = Some(step);
+            }
+        }
         let report = ScenarioReport {
             scenario: name,
             about,
             group: run.group,
-            exchanges: run.exchanges,
+            exchanges,
             findings: run.findings,
             skipped: run.skipped,
             seconds: start.elapsed().as_secs_f64(),
-            core_steps: run.mirror.taken,
+            core_steps: run.mirror.taken.clone(),
         };
         progress(Progress::Finished(&report));
         out.push(report);

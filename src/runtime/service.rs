@@ -242,6 +242,28 @@ impl GroupService {
         }
     }
 
+    /// A copy of the service as it is between requests: its coordinators, log, mailboxes and
+    /// sessions (the probe tries orders of racing requests on copies of its core).
+    pub fn copy(&self) -> GroupService {
+        let (brokers, log) = self.snapshot();
+        let mut copy = GroupService::from_parts(self.cfg, brokers, log, false);
+        copy.events = (self.events.as_ref()).map(|e| Mutex::new(lock(e).clone()));
+        copy.mailboxes = Mutex::new(lock(&self.mailboxes).clone());
+        copy.poll_timed_out = Mutex::new(lock(&self.poll_timed_out).clone());
+        #[cfg(not(loom))]
+        {
+            copy.heard = Mutex::new(lock(&self.heard).clone());
+        }
+        copy
+    }
+
+    /// Whether `other` holds what this service holds (coordinators, log, mailboxes).
+    pub fn same_as(&self, other: &GroupService) -> bool {
+        self.snapshot() == other.snapshot()
+            && *lock(&self.mailboxes) == *lock(&other.mailboxes)
+            && *lock(&self.poll_timed_out) == *lock(&other.poll_timed_out)
+    }
+
     /// Every answer waiting in any mailbox, taken out.
     pub fn drain(&self) -> Vec<Reply> {
         std::mem::take(&mut *lock(&self.mailboxes))

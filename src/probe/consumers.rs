@@ -153,8 +153,7 @@ pub(super) fn static_member_restarts_during_rebalance(run: &mut Run) -> Result<(
     let Some(join) = join else {
         return Ok(());
     };
-    let mut waiting_a2 = run.send_waiting(a2, join)?;
-    run.core_takes(&mut waiting_a2);
+    let waiting_a2 = run.send_waiting(a2, join)?;
     run.grace(&waiting_a2, within);
     // The old process rejoins: its instance has a new member now.
     run.send_now(&mut a, Some(a_rejoin))?;
@@ -197,8 +196,7 @@ pub(super) fn static_member_restarts_while_completing(run: &mut Run) -> Result<(
     let Some(join) = join else {
         return Ok(());
     };
-    let mut waiting_a2 = run.send_waiting(a2, join)?;
-    run.core_takes(&mut waiting_a2);
+    let waiting_a2 = run.send_waiting(a2, join)?;
     run.grace(&waiting_a2, run.cfg.session_timeout / 2);
     if waiting_a2.is_answered() {
         // Answered before any rebalance could end: judged against the core, which waits.
@@ -328,8 +326,7 @@ pub(super) fn leader_hangs_while_b_syncs(
     let Some(sync) = sync.filter(|_| !run.deviated()) else {
         return Ok(None);
     };
-    let mut waiting = run.send_waiting(b, sync)?;
-    run.core_takes(&mut waiting);
+    let waiting = run.send_waiting(b, sync)?;
     Ok(Some((a, waiting)))
 }
 

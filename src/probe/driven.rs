@@ -695,12 +695,6 @@ impl Run<'_> {
         })
     }
 
-    /// The core sends the twin's waiting request now, if it has not yet: where a scenario
-    /// knows the broker has read it (it is the only request out), or gave it time to.
-    pub(super) fn core_takes(&mut self, w: &mut Waiting) {
-        self.mirror.take_raced(w.d.k);
-    }
-
     /// The core takes, in every history the broker's answers allow ([`super::histories`]),
     /// the step whose answer is judged against the broker's `answer` to `d`: `step` takes it
     /// on one history, giving its result and the step's number, and `core` finds the core's
@@ -856,10 +850,9 @@ impl Run<'_> {
     /// sends next.
     pub(super) fn waited(
         &mut self,
-        mut w: Waiting,
+        w: Waiting,
         other: &mut Driven,
     ) -> Result<(Driven, Option<Send>), ProbeError> {
-        self.core_takes(&mut w);
         let mut beat = Instant::now();
         while !w.is_answered() {
             if beat.elapsed() >= self.cfg.session_timeout / 3 {

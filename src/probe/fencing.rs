@@ -90,8 +90,7 @@ pub(super) fn stale_leader_sync(run: &mut Run) -> Result<(), ProbeError> {
     let Some(sync) = sync.filter(|_| !run.deviated()) else {
         return Ok(());
     };
-    let mut syncing = run.send_waiting(b, sync)?;
-    run.core_takes(&mut syncing);
+    let syncing = run.send_waiting(b, sync)?;
     run.grace(&syncing, run.cfg.session_timeout / 10);
     run.drive_alone(&mut a, rejoin)?;
     let (mut b, next) = run.collect(syncing)?;

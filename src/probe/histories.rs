@@ -113,12 +113,6 @@ impl Histories {
         self.every(|h| h.race(m));
     }
 
-    /// The core takes member `m`'s racing request now, in every history: where a scenario
-    /// knows the broker has read it.
-    pub fn take_raced(&mut self, m: usize) {
-        self.every(|h| h.take_raced(m));
-    }
-
     /// Whether the core parked member `m`'s racing request ([`Mirror::parked_racing`]).
     pub fn parked_racing(&mut self, m: usize) -> bool {
         self.every(|h| h.parked_racing(m))

@@ -73,25 +73,22 @@ pub fn assign(subs: &[Subscription], partitions: u8, flaws: Flaws) -> Vec<(Membe
         given[i] = claim.iter().take(keep).collect();
     }
     let taken = given.iter().fold(Partitions::EMPTY, |u, g| u.union(*g));
+    // Every share kept is at most `floor + 1`, and only `extra` of them, so giving each
+    // partition nobody keeps to the member holding fewest ends every share at `floor` or
+    // `floor + 1` (the shares add up to every partition, unless overlapping claims, a flaw,
+    // were kept).
     for p in Partitions::all(partitions).difference(taken).iter() {
-        let to = lightest(&given, |len| len < floor).or_else(|| {
-            let to = lightest(&given, |len| len == floor && extra > 0);
-            extra -= usize::from(to.is_some());
-            to
-        });
-        // The shares add up to every partition, unless overlapping claims (a flaw) were kept.
-        let to = to.or_else(|| lightest(&given, |_| true));
-        given[to.expect("a group with members")].insert(p);
+        let to = lightest(&given);
+        given[to].insert(p);
     }
     subs.iter().map(|s| s.member).zip(given).collect()
 }
 
-/// The member with the fewest partitions among those whose count passes `open` (ties: the
-/// first, that is the lowest member id).
-fn lightest(given: &[Partitions], open: impl Fn(usize) -> bool) -> Option<usize> {
+/// The member with the fewest partitions (ties: the first, that is the lowest member id).
+fn lightest(given: &[Partitions]) -> usize {
     (0..given.len())
-        .filter(|i| open(given[*i].len()))
         .min_by_key(|i| given[*i].len())
+        .expect("a group with members")
 }
 
 /// The cooperative round: the sticky assignment without the partitions it would move from one

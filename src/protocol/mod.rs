@@ -307,3 +307,74 @@ pub struct Reply {
     pub to: ClientAddr,
     pub response: Response,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Assignor, Assignors, Generation, LeaderEpoch, MemberId, Partitions, Request};
+    use kafka_protocol::messages::ApiKey;
+
+    /// Traces and probe reports name each request by its API, and the probe tells the request
+    /// a broker-driven consumer sent from its twin's by that name: it must be Kafka's.
+    #[test]
+    fn every_request_is_named_by_its_kafka_api() {
+        let member_id = MemberId {
+            epoch: LeaderEpoch(0),
+            seq: 1,
+        };
+        let generation = Generation(1);
+        let named = [
+            (Request::FindCoordinator, ApiKey::FindCoordinator),
+            (
+                Request::JoinGroup {
+                    member_id: None,
+                    protocols: Assignors::one(Assignor::RoundRobin),
+                    claim: None,
+                    instance: None,
+                },
+                ApiKey::JoinGroup,
+            ),
+            (
+                Request::SyncGroup {
+                    member_id,
+                    generation,
+                    assignments: Vec::new(),
+                    instance: None,
+                },
+                ApiKey::SyncGroup,
+            ),
+            (
+                Request::Heartbeat {
+                    member_id,
+                    generation,
+                    instance: None,
+                },
+                ApiKey::Heartbeat,
+            ),
+            (
+                Request::LeaveGroup {
+                    member_id,
+                    instance: None,
+                },
+                ApiKey::LeaveGroup,
+            ),
+            (
+                Request::OffsetCommit {
+                    member_id,
+                    generation,
+                    offsets: Vec::new(),
+                    instance: None,
+                },
+                ApiKey::OffsetCommit,
+            ),
+            (
+                Request::OffsetFetch {
+                    partitions: Partitions::EMPTY,
+                },
+                ApiKey::OffsetFetch,
+            ),
+        ];
+        for (request, key) in named {
+            assert_eq!(request.api(), format!("{key:?}"));
+        }
+    }
+}

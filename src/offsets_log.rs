@@ -109,26 +109,6 @@ impl OffsetsLog {
         self.durable_group().map_or(Generation(0), |g| g.generation)
     }
 
-    /// `no_zombie_commit` for a commit in a generation newer than the durable one: legitimate
-    /// if it comes from a member that generation formed with (`formed`: each generation's
-    /// members whose JoinGroup it answered) and commits what the durable generation gave it. A
-    /// cooperative member keeps its partitions while it rejoins and takes the new generation
-    /// from its JoinGroup answer; Kafka accepts its commit while the new assignment is not
-    /// durable yet (a rebalance started again, or the leader has not synced).
-    pub fn rejoining_commit_is_legit(
-        &self,
-        partition: Partition,
-        committed_by: Option<(MemberId, Generation)>,
-        formed: &[(Generation, MemberId)],
-    ) -> bool {
-        let Some(group) = self.durable_group() else {
-            return false;
-        };
-        committed_by.is_some_and(|(m, g)| {
-            g > group.generation && formed.contains(&(g, m)) && group.gives(m, partition)
-        })
-    }
-
     /// Whether an offset commit by `committed_by` for `partition` is legitimate against the
     /// durable group metadata (what `no_zombie_commit` requires of every commit that becomes
     /// durable; see [`commit_allowed`]).
@@ -338,7 +318,7 @@ mod tests {
     /// legitimate only in a newer generation its own JoinGroup answer formed, for a partition
     /// the durable generation gave it.
     #[test]
-    fn fencing_and_a_rejoining_members_commit_are_judged_against_the_durable_generation() {
+    fn fencing_and_commits_are_judged_against_the_durable_generation() {
         let (a, b, stranger) = (member(0), member(1), member(2));
         let mut log = OffsetsLog::new(BrokerId(0));
         log.append(LeaderEpoch(0), vec![generation_two()]).unwrap();
@@ -354,19 +334,17 @@ mod tests {
             "an older generation"
         );
         assert!(!durable.fences_in(None));
-        let formed = [(Generation(3), a)];
-        assert!(log.rejoining_commit_is_legit(0, Some((a, Generation(3))), &formed));
+        // A cooperative member keeps its partitions while it rejoins, and commits with the
+        // generation of its JoinGroup answer before the new assignment is durable.
+        assert!(log.commit_is_legit(0, Some((a, Generation(3)))));
         assert!(
-            !log.rejoining_commit_is_legit(1, Some((a, Generation(3))), &formed),
+            !log.commit_is_legit(1, Some((a, Generation(3)))),
             "p1 was b's"
         );
+        assert!(log.commit_is_legit(1, Some((b, Generation(2)))));
         assert!(
-            !log.rejoining_commit_is_legit(0, Some((a, Generation(2))), &formed),
-            "not a newer generation"
-        );
-        assert!(
-            !log.rejoining_commit_is_legit(1, Some((b, Generation(3))), &formed),
-            "no JoinGroup answer formed generation 3 for b"
+            !log.commit_is_legit(0, Some((a, Generation(1)))),
+            "an older generation"
         );
     }
 }

@@ -12,7 +12,7 @@ use super::service::Event;
 use crate::offsets_log::OffsetsLog;
 use crate::property::reply::{judge_reply, lost_ack};
 use crate::property::{first_overlap, Property};
-use crate::protocol::{ErrorCode, Generation, MemberId, Offset, Record, Response};
+use crate::protocol::{Offset, Record};
 
 /// A property broken by a run, with the index of the event where it broke.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,9 +104,6 @@ fn judge(
     let mut durable = OffsetsLog::new(crate::protocol::BrokerId(0));
     let mut epoch = crate::protocol::LeaderEpoch(0);
     let mut acked: Vec<Offset> = vec![0; partitions as usize];
-    // The members each generation formed with (their JoinGroup answered NONE), before its
-    // assignment is durable.
-    let mut formed: Vec<(Generation, MemberId)> = Vec::new();
     let mut violation = |property, event, detail: String| {
         out.push(Violation {
             property,
@@ -125,12 +122,7 @@ fn judge(
                             committed_by,
                             offset,
                         } => {
-                            let legit = durable.commit_is_legit(*partition, *committed_by)
-                                || durable.rejoining_commit_is_legit(
-                                    *partition,
-                                    *committed_by,
-                                    &formed,
-                                );
+                            let legit = durable.commit_is_legit(*partition, *committed_by);
                             let by = committed_by.map_or("no member".to_string(), |(m, g)| {
                                 format!("{m} in generation {g}")
                             });
@@ -198,17 +190,6 @@ fn judge(
         let Some((from_epoch, replies)) = e.replies() else {
             continue;
         };
-        for reply in replies {
-            if let Response::JoinGroup {
-                error: ErrorCode::None,
-                generation,
-                member_id: Some(m),
-                ..
-            } = reply.response
-            {
-                formed.push((generation, m));
-            }
-        }
         // As in the model: a deposed coordinator may still serve offsets that were durable in
         // its time, so only its OffsetFetch answers are not judged.
         for reply in replies {

@@ -1408,6 +1408,20 @@ fn after_an_election_the_old_coordinators_next_append_is_refused_and_it_unloads_
     assert_eq!(h.heartbeat(2, b, 1), ErrorCode::NotCoordinator);
 }
 
+// Kafka's coordinator runtime ignores a load for an epoch it already holds: a StartLeading of
+// the epoch a coordinator leads (a controller's message repeated) changes nothing, and the
+// group with a member parked in its join phase stays as it is.
+#[test]
+fn start_leading_the_epoch_it_leads_changes_nothing() {
+    let mut h = Harness::new();
+    let (a, _) = h.stable_pair();
+    h.join_with(1, a);
+    let before = h.snapshot();
+    assert!(h.coord.on_start_leading(LeaderEpoch(0), &h.cfg).is_empty());
+    assert_eq!(h.snapshot(), before);
+    assert_eq!(h.coord.load, LoadState::Active);
+}
+
 // docs/protocol.md §1.1: unloading "fails all deferred events with NOT_COORDINATOR" — parked JoinGroups and pending commits.
 #[test]
 fn stop_leading_fails_a_parked_join_and_a_pending_commit_with_not_coordinator() {

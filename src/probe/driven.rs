@@ -751,7 +751,7 @@ impl Run<'_> {
 
     /// Heartbeats of `d` while another member's request waits, until one is answered other
     /// than NONE (a rebalance has begun: the core takes the waiting request just before that
-    /// answer, [`Run::order_racing`]) or `within` has passed. The request `d` sends next.
+    /// answer, [`Run::judge`]) or `within` has passed. The request `d` sends next.
     pub(super) fn beat_until_rebalance(
         &mut self,
         d: &mut Driven,

@@ -90,7 +90,7 @@ pub enum Event {
         timer: Timer,
         replies: Vec<Reply>,
     },
-    /// Something happened inside a consumer process (recorded by [`crate::runtime::Client`]), so
+    /// Something happened inside a consumer process (recorded by [`crate::runtime::client::Client`]), so
     /// that a run can be written as a model execution.
     Client { addr: ClientAddr, step: ClientStep },
 }

@@ -314,9 +314,9 @@ mod tests {
         );
     }
 
-    /// The fencing part of the judgement, and the commit of a cooperative member that rejoined:
-    /// legitimate only in a newer generation its own JoinGroup answer formed, for a partition
-    /// the durable generation gave it.
+    /// The fencing part of the judgement, and a commit's: from the durable generation's owner
+    /// of the partition, in that generation or a later one (a cooperative member that rejoined
+    /// commits with the generation of its JoinGroup answer), never an earlier one.
     #[test]
     fn fencing_and_commits_are_judged_against_the_durable_generation() {
         let (a, b, stranger) = (member(0), member(1), member(2));

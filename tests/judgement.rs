@@ -1,10 +1,16 @@
-//! The reply judgements of `durable_before_ack` and `no_lost_commit`, on hand-built logs: the
-//! cases no catalogue model separates from the others (every model that serves an undurable
-//! offset also acknowledges one first).
+//! Judgements of the properties on hand-built inputs: the reply judgements of
+//! `durable_before_ack` and `no_lost_commit` on hand-built logs, the cases no catalogue model
+//! separates from the others (every model that serves an undurable offset also acknowledges one
+//! first); and which requests `non_member_fenced` holds to changing nothing.
 
+use groupcheck::coordinator::{Group, Member};
 use groupcheck::offsets_log::OffsetsLog;
+use groupcheck::property::from_non_member;
 use groupcheck::property::reply::{judge_reply, ReplyFault};
-use groupcheck::protocol::{BrokerId, ErrorCode, Offset, Record, Response};
+use groupcheck::protocol::{
+    Assignors, BrokerId, ErrorCode, Generation, LeaderEpoch, MemberId, Offset, Record, Request,
+    Response,
+};
 
 /// A log where p0's commit of 1 is durable and its commit of 2 is appended, not yet durable.
 fn log_with_a_pending_commit() -> OffsetsLog {
@@ -64,4 +70,46 @@ fn a_fetch_below_an_acknowledged_commit_loses_it() {
             acked: 1
         }]
     );
+}
+
+fn member(seq: u32) -> MemberId {
+    MemberId {
+        epoch: LeaderEpoch(0),
+        seq,
+    }
+}
+
+// A zombie is a member id the group knows neither as a member nor as a pending one (KIP-394):
+// whatever it sends must change nothing. A pending member's LeaveGroup is its own (Kafka
+// removes it), and a JoinGroup without a member id is a newcomer's.
+#[test]
+fn only_a_member_id_the_group_does_not_know_is_held_to_changing_nothing() {
+    let mut group = Group::empty();
+    group.members.push(Member::new(member(0)));
+    group.pending_members.push(member(1));
+    let heartbeat = |seq| Request::Heartbeat {
+        member_id: member(seq),
+        generation: Generation(1),
+        instance: None,
+    };
+    let leave = |seq| Request::LeaveGroup {
+        member_id: member(seq),
+        instance: None,
+    };
+    let join = |member_id| Request::JoinGroup {
+        member_id,
+        protocols: Assignors::default(),
+        claim: None,
+        instance: None,
+    };
+    assert!(!from_non_member(&group, &heartbeat(0)));
+    assert!(!from_non_member(&group, &leave(1)));
+    assert!(!from_non_member(&group, &join(None)));
+    assert!(from_non_member(&group, &heartbeat(2)));
+    assert!(from_non_member(&group, &leave(2)));
+    assert!(from_non_member(&group, &join(Some(member(2)))));
+    let fetch = Request::OffsetFetch {
+        partitions: Default::default(),
+    };
+    assert!(!from_non_member(&group, &fetch));
 }

@@ -49,6 +49,7 @@ pub use state::{Action, Addr, Control, Envelope, Msg, Observed, Used, World};
 use crate::consumer::{Consumer, Send};
 use crate::coordinator::{Coordinator, CoreConfig, LoadState};
 use crate::offsets_log::commit_allowed;
+use crate::property::from_non_member;
 use crate::property::reply::{judge_reply, ReplyFault};
 use crate::protocol::{
     BrokerId, ClientAddr, ConsumerId, ErrorCode, LeaderEpoch, Offset, Reply, Request, Response,
@@ -357,8 +358,16 @@ impl GroupModel {
                 let Addr::Client(from) = env.src else { return };
                 let b = *b;
                 let appended_before = w.log.uncommitted.len();
+                // non_member_fenced: what a zombie's request must leave as it is.
+                let fenced = from_non_member(&w.brokers[b.index()].group, request)
+                    .then(|| (w.brokers[b.index()].clone(), w.log.clone()));
                 let (brokers, log) = (&mut w.brokers, &mut w.log);
                 let replies = brokers[b.index()].handle(from, request, log, &self.core);
+                if fenced
+                    .is_some_and(|(broker, log)| broker != w.brokers[b.index()] || log != w.log)
+                {
+                    w.observed.set(Observed::NON_MEMBER_CHANGED);
+                }
                 self.judge_appended_commits(w, b, appended_before);
                 self.emit(w, b, replies);
             }

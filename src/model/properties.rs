@@ -39,6 +39,7 @@ pub fn condition(p: Property) -> Condition {
         Property::DurableBeforeAck => durable_before_ack,
         Property::ReplayEquivalence => replay_equivalence,
         Property::GenerationMonotonic => generation_monotonic,
+        Property::NonMemberFenced => |_, w| !w.observed.has(Observed::NON_MEMBER_CHANGED),
         Property::StaticInstanceUnique => |_, w| instance_sharing(w).is_none(),
         Property::GroupProtocolSupported => |_, w| protocol_mismatch(w).is_none(),
         Property::Convergence => convergence,
@@ -74,7 +75,7 @@ pub struct Witness {
     pub condition: Condition,
 }
 
-pub const WITNESSES: [Witness; 28] = [
+pub const WITNESSES: [Witness; 29] = [
     Witness {
         name: "consumer_crashed",
         applies: |c| c.faults.crashes > 0,
@@ -150,6 +151,25 @@ pub const WITNESSES: [Witness; 28] = [
                         ..
                     }
                 )
+            })
+        },
+    },
+    Witness {
+        name: "non_member_refused",
+        // non_member_fenced's situation: a request from a member id the group no longer knows
+        // (a zombie's, whose session expired) met the coordinator. Only such a request is
+        // answered UNKNOWN_MEMBER_ID in these three APIs (a SyncGroup is also answered so when
+        // its member is removed while it waits).
+        applies: |c| c.faults.session_expiries > 0,
+        condition: |_, w| {
+            in_flight_from(w, false, |r| {
+                r.error() == ErrorCode::UnknownMemberId
+                    && matches!(
+                        r,
+                        Response::Heartbeat { .. }
+                            | Response::LeaveGroup { .. }
+                            | Response::OffsetCommit { .. }
+                    )
             })
         },
     },

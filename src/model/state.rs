@@ -132,6 +132,9 @@ impl Observed {
     /// Witness: a cooperative consumer's new assignment took partitions from it, which it
     /// revokes before a follow-up rebalance hands them on.
     pub const REVOKED_FOR_A_MOVE: u8 = 1 << 5;
+    /// A request from a member id the coordinator's group did not know changed the coordinator
+    /// or wrote to the log.
+    pub const NON_MEMBER_CHANGED: u8 = 1 << 6;
 
     pub fn has(self, bit: u8) -> bool {
         self.0 & bit != 0

@@ -13,7 +13,7 @@ use crate::consumer::Consumer;
 use crate::coordinator::replay::{replay, Snapshot};
 use crate::coordinator::{Coordinator, Group, GroupState, LoadState};
 use crate::protocol::{
-    Generation, InstanceId, LeaderEpoch, MemberId, Offset, Partition, Partitions, Record,
+    Generation, InstanceId, LeaderEpoch, MemberId, Offset, Partition, Partitions, Record, Request,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -29,6 +29,7 @@ pub enum Property {
     DurableBeforeAck,
     ReplayEquivalence,
     GenerationMonotonic,
+    NonMemberFenced,
     /// Checked only where members are static.
     StaticInstanceUnique,
     /// Checked only where consumers change their assignors (a rolling upgrade).
@@ -40,7 +41,7 @@ pub enum Property {
 
 impl Property {
     /// The safety properties, checked in every reachable state, in report order.
-    pub const ALWAYS: [Property; 10] = [
+    pub const ALWAYS: [Property; 11] = [
         Property::SingleOwner,
         Property::AssignmentIsFunction,
         Property::NoZombieCommit,
@@ -48,6 +49,7 @@ impl Property {
         Property::DurableBeforeAck,
         Property::ReplayEquivalence,
         Property::GenerationMonotonic,
+        Property::NonMemberFenced,
         Property::StaticInstanceUnique,
         Property::GroupProtocolSupported,
         Property::Convergence,
@@ -62,6 +64,7 @@ impl Property {
             Property::DurableBeforeAck => "durable_before_ack",
             Property::ReplayEquivalence => "replay_equivalence",
             Property::GenerationMonotonic => "generation_monotonic",
+            Property::NonMemberFenced => "non_member_fenced",
             Property::StaticInstanceUnique => "static_instance_unique",
             Property::GroupProtocolSupported => "group_protocol_supported",
             Property::Convergence => "convergence",
@@ -100,6 +103,9 @@ impl Property {
             }
             Property::GenerationMonotonic => {
                 "the durable generation never decreases, and the serving coordinator is never behind it"
+            }
+            Property::NonMemberFenced => {
+                "a request that speaks for a member id the group does not know (neither a member nor a pending one) is refused and changes neither the coordinator nor the log"
             }
             Property::StaticInstanceUnique => {
                 "no two members of a group, as a coordinator holds it or as its log records it, have the same group.instance.id"
@@ -278,6 +284,20 @@ pub struct ReplayDifference {
     pub state: GroupState,
     pub held: Snapshot,
     pub replayed: Snapshot,
+}
+
+// --------------------------------------------------------------------------------------------
+// non_member_fenced
+
+/// non_member_fenced's situation: `request` speaks for a member id that `group` knows neither
+/// as a member nor as a pending one (KIP-394): a zombie's Heartbeat, SyncGroup, OffsetCommit
+/// or LeaveGroup, or a JoinGroup with a member id the group has forgotten. Kafka refuses it
+/// (UNKNOWN_MEMBER_ID, or FENCED_INSTANCE_ID for a static member's old process) and nothing
+/// changes: a zombie can neither rebalance the group nor write to its log. A JoinGroup without
+/// a member id is a new member, or a static member's new process, and may change the group.
+pub fn from_non_member(group: &Group, request: &Request) -> bool {
+    (request.member_id())
+        .is_some_and(|id| !group.is_member(id) && !group.pending_members.contains(&id))
 }
 
 // --------------------------------------------------------------------------------------------

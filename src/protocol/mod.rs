@@ -170,6 +170,19 @@ pub enum Request {
 }
 
 impl Request {
+    /// The member id the request speaks for: none for FindCoordinator and OffsetFetch, nor for
+    /// a JoinGroup without one (a new member, or a static member's new process).
+    pub fn member_id(&self) -> Option<MemberId> {
+        match self {
+            Request::JoinGroup { member_id, .. } => *member_id,
+            Request::SyncGroup { member_id, .. }
+            | Request::Heartbeat { member_id, .. }
+            | Request::LeaveGroup { member_id, .. }
+            | Request::OffsetCommit { member_id, .. } => Some(*member_id),
+            Request::FindCoordinator | Request::OffsetFetch { .. } => None,
+        }
+    }
+
     /// The Kafka API name of the request.
     pub fn api(&self) -> &'static str {
         match self {

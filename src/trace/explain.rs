@@ -9,7 +9,9 @@ use crate::model::properties::{
 use crate::model::{Action, Addr, GroupModel, Msg, Observed, World};
 use crate::offsets_log::compacted;
 use crate::property::reply::{judge_reply, lost_ack, ReplyFault};
-use crate::property::{offset_text as offset, offsets_line, replay_difference, Property};
+use crate::property::{
+    from_non_member, offset_text as offset, offsets_line, replay_difference, Property,
+};
 use crate::protocol::{MemberId, Record};
 
 /// What one step did.
@@ -216,6 +218,7 @@ pub fn violation(
                 w.log.durable_generation()
             ))
         }
+        Property::NonMemberFenced => prev.and_then(|p| unfenced_request(p, w)),
         Property::StaticInstanceUnique => instance_sharing(w),
         Property::GroupProtocolSupported => protocol_mismatch(w),
         Property::Convergence => unconverged(w).map(|u| {
@@ -267,6 +270,60 @@ fn accepted_zombie_commit(prev: &World, w: &World) -> Option<String> {
         ));
     }
     None
+}
+
+/// non_member_fenced: the request from a member id its coordinator's group did not know that
+/// the last step delivered, and what it changed.
+fn unfenced_request(prev: &World, w: &World) -> Option<String> {
+    let (b, request) = prev
+        .sent_since(w)
+        .into_iter()
+        .find_map(|e| match (&e.dst, &e.msg) {
+            (Addr::Broker(b), Msg::Request(r))
+                if from_non_member(&prev.brokers[b.index()].group, r) =>
+            {
+                Some((*b, r))
+            }
+            _ => None,
+        })?;
+    let (before, after) = (&prev.brokers[b.index()], &w.brokers[b.index()]);
+    let mut changed = Vec::new();
+    if (before.group.state, before.group.generation) != (after.group.state, after.group.generation)
+    {
+        changed.push(format!(
+            "took the group from {:?} in generation {} to {:?} in generation {}",
+            before.group.state, before.group.generation, after.group.state, after.group.generation
+        ));
+    }
+    let ids = |c: &crate::coordinator::Coordinator| -> Vec<MemberId> {
+        c.group.members.iter().map(|m| m.id).collect()
+    };
+    if ids(before) != ids(after) {
+        changed.push(format!(
+            "changed its members from {:?} to {:?}",
+            ids(before),
+            ids(after)
+        ));
+    }
+    let written = w
+        .log
+        .uncommitted
+        .len()
+        .saturating_sub(prev.log.uncommitted.len());
+    if written > 0 || prev.log != w.log {
+        changed.push("wrote to the offsets log".into());
+    }
+    if changed.is_empty() {
+        changed.push("changed its state".into());
+    }
+    Some(format!(
+        "broker-{b} took the {} of {}, whose member id its group does not know, and {}",
+        request.api(),
+        request
+            .member_id()
+            .map_or_else(String::new, |id| who(prev, id)),
+        changed.join(", and ")
+    ))
 }
 
 fn zombie_commit(prev: &World) -> Option<String> {

@@ -358,14 +358,21 @@ impl GroupModel {
                 let Addr::Client(from) = env.src else { return };
                 let b = *b;
                 let appended_before = w.log.uncommitted.len();
-                // non_member_fenced: what a zombie's request must leave as it is.
+                // non_member_fenced: a zombie's request must be refused and leave all as it is.
                 let fenced = from_non_member(&w.brokers[b.index()].group, request)
                     .then(|| (w.brokers[b.index()].clone(), w.log.clone()));
                 let (brokers, log) = (&mut w.brokers, &mut w.log);
                 let replies = brokers[b.index()].handle(from, request, log, &self.core);
-                if fenced
-                    .is_some_and(|(broker, log)| broker != w.brokers[b.index()] || log != w.log)
-                {
+                let answered = || {
+                    replies
+                        .iter()
+                        .any(|r| r.response.error() == ErrorCode::None)
+                };
+                if fenced.is_some_and(|(broker, log)| {
+                    // A loading coordinator answers every Heartbeat NONE, blindly, as Kafka's.
+                    let serving = broker.load == LoadState::Active;
+                    broker != w.brokers[b.index()] || log != w.log || (serving && answered())
+                }) {
                     w.observed.set(Observed::NON_MEMBER_CHANGED);
                 }
                 self.judge_appended_commits(w, b, appended_before);

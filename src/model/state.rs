@@ -133,7 +133,7 @@ impl Observed {
     /// revokes before a follow-up rebalance hands them on.
     pub const REVOKED_FOR_A_MOVE: u8 = 1 << 5;
     /// A request from a member id the coordinator's group did not know changed the coordinator
-    /// or wrote to the log.
+    /// or wrote to the log, or a serving coordinator answered it with success.
     pub const NON_MEMBER_CHANGED: u8 = 1 << 6;
 
     pub fn has(self, bit: u8) -> bool {

@@ -105,7 +105,7 @@ impl Property {
                 "the durable generation never decreases, and the serving coordinator is never behind it"
             }
             Property::NonMemberFenced => {
-                "a request that speaks for a member id the group does not know (neither a member nor a pending one) is refused and changes neither the coordinator nor the log"
+                "a request that speaks for a member id the group does not know (neither a member nor a pending one) is refused by a serving coordinator and changes neither the coordinator nor the log"
             }
             Property::StaticInstanceUnique => {
                 "no two members of a group, as a coordinator holds it or as its log records it, have the same group.instance.id"
@@ -292,11 +292,13 @@ pub struct ReplayDifference {
 /// non_member_fenced's situation: `request` speaks for a member id that `group` knows neither
 /// as a member nor as a pending one (KIP-394): a zombie's Heartbeat, SyncGroup, OffsetCommit
 /// or LeaveGroup, or a JoinGroup with a member id the group has forgotten. Kafka refuses it
-/// (UNKNOWN_MEMBER_ID, or FENCED_INSTANCE_ID for a static member's old process) and nothing
-/// changes: a zombie can neither rebalance the group nor write to its log. A JoinGroup without
-/// a member id is a new member, or a static member's new process, and may change the group.
+/// (UNKNOWN_MEMBER_ID, or FENCED_INSTANCE_ID for a static member's old process; a loading
+/// coordinator answers a Heartbeat NONE, blindly) and nothing changes: a zombie can neither
+/// rebalance the group nor write to its log. A JoinGroup without a member id is a new member,
+/// or a static member's new process, and may change the group.
 pub fn from_non_member(group: &Group, request: &Request) -> bool {
-    (request.member_id())
+    request
+        .member_id()
         .is_some_and(|id| !group.is_member(id) && !group.pending_members.contains(&id))
 }
 

@@ -2,6 +2,7 @@
 //! the property.
 
 use crate::coordinator::replay::load;
+use crate::coordinator::{Coordinator, LoadState};
 use crate::model::properties::load_ignores_compaction;
 use crate::model::properties::{
     function_breach, group_view, instance_sharing, protocol_mismatch, unconverged,
@@ -12,7 +13,7 @@ use crate::property::reply::{judge_reply, lost_ack, ReplyFault};
 use crate::property::{
     from_non_member, offset_text as offset, offsets_line, replay_difference, Property,
 };
-use crate::protocol::{MemberId, Record};
+use crate::protocol::{ErrorCode, MemberId, Record};
 
 /// What one step did.
 pub fn describe(before: &World, action: &Action, after: &World) -> String {
@@ -295,9 +296,7 @@ fn unfenced_request(prev: &World, w: &World) -> Option<String> {
             before.group.state, before.group.generation, after.group.state, after.group.generation
         ));
     }
-    let ids = |c: &crate::coordinator::Coordinator| -> Vec<MemberId> {
-        c.group.members.iter().map(|m| m.id).collect()
-    };
+    let ids = |c: &Coordinator| -> Vec<MemberId> { c.group.members.iter().map(|m| m.id).collect() };
     if ids(before) != ids(after) {
         changed.push(format!(
             "changed its members from {:?} to {:?}",
@@ -305,13 +304,20 @@ fn unfenced_request(prev: &World, w: &World) -> Option<String> {
             ids(after)
         ));
     }
-    let written = w
-        .log
-        .uncommitted
-        .len()
-        .saturating_sub(prev.log.uncommitted.len());
-    if written > 0 || prev.log != w.log {
+    if prev.log != w.log {
         changed.push("wrote to the offsets log".into());
+    }
+    let success = w
+        .sent_since(prev)
+        .into_iter()
+        .any(|e| match (&e.src, &e.msg) {
+            (Addr::Broker(from), Msg::Response(r)) => {
+                *from == b && before.load == LoadState::Active && r.error() == ErrorCode::None
+            }
+            _ => false,
+        });
+    if success {
+        changed.push("answered it with success".into());
     }
     if changed.is_empty() {
         changed.push("changed its state".into());

@@ -360,7 +360,7 @@ impl GroupModel {
                 let appended_before = w.log.uncommitted.len();
                 // non_member_fenced: a zombie's request must be refused and leave all as it is.
                 let fenced = from_non_member(&w.brokers[b.index()].group, request)
-                    .then(|| (w.brokers[b.index()].clone(), w.log.clone()));
+                    .then(|| w.brokers[b.index()].clone());
                 let (brokers, log) = (&mut w.brokers, &mut w.log);
                 let replies = brokers[b.index()].handle(from, request, log, &self.core);
                 let answered = || {
@@ -368,10 +368,12 @@ impl GroupModel {
                         .iter()
                         .any(|r| r.response.error() == ErrorCode::None)
                 };
-                if fenced.is_some_and(|(broker, log)| {
+                // A coordinator writes only by appending a batch.
+                let wrote = w.log.uncommitted.len() != appended_before;
+                if fenced.is_some_and(|broker| {
                     // A loading coordinator answers every Heartbeat NONE, blindly, as Kafka's.
                     let serving = broker.load == LoadState::Active;
-                    broker != w.brokers[b.index()] || log != w.log || (serving && answered())
+                    broker != w.brokers[b.index()] || wrote || (serving && answered())
                 }) {
                     w.observed.set(Observed::NON_MEMBER_CHANGED);
                 }

@@ -250,7 +250,8 @@ proptest! {
         let keys: std::collections::BTreeSet<_> = log.durable.iter().map(|r| r.key()).collect();
         prop_assert_eq!(keys.len(), log.durable.len(), "one record per key");
         // Said without `is_tombstone`, the judgement the cleaner itself uses.
-        let tombstone = |r: &Record| matches!(r, Record::GroupTombstone | Record::OffsetTombstone { .. });
+        let tombstone =
+            |r: &Record| matches!(r, Record::GroupTombstone | Record::OffsetTombstone { .. });
         prop_assert!(!log.durable.iter().any(tombstone), "tombstones removed");
     }
 }

@@ -49,8 +49,8 @@ pub use state::{Action, Addr, Control, Envelope, Msg, Observed, Used, World};
 use crate::consumer::{Consumer, Send};
 use crate::coordinator::{Coordinator, CoreConfig, LoadState};
 use crate::offsets_log::commit_allowed;
-use crate::property::from_non_member;
 use crate::property::reply::{judge_reply, ReplyFault};
+use crate::property::{from_non_member, unfenced};
 use crate::protocol::{
     BrokerId, ClientAddr, ConsumerId, ErrorCode, LeaderEpoch, Offset, Reply, Request, Response,
 };
@@ -363,17 +363,11 @@ impl GroupModel {
                     .then(|| w.brokers[b.index()].clone());
                 let (brokers, log) = (&mut w.brokers, &mut w.log);
                 let replies = brokers[b.index()].handle(from, request, log, &self.core);
-                let answered = || {
-                    replies
-                        .iter()
-                        .any(|r| r.response.error() == ErrorCode::None)
-                };
                 // A coordinator writes only by appending a batch.
                 let wrote = w.log.uncommitted.len() != appended_before;
-                if fenced.is_some_and(|broker| {
-                    // A loading coordinator answers every Heartbeat NONE, blindly, as Kafka's.
-                    let serving = broker.load == LoadState::Active;
-                    broker != w.brokers[b.index()] || wrote || (serving && answered())
+                let answers = replies.iter().map(|r| &r.response);
+                if fenced.is_some_and(|before| {
+                    !unfenced(&before, &w.brokers[b.index()], wrote, answers).is_empty()
                 }) {
                     w.observed.set(Observed::NON_MEMBER_CHANGED);
                 }

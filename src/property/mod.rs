@@ -13,7 +13,8 @@ use crate::consumer::Consumer;
 use crate::coordinator::replay::{replay, Snapshot};
 use crate::coordinator::{Coordinator, Group, GroupState, LoadState};
 use crate::protocol::{
-    Generation, InstanceId, LeaderEpoch, MemberId, Offset, Partition, Partitions, Record, Request,
+    ErrorCode, Generation, InstanceId, LeaderEpoch, MemberId, Offset, Partition, Partitions,
+    Record, Request, Response,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -300,6 +301,45 @@ pub fn from_non_member(group: &Group, request: &Request) -> bool {
     request
         .member_id()
         .is_some_and(|id| !group.is_member(id) && !group.pending_members.contains(&id))
+}
+
+/// non_member_fenced's judgement of the step where coordinator `before` took a non-member's
+/// request and became `after`, writing to the log if `wrote` and sending `answers`: what it did
+/// that it must not, in words (empty: the request was fenced). A loading coordinator answers
+/// every Heartbeat NONE, blindly, as Kafka's does: only a serving one's success is a breach.
+pub fn unfenced<'a>(
+    before: &Coordinator,
+    after: &Coordinator,
+    wrote: bool,
+    answers: impl IntoIterator<Item = &'a Response>,
+) -> Vec<String> {
+    let (was, is) = (&before.group, &after.group);
+    let mut done = Vec::new();
+    if (was.state, was.generation) != (is.state, is.generation) {
+        done.push(format!(
+            "took the group from {:?} in generation {} to {:?} in generation {}",
+            was.state, was.generation, is.state, is.generation
+        ));
+    }
+    let ids = |g: &Group| -> Vec<MemberId> { g.members.iter().map(|m| m.id).collect() };
+    if ids(was) != ids(is) {
+        done.push(format!(
+            "changed its members from {:?} to {:?}",
+            ids(was),
+            ids(is)
+        ));
+    }
+    if wrote {
+        done.push("wrote to the offsets log".into());
+    }
+    let serving = before.load == LoadState::Active;
+    if serving && answers.into_iter().any(|r| r.error() == ErrorCode::None) {
+        done.push("answered it with success".into());
+    }
+    if done.is_empty() && before != after {
+        done.push("changed its state".into());
+    }
+    done
 }
 
 // --------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 //! the property.
 
 use crate::coordinator::replay::load;
-use crate::coordinator::{Coordinator, LoadState};
 use crate::model::properties::load_ignores_compaction;
 use crate::model::properties::{
     function_breach, group_view, instance_sharing, protocol_mismatch, unconverged,
@@ -11,9 +10,9 @@ use crate::model::{Action, Addr, GroupModel, Msg, Observed, World};
 use crate::offsets_log::compacted;
 use crate::property::reply::{judge_reply, lost_ack, ReplyFault};
 use crate::property::{
-    from_non_member, offset_text as offset, offsets_line, replay_difference, Property,
+    from_non_member, offset_text as offset, offsets_line, replay_difference, unfenced, Property,
 };
-use crate::protocol::{ErrorCode, MemberId, Record};
+use crate::protocol::{MemberId, Record};
 
 /// What one step did.
 pub fn describe(before: &World, action: &Action, after: &World) -> String {
@@ -287,40 +286,20 @@ fn unfenced_request(prev: &World, w: &World) -> Option<String> {
             }
             _ => None,
         })?;
-    let (before, after) = (&prev.brokers[b.index()], &w.brokers[b.index()]);
-    let mut changed = Vec::new();
-    if (before.group.state, before.group.generation) != (after.group.state, after.group.generation)
-    {
-        changed.push(format!(
-            "took the group from {:?} in generation {} to {:?} in generation {}",
-            before.group.state, before.group.generation, after.group.state, after.group.generation
-        ));
-    }
-    let ids = |c: &Coordinator| -> Vec<MemberId> { c.group.members.iter().map(|m| m.id).collect() };
-    if ids(before) != ids(after) {
-        changed.push(format!(
-            "changed its members from {:?} to {:?}",
-            ids(before),
-            ids(after)
-        ));
-    }
-    if prev.log != w.log {
-        changed.push("wrote to the offsets log".into());
-    }
-    let success = w
-        .sent_since(prev)
-        .into_iter()
-        .any(|e| match (&e.src, &e.msg) {
-            (Addr::Broker(from), Msg::Response(r)) => {
-                *from == b && before.load == LoadState::Active && r.error() == ErrorCode::None
-            }
-            _ => false,
-        });
-    if success {
-        changed.push("answered it with success".into());
-    }
-    if changed.is_empty() {
-        changed.push("changed its state".into());
+    let wrote = w.log.uncommitted.len() != prev.log.uncommitted.len();
+    let sent = w.sent_since(prev);
+    let answers = sent.iter().filter_map(|e| match (&e.src, &e.msg) {
+        (Addr::Broker(from), Msg::Response(r)) if *from == b => Some(r),
+        _ => None,
+    });
+    let done = unfenced(
+        &prev.brokers[b.index()],
+        &w.brokers[b.index()],
+        wrote,
+        answers,
+    );
+    if done.is_empty() {
+        return None;
     }
     Some(format!(
         "broker-{b} took the {} of {}, whose member id its group does not know, and {}",
@@ -328,7 +307,7 @@ fn unfenced_request(prev: &World, w: &World) -> Option<String> {
         request
             .member_id()
             .map_or_else(String::new, |id| who(prev, id)),
-        changed.join(", and ")
+        done.join(", and ")
     ))
 }
 

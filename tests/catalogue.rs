@@ -8,7 +8,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use groupcheck::catalogue;
 use groupcheck::check::{check, CheckOptions, Verdict};
 use groupcheck::flaw::Flaw;
+use groupcheck::model::config::Expect;
 use groupcheck::model::ModelConfig;
+use groupcheck::property::Property;
 
 fn options() -> CheckOptions {
     CheckOptions {
@@ -192,6 +194,29 @@ fn a_missing_witness_fails_the_check() {
     assert!(!report.matches_expectation());
 }
 
+#[test]
+fn an_expected_violation_nothing_checked_fails_the_check() {
+    // A dynamic group has no static_instance_unique to break, and liveness left unchecked
+    // breaks nothing: expecting either violated must not read as met.
+    let mut m = catalogue::load(&catalogue::default_dir(), "formation").unwrap();
+    m.expect.unique_states = None;
+    m.expect.violated = vec![Property::StaticInstanceUnique, Property::Liveness];
+    let unchecked = CheckOptions {
+        liveness: Some(false),
+        ..options()
+    };
+    let report = check(&m, &unchecked);
+    assert!(report.exhaustive && report.violated().is_empty());
+    assert_eq!(
+        report.mismatches,
+        [
+            "static_instance_unique is expected violated but not checked",
+            "liveness is expected violated but not checked",
+        ]
+    );
+    assert!(!report.matches_expectation());
+}
+
 /// The largest pinned plain count of a model whose symmetric check runs in the gate. The few
 /// larger models (over a million states each) would double the catalogue's share of the gate;
 /// `groupcheck check --all --symmetry` checks them too, outside it.
@@ -223,6 +248,18 @@ fn symmetry_reduction_changes_no_verdict() {
         ..options()
     };
     for m in &models {
+        // What is expected of the safety properties alone; a flaw caught by liveness only is
+        // then expected to pass them, which is checked.
+        let m = &ModelConfig {
+            expect: Expect {
+                violated: (m.expect.violated.iter())
+                    .filter(|p| **p != Property::Liveness)
+                    .copied()
+                    .collect(),
+                ..m.expect.clone()
+            },
+            ..m.clone()
+        };
         let reduced = check(
             m,
             &CheckOptions {

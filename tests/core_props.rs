@@ -3,7 +3,7 @@
 use groupcheck::assignor::sticky::counted_claims;
 use groupcheck::assignor::{Assignor, Subscription};
 use groupcheck::coordinator::replay::{load, replay};
-use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState};
+use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState, LoadState};
 use groupcheck::flaw::Flaws;
 use groupcheck::offsets_log::{LogAppender, OffsetsLog};
 use groupcheck::protocol::{
@@ -25,6 +25,9 @@ enum Op {
     Durable,
     Expire(MemberId),
     RebalanceTimeout,
+    PendingSyncTimeout,
+    /// The coordinator is elected again for the next leader epoch and reloads the log.
+    Failover,
 }
 
 fn member() -> impl Strategy<Value = MemberId> {
@@ -109,6 +112,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Durable),
         1 => member().prop_map(Op::Expire),
         1 => Just(Op::RebalanceTimeout),
+        1 => Just(Op::PendingSyncTimeout),
+        1 => Just(Op::Failover),
     ]
 }
 
@@ -174,15 +179,17 @@ fn check_group_invariants(c: &Coordinator) -> Result<(), TestCaseError> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
-    /// Any sequence of requests, durability and timers: no panic, rejected requests change
-    /// nothing, the generation never goes back, the group stays well-formed, and the offsets
-    /// served are exactly the replay of the durable log.
+    /// Any sequence of requests, durability, timers and failovers: no panic, rejected requests
+    /// change nothing, the generation goes back only to the durable one on a failover, the
+    /// group stays well-formed, and the offsets served are exactly the replay of the durable
+    /// log.
     #[test]
     fn random_requests_keep_the_coordinator_well_formed(ops in proptest::collection::vec(op(), 0..60)) {
         let mut log = OffsetsLog::new(BrokerId(0));
         let mut c = Coordinator::active(BrokerId(0), LeaderEpoch(0), &CFG);
         for op in ops {
             let before = c.clone();
+            let failover = matches!(op, Op::Failover);
             match op {
                 Op::Request(client, request) => {
                     let from = ClientAddr { consumer: ConsumerId(client), ..ClientAddr::default() };
@@ -203,17 +210,43 @@ proptest! {
                     }
                 }
                 Op::Expire(m) => {
-                    let expirable = c.can_expire(m);
                     c.expire_session(m, &mut log, &CFG);
-                    if !expirable {
+                    // Kafka's hasSatisfiedHeartbeat, said from the state (not by `can_expire`,
+                    // which the coordinator itself asks): a pending or new member, or one with
+                    // no JoinGroup or SyncGroup parked, is removed; for any other id nothing
+                    // changes.
+                    let g = &before.group;
+                    let expires = before.load == LoadState::Active
+                        && (g.pending_members.contains(&m)
+                            || g.member(m).is_some_and(|x| {
+                                x.is_new || (x.awaiting_join.is_none() && x.awaiting_sync.is_none())
+                            }));
+                    if expires {
+                        let gone = !c.group.is_member(m) && !c.group.pending_members.contains(&m);
+                        prop_assert!(gone, "{} expired but is still in the group", m);
+                    } else {
                         prop_assert_eq!(&c, &before);
                     }
                 }
                 Op::RebalanceTimeout => {
                     c.rebalance_timeout(&mut log, &CFG);
                 }
+                Op::PendingSyncTimeout => {
+                    c.pending_sync_timeout(&mut log, &CFG);
+                }
+                Op::Failover => {
+                    log.elect(BrokerId(0));
+                    c.start_loading(log.leader_epoch, &CFG);
+                    c.finish_loading(&log.durable, &CFG);
+                    // A rebalance in flight is lost with the old leader: back to what is durable.
+                    let durable = replay(CFG.partitions, &log.durable);
+                    prop_assert_eq!(c.group.generation, durable.generation);
+                    prop_assert_eq!(c.group.members.len(), durable.members.len());
+                }
             }
-            prop_assert!(c.group.generation >= before.group.generation, "generation went back");
+            if !failover {
+                prop_assert!(c.group.generation >= before.group.generation, "generation went back");
+            }
             check_group_invariants(&c)?;
             prop_assert_eq!(&c.offsets, &replay(CFG.partitions, &log.durable).offsets);
         }
@@ -261,15 +294,21 @@ fn record() -> impl Strategy<Value = Record> {
         (
             0u32..5,
             proptest::option::of(member()),
-            proptest::collection::vec((member(), partitions()), 0..3)
+            proptest::collection::vec((member(), partitions()), 0..3),
+            // Which members are static, and with which instance id.
+            proptest::collection::vec(proptest::option::of(0u8..2), 3)
         )
-            .prop_map(|(generation, leader, members)| Record::GroupMetadata {
-                instances: Vec::new(),
-                protocol: (!members.is_empty()).then_some(Assignor::Range),
-                generation: Generation(generation),
-                leader,
-                members
-            }),
+            .prop_map(
+                |(generation, leader, members, statics)| Record::GroupMetadata {
+                    instances: (members.iter().zip(statics))
+                        .filter_map(|((m, _), i)| Some((*m, InstanceId(i?))))
+                        .collect(),
+                    protocol: (!members.is_empty()).then_some(Assignor::Range),
+                    generation: Generation(generation),
+                    leader,
+                    members
+                }
+            ),
         (0u8..3, 0u32..5).prop_map(|(partition, offset)| Record::OffsetCommit {
             partition,
             offset,

@@ -4,7 +4,7 @@
 
 use groupcheck::catalogue;
 use groupcheck::coordinator::{GroupState, LoadState};
-use groupcheck::model::properties::{converged, first_violated};
+use groupcheck::model::properties::{converged, first_violated, function_breach};
 use groupcheck::model::{Action, Addr, Fault, GroupModel, Msg, World};
 use groupcheck::protocol::{BrokerId, ConsumerId, ErrorCode, Request, Response};
 use stateright::Model;
@@ -229,11 +229,21 @@ fn after_a_crash_the_group_settles_converged_without_the_dead_member() {
         "the restarted consumer joined as a new member"
     );
     assert!(converged(&s.world));
-    assert!(
-        s.model.is_quiescent(&s.world)
-            || s.enabled().iter().any(|a| matches!(a, Action::Consume(..)))
-    );
     s.assert_safe();
+}
+
+#[test]
+fn an_assignment_of_a_partition_the_topic_lacks_is_no_function() {
+    let mut s = Scenario::new("small");
+    s.settle();
+    assert_eq!(function_breach(&s.model, &s.world), None);
+    let beyond = s.model.cfg.partitions;
+    let leader = s.world.log.leader.index();
+    let group = &mut s.world.brokers[leader].group;
+    let member = group.members[0].id;
+    group.member_mut(member).unwrap().assignment.insert(beyond);
+    let breach = function_breach(&s.model, &s.world).expect("a breach");
+    assert!(breach.contains("which the topic does not have"), "{breach}");
 }
 
 #[test]

@@ -460,9 +460,9 @@ fn single_owner(_: &GroupModel, w: &World) -> bool {
 }
 
 /// assignment_is_function, in words: the first assignment a coordinator holds or has written
-/// that gives a partition to two members, or, in the eager protocol, a Stable group with
-/// members that gives a partition to none (a cooperative round leaves out what its owner has
-/// yet to revoke).
+/// that gives a partition to two members, or one the topic does not have, or, in the eager
+/// protocol, a Stable group with members that gives a partition to none (a cooperative round
+/// leaves out what its owner has yet to revoke).
 pub fn function_breach(model: &GroupModel, w: &World) -> Option<String> {
     for b in w.brokers.iter().filter(|b| b.load == LoadState::Active) {
         let g = &b.group;
@@ -475,15 +475,22 @@ pub fn function_breach(model: &GroupModel, w: &World) -> Option<String> {
         }
         let all = Partitions::all(model.cfg.partitions);
         let given = sets.iter().fold(Partitions::EMPTY, |u, (_, s)| u.union(*s));
+        if let Some(p) = given.difference(all).iter().next() {
+            return Some(format!(
+                "broker-{}'s group at generation {} gives p{p}, which the topic does not have",
+                b.broker, g.generation
+            ));
+        }
         // An assignor that supports the cooperative protocol may leave a partition out for a
         // follow-up rebalance; any other must give every partition away.
         let complete = !g.protocol.is_some_and(Assignor::is_cooperative);
-        if complete && g.state == GroupState::Stable && !g.members.is_empty() && given != all {
-            let p = all.iter().find(|p| !given.contains(*p))?;
-            return Some(format!(
-                "broker-{}'s group is Stable at generation {} but gives p{p} to no member",
-                b.broker, g.generation
-            ));
+        if complete && g.state == GroupState::Stable && !g.members.is_empty() {
+            if let Some(p) = all.difference(given).iter().next() {
+                return Some(format!(
+                    "broker-{}'s group is Stable at generation {} but gives p{p} to no member",
+                    b.broker, g.generation
+                ));
+            }
         }
     }
     let records = w

@@ -2085,7 +2085,7 @@ fn a_static_restart_in_a_stable_group_takes_the_member_over_once_durable() {
 #[test]
 fn a_static_restart_durable_after_a_rebalance_began_is_answered_by_the_join_phase() {
     let mut h = Harness::new();
-    h.stable_static_pair();
+    let (first, _) = h.stable_static_pair();
     assert!(h.join_static(3, I1).is_empty(), "answered before durable");
     let new = h.coord.group.static_member(I1).unwrap();
     // A third static member joins before the replacement is durable: a rebalance begins.
@@ -2098,6 +2098,28 @@ fn a_static_restart_durable_after_a_rebalance_began_is_answered_by_the_join_phas
     assert!(replies.iter().all(|r| r.to != addr(3)), "{replies:?}");
     let member = h.coord.group.member(new).unwrap();
     assert!(member.awaiting_join.is_some(), "its JoinGroup still waits");
+    // The join phase ends once the first member rejoins too: the restart is answered then,
+    // under its new member id, in the new generation.
+    let rejoin = Request::JoinGroup {
+        protocols: RANGE,
+        member_id: Some(first),
+        claim: None,
+        instance: Some(I0),
+    };
+    let replies = h.send(1, rejoin);
+    let Response::JoinGroup {
+        error,
+        generation,
+        member_id,
+        ..
+    } = reply_to(&replies, 3)
+    else {
+        panic!("{replies:?}");
+    };
+    assert_eq!(
+        (*error, *generation, *member_id),
+        (ErrorCode::None, Generation(3), Some(new))
+    );
 }
 
 // docs/protocol.md §1.7 (KIP-814): a static leader that restarts in a Stable group is told the

@@ -306,7 +306,10 @@ fn probing_commit_without_fencing_finds_the_zombie_commit() {
         "{:?}",
         zombie.findings
     );
-    traces_replay_and_forgeries_diverge(&broker, zombie);
+    assert!(
+        traces_replay_and_forgeries_diverge(&broker, zombie),
+        "the fenced commit's judgement is forged"
+    );
     // The static member's old process, played by the core's consumer, commits after the
     // instance was given to a new process: accepted, where Kafka fences it.
     let replaced = reports
@@ -476,8 +479,9 @@ fn probing_a_static_restart_answered_in_the_old_generation_finds_the_deviation()
 
 /// A scenario's findings as a trace: it reads back, its Markdown and Mermaid show the
 /// findings, `replay` takes the core's steps again and agrees; a core answer or a judgement
-/// changed in the file, or a deviation left out, diverges.
-fn traces_replay_and_forgeries_diverge(broker: &Broker, r: &ScenarioReport) {
+/// changed in the file, or a deviation left out, diverges. Whether a judgement could be forged
+/// (some answer's error code differed from the core's).
+fn traces_replay_and_forgeries_diverge(broker: &Broker, r: &ScenarioReport) -> bool {
     let trace = ProbeTrace::of(broker, r);
     let read = |json: String| match AnyTrace::from_json(&json) {
         Ok(AnyTrace::Probe(t)) => t,
@@ -521,7 +525,9 @@ fn traces_replay_and_forgeries_diverge(broker: &Broker, r: &ScenarioReport) {
         let mut unreported = back.clone();
         unreported.findings.retain(|f| f.class != Class::Deviation);
         assert!(probed::replay(&unreported).is_err(), "a deviation left out");
+        return true;
     }
+    false
 }
 
 #[test]

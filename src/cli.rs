@@ -820,7 +820,13 @@ fn serve(
         println!("CLIENT {group}: {f}");
     }
     let violations: Vec<_> = report.violations().collect();
-    if report.groups.is_empty() {
+    for p in &report.panics {
+        println!("PANIC {p}");
+    }
+    if !report.panics.is_empty() {
+        println!("a thread of the server panicked: the histories miss its requests, so this run cannot vouch for them");
+        1
+    } else if report.groups.is_empty() {
         println!("no group was served: nothing to judge");
         0
     } else if violations.is_empty() {

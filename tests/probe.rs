@@ -81,9 +81,11 @@ fn probe(server: &Arc<Server>, only: Option<&str>) -> (Broker, Vec<ScenarioRepor
 }
 
 fn stop(server: Arc<Server>) -> groupcheck::wire::ServeReport {
-    Arc::into_inner(server)
+    let report = Arc::into_inner(server)
         .expect("the probe holds no server")
-        .stop()
+        .stop();
+    assert!(report.panics.is_empty(), "{:?}", report.panics);
+    report
 }
 
 #[test]

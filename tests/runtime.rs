@@ -253,7 +253,7 @@ fn a_member_whose_join_an_expiry_just_answered_is_not_expired_in_the_same_tick()
         Box::new(|_| {}),
     );
     std::thread::sleep(Duration::from_millis(200));
-    timers.stop();
+    timers.stop().expect("the timer thread did not panic");
     let (brokers, _) = service.snapshot();
     let group = &brokers[0].group;
     assert!(!group.is_member(a), "A expired");
@@ -463,5 +463,5 @@ fn the_services_timer_thread_expires_silent_members_and_keeps_heard_ones() {
         "the member that heartbeats stays"
     );
     assert_ne!(group.state, GroupState::Empty);
-    timers.stop();
+    timers.stop().expect("the timer thread did not panic");
 }

@@ -545,6 +545,9 @@ fn run(s: &Scenario) -> Result<(String, Vec<String>), String> {
         m.close();
     }
     let report = server.stop();
+    if !report.panics.is_empty() {
+        return Err(format!("server threads panicked: {:?}", report.panics));
+    }
     let broken: Vec<String> = report.violations().map(|(_, v)| v.to_string()).collect();
     replays(&report)?;
     if offsets.iter().any(|o| *o != end) {

@@ -10,6 +10,7 @@
 use super::client::Client;
 use super::history;
 use super::service::GroupService;
+use super::threads;
 use super::timers::Timers;
 use crate::assignor::Assignor;
 use crate::coordinator::{CoreConfig, GroupState, LoadState};
@@ -74,6 +75,8 @@ pub struct LiveReport {
     pub commits_acknowledged: u64,
     pub records_processed: u64,
     pub events: usize,
+    /// What the history breaks, and the threads that panicked (a run that lost one cannot
+    /// vouch for its history).
     pub violations: Vec<String>,
     /// The event history, when [`LiveConfig::keep_history`] asked for it.
     pub history: Vec<super::Event>,
@@ -264,7 +267,7 @@ pub fn run(cfg: &LiveConfig) -> LiveReport {
         verbose: cfg.verbose,
     });
     let mut consumers = Vec::new();
-    let mut threads = Vec::new();
+    let mut background = Vec::new();
     for c in 0..cfg.consumers {
         let s = shared.clone();
         let timing = (cfg.rebalance_timeout * 3, cfg.session_timeout * 2);
@@ -274,7 +277,7 @@ pub fn run(cfg: &LiveConfig) -> LiveReport {
         }));
     }
     let s = shared.clone();
-    threads.push(thread::spawn(move || {
+    background.push(thread::spawn(move || {
         while !s.stop_background.load(Ordering::Relaxed) {
             if !s.service.replicate() {
                 thread::sleep(Duration::from_millis(1));
@@ -363,17 +366,19 @@ pub fn run(cfg: &LiveConfig) -> LiveReport {
     }
     // Consumers close (commit, LeaveGroup) while replication and timers still run.
     shared.stop.store(true, Ordering::Relaxed);
-    for t in consumers {
-        let _ = t.join();
+    let mut panics = Vec::new();
+    for (c, t) in consumers.into_iter().enumerate() {
+        panics.extend(threads::join(t, &format!("consumer-{c}'s thread")).err());
     }
     shared.stop_background.store(true, Ordering::Relaxed);
-    timers.stop();
-    for t in threads {
-        let _ = t.join();
+    panics.extend(timers.stop().err());
+    for t in background {
+        panics.extend(threads::join(t, "the replication thread").err());
     }
     while shared.service.replicate() {}
     let events = shared.service.events();
     let mut violations = shared.violations.lock().unwrap().clone();
+    violations.extend(panics);
     violations.extend(
         history::check(&events, cfg.partitions)
             .into_iter()

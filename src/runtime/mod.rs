@@ -15,6 +15,8 @@ pub mod live;
 pub mod service;
 pub mod sync;
 #[cfg(not(loom))]
+pub mod threads;
+#[cfg(not(loom))]
 pub mod timers;
 
 pub use service::{ClientStep, Event, GroupService, Timer};

@@ -10,6 +10,7 @@
 //! rebalance that has lasted it is ended, removing the members that did not sync.
 
 use super::service::{GroupService, Timer};
+use super::threads;
 use crate::coordinator::{GroupState, LoadState};
 use crate::protocol::{Generation, MemberId};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -65,22 +66,24 @@ impl Timers {
         }
     }
 
-    /// Stops the thread and waits for it.
-    pub fn stop(mut self) {
-        self.halt();
+    /// Stops the thread and waits for it; `Err` if it panicked.
+    pub fn stop(mut self) -> Result<(), String> {
+        self.halt()
     }
 
-    fn halt(&mut self) {
+    fn halt(&mut self) -> Result<(), String> {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        match self.thread.take() {
+            Some(t) => threads::join(t, "the timer thread"),
+            None => Ok(()),
         }
     }
 }
 
 impl Drop for Timers {
     fn drop(&mut self) {
-        self.halt();
+        // Stopped without a report (the run was abandoned): nothing to tell the panic to.
+        let _ = self.halt();
     }
 }
 

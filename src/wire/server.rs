@@ -12,12 +12,14 @@ use crate::protocol::{Assignor, BrokerId, ClientAddr, ConsumerId, Generation};
 use crate::runtime::history::{self, ClientFinding, Violation};
 use crate::runtime::live::Rng;
 use crate::runtime::service::GroupService;
+use crate::runtime::threads;
 use crate::runtime::timers::Timers;
 use crate::runtime::Event;
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 use std::collections::BTreeMap;
 use std::io::{BufReader, BufWriter};
 use std::net::{Shutdown, TcpListener, TcpStream};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -149,10 +151,19 @@ pub(super) struct Shared {
     faults_stopped: AtomicBool,
     pub requests: AtomicU64,
     pub refused_connections: AtomicU64,
+    /// The server's threads that panicked, each with its message.
+    panics: Mutex<Vec<String>>,
     start: Instant,
 }
 
 impl Shared {
+    fn panicked(&self, what: String) {
+        self.panics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(what);
+    }
+
     pub fn say(&self, what: &str) {
         if self.cfg.verbose {
             println!("{:>8.3} s  {what}", self.start.elapsed().as_secs_f64());
@@ -236,6 +247,9 @@ pub struct ServeReport {
     /// The faults injected, by kind.
     pub faults: Vec<(&'static str, u32)>,
     pub groups: Vec<GroupReport>,
+    /// The server's threads that panicked: a bug of the server's, whose requests are missing
+    /// from the histories, so the run cannot vouch for them.
+    pub panics: Vec<String>,
 }
 
 /// One group's run.
@@ -299,6 +313,7 @@ impl Server {
             faults_stopped: AtomicBool::new(false),
             requests: AtomicU64::new(0),
             refused_connections: AtomicU64::new(0),
+            panics: Mutex::new(Vec::new()),
             start: Instant::now(),
         });
         let mut threads = Vec::new();
@@ -422,6 +437,7 @@ impl Server {
             requests: self.requests(),
             faults: injected.into_iter().collect(),
             groups: Vec::new(),
+            panics: Vec::new(),
         };
         for (name, group) in self.shared.groups() {
             if let Some(t) = group
@@ -430,7 +446,9 @@ impl Server {
                 .unwrap_or_else(|e| e.into_inner())
                 .take()
             {
-                t.stop();
+                if let Err(e) = t.stop() {
+                    self.shared.panicked(format!("group {name}: {e}"));
+                }
             }
             while group.service.replicate() {}
             let events = group.service.events();
@@ -445,6 +463,8 @@ impl Server {
                 client_findings,
             });
         }
+        report.panics =
+            std::mem::take(&mut *self.shared.panics.lock().unwrap_or_else(|e| e.into_inner()));
         report
     }
 
@@ -461,7 +481,9 @@ impl Server {
             let _ = c.shutdown(Shutdown::Both);
         }
         for t in self.threads.drain(..) {
-            let _ = t.join();
+            if let Err(e) = threads::join(t, "a server thread") {
+                self.shared.panicked(e);
+            }
         }
     }
 }
@@ -494,7 +516,13 @@ fn accept(shared: Arc<Shared>, broker: BrokerId, listener: TcpListener) {
                     .insert(n, clone);
                 let shared = shared.clone();
                 connections.push(thread::spawn(move || {
-                    serve_connection(shared, broker, n, stream)
+                    // A panic ends this connection only; the run reports it.
+                    let serving =
+                        AssertUnwindSafe(|| serve_connection(shared.clone(), broker, n, stream));
+                    if let Err(payload) = std::panic::catch_unwind(serving) {
+                        let who = format!("connection {n} to broker-{broker}");
+                        shared.panicked(threads::panicked(&who, &*payload));
+                    }
                 }));
                 connections.retain(|t| !t.is_finished());
             }

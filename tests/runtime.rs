@@ -17,7 +17,11 @@ use stateright::{Checker, Model};
 use std::sync::LazyLock;
 
 /// A configuration for long random walks: more of every fault than exhaustive checking can
-/// afford. `mode` adds to it: static members (two processes with one instance id among them),
+/// afford, but for sync stalls. A follower that stalls before its SyncGroup in a group that
+/// goes Stable stays a member: Kafka's pending-sync timer would remove it, and the core runs
+/// that timer for a completing rebalance only, so a walk can leave such a group waiting for the
+/// member forever and break `convergence` (`stalled-leader`, below, checks the stall the core
+/// models). `mode` adds to it: static members (two processes with one instance id among them),
 /// cooperative rebalancing, or the rolling upgrade from eager to cooperative.
 fn walk(mode: &str) -> GroupModel {
     let extra = match mode {
@@ -46,6 +50,7 @@ fn walk(mode: &str) -> GroupModel {
         lost_messages = 3
         leaves = 1
         late_joins = 1
+        late_deliveries = 2
         [expect]
         "#
         ),
@@ -295,6 +300,8 @@ fn every_witness_path_of_the_passing_models_replays_on_the_runtime() {
         "churn",
         "static-shared-instance",
         "cooperative-scale-out",
+        "stalled-leader",
+        "late-deliveries",
     ] {
         let cfg = catalogue::load(&catalogue::default_dir(), name).unwrap();
         let checker = GroupModel::new(cfg.clone())

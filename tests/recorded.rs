@@ -5,7 +5,7 @@
 use groupcheck::assignor::Assignor;
 use groupcheck::flaw::{Flaw, Flaws};
 use groupcheck::model::{Action, Membership, ModelConfig};
-use groupcheck::protocol::{ErrorCode, Response};
+use groupcheck::protocol::{ErrorCode, Record, Response};
 use groupcheck::runtime::live::{self, LiveConfig};
 use groupcheck::runtime::Event;
 use groupcheck::trace::recorded::{from_history, model_config};
@@ -120,7 +120,7 @@ fn a_history_the_model_could_not_have_produced_is_refused() {
     let refused = from_history(&history, &base(None), "test").expect_err("a forged answer");
     assert!(refused.reason.contains("the runtime answered"), "{refused}");
 
-    // Drop the record of one replication: the model's log no longer matches.
+    // Drop the record of one replication: a completion without its replication.
     let (mut history, _) = recorded_run(None);
     let at = history
         .iter()
@@ -128,6 +128,19 @@ fn a_history_the_model_could_not_have_produced_is_refused() {
         .expect("the run replicated");
     history.remove(at);
     assert!(from_history(&history, &base(None), "test").is_err());
+
+    // Change what one replication made durable: the model's log no longer matches.
+    let (mut history, _) = recorded_run(None);
+    let batch = history
+        .iter_mut()
+        .find_map(|e| match e {
+            Event::Replicated { batch } => Some(batch),
+            _ => None,
+        })
+        .expect("the run replicated");
+    batch.push(Record::OffsetTombstone { partition: 0 });
+    let refused = from_history(&history, &base(None), "test").expect_err("a forged batch");
+    assert!(refused.reason.contains("the runtime made"), "{refused}");
 }
 
 #[test]

@@ -15,7 +15,7 @@
 use groupcheck::coordinator::GroupState;
 use groupcheck::flaw::Flaw;
 use groupcheck::protocol::{ErrorCode, Request};
-use groupcheck::runtime::Event;
+use groupcheck::runtime::{Event, Timer};
 use groupcheck::trace::served::{self, ServedTrace};
 use groupcheck::trace::AnyTrace;
 use groupcheck::wire::{FaultSchedule, ServeConfig, ServeFault, Server};
@@ -380,9 +380,13 @@ impl Member {
 
     /// Sends a signal to the process (STOP pauses it, CONT resumes it).
     fn signal(&self, signal: &str) {
-        let _ = Command::new("kill")
+        let sent = Command::new("kill")
             .args([format!("-{signal}"), self.child.id().to_string()])
             .status();
+        assert!(
+            sent.as_ref().is_ok_and(|s| s.success()),
+            "kill -{signal}: {sent:?}"
+        );
     }
 
     fn kill(mut self) {
@@ -504,7 +508,9 @@ fn run(s: &Scenario) -> Result<(String, Vec<String>), String> {
                     members.push(Some(spawn_member(&bootstrap, s.mode, 2, &seen)));
                     // The newcomer's JoinGroup starts the rebalance; the coordinator moves
                     // while the members rejoin.
-                    wait_for_rebalance(&server);
+                    if !wait_for_rebalance(&server) {
+                        return Err("the newcomer started no rebalance".into());
+                    }
                     failover_to = server.failover(GROUP);
                 }
                 Fault::Pause => {
@@ -558,16 +564,16 @@ fn run(s: &Scenario) -> Result<(String, Vec<String>), String> {
     if s.fault == Fault::FailoverDuringRebalance && failover_to.is_none() {
         return Err("the failover did not happen".into());
     }
-    // The witness of the late commit: the coordinator fenced it (without the flaw).
-    let fenced = report
-        .groups
-        .iter()
-        .flat_map(|g| &g.events)
-        .filter(|e| matches!(e, Event::Handled { request: Request::OffsetCommit { .. }, replies, .. }
-            if replies.iter().any(|r| matches!(r.response.error(), ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration))))
-        .count();
-    if s.fault == Fault::LateCommit && s.flaw.is_none() && fenced == 0 {
+    // Evidence that the fault met what it is for.
+    let (expired, zombie_commits_fenced) = session_expiries(&report);
+    if s.fault == Fault::Pause && expired == 0 {
+        return Err("no session expired: the pause met no session timeout".into());
+    }
+    if s.fault == Fault::LateCommit && s.flaw.is_none() && zombie_commits_fenced == 0 {
         return Err("no commit was fenced: the late commit did not meet a zombie".into());
+    }
+    if s.fault == Fault::Schedule && report.faults.is_empty() {
+        return Err("the fault schedule injected nothing".into());
     }
     let findings: Vec<String> = report
         .client_findings()
@@ -616,14 +622,43 @@ fn replays(report: &groupcheck::wire::ServeReport) -> Result<(), String> {
 }
 
 /// Waits (up to a few seconds) until the group's coordinator is in a join phase.
-fn wait_for_rebalance(server: &Server) {
+/// How many sessions expired, and how many commits from a member whose session had expired
+/// were answered UNKNOWN_MEMBER_ID (a zombie's commit fenced).
+fn session_expiries(report: &groupcheck::wire::ServeReport) -> (usize, usize) {
+    let (mut expired, mut fenced) = (Vec::new(), 0);
+    for e in report.groups.iter().flat_map(|g| &g.events) {
+        match e {
+            Event::Timer {
+                timer: Timer::ExpireSession(m),
+                ..
+            } => expired.push(*m),
+            Event::Handled {
+                request: request @ Request::OffsetCommit { .. },
+                replies,
+                ..
+            } if request.member_id().is_some_and(|m| expired.contains(&m))
+                && replies
+                    .iter()
+                    .any(|r| r.response.error() == ErrorCode::UnknownMemberId) =>
+            {
+                fenced += 1
+            }
+            _ => {}
+        }
+    }
+    (expired.len(), fenced)
+}
+
+/// Whether the group starts rebalancing within 5 s.
+fn wait_for_rebalance(server: &Server) -> bool {
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         if group_state(server).is_some_and(|(state, _)| state == GroupState::PreparingRebalance) {
-            return;
+            return true;
         }
         thread::sleep(Duration::from_millis(5));
     }
+    false
 }
 
 /// The group's state and member count at its current coordinator.

@@ -842,6 +842,21 @@ fn heartbeat_from_an_unknown_member_is_unknown_member_id() {
     h.stable_pair();
     assert_eq!(h.heartbeat(3, STRANGER, 1), ErrorCode::UnknownMemberId);
     assert_eq!(h.heartbeat(3, STRANGER, 7), ErrorCode::UnknownMemberId);
+    // A member id is both its fields: a member's sequence number under another leader epoch,
+    // or its epoch with another sequence number, is somebody else.
+    let a = h.member_ids()[0];
+    for other in [
+        MemberId {
+            epoch: LeaderEpoch(a.epoch.0 + 1),
+            ..a
+        },
+        MemberId {
+            seq: a.seq + 7,
+            ..a
+        },
+    ] {
+        assert_eq!(h.heartbeat(3, other, 1), ErrorCode::UnknownMemberId);
+    }
     let pending = h.member_id(3);
     assert_eq!(h.heartbeat(3, pending, 1), ErrorCode::UnknownMemberId);
 }

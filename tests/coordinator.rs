@@ -2366,6 +2366,27 @@ fn a_rejoin_with_changed_metadata_starts_a_rebalance() {
     assert_eq!(h.state(), GroupState::PreparingRebalance);
 }
 
+// docs/protocol.md §1.8: the same in CompletingRebalance: a member rejoining with changed
+// metadata starts a new rebalance instead of getting the generation being completed.
+#[test]
+fn a_rejoin_with_changed_metadata_while_completing_starts_a_rebalance() {
+    let mut h = Harness::new();
+    let (_, b) = h.joined_pair();
+    assert_eq!(h.state(), GroupState::CompletingRebalance);
+    let claimed = Some(groupcheck::protocol::OwnedClaim {
+        partitions: [0].into_iter().collect(),
+        generation: Generation(1),
+    });
+    let rejoin = Request::JoinGroup {
+        protocols: RANGE,
+        member_id: Some(b),
+        claim: claimed,
+        instance: None,
+    };
+    assert!(h.send(2, rejoin).is_empty(), "parked in the new join phase");
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
+}
+
 // docs/protocol.md §1.6 (KAFKA-12890's fix): when a completing rebalance has lasted the
 // rebalance timeout, the members that have not sent their SyncGroup are removed and the group
 // rebalances; with the flaw nothing does, and the group waits for ever.

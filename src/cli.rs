@@ -820,23 +820,23 @@ fn serve(
         println!("CLIENT {group}: {f}");
     }
     let violations: Vec<_> = report.violations().collect();
+    for (group, v) in &violations {
+        println!("VIOLATION {group}: {v}");
+    }
     for p in &report.panics {
         println!("PANIC {p}");
     }
     if !report.panics.is_empty() {
         println!("a thread of the server panicked: the histories miss its requests, so this run cannot vouch for them");
         1
+    } else if !violations.is_empty() {
+        1
     } else if report.groups.is_empty() {
         println!("no group was served: nothing to judge");
         0
-    } else if violations.is_empty() {
+    } else {
         println!("no violation: no_zombie_commit, no_lost_commit, durable_before_ack, generation_monotonic, assignment_is_function hold on every group's history");
         0
-    } else {
-        for (group, v) in violations {
-            println!("VIOLATION {group}: {v}");
-        }
-        1
     }
 }
 

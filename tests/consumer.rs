@@ -445,3 +445,26 @@ fn a_consumer_committing_with_the_joined_generation_commits_before_its_sync_grou
     assert_eq!((c.phase, c.owned), (Phase::Syncing, Partitions::all(2)));
     assert_eq!(c.committed[0], 0, "nothing committed");
 }
+
+// max.poll.interval.ms passed without a poll (a static member the rebalance timeout left out,
+// whose client has been silent as long): the heartbeat thread gives the membership up, so its
+// partitions are lost, not committed, and it rejoins as a new member with its instance id, to
+// take its member back.
+#[test]
+fn a_static_member_whose_poll_timed_out_rejoins_without_committing() {
+    let mut c = consumer_in(Phase::Stable).with_instance(Some(InstanceId(0)));
+    let send = c.on_poll_timeout(&CFG).expect("it rejoins");
+    assert!(
+        matches!(
+            send.request,
+            Request::JoinGroup {
+                member_id: None,
+                instance: Some(InstanceId(0)),
+                ..
+            }
+        ),
+        "{:?}",
+        send.request
+    );
+    assert_eq!((c.owned, c.generation), (Partitions::EMPTY, None));
+}

@@ -334,3 +334,24 @@ fn a_loading_coordinator_answers_load_in_progress_and_the_consumer_retries() {
     )));
     s.assert_safe();
 }
+
+// KAFKA-7026's witness holds every model whose assignor reads the members' claims (sticky,
+// cooperative-sticky) and has a session expiry to reaching a stale claim; a witness that
+// silently stopped applying would let those models pass without the situation.
+#[test]
+fn the_stale_claim_witness_applies_where_the_assignor_reads_claims() {
+    for (name, applies) in [
+        ("sticky", true),
+        ("cooperative", true),
+        ("small", false),
+        ("round-robin", false),
+    ] {
+        let model = GroupModel::new(catalogue::load(&catalogue::default_dir(), name).unwrap());
+        let names: Vec<&str> = model.properties().iter().map(|p| p.name).collect();
+        assert_eq!(
+            names.contains(&"stale_claim_reaches_assignor"),
+            applies,
+            "{name}"
+        );
+    }
+}

@@ -17,11 +17,12 @@ use stateright::{Checker, Model};
 use std::sync::LazyLock;
 
 /// A configuration for long random walks: more of every fault than exhaustive checking can
-/// afford, but for sync stalls. A follower that stalls before its SyncGroup in a group that
-/// goes Stable stays a member: Kafka's pending-sync timer would remove it, and the core runs
-/// that timer for a completing rebalance only, so a walk can leave such a group waiting for the
-/// member forever and break `convergence` (`stalled-leader`, below, checks the stall the core
-/// models). `mode` adds to it: static members (two processes with one instance id among them),
+/// afford, but for sync stalls. With this many faults a walk reaches a member hung before its
+/// SyncGroup in a group that goes Stable without it, or that no other member rejoins: the core
+/// runs the pending-sync timer for a completing rebalance only, and ends a join phase by the
+/// rebalance timeout only once some member has rejoined (Kafka does both in more states), so
+/// the member stays for good and the walk breaks `convergence` (`stalled-leader`, below,
+/// checks the hang the catalogue models). `mode` adds to it: static members (two processes with one instance id among them),
 /// cooperative rebalancing, or the rolling upgrade from eager to cooperative.
 fn walk(mode: &str) -> GroupModel {
     let extra = match mode {

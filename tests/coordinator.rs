@@ -1437,6 +1437,21 @@ fn start_leading_the_epoch_it_leads_changes_nothing() {
     assert_eq!(h.coord.load, LoadState::Active);
 }
 
+// And it unloads only for an epoch later than its own: a StopLeading of the epoch a
+// coordinator leads is not about it, and changes nothing either.
+#[test]
+fn stop_leading_the_epoch_it_leads_changes_nothing() {
+    let mut h = Harness::new();
+    let (a, _) = h.stable_pair();
+    h.join_with(1, a);
+    let before = h.snapshot();
+    assert!(h.coord.on_stop_leading(LeaderEpoch(0), &h.cfg).is_empty());
+    assert_eq!(h.snapshot(), before);
+    assert_eq!(h.coord.load, LoadState::Active);
+    assert!(!h.coord.on_stop_leading(LeaderEpoch(1), &h.cfg).is_empty());
+    assert_eq!(h.coord.load, LoadState::NotCoordinator);
+}
+
 // docs/protocol.md §1.1: unloading "fails all deferred events with NOT_COORDINATOR" — parked JoinGroups and pending commits.
 #[test]
 fn stop_leading_fails_a_parked_join_and_a_pending_commit_with_not_coordinator() {

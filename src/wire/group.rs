@@ -149,7 +149,7 @@ impl Group {
     }
 
     fn names(&self) -> std::sync::MutexGuard<'_, Names> {
-        self.names.lock().unwrap_or_else(|e| e.into_inner())
+        crate::runtime::sync::lock(&self.names)
     }
 
     /// The wire name of the protocol the core knows as `protocol` in this group.

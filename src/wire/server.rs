@@ -12,6 +12,7 @@ use crate::protocol::{Assignor, BrokerId, ClientAddr, ConsumerId, Generation};
 use crate::runtime::history::{self, ClientFinding, Violation};
 use crate::runtime::live::Rng;
 use crate::runtime::service::GroupService;
+use crate::runtime::sync::lock;
 use crate::runtime::threads;
 use crate::runtime::timers::Timers;
 use crate::runtime::Event;
@@ -158,10 +159,7 @@ pub(super) struct Shared {
 
 impl Shared {
     fn panicked(&self, what: String) {
-        self.panics
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(what);
+        lock(&self.panics).push(what);
     }
 
     pub fn say(&self, what: &str) {
@@ -173,7 +171,7 @@ impl Shared {
     /// The group named `name`, created empty on first mention (as Kafka's coordinator creates
     /// a group on its first JoinGroup); `None` past [`MAX_GROUPS`].
     pub fn group(self: &Arc<Self>, name: &str) -> Option<Arc<Group>> {
-        let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        let mut groups = lock(&self.groups);
         if let Some(g) = groups.get(name) {
             return Some(g.clone());
         }
@@ -209,7 +207,7 @@ impl Shared {
         service.failover(to);
         self.say(&format!("{name}: failover broker-{from} → broker-{to}"));
         let due = Instant::now() + self.cfg.load_time;
-        let mut loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+        let mut loading = lock(&self.loading);
         loading.push((group.clone(), to, due));
         to
     }
@@ -217,7 +215,7 @@ impl Shared {
     /// Waits while `broker` is paused (or until the server stops).
     fn wait_while_paused(&self, broker: BrokerId) {
         loop {
-            let until = self.paused_until.lock().unwrap_or_else(|e| e.into_inner())[broker.index()];
+            let until = lock(&self.paused_until)[broker.index()];
             match until {
                 Some(t) if Instant::now() < t && !self.stop.load(Ordering::Relaxed) => {
                     thread::sleep(Duration::from_millis(5).min(t - Instant::now()))
@@ -228,7 +226,7 @@ impl Shared {
     }
 
     fn groups(&self) -> Vec<(String, Arc<Group>)> {
-        let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        let groups = lock(&self.groups);
         groups.iter().map(|(n, g)| (n.clone(), g.clone())).collect()
     }
 }
@@ -353,7 +351,7 @@ impl Server {
 
     /// The group named `name`, if a client has mentioned it.
     pub fn group(&self, name: &str) -> Option<Arc<Group>> {
-        let groups = self.shared.groups.lock().unwrap_or_else(|e| e.into_inner());
+        let groups = lock(&self.shared.groups);
         groups.get(name).cloned()
     }
 
@@ -369,11 +367,7 @@ impl Server {
     /// reads a connection's next request only once this one is answered), so a delay longer
     /// than the session timeout makes the committer a zombie by the time its commit is seen.
     pub fn process_next_commit_late(&self, delay: Duration) {
-        *self
-            .shared
-            .late_commit
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(delay);
+        *lock(&self.shared.late_commit) = Some(delay);
     }
 
     /// Stops the fault schedule (a test's clients then finish in peace).
@@ -384,7 +378,7 @@ impl Server {
     /// What changed since the last call: each group that reached a new generation, or a new
     /// state, with the assignment once it is Stable.
     pub fn timeline(&self) -> Vec<String> {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut seen = lock(&self.seen);
         let mut lines = Vec::new();
         for (name, group) in self.shared.groups() {
             let (brokers, log) = group.service.snapshot();
@@ -427,12 +421,7 @@ impl Server {
     /// judges each group's history by the model's properties.
     pub fn stop(mut self) -> ServeReport {
         self.halt();
-        let injected = self
-            .shared
-            .injected
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let injected = lock(&self.shared.injected).clone();
         let mut report = ServeReport {
             requests: self.requests(),
             faults: injected.into_iter().collect(),
@@ -440,12 +429,7 @@ impl Server {
             panics: Vec::new(),
         };
         for (name, group) in self.shared.groups() {
-            if let Some(t) = group
-                .timers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take()
-            {
+            if let Some(t) = lock(&group.timers).take() {
                 if let Err(e) = t.stop() {
                     self.shared.panicked(format!("group {name}: {e}"));
                 }
@@ -463,20 +447,13 @@ impl Server {
                 client_findings,
             });
         }
-        report.panics =
-            std::mem::take(&mut *self.shared.panics.lock().unwrap_or_else(|e| e.into_inner()));
+        report.panics = std::mem::take(&mut *lock(&self.shared.panics));
         report
     }
 
     fn halt(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
-        let open = std::mem::take(
-            &mut *self
-                .shared
-                .connections
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
+        let open = std::mem::take(&mut *lock(&self.shared.connections));
         for c in open.values() {
             let _ = c.shutdown(Shutdown::Both);
         }
@@ -509,11 +486,7 @@ fn accept(shared: Arc<Shared>, broker: BrokerId, listener: TcpListener) {
                     continue;
                 };
                 let n = shared.next_connection.fetch_add(1, Ordering::Relaxed);
-                shared
-                    .connections
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(n, clone);
+                lock(&shared.connections).insert(n, clone);
                 let shared = shared.clone();
                 connections.push(thread::spawn(move || {
                     // A panic ends this connection only; the run reports it.
@@ -554,7 +527,7 @@ fn replicate_and_load(shared: Arc<Shared>) {
         }
         let now = Instant::now();
         let due: Vec<_> = {
-            let mut loading = shared.loading.lock().unwrap_or_else(|e| e.into_inner());
+            let mut loading = lock(&shared.loading);
             let (due, later) = loading.drain(..).partition(|(_, _, at)| *at <= now);
             *loading = later;
             due
@@ -648,11 +621,7 @@ fn serve_connection(shared: Arc<Shared>, broker: BrokerId, n: u64, stream: TcpSt
     for (_, group) in shared.groups() {
         group.service.disconnect(conn.addr);
     }
-    let registered = shared
-        .connections
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&n);
+    let registered = lock(&shared.connections).remove(&n);
     if let Some(stream) = registered {
         let _ = stream.shutdown(Shutdown::Both);
     }
@@ -695,11 +664,7 @@ fn handle(shared: &Arc<Shared>, conn: &Conn, request: Decoded) -> Option<Respons
             None => api::no_group_leave(),
         }),
         RequestKind::OffsetCommit(r) => {
-            let late = shared
-                .late_commit
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take();
+            let late = lock(&shared.late_commit).take();
             if let Some(delay) = late {
                 shared.say(&format!("{}: OffsetCommit held for {delay:?}", conn.addr));
                 thread::sleep(delay);
@@ -754,13 +719,10 @@ fn inject_faults(shared: Arc<Shared>, schedule: FaultSchedule) {
                 // A third to four thirds of the session timeout.
                 let pause = session / 3 * (1 + rng.below(4) as u32);
                 shared.say(&format!("broker-{broker} pauses for {pause:?}"));
-                shared
-                    .paused_until
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())[broker] = Some(Instant::now() + pause);
+                lock(&shared.paused_until)[broker] = Some(Instant::now() + pause);
             }
             ServeFault::Drop => {
-                let open = shared.connections.lock().unwrap_or_else(|e| e.into_inner());
+                let open = lock(&shared.connections);
                 let keys: Vec<u64> = open.keys().copied().collect();
                 if let Some(n) = keys.get(rng.below(keys.len() as u64) as usize) {
                     let _ = open[n].shutdown(Shutdown::Both);
@@ -769,16 +731,10 @@ fn inject_faults(shared: Arc<Shared>, schedule: FaultSchedule) {
                 }
             }
             ServeFault::Late => {
-                *shared.late_commit.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some(session + Duration::from_millis(500));
+                *lock(&shared.late_commit) = Some(session + Duration::from_millis(500));
                 shared.say("the next OffsetCommit will be processed late");
             }
         }
-        *shared
-            .injected
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(kind.name())
-            .or_default() += 1;
+        *lock(&shared.injected).entry(kind.name()).or_default() += 1;
     }
 }

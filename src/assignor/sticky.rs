@@ -150,6 +150,22 @@ mod tests {
         assert_eq!(a[0].1, [1].into_iter().collect());
     }
 
+    /// KAFKA-14639: the flawed assignor heard the claims of the newest generation any member
+    /// reported, and dropped the others, even where nobody else claims the partition.
+    #[test]
+    fn with_kafka_14639_only_the_newest_reported_generation_is_heard() {
+        let subs = [sub(0, &[1], Some(1)), sub(1, &[0], Some(2))];
+        let flawed = Flaws::NONE.with(Flaw::CooperativeTrustsStaleClaim);
+        assert_eq!(
+            counted_claims(&subs, 2, flawed),
+            vec![Partitions::EMPTY, [0].into_iter().collect()]
+        );
+        assert_eq!(
+            counted_claims(&subs, 2, Flaws::NONE),
+            vec![[1].into_iter().collect(), [0].into_iter().collect()]
+        );
+    }
+
     /// Two members of one generation claim p0: neither claim counts, and p0 is given once.
     #[test]
     fn a_partition_claimed_twice_in_one_generation_counts_for_neither() {

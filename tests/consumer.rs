@@ -468,3 +468,16 @@ fn a_static_member_whose_poll_timed_out_rejoins_without_committing() {
     );
     assert_eq!((c.owned, c.generation), (Partitions::EMPTY, None));
 }
+
+// A consumer whose assignor hangs (its SyncGroup never went out) sends nothing more, even once
+// its poll times out: rejoining is the application thread's work, and that thread is the one
+// that hangs. Only its heartbeat thread lives on.
+#[test]
+fn a_hung_static_member_whose_poll_timed_out_sends_nothing() {
+    let mut c = consumer_in(Phase::Syncing).with_instance(Some(InstanceId(0)));
+    c.in_flight = Some(InFlight::Sync);
+    c.stall();
+    assert!(c.stalled && c.in_flight.is_none());
+    assert!(c.on_poll_timeout(&CFG).is_none());
+    assert_eq!((c.owned, c.generation), (Partitions::EMPTY, None));
+}

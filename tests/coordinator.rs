@@ -1452,6 +1452,17 @@ fn stop_leading_the_epoch_it_leads_changes_nothing() {
     assert_eq!(h.coord.load, LoadState::NotCoordinator);
 }
 
+// A brand-new group's coordinator leads the epoch it is made for: a StopLeading of an earlier
+// epoch is stale to it.
+#[test]
+fn a_brand_new_groups_coordinator_leads_the_epoch_it_is_made_for() {
+    let cfg = config(Flaws::NONE);
+    let mut coord = Coordinator::active(BrokerId(0), LeaderEpoch(2), &cfg);
+    assert_eq!(coord.epoch, LeaderEpoch(2));
+    assert!(coord.on_stop_leading(LeaderEpoch(1), &cfg).is_empty());
+    assert_eq!(coord.load, LoadState::Active);
+}
+
 // docs/protocol.md §1.1: unloading "fails all deferred events with NOT_COORDINATOR" — parked JoinGroups and pending commits.
 #[test]
 fn stop_leading_fails_a_parked_join_and_a_pending_commit_with_not_coordinator() {

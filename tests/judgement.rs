@@ -6,7 +6,7 @@
 use groupcheck::coordinator::{Group, Member};
 use groupcheck::offsets_log::OffsetsLog;
 use groupcheck::property::from_non_member;
-use groupcheck::property::reply::{judge_reply, ReplyFault};
+use groupcheck::property::reply::{judge_reply, lost_ack, ReplyFault};
 use groupcheck::protocol::{
     Assignors, BrokerId, ErrorCode, Generation, LeaderEpoch, MemberId, Offset, Record, Request,
     Response,
@@ -70,6 +70,29 @@ fn a_fetch_below_an_acknowledged_commit_loses_it() {
             acked: 1
         }]
     );
+}
+
+// Acknowledging a commit is durable only once the log holds that offset or a later one: here
+// 1 is durable and 2 only appended, so acknowledging 2 reveals what a failover may still lose,
+// and an acknowledged 2 is lost if the log stays so.
+#[test]
+fn acknowledging_an_offset_above_the_durable_one_is_an_undurable_ack() {
+    let log = log_with_a_pending_commit();
+    let commit = |offset| Response::OffsetCommit {
+        error: ErrorCode::None,
+        offsets: vec![(0, offset)],
+    };
+    let mut acked = vec![0; 1];
+    assert_eq!(judge_reply(&log, &mut acked, &commit(1), true), vec![]);
+    assert_eq!(lost_ack(&log, &acked), None);
+    assert_eq!(
+        judge_reply(&log, &mut acked, &commit(2), true),
+        vec![ReplyFault::UndurableAck {
+            partition: 0,
+            offset: 2
+        }]
+    );
+    assert_eq!(lost_ack(&log, &acked), Some((0, 2)));
 }
 
 fn member(seq: u32) -> MemberId {

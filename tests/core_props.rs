@@ -454,3 +454,13 @@ fn a_partition_past_the_last_is_in_no_set() {
     assert!(!Partitions::single(0).contains(Partitions::MAX));
     assert_eq!(Partitions::single(3).iter().collect::<Vec<_>>(), vec![3]);
 }
+
+// A set of partitions is read from a trace as its list; a partition past the last makes the
+// file malformed instead of being dropped (or, shifted past the bitset, read as another).
+#[test]
+fn a_partition_set_read_with_a_partition_past_the_last_is_refused() {
+    let read = |json| serde_json::from_str::<Partitions>(json);
+    assert_eq!(read("[3, 15]").unwrap(), [3, 15].into_iter().collect());
+    let err = read("[3, 16]").unwrap_err().to_string();
+    assert!(err.contains("partition 16 is past the last"), "{err}");
+}

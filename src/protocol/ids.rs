@@ -204,7 +204,7 @@ impl TryFrom<String> for ClientAddr {
 
 /// A set of partitions (at most 16), as a bitset: cheap to hash, compare and copy.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(into = "Vec<Partition>", from = "Vec<Partition>")]
+#[serde(into = "Vec<Partition>", try_from = "Vec<Partition>")]
 pub struct Partitions(u16);
 
 impl Partitions {
@@ -223,6 +223,7 @@ impl Partitions {
         p < Self::MAX && self.0 & (1 << p) != 0
     }
     pub fn insert(&mut self, p: Partition) {
+        assert!(p < Self::MAX, "partition {p} is past the last");
         self.0 |= 1 << p;
     }
     pub fn remove(&mut self, p: Partition) {
@@ -254,19 +255,25 @@ impl From<Partitions> for Vec<Partition> {
     }
 }
 
-impl From<Vec<Partition>> for Partitions {
-    fn from(v: Vec<Partition>) -> Self {
-        let mut ps = Partitions::EMPTY;
-        for p in v.into_iter().filter(|p| *p < Partitions::MAX) {
-            ps.insert(p);
+/// How a set is read from a trace: a partition past the last is a malformed file, not dropped.
+impl TryFrom<Vec<Partition>> for Partitions {
+    type Error = String;
+    fn try_from(v: Vec<Partition>) -> Result<Self, String> {
+        match v.iter().find(|p| **p >= Partitions::MAX) {
+            Some(p) => Err(format!(
+                "partition {p} is past the last: at most {} partitions",
+                Partitions::MAX
+            )),
+            None => Ok(v.into_iter().collect()),
         }
-        ps
     }
 }
 
 impl FromIterator<Partition> for Partitions {
     fn from_iter<I: IntoIterator<Item = Partition>>(iter: I) -> Self {
-        iter.into_iter().collect::<Vec<_>>().into()
+        let mut ps = Partitions::EMPTY;
+        iter.into_iter().for_each(|p| ps.insert(p));
+        ps
     }
 }
 

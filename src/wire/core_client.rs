@@ -121,7 +121,11 @@ fn partitions<'a>(topic: &str, topics: impl Iterator<Item = (&'a str, &'a [i32])
     topics
         .filter(|(t, _)| *t == topic)
         .flat_map(|(_, ps)| ps.iter())
-        .filter_map(|p| Partition::try_from(*p).ok().filter(|p| *p < 16))
+        .filter_map(|p| {
+            Partition::try_from(*p)
+                .ok()
+                .filter(|p| *p < Partitions::MAX)
+        })
         .collect()
 }
 

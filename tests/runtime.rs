@@ -22,8 +22,9 @@ use std::sync::LazyLock;
 /// runs the pending-sync timer for a completing rebalance only, and ends a join phase by the
 /// rebalance timeout only once some member has rejoined (Kafka does both in more states), so
 /// the member stays for good and the walk breaks `convergence` (`stalled-leader`, below,
-/// checks the hang the catalogue models). `mode` adds to it: static members (two processes with one instance id among them),
-/// cooperative rebalancing, or the rolling upgrade from eager to cooperative.
+/// checks the hang the catalogue models). `mode` adds to it: static members (two processes
+/// with one instance id among them), cooperative rebalancing, or the rolling upgrade from eager
+/// to cooperative.
 fn walk(mode: &str) -> GroupModel {
     let extra = match mode {
         "static" => "membership = \"static\"\ninstance_ids = [0, 1, 0]",

@@ -57,6 +57,8 @@ D = [
   "        if leader_epoch != self.leader_epoch {\n            return Err(AppendError::NotLeaderOrFollower);\n        }\n", ""),
  ("loading: SyncGroup -> REBALANCE_IN_PROGRESS", CORE,
   "                Request::SyncGroup { .. } => Err(ErrorCode::RebalanceInProgress),\n", ""),
+ ("loading: Heartbeat -> NONE", CORE,
+  "                Request::Heartbeat { .. } => Err(ErrorCode::None),\n", ""),
  ("controller: a stale StartLeading is ignored", CORE,
   "        if self.epoch < epoch || self.load == LoadState::NotCoordinator {", "        if true {"),
  ("controller: a stale StopLeading is ignored", CORE,

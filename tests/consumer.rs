@@ -1,7 +1,7 @@
 //! The consumer state machine's own rules, beyond what the model exercises.
 
 use groupcheck::assignor::{Assignor, RebalanceProtocol};
-use groupcheck::consumer::{CommitGeneration, Consumer, InFlight, Phase};
+use groupcheck::consumer::{handles, CommitGeneration, Consumer, InFlight, Phase};
 use groupcheck::coordinator::CoreConfig;
 use groupcheck::flaw::Flaws;
 use groupcheck::protocol::{
@@ -480,4 +480,62 @@ fn a_hung_static_member_whose_poll_timed_out_sends_nothing() {
     assert!(c.stalled && c.in_flight.is_none());
     assert!(c.on_poll_timeout(&CFG).is_none());
     assert_eq!((c.owned, c.generation), (Partitions::EMPTY, None));
+}
+
+// no_unexpected_error's table, the Java client's response handlers: an error a handler does
+// not name is thrown out of poll() ("Unexpected error in ..."). COORDINATOR_LOAD_IN_PROGRESS
+// is retried by the JoinGroup, OffsetCommit and OffsetFetch handlers and unknown to the
+// SyncGroup and Heartbeat ones; ILLEGAL_GENERATION is unknown to the JoinGroup one (Kafka
+// never answers a JoinGroup so); a LeaveGroup's answer is only logged.
+#[test]
+fn the_java_client_handles_coordinator_load_in_progress_only_where_it_retries() {
+    let member = MemberId {
+        epoch: LeaderEpoch(0),
+        seq: 1,
+    };
+    let every_api = |error| {
+        [
+            Request::FindCoordinator,
+            Request::JoinGroup {
+                member_id: Some(member),
+                protocols: Assignors::default(),
+                claim: None,
+                instance: None,
+            },
+            Request::SyncGroup {
+                member_id: member,
+                generation: Generation(1),
+                assignments: Vec::new(),
+                instance: None,
+            },
+            Request::Heartbeat {
+                member_id: member,
+                generation: Generation(1),
+                instance: None,
+            },
+            Request::OffsetCommit {
+                member_id: member,
+                generation: Generation(1),
+                offsets: Vec::new(),
+                instance: None,
+            },
+            Request::OffsetFetch {
+                partitions: Partitions::EMPTY,
+            },
+            Request::LeaveGroup {
+                member_id: member,
+                instance: None,
+            },
+        ]
+        .map(|r| (r.api(), handles(&Response::error_for(&r, error))))
+    };
+    let load = every_api(ErrorCode::CoordinatorLoadInProgress);
+    let unknown: Vec<_> = load.iter().filter(|(_, h)| !h).map(|(a, _)| *a).collect();
+    assert_eq!(unknown, ["SyncGroup", "Heartbeat"]);
+    let illegal = every_api(ErrorCode::IllegalGeneration);
+    let unknown: Vec<_> = illegal.iter().filter(|(_, h)| !h).map(|(a, _)| *a).collect();
+    assert_eq!(unknown, ["FindCoordinator", "JoinGroup", "OffsetFetch"]);
+    for (api, handled) in every_api(ErrorCode::None) {
+        assert!(handled, "{api} NONE");
+    }
 }

@@ -6,6 +6,7 @@
 //! client that only fetches offsets.
 
 use groupcheck::assignor::Assignor;
+use groupcheck::consumer;
 use groupcheck::coordinator::replay::{self, SEGMENT_RECORDS};
 use groupcheck::coordinator::{Coordinator, CoreConfig, GroupState, LoadState, PendingWrite};
 use groupcheck::flaw::{Flaw, Flaws};
@@ -921,6 +922,8 @@ fn a_loading_coordinator_answers_heartbeat_none_sync_rebalance_in_progress_and_t
             Response::error_for(&request, expected),
             "{request:?}"
         );
+        // Why not COORDINATOR_LOAD_IN_PROGRESS everywhere: the Java client would throw it.
+        assert!(consumer::handles(&answer), "{answer:?}");
     }
     assert_eq!(
         h.coord.heartbeat_error(&heartbeat(STRANGER, 3), &h.cfg),

@@ -87,6 +87,57 @@ pub enum CommitGeneration {
     Joined,
 }
 
+/// Whether the Java client's handler of this answer names its error (`AbstractCoordinator`'s
+/// and `ConsumerCoordinator`'s response handlers). Any other error it throws out of `poll()` as
+/// "Unexpected error in …": the application sees a `KafkaException` where the protocol has
+/// nothing wrong. That is why a loading coordinator answers a Heartbeat NONE and a SyncGroup
+/// REBALANCE_IN_PROGRESS, never COORDINATOR_LOAD_IN_PROGRESS: neither handler knows that code.
+/// (This model's consumer goes on as an application would that catches the exception and
+/// polls again: it rejoins.)
+pub fn handles(response: &Response) -> bool {
+    use ErrorCode::*;
+    let error = response.error();
+    match response {
+        // A lookup's failure is retried if retriable, thrown if not.
+        Response::FindCoordinator { .. } | Response::OffsetFetch { .. } => {
+            error == None || error.retriable()
+        }
+        Response::JoinGroup { .. } => matches!(
+            error,
+            None | CoordinatorLoadInProgress
+                | UnknownMemberId
+                | CoordinatorNotAvailable
+                | NotCoordinator
+                | FencedInstanceId
+                | InconsistentGroupProtocol
+                | MemberIdRequired
+                | RebalanceInProgress
+        ),
+        Response::SyncGroup { .. } | Response::Heartbeat { .. } => matches!(
+            error,
+            None | RebalanceInProgress
+                | FencedInstanceId
+                | UnknownMemberId
+                | IllegalGeneration
+                | CoordinatorNotAvailable
+                | NotCoordinator
+        ),
+        Response::OffsetCommit { .. } => matches!(
+            error,
+            None | CoordinatorLoadInProgress
+                | UnknownTopicOrPartition
+                | CoordinatorNotAvailable
+                | NotCoordinator
+                | FencedInstanceId
+                | RebalanceInProgress
+                | UnknownMemberId
+                | IllegalGeneration
+        ),
+        // Closing: whatever the answer, the consumer is gone.
+        Response::LeaveGroup { .. } => true,
+    }
+}
+
 impl CommitGeneration {
     pub fn is_stable(&self) -> bool {
         *self == CommitGeneration::Stable

@@ -13,7 +13,7 @@ use super::{
     Addr, Control, Fault, GroupModel, Membership, ModelConfig, Msg, Observed, Start, World,
 };
 use crate::assignor::{Assignor, RebalanceProtocol};
-use crate::consumer::Phase;
+use crate::consumer::{self, Phase};
 use crate::coordinator::replay::load;
 use crate::coordinator::{GroupState, LoadState};
 use crate::flaw::Flaw;
@@ -23,7 +23,7 @@ use crate::property::{
     Property,
 };
 use crate::protocol::{
-    BrokerId, ConsumerId, ErrorCode, Generation, MemberId, Partition, Partitions, Record, Request,
+    BrokerId, ClientAddr, ConsumerId, ErrorCode, Generation, MemberId, Partition, Partitions, Record, Request,
     Response,
 };
 
@@ -42,6 +42,7 @@ pub fn condition(p: Property) -> Condition {
         Property::NonMemberFenced => |_, w| !w.observed.has(Observed::NON_MEMBER_CHANGED),
         Property::StaticInstanceUnique => |_, w| instance_sharing(w).is_none(),
         Property::GroupProtocolSupported => |_, w| protocol_mismatch(w).is_none(),
+        Property::NoUnexpectedError => |_, w| unexpected_answer(w).is_none(),
         Property::Convergence => convergence,
         // Judged on the state graph (liveness.rs), never state by state: no caller asks.
         Property::Liveness => |_, _| unreachable!("liveness has no state check"),
@@ -75,7 +76,7 @@ pub struct Witness {
     pub condition: Condition,
 }
 
-pub const WITNESSES: [Witness; 29] = [
+pub const WITNESSES: [Witness; 30] = [
     Witness {
         name: "consumer_crashed",
         applies: |c| c.faults.crashes > 0,
@@ -197,6 +198,25 @@ pub const WITNESSES: [Witness; 29] = [
                     error: ErrorCode::None,
                     offsets,
                 } => offsets.iter().any(|(_, o)| o.is_some_and(|o| o > 0)),
+                _ => false,
+            })
+        },
+    },
+    Witness {
+        name: "sync_group_meets_loading_coordinator",
+        // no_unexpected_error's situation: a SyncGroup meets a coordinator that is loading,
+        // whose natural answer (COORDINATOR_LOAD_IN_PROGRESS) the Java client's SyncGroup
+        // handler does not know. A SyncGroup goes to the broker its JoinGroup was answered by,
+        // so only a coordinator that leads again gets one. (A Heartbeat, the other request a
+        // loading coordinator answers otherwise, is never explored there: its answer, NONE,
+        // would tell the consumer nothing.)
+        applies: |c| c.faults.failovers > 1,
+        condition: |_, w| {
+            w.network.iter().any(|e| match (&e.dst, &e.msg) {
+                (Addr::Broker(b), Msg::Request(r)) => {
+                    w.brokers[b.index()].load == LoadState::Loading
+                        && matches!(r, Request::SyncGroup { .. })
+                }
                 _ => false,
             })
         },
@@ -410,6 +430,14 @@ fn to_abandoned(w: &World, pred: fn(&Response) -> bool) -> bool {
     w.network.iter().any(|e| match (&e.dst, &e.msg) {
         (Addr::Client(to), Msg::Response(r)) => w.is_abandoned(*to) && pred(r),
         _ => false,
+    })
+}
+
+/// An answer on its way to a consumer whose error the Java client does not handle, and to whom.
+pub fn unexpected_answer(w: &World) -> Option<(ClientAddr, &Response)> {
+    w.network.iter().find_map(|e| match (&e.dst, &e.msg) {
+        (Addr::Client(to), Msg::Response(r)) if !consumer::handles(r) => Some((*to, r)),
+        _ => None,
     })
 }
 

@@ -17,9 +17,14 @@
 //!   broker had acknowledged before the move, heard from within its session, is fenced where
 //!   the core, which loaded what was acknowledged, still knows it.
 //!
+//! - `no_unexpected_error`: an answer whose error the Java client's handler of that request
+//!   does not know (it throws it out of `poll()`), such as COORDINATOR_LOAD_IN_PROGRESS to a
+//!   SyncGroup or a Heartbeat.
+//!
 //! `single_owner` and `static_instance_unique` are judged where a member takes its assignment
 //! and where a leader learns the members ([`super::driven`]).
 
+use crate::consumer;
 use crate::property::Property;
 use crate::protocol::{ErrorCode, Generation, InstanceId, MemberId, Offset, Partition};
 use crate::protocol::{Request, Response};
@@ -62,6 +67,13 @@ impl Observed {
     /// Takes `a` in: the property it breaks, if any, and how.
     pub(super) fn judge(&mut self, a: &Answered) -> Option<(Property, String)> {
         let error = a.answer.error();
+        if !consumer::handles(a.answer) {
+            let why = format!(
+                "{} answered {error}, which the Java client's handler throws out of poll() as an unexpected error",
+                a.request.api()
+            );
+            return Some((Property::NoUnexpectedError, why));
+        }
         match (a.request, a.answer) {
             (
                 Request::OffsetCommit {

@@ -35,6 +35,7 @@ pub enum Property {
     StaticInstanceUnique,
     /// Checked only where consumers change their assignors (a rolling upgrade).
     GroupProtocolSupported,
+    NoUnexpectedError,
     Convergence,
     /// Judged on the state graph (fair cycles), not state by state.
     Liveness,
@@ -42,7 +43,7 @@ pub enum Property {
 
 impl Property {
     /// The safety properties, checked in every reachable state, in report order.
-    pub const ALWAYS: [Property; 11] = [
+    pub const ALWAYS: [Property; 12] = [
         Property::SingleOwner,
         Property::AssignmentIsFunction,
         Property::NoZombieCommit,
@@ -53,6 +54,7 @@ impl Property {
         Property::NonMemberFenced,
         Property::StaticInstanceUnique,
         Property::GroupProtocolSupported,
+        Property::NoUnexpectedError,
         Property::Convergence,
     ];
 
@@ -68,6 +70,7 @@ impl Property {
             Property::NonMemberFenced => "non_member_fenced",
             Property::StaticInstanceUnique => "static_instance_unique",
             Property::GroupProtocolSupported => "group_protocol_supported",
+            Property::NoUnexpectedError => "no_unexpected_error",
             Property::Convergence => "convergence",
             Property::Liveness => "liveness",
         }
@@ -113,6 +116,9 @@ impl Property {
             }
             Property::GroupProtocolSupported => {
                 "a group that completes a rebalance or is Stable runs a protocol (assignor) that every member offered in its JoinGroup"
+            }
+            Property::NoUnexpectedError => {
+                "every answer a coordinator sends a consumer carries an error the Java client's handler of that request knows (any other is thrown out of poll() as an unexpected error)"
             }
             Property::Convergence => {
                 "once nothing but faults can happen, the group is Stable with every partition owned by exactly one live member"

@@ -72,6 +72,11 @@ impl ErrorCode {
         )
     }
 
+    /// Whether the Java client takes the code for a `RetriableException`: it tries again.
+    pub fn retriable(self) -> bool {
+        self.coordinator_moving() || self == ErrorCode::UnknownTopicOrPartition
+    }
+
     /// The code of that number, if it is one of these.
     pub fn from_code(code: i16) -> Option<ErrorCode> {
         ErrorCode::ALL.into_iter().find(|e| e.code() == code)

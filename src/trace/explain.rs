@@ -5,6 +5,7 @@ use crate::coordinator::replay::load;
 use crate::model::properties::load_ignores_compaction;
 use crate::model::properties::{
     function_breach, group_view, instance_sharing, protocol_mismatch, unconverged,
+    unexpected_answer,
 };
 use crate::model::{Action, Addr, GroupModel, Msg, Observed, World};
 use crate::offsets_log::compacted;
@@ -221,6 +222,16 @@ pub fn violation(
         Property::NonMemberFenced => prev.and_then(|p| unfenced_request(p, w)),
         Property::StaticInstanceUnique => instance_sharing(w),
         Property::GroupProtocolSupported => protocol_mismatch(w),
+        Property::NoUnexpectedError => unexpected_answer(w).map(|(to, r)| {
+            let to = match w.consumer_at(to) {
+                Some(c) => format!("consumer-{c}"),
+                None => to.to_string(),
+            };
+            format!(
+                "{r} is on its way to {to}, and the Java client's handler of that request does not know {}: it throws it out of poll() as an unexpected error",
+                r.error()
+            )
+        }),
         Property::Convergence => unconverged(w).map(|u| {
             format!("nothing but faults can happen any more, yet the group has not converged: {u}")
         }),

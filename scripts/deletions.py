@@ -57,8 +57,6 @@ D = [
   "        if leader_epoch != self.leader_epoch {\n            return Err(AppendError::NotLeaderOrFollower);\n        }\n", ""),
  ("loading: SyncGroup -> REBALANCE_IN_PROGRESS", CORE,
   "                Request::SyncGroup { .. } => Err(ErrorCode::RebalanceInProgress),\n", ""),
- ("loading: Heartbeat -> NONE", CORE,
-  "                Request::Heartbeat { .. } => Err(ErrorCode::None),\n", ""),
  ("controller: a stale StartLeading is ignored", CORE,
   "        if self.epoch < epoch || self.load == LoadState::NotCoordinator {", "        if true {"),
  ("controller: a stale StopLeading is ignored", CORE,
@@ -73,6 +71,10 @@ D = [
   "            GroupState::CompletingRebalance if cfg.flaws.has(Flaw::StaticJoinInCompleting) => {", "            GroupState::CompletingRebalance if true => {"),
  ("static: a restart replaces the old member in every group state", CLASSIC,
   "            cfg.flaws.has(Flaw::StaticReplaceOnlyWhenStable) && state != GroupState::Stable;", "            state != GroupState::Stable;"),
+ ("loading: Heartbeat -> NONE", CORE,
+  "                Request::Heartbeat { .. } => Err(ErrorCode::None),\n", ""),
+ ("pending-sync timer: runs on in Stable", CLASSIC,
+  "                GroupState::CompletingRebalance | GroupState::Stable\n            )\n            && !self.pending_sync()", "                GroupState::CompletingRebalance\n            )\n            && !self.pending_sync()"),
 ]
 only = sys.argv[1:]
 for i, (name, path, old, new) in enumerate(D):

@@ -533,7 +533,11 @@ fn the_java_client_handles_coordinator_load_in_progress_only_where_it_retries() 
     let unknown: Vec<_> = load.iter().filter(|(_, h)| !h).map(|(a, _)| *a).collect();
     assert_eq!(unknown, ["SyncGroup", "Heartbeat"]);
     let illegal = every_api(ErrorCode::IllegalGeneration);
-    let unknown: Vec<_> = illegal.iter().filter(|(_, h)| !h).map(|(a, _)| *a).collect();
+    let unknown: Vec<_> = illegal
+        .iter()
+        .filter(|(_, h)| !h)
+        .map(|(a, _)| *a)
+        .collect();
     assert_eq!(unknown, ["FindCoordinator", "JoinGroup", "OffsetFetch"]);
     for (api, handled) in every_api(ErrorCode::None) {
         assert!(handled, "{api} NONE");

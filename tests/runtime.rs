@@ -18,11 +18,10 @@ use std::sync::LazyLock;
 
 /// A configuration for long random walks: more of every fault than exhaustive checking can
 /// afford, but for sync stalls. With this many faults a walk reaches a member hung before its
-/// SyncGroup in a group that goes Stable without it, or that no other member rejoins: the core
-/// runs the pending-sync timer for a completing rebalance only, and ends a join phase by the
-/// rebalance timeout only once some member has rejoined (Kafka does both in more states), so
-/// the member stays for good and the walk breaks `convergence` (`stalled-leader`, below,
-/// checks the hang the catalogue models). `mode` adds to it: static members (two processes
+/// SyncGroup in a join phase that no other member rejoins: the core ends a join phase by the
+/// rebalance timeout only once some member has rejoined (Kafka also removes the dynamic members
+/// when none has), so the member stays for good and the walk breaks `convergence`
+/// (`stalled-leader`, below, checks the hangs the catalogue models). `mode` adds to it: static members (two processes
 /// with one instance id among them), cooperative rebalancing, or the rolling upgrade from eager
 /// to cooperative.
 fn walk(mode: &str) -> GroupModel {

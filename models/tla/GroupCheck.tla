@@ -235,8 +235,9 @@ RangeAssign(ids) ==
 (* coordinator/: the group coordinator (group.rs, mod.rs) *)
 
 EmptyGroup == [state |-> "Empty", gen |-> 0, leader |-> None, members |-> EmptyFn, pend |-> <<>>]
-NewMember == [assign |-> {}, aj |-> NoAddr, asy |-> NoAddr, isNew |-> FALSE]
-    \* aj: a parked JoinGroup (awaiting_join), asy: a parked SyncGroup (awaiting_sync)
+NewMember == [assign |-> {}, aj |-> NoAddr, asy |-> NoAddr, isNew |-> FALSE, ps |-> FALSE]
+    \* aj: a parked JoinGroup (awaiting_join), asy: a parked SyncGroup (awaiting_sync),
+    \* ps: answered in the last join phase and no SyncGroup heard since (pending_sync)
 
 Idle(b) == [broker |-> b, load |-> "NotCoordinator", epoch |-> 0,
             group |-> [EmptyGroup EXCEPT !.state = "Dead"],
@@ -336,10 +337,13 @@ PrepareRebalance(S) ==
                       Opt(g.members[ids[i]].asy # NoAddr,
                           SyncReply(g.members[ids[i]].asy, ids[i], g.gen, "REBALANCE_IN_PROGRESS", {}))])
              g2 == [g EXCEPT !.members = [id \in DOMAIN g.members |->
-                                            [g.members[id] EXCEPT !.assign = {}, !.asy = NoAddr]],
+                                            [g.members[id] EXCEPT !.assign = {}, !.asy = NoAddr,
+                                                                  !.ps = FALSE]],
                              !.state = "PreparingRebalance"]
          IN [SetG(S, g2) EXCEPT !.rep = @ \o rep]
-    ELSE SetG(S, [g EXCEPT !.state = "PreparingRebalance"])
+    ELSE \* the pending-sync timer is cancelled
+         SetG(S, [g EXCEPT !.state = "PreparingRebalance",
+                           !.members = [id \in DOMAIN g.members |-> [g.members[id] EXCEPT !.ps = FALSE]]])
 
 \* complete_join: members that did not rejoin are removed (removing them one by one in id
 \* order, as Rust does, leaves the leader in place if it rejoined and otherwise gives the lead
@@ -356,7 +360,8 @@ CompleteJoin(S) ==
             IN IF CanAppend(S1) THEN [S2 EXCEPT !.co.pending = Append(@, PendUnawaited)] ELSE S2
        ELSE LET leader == IF g.leader \in gone THEN MinOf(kept) ELSE g.leader
                 g2 == [g EXCEPT !.members = [id \in kept |->
-                                   [g.members[id] EXCEPT !.assign = {}, !.isNew = FALSE, !.aj = NoAddr]],
+                                   [g.members[id] EXCEPT !.assign = {}, !.isNew = FALSE, !.aj = NoAddr,
+                                                         !.ps = TRUE]],
                                 !.gen = gen, !.leader = leader, !.state = "CompletingRebalance"]
                 ids == SortSet(kept)
             IN [SetG(S, g2) EXCEPT !.rep = @ \o [i \in 1 .. Len(ids) |->
@@ -392,9 +397,11 @@ SyncGroupH(S, from, id, gen, assigns) ==
                ELSE IF g.state = "PreparingRebalance" THEN "REBALANCE_IN_PROGRESS"
                ELSE "NONE"
     IN IF err # "NONE" THEN Emit1(S, SyncReply(from, id, gen, err, {}))
-       ELSE IF g.state = "Stable" THEN Emit1(S, SyncReply(from, id, gen, "NONE", g.members[id].assign))
+       ELSE IF g.state = "Stable"
+       THEN Emit1(SetG(S, [g EXCEPT !.members[id].ps = FALSE]),
+                  SyncReply(from, id, gen, "NONE", g.members[id].assign))
        ELSE \* CompletingRebalance: park until the leader's assignment is durable
-            LET S1 == SetG(S, [g EXCEPT !.members[id].asy = from])
+            LET S1 == SetG(S, [g EXCEPT !.members[id].asy = from, !.members[id].ps = FALSE])
                 writing == \E i \in 1 .. Len(S.co.pending) :
                                S.co.pending[i].kind = "Assignment" /\ S.co.pending[i].gen = gen
                 full == [m \in DOMAIN g.members |-> IF m \in DOMAIN assigns THEN assigns[m] ELSE {}]

@@ -698,12 +698,11 @@ impl GroupModel {
             if self.budget_left(w, Fault::Crash) {
                 actions.push(Action::Crash(id));
             }
+            // Any member's SyncGroup may stall. The leader's is KAFKA-12890's: the group
+            // completes the rebalance forever. A follower's leaves the group Stable with a
+            // member that never takes its assignment. The pending-sync timer removes either.
             let sync_on_its_way = w.network.iter().any(|e| sync_group_from(e, consumer.addr));
-            // The leader's stall is KAFKA-12890's (the pending-sync timer is modelled for a
-            // completing rebalance, which only the leader's SyncGroup ends).
-            let leads =
-                consumer.member_id.is_some() && w.leader().group.leader == consumer.member_id;
-            if sync_on_its_way && leads && self.budget_left(w, Fault::SyncStall) {
+            if sync_on_its_way && self.budget_left(w, Fault::SyncStall) {
                 actions.push(Action::StallSync(id));
             }
             if (cfg.recorded || consumer.is_stable()) && self.budget_left(w, Fault::Leave) {

@@ -23,8 +23,8 @@ use crate::property::{
     Property,
 };
 use crate::protocol::{
-    BrokerId, ClientAddr, ConsumerId, ErrorCode, Generation, MemberId, Partition, Partitions, Record, Request,
-    Response,
+    BrokerId, ClientAddr, ConsumerId, ErrorCode, Generation, MemberId, Partition, Partitions,
+    Record, Request, Response,
 };
 
 type Condition = fn(&GroupModel, &World) -> bool;
@@ -76,7 +76,7 @@ pub struct Witness {
     pub condition: Condition,
 }
 
-pub const WITNESSES: [Witness; 30] = [
+pub const WITNESSES: [Witness; 31] = [
     Witness {
         name: "consumer_crashed",
         applies: |c| c.faults.crashes > 0,
@@ -308,6 +308,18 @@ pub const WITNESSES: [Witness; 30] = [
                 && w.consumers
                     .iter()
                     .any(|c| c.stalled && c.member_id.is_some_and(|id| !l.group.is_member(id)))
+        },
+    },
+    Witness {
+        name: "stable_with_hung_member",
+        // A follower's SyncGroup stalled after the leader's went out: the group went Stable
+        // with a member that will never take its assignment, and only the pending-sync timer,
+        // running on in Stable, removes it.
+        applies: |c| c.faults.sync_stalls > 0,
+        condition: |_, w| {
+            let l = w.leader();
+            l.group.state == GroupState::Stable
+                && l.group.members.iter().any(|m| w.stalled_member(m.id))
         },
     },
     Witness {

@@ -124,9 +124,14 @@ fn tick(
         }
     }
     // A join phase that lasts the rebalance timeout ends without the members that did not
-    // rejoin; a completing rebalance that lasts it (KAFKA-12890's pending-sync timer) ends
-    // without the members that did not sync.
-    let now_in = (leader.group.state, leader.group.generation);
+    // rejoin; the rebalance timeout after a join phase ended (KAFKA-12890's pending-sync
+    // timer), the members that have not sent their SyncGroup are removed, whether the group
+    // still completes that rebalance or is Stable already: Stable goes on with its clock.
+    let state = match leader.group.state {
+        GroupState::Stable => GroupState::CompletingRebalance,
+        state => state,
+    };
+    let now_in = (state, leader.group.generation);
     match *phase_since {
         Some((state, generation, since)) if (state, generation) == now_in => {
             if now.duration_since(since) > rebalance {

@@ -46,6 +46,11 @@ pub struct Member {
     /// Joined in this join phase and not yet answered: Kafka's new-member join timeout can
     /// still remove it while its JoinGroup is parked.
     pub is_new: bool,
+    /// Answered in the join phase that ended last and no SyncGroup heard from it since
+    /// (Kafka's `pendingSyncMembers`): the pending-sync timer removes it, in CompletingRebalance
+    /// and in Stable alike. Cleared when a rebalance begins; a loaded group has none.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending_sync: bool,
     /// The protocols (assignors) its last JoinGroup offered, in its order of preference.
     pub protocols: Assignors,
     /// What its last JoinGroup said it owned, handed to the leader's assignor.
@@ -64,6 +69,7 @@ impl Member {
             awaiting_join: None,
             awaiting_sync: None,
             is_new: false,
+            pending_sync: false,
             protocols: Assignors::default(),
             claim: None,
             instance: None,

@@ -206,6 +206,8 @@ impl Coordinator {
         self.group.add(Member {
             assignment: replaced.assignment,
             instance: replaced.instance,
+            // Still owed a SyncGroup by the instance, whichever process sends it.
+            pending_sync: replaced.pending_sync,
             ..Member::joining(new, from, metadata)
         });
         if was_leader {
@@ -285,6 +287,10 @@ impl Coordinator {
             // A pending assignment write stays queued (its batch is in the log) but will not be
             // installed: on_batch_durable checks the state and generation.
         }
+        // The pending-sync timer is cancelled: the new join phase answers everyone again.
+        for m in &mut self.group.members {
+            m.pending_sync = false;
+        }
         self.group.transition_to(GroupState::PreparingRebalance);
     }
 
@@ -345,6 +351,7 @@ impl Coordinator {
             .filter_map(|m| {
                 m.assignment = Partitions::EMPTY;
                 m.is_new = false;
+                m.pending_sync = true;
                 m.awaiting_join.take().map(|to| (m.id, to))
             })
             .collect();
@@ -370,6 +377,9 @@ impl Coordinator {
         if let Err(error) = valid.and(self.not_rebalancing()) {
             replies.push(reply(error, Partitions::EMPTY));
             return;
+        }
+        if let Some(m) = self.group.member_mut(id) {
+            m.pending_sync = false;
         }
         if self.group.state == GroupState::Stable {
             let assignment = self
@@ -669,22 +679,23 @@ impl Coordinator {
             && !self.group.all_members_joined()
     }
 
-    /// Whether the pending-sync timer would remove members now (KAFKA-12890's fix): the group
-    /// completes a rebalance and some member has not sent its SyncGroup.
+    /// Whether the pending-sync timer would remove members now (KAFKA-12890's fix): some
+    /// member answered in the last join phase has not sent its SyncGroup, whether the group
+    /// still completes that rebalance or is Stable already (the leader synced without it).
     pub fn can_time_out_sync(&self, cfg: &CoreConfig) -> bool {
         !cfg.flaws.has(Flaw::NoPendingSyncTimeout)
             && self.load == LoadState::Active
-            && self.group.state == GroupState::CompletingRebalance
+            && matches!(
+                self.group.state,
+                GroupState::CompletingRebalance | GroupState::Stable
+            )
             && !self.pending_sync().is_empty()
     }
 
-    /// The members of a completing rebalance that have not sent their SyncGroup.
+    /// The members answered in the last join phase that have not sent their SyncGroup.
     pub fn pending_sync(&self) -> Vec<MemberId> {
         let members = self.group.members.iter();
-        members
-            .filter(|m| m.awaiting_sync.is_none())
-            .map(|m| m.id)
-            .collect()
+        members.filter(|m| m.pending_sync).map(|m| m.id).collect()
     }
 
     /// The pending-sync timer fired (the rebalance timeout after the join phase ended): the

@@ -476,3 +476,89 @@ fn the_services_timer_thread_expires_silent_members_and_keeps_heard_ones() {
     assert_ne!(group.state, GroupState::Empty);
     timers.stop().expect("the timer thread did not panic");
 }
+
+// KAFKA-12890's timer on the service's clock: a follower that never sends its SyncGroup, its
+// heartbeats keeping its session, is removed the rebalance timeout after the join phase ended,
+// although the leader's SyncGroup has made the group Stable meanwhile (the timer's clock runs
+// on from CompletingRebalance into Stable).
+#[test]
+fn the_services_timer_removes_a_follower_that_never_synced_from_a_stable_group() {
+    use groupcheck::coordinator::GroupState;
+    use groupcheck::protocol::{Assignors, ConsumerId};
+    use groupcheck::runtime::timers::Timers;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    let cfg = catalogue::load(std::path::Path::new("models"), "formation")
+        .unwrap()
+        .core();
+    let service = Arc::new(GroupService::new(cfg, 1, false));
+    let addr = |c| ClientAddr {
+        consumer: ConsumerId(c),
+        ..ClientAddr::default()
+    };
+    let (a, b) = (addr(0), addr(1));
+    let join = |member_id| Request::JoinGroup {
+        member_id,
+        protocols: Assignors::one(cfg.assignor),
+        claim: None,
+        instance: None,
+    };
+    let mut ids = Vec::new();
+    for c in [a, b] {
+        service.send(BrokerId(0), c, &join(None));
+        let Some(Response::JoinGroup {
+            member_id: Some(id),
+            ..
+        }) = service.try_receive(c)
+        else {
+            panic!("a new member is first given its id");
+        };
+        ids.push(id);
+    }
+    service.send(BrokerId(0), a, &join(Some(ids[0])));
+    service.send(BrokerId(0), b, &join(Some(ids[1])));
+    let Some(Response::JoinGroup { generation, .. }) = service.try_receive(a) else {
+        panic!("the join phase ended with both");
+    };
+    assert!(service.try_receive(b).is_some());
+    // A, the leader, syncs the assignment; B never sends its SyncGroup.
+    let sync = Request::SyncGroup {
+        member_id: ids[0],
+        generation,
+        assignments: cfg.assignor.assign_members(&ids, cfg.partitions),
+        instance: None,
+    };
+    service.send(BrokerId(0), a, &sync);
+    while service.replicate() {}
+    assert!(service.try_receive(a).is_some(), "A's SyncGroup answered");
+    let group = |s: &GroupService| s.snapshot().0[0].group.clone();
+    assert_eq!(group(&service).state, GroupState::Stable);
+    let timers = Timers::start(
+        service.clone(),
+        Duration::from_millis(1000),
+        Duration::from_millis(300),
+        Box::new(|_| {}),
+    );
+    // Both heartbeat, so no session runs out.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while group(&service).is_member(ids[1]) && Instant::now() < deadline {
+        for (c, id) in [(a, ids[0]), (b, ids[1])] {
+            let heartbeat = Request::Heartbeat {
+                member_id: id,
+                generation,
+                instance: None,
+            };
+            service.send(BrokerId(0), c, &heartbeat);
+            while service.try_receive(c).is_some() {}
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    timers.stop().expect("the timer thread did not panic");
+    let group = group(&service);
+    assert!(
+        !group.is_member(ids[1]),
+        "B, which never synced, was removed"
+    );
+    assert!(group.is_member(ids[0]), "A stays");
+    assert_eq!(group.state, GroupState::PreparingRebalance);
+}

@@ -6,8 +6,9 @@
 //! (the core says which: `Coordinator::session_refreshed_by`); the service keeps the last time. Every tick, the thread looks at the leading coordinator: a
 //! member silent for longer than the session timeout is expired (the core ignores members it
 //! must not expire, such as one whose JoinGroup is parked), a join phase that has lasted
-//! the rebalance timeout is ended, removing the members that did not rejoin, and a completing
-//! rebalance that has lasted it is ended, removing the members that did not sync.
+//! the rebalance timeout is ended, removing the members that did not rejoin, and the rebalance
+//! timeout after a join phase ended the members that have not sent their SyncGroup are removed,
+//! whether the group still completes the rebalance or is Stable already.
 
 use super::service::{GroupService, Timer};
 use super::threads;

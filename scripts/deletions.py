@@ -75,6 +75,8 @@ D = [
   "                Request::Heartbeat { .. } => Err(ErrorCode::None),\n", ""),
  ("pending-sync timer: runs on in Stable", CLASSIC,
   "                GroupState::CompletingRebalance | GroupState::Stable\n            )\n            && !self.pending_sync()", "                GroupState::CompletingRebalance\n            )\n            && !self.pending_sync()"),
+ ("rebalance timeout: removes the dynamic members when nobody rejoined", CLASSIC,
+  ".any(|m| m.awaiting_join.is_some() || !m.is_static())", ".any(|m| m.awaiting_join.is_some())"),
 ]
 only = sys.argv[1:]
 for i, (name, path, old, new) in enumerate(D):

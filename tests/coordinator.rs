@@ -1387,13 +1387,37 @@ fn the_rebalance_timeout_elects_a_rejoined_member_when_the_leader_did_not_rejoin
     assert_eq!(h.coord.group.leader, Some(b));
 }
 
-// docs/protocol.md §1.2 completeClassicGroupJoin: "if no member rejoined but members exist, reschedule".
+// docs/protocol.md §1.2 completeClassicGroupJoin: the dynamic members that did not rejoin are
+// removed even when nobody has ("if no member rejoined but members exist, reschedule" is for
+// the static members left): the group is Empty, its metadata written. A member hung before
+// its SyncGroup, its heartbeats keeping it, would otherwise hold the join phase for good.
 #[test]
-fn the_rebalance_timeout_does_nothing_while_nobody_has_rejoined() {
+fn the_rebalance_timeout_removes_the_dynamic_members_when_nobody_has_rejoined() {
     let mut h = Harness::new();
-    let (_, b) = h.stable_pair();
+    let (a, b) = h.stable_pair();
     h.expire(b);
     assert_eq!(h.state(), GroupState::PreparingRebalance);
+    assert!(h.coord.can_time_out_join());
+    assert!(h.time_out_join().is_empty(), "nothing of a's is parked");
+    assert!(!h.is_member(a));
+    assert_eq!((h.state(), h.generation()), (GroupState::Empty, 2));
+    assert_eq!(
+        h.drain(),
+        vec![],
+        "the empty group's metadata, awaited by nobody"
+    );
+    assert_eq!(h.log.durable_group().map(|g| g.members.len()), Some(0));
+}
+
+// docs/protocol.md §1.2/1.7 completeClassicGroupJoin: a static member that has not rejoined
+// stays, and with nobody rejoined the join phase waits on (Kafka schedules the timer again).
+#[test]
+fn the_rebalance_timeout_keeps_a_static_member_and_waits_on_while_nobody_has_rejoined() {
+    let mut h = Harness::new();
+    let (_, second) = h.stable_static_pair();
+    h.expire(second);
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
+    assert!(!h.coord.can_time_out_join());
     let before = h.snapshot();
     assert!(h.time_out_join().is_empty());
     assert_eq!(h.snapshot(), before);

@@ -463,10 +463,12 @@ ExpireSessionH(S, id) ==
     ELSE IF InSeq(G(S).pend, id)
     THEN MaybeCompleteJoin(SetG(S, [G(S) EXCEPT !.pend = RemoveFrom(@, id)]))
     ELSE RemoveMember(S, id)
+\* Some member rejoined (the phase ends without the others), or none did and the (dynamic)
+\* members are removed all the same (Kafka's onCompleteJoin): any member at all, here.
 CanTimeOutJoin(co) ==
     /\ co.load = "Active"
     /\ co.group.state = "PreparingRebalance"
-    /\ \E id \in DOMAIN co.group.members : co.group.members[id].aj # NoAddr
+    /\ DOMAIN co.group.members # {}
     /\ ~AllJoined(co.group)
 RebalanceTimeoutH(S) == IF CanTimeOutJoin(S.co) THEN CompleteJoin(S) ELSE S
 

@@ -76,7 +76,7 @@ pub struct Witness {
     pub condition: Condition,
 }
 
-pub const WITNESSES: [Witness; 31] = [
+pub const WITNESSES: [Witness; 32] = [
     Witness {
         name: "consumer_crashed",
         applies: |c| c.faults.crashes > 0,
@@ -320,6 +320,18 @@ pub const WITNESSES: [Witness; 31] = [
             let l = w.leader();
             l.group.state == GroupState::Stable
                 && l.group.members.iter().any(|m| w.stalled_member(m.id))
+        },
+    },
+    Witness {
+        name: "nobody_rejoins_but_a_hung_member",
+        // A join phase in which no member has rejoined, and a hung consumer's member holds
+        // it: only the rebalance timeout, removing the dynamic members all the same, ends it.
+        applies: |c| c.faults.sync_stalls > 0 && c.faults.leaves > 0,
+        condition: |_, w| {
+            let g = &w.leader().group;
+            g.state == GroupState::PreparingRebalance
+                && g.members.iter().all(|m| m.awaiting_join.is_none())
+                && g.members.iter().any(|m| w.stalled_member(m.id))
         },
     },
     Witness {

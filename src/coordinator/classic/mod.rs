@@ -327,8 +327,14 @@ impl Coordinator {
             .filter(|m| m.awaiting_join.is_none() && !m.is_static())
             .map(|m| m.id)
             .collect();
+        let rejoined = self.group.members.iter().any(|m| m.awaiting_join.is_some());
         for id in gone {
             self.group.remove(id);
+        }
+        if !rejoined && !self.group.members.is_empty() {
+            // Nobody rejoined, and static members are left: the join phase waits on for them
+            // (Kafka schedules the timer again).
+            return;
         }
         self.group.elect_joined_leader();
         self.group.generation = self.group.generation.next();
@@ -671,12 +677,14 @@ impl Coordinator {
         replies
     }
 
-    /// Whether the rebalance timeout would end the join phase now (someone joined, not all).
+    /// Whether the rebalance timeout would do something now (Kafka's `onCompleteJoin`): end
+    /// the join phase without the members that have not rejoined, if some have; if none has,
+    /// remove the dynamic ones all the same (the static ones stay, and the phase waits on).
     pub fn can_time_out_join(&self) -> bool {
         self.load == LoadState::Active
             && self.group.state == GroupState::PreparingRebalance
-            && self.group.members.iter().any(|m| m.awaiting_join.is_some())
             && !self.group.all_members_joined()
+            && (self.group.members.iter()).any(|m| m.awaiting_join.is_some() || !m.is_static())
     }
 
     /// Whether the pending-sync timer would remove members now (KAFKA-12890's fix): some

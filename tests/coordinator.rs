@@ -2475,60 +2475,59 @@ fn the_pending_sync_timer_removes_a_member_that_never_syncs() {
     }
 }
 
+/// Consumers 1 and 2 complete a join phase and the leader's SyncGroup makes the group Stable
+/// (its assignment durable); consumer 2's SyncGroup has not come.
+fn stable_without_the_followers_sync(flaws: Flaws) -> (Harness, MemberId, MemberId) {
+    let mut h = Harness::with_flaws(flaws);
+    let (a, b) = h.joined_pair();
+    assert_eq!(h.coord.pending_sync(), vec![a, b]);
+    let assignment = h.cfg.assignor.assign_members(&[a, b], PARTITIONS);
+    assert!(h.sync(1, a, 1, assignment).is_empty());
+    assert_eq!(h.durable().len(), 1, "the leader's SyncGroup answered");
+    assert_eq!(h.state(), GroupState::Stable);
+    assert_eq!(h.coord.pending_sync(), vec![b]);
+    (h, a, b)
+}
+
 // docs/protocol.md §1.6: Kafka's pending-sync timer runs on once the leader's SyncGroup made
 // the group Stable: a follower that never sent its SyncGroup (its heartbeats keeping its
-// session) holds an assignment it never takes, and is removed. Its SyncGroup in Stable, a new
-// join phase and a failover each leave nobody pending.
+// session) holds an assignment it never takes, and is removed (not under the flaw).
 #[test]
 fn the_pending_sync_timer_runs_on_in_stable_and_removes_a_follower_that_never_synced() {
     for (flaws, removed) in [
         (Flaws::NONE, true),
         (Flaws::NONE.with(Flaw::NoPendingSyncTimeout), false),
     ] {
-        let mut h = Harness::with_flaws(flaws);
-        let (a, b) = h.joined_pair();
-        let assignment = h.cfg.assignor.assign_members(&[a, b], PARTITIONS);
-        assert_eq!(h.coord.pending_sync(), vec![a, b]);
-        assert!(h.sync(1, a, 1, assignment).is_empty());
-        assert_eq!(h.durable().len(), 1, "the leader's SyncGroup answered");
-        assert_eq!(h.state(), GroupState::Stable);
-        assert_eq!(h.coord.pending_sync(), vec![b]);
+        let (mut h, a, b) = stable_without_the_followers_sync(flaws);
         assert_eq!(h.coord.can_time_out_sync(&h.cfg), removed, "{flaws:?}");
         let replies = h.coord.pending_sync_timeout(&mut h.log, &h.cfg);
         assert!(replies.is_empty(), "nothing of b's is parked");
         assert_eq!(!h.is_member(b), removed, "{flaws:?}");
+        assert!(h.is_member(a));
         let state = match removed {
             true => GroupState::PreparingRebalance,
             false => GroupState::Stable,
         };
         assert_eq!(h.state(), state);
     }
-    // A follower that syncs in Stable is no longer pending.
-    let mut h = Harness::new();
-    let (a, b) = h.joined_pair();
-    let assignment = h.cfg.assignor.assign_members(&[a, b], PARTITIONS);
-    assert!(h.sync(1, a, 1, assignment).is_empty());
-    h.drain();
+}
+
+// docs/protocol.md §1.6: the follower's SyncGroup in Stable, a new join phase and a failover
+// (Kafka keeps the pending-sync set in memory only) each leave nobody pending.
+#[test]
+fn a_sync_in_stable_a_new_join_phase_or_a_failover_leaves_nobody_pending_sync() {
+    let (mut h, _, b) = stable_without_the_followers_sync(Flaws::NONE);
     assert!(!h.sync(2, b, 1, Vec::new()).is_empty(), "answered at once");
     assert!(h.coord.pending_sync().is_empty());
     assert!(!h.coord.can_time_out_sync(&h.cfg));
-    // A new join phase answers everyone again: nobody is pending in it.
-    let mut h = Harness::new();
-    let (a, b) = h.joined_pair();
-    let assignment = h.cfg.assignor.assign_members(&[a, b], PARTITIONS);
-    assert!(h.sync(1, a, 1, assignment).is_empty());
-    h.drain();
+
+    let (mut h, _, _) = stable_without_the_followers_sync(Flaws::NONE);
     let c = h.member_id(3);
     h.join_with(3, c);
     assert_eq!(h.state(), GroupState::PreparingRebalance);
     assert!(h.coord.pending_sync().is_empty());
-    // A loaded group has no pending-sync timer (Kafka keeps the set in memory only).
-    let mut h = Harness::new();
-    let (a, b) = h.joined_pair();
-    let assignment = h.cfg.assignor.assign_members(&[a, b], PARTITIONS);
-    assert!(h.sync(1, a, 1, assignment).is_empty());
-    h.drain();
-    assert_eq!(h.coord.pending_sync(), vec![b]);
+
+    let (mut h, _, _) = stable_without_the_followers_sync(Flaws::NONE);
     h.fail_over();
     assert_eq!(h.state(), GroupState::Stable);
     assert!(h.coord.pending_sync().is_empty());

@@ -483,7 +483,7 @@ fn a_hung_static_member_whose_poll_timed_out_sends_nothing() {
 }
 
 // no_unexpected_error's table, the Java client's response handlers: an error a handler does
-// not name is thrown out of poll() ("Unexpected error in ..."). COORDINATOR_LOAD_IN_PROGRESS
+// not name is "Unexpected error in ..." to it. COORDINATOR_LOAD_IN_PROGRESS
 // is retried by the JoinGroup, OffsetCommit and OffsetFetch handlers and unknown to the
 // SyncGroup and Heartbeat ones; ILLEGAL_GENERATION is unknown to the JoinGroup one (Kafka
 // never answers a JoinGroup so); a LeaveGroup's answer is only logged.

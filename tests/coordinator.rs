@@ -926,7 +926,8 @@ fn a_loading_coordinator_answers_heartbeat_none_sync_rebalance_in_progress_and_t
             Response::error_for(&request, expected),
             "{request:?}"
         );
-        // Why not COORDINATOR_LOAD_IN_PROGRESS everywhere: the Java client would throw it.
+        // Why not COORDINATOR_LOAD_IN_PROGRESS everywhere: two of the Java client's handlers
+        // do not know it.
         assert!(consumer::handles(&answer), "{answer:?}");
     }
     assert_eq!(

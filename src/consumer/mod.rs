@@ -88,12 +88,13 @@ pub enum CommitGeneration {
 }
 
 /// Whether the Java client's handler of this answer names its error (`AbstractCoordinator`'s
-/// and `ConsumerCoordinator`'s response handlers). Any other error it throws out of `poll()` as
-/// "Unexpected error in …": the application sees a `KafkaException` where the protocol has
-/// nothing wrong. That is why a loading coordinator answers a Heartbeat NONE and a SyncGroup
-/// REBALANCE_IN_PROGRESS, never COORDINATOR_LOAD_IN_PROGRESS: neither handler knows that code.
-/// (This model's consumer goes on as an application would that catches the exception and
-/// polls again: it rejoins.)
+/// and `ConsumerCoordinator`'s response handlers). Any other error is "Unexpected error in …":
+/// a `KafkaException` the application gets from `poll()` (JoinGroup, SyncGroup, the offset
+/// lookup) or from a commit, although nothing in the protocol went wrong; in a Heartbeat's
+/// answer, a failed heartbeat the heartbeat thread retries. That is why a loading coordinator
+/// answers a Heartbeat NONE and a SyncGroup REBALANCE_IN_PROGRESS, never
+/// COORDINATOR_LOAD_IN_PROGRESS: neither handler knows that code. (This model's consumer goes
+/// on as an application would that catches the exception and polls again: it rejoins.)
 pub fn handles(response: &Response) -> bool {
     use ErrorCode::*;
     let error = response.error();

@@ -18,7 +18,7 @@
 //!   the core, which loaded what was acknowledged, still knows it.
 //!
 //! - `no_unexpected_error`: an answer whose error the Java client's handler of that request
-//!   does not know (it throws it out of `poll()`), such as COORDINATOR_LOAD_IN_PROGRESS to a
+//!   does not know (an unexpected error to it), such as COORDINATOR_LOAD_IN_PROGRESS to a
 //!   SyncGroup or a Heartbeat.
 //!
 //! `single_owner` and `static_instance_unique` are judged where a member takes its assignment
@@ -69,7 +69,7 @@ impl Observed {
         let error = a.answer.error();
         if !consumer::handles(a.answer) {
             let why = format!(
-                "{} answered {error}, which the Java client's handler throws out of poll() as an unexpected error",
+                "{} answered {error}, an unexpected error to the Java client's handler",
                 a.request.api()
             );
             return Some((Property::NoUnexpectedError, why));

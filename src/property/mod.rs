@@ -118,7 +118,7 @@ impl Property {
                 "a group that completes a rebalance or is Stable runs a protocol (assignor) that every member offered in its JoinGroup"
             }
             Property::NoUnexpectedError => {
-                "every answer a coordinator sends a consumer carries an error the Java client's handler of that request knows (any other is thrown out of poll() as an unexpected error)"
+                "every answer a coordinator sends a consumer carries an error the Java client's handler of that request knows (any other is an unexpected error: a KafkaException for the application, or a failed heartbeat)"
             }
             Property::Convergence => {
                 "once nothing but faults can happen, the group is Stable with every partition owned by exactly one live member"

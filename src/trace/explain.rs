@@ -228,7 +228,7 @@ pub fn violation(
                 None => to.to_string(),
             };
             format!(
-                "{r} is on its way to {to}, and the Java client's handler of that request does not know {}: it throws it out of poll() as an unexpected error",
+                "{r} is on its way to {to}, and the Java client's handler of that request does not know {}: an unexpected error",
                 r.error()
             )
         }),

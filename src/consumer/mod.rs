@@ -94,7 +94,8 @@ pub enum CommitGeneration {
 /// answer, a failed heartbeat the heartbeat thread retries. That is why a loading coordinator
 /// answers a Heartbeat NONE and a SyncGroup REBALANCE_IN_PROGRESS, never
 /// COORDINATOR_LOAD_IN_PROGRESS: neither handler knows that code. (This model's consumer goes
-/// on as an application would that catches the exception and polls again: it rejoins.)
+/// on as an application would that catches the exception and polls again, and lets a failed
+/// heartbeat be.)
 pub fn handles(response: &Response) -> bool {
     use ErrorCode::*;
     let error = response.error();

@@ -543,3 +543,69 @@ fn the_java_client_handles_coordinator_load_in_progress_only_where_it_retries() 
         assert!(handled, "{api} NONE");
     }
 }
+
+// Closed in the middle of a rebalance, the Java client sends its LeaveGroup at once, without a
+// final commit (it commits only in a Stable generation), and drops the JoinGroup or SyncGroup
+// answer when it comes: "we may have already left the group", says its JoinGroup handler. The
+// member does not go on to sync, nor take an assignment.
+#[test]
+fn a_consumer_closed_while_it_rejoins_leaves_at_once_and_ignores_the_answer() {
+    let me = MemberId {
+        epoch: LeaderEpoch(0),
+        seq: 0,
+    };
+    let joined = Response::JoinGroup {
+        error: ErrorCode::None,
+        generation: Generation(2),
+        protocol: Some(Assignor::Range),
+        member_id: Some(me),
+        leader: Some(me),
+        members: vec![me],
+        claims: Vec::new(),
+        skip_assignment: false,
+    };
+    let synced = Response::SyncGroup {
+        error: ErrorCode::None,
+        member_id: me,
+        generation: Generation(2),
+        assignment: Partitions::all(2),
+    };
+    for (phase, in_flight, answer) in [
+        (Phase::Joining, InFlight::Join, &joined),
+        (Phase::Syncing, InFlight::Sync, &synced),
+    ] {
+        let mut c = consumer_in(phase);
+        c.in_flight = Some(in_flight);
+        let leave = c.close(&CFG).expect("LeaveGroup at once");
+        assert_eq!(
+            leave.request,
+            Request::LeaveGroup {
+                member_id: me,
+                instance: None
+            },
+            "{phase:?}"
+        );
+        assert_eq!(
+            c.owned,
+            Partitions::EMPTY,
+            "{phase:?}: given up, not committed"
+        );
+        assert_eq!(c.on_response(answer, &CFG), None, "{phase:?}");
+        assert_eq!((c.phase, c.owned), (Phase::Leaving, Partitions::EMPTY));
+        let left = Response::LeaveGroup {
+            error: ErrorCode::None,
+        };
+        assert_eq!(c.on_response(&left, &CFG), None);
+        assert!(c.is_closed(), "{phase:?}");
+    }
+}
+
+// Fenced and not rejoining yet (its coordinator unknown), it is not in the group as far as
+// the Java client knows (UNJOINED): close sends no LeaveGroup.
+#[test]
+fn a_consumer_closed_while_unjoined_sends_nothing() {
+    let mut c = consumer_in(Phase::Unjoined);
+    c.coordinator = None;
+    assert_eq!(c.close(&CFG), None);
+    assert!(c.is_closed());
+}

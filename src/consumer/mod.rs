@@ -375,6 +375,25 @@ impl Consumer {
         // An application whose assignor failed (the SyncGroup never went out) closes too.
         self.stalled = false;
         self.held_sync = None;
+        match self.phase {
+            // Fenced and not yet rejoining, or its coordinator unknown: `maybeLeaveGroup` sends
+            // nothing.
+            Phase::Unjoined => {
+                self.shut();
+                return None;
+            }
+            // In the middle of a rebalance (AbstractCoordinator.close): the final commit fails in
+            // the client, which commits only in a Stable generation, so what it still owns is
+            // given up; the LeaveGroup goes out at once; and the JoinGroup or SyncGroup answer,
+            // when it comes, is dropped ("we may have already left the group").
+            Phase::Joining | Phase::Syncing => {
+                if matches!(self.in_flight, Some(InFlight::Join | InFlight::Sync)) {
+                    self.in_flight = None;
+                }
+                self.drop_partitions();
+            }
+            _ => {}
+        }
         self.phase = Phase::Leaving;
         self.drive(cfg)
     }

@@ -220,6 +220,15 @@ fn probing_the_correct_coordinator_finds_nothing() {
             .any(|a| a == "SyncGroup REBALANCE_IN_PROGRESS"),
         "{stalled:?}"
     );
+    // A follower hung after its JoinGroup answer was removed from the Stable group once the
+    // rebalance timeout passed: its heartbeat thread's Heartbeat fenced, A's rejoin a
+    // generation of its own.
+    let hung = answers("follower-stalls-before-sync");
+    assert!(
+        hung.iter().any(|a| a == "Heartbeat UNKNOWN_MEMBER_ID")
+            && hung.last().is_some_and(|a| a == "LeaveGroup NONE"),
+        "{hung:?}"
+    );
     // A static restart while the group waited for its leader's assignment began another
     // rebalance: the follower's SyncGroup refused, the old process's SyncGroup fenced.
     let completing = answers("static-member-restarts-while-completing");
@@ -458,12 +467,15 @@ fn probing_a_static_replacement_lost_in_a_move_finds_the_zombie_commit() {
 fn probing_a_coordinator_without_the_pending_sync_timer_finds_the_stuck_group() {
     // KAFKA-12890: a leader that never sends its SyncGroup, its heartbeats keeping it a
     // member, holds the group in CompletingRebalance forever without the pending-sync timer.
-    let server = serve(Some(Flaw::NoPendingSyncTimeout), None);
-    finds(server, "leader-stalls-before-sync", |f| {
-        f.class == Class::Deviation
-            && f.judgement.contains("(convergence)")
-            && f.kafka.as_deref() == Some("REBALANCE_IN_PROGRESS")
-    });
+    // A follower hung after its JoinGroup answer stays a member of the Stable group forever.
+    for scenario in ["leader-stalls-before-sync", "follower-stalls-before-sync"] {
+        let server = serve(Some(Flaw::NoPendingSyncTimeout), None);
+        finds(server, scenario, |f| {
+            f.class == Class::Deviation
+                && f.judgement.contains("(convergence)")
+                && f.kafka.as_deref() == Some("REBALANCE_IN_PROGRESS")
+        });
+    }
 }
 
 #[test]

@@ -263,6 +263,68 @@ pub(super) fn leader_stalls_before_sync(run: &mut Run) -> Result<(), ProbeError>
     run.close(&mut b)
 }
 
+/// A forms a generation alone; B joins; A's rejoin forms the next generation with both, A
+/// leading, and then B hangs after its JoinGroup answer: its SyncGroup never goes out, while
+/// its heartbeat thread keeps its session alive. A's SyncGroup makes the group Stable with a
+/// member that never takes its assignment. Kafka's pending-sync timer runs on in Stable
+/// (`onExpirePendingSync`): once the rebalance timeout passes without B's SyncGroup, B is
+/// removed, A's next Heartbeat is answered REBALANCE_IN_PROGRESS, and A's rejoin forms a
+/// generation alone. A group still Stable with B after twice the rebalance timeout and five
+/// seconds more is a deviation (`convergence`: B's partitions are processed by nobody).
+pub(super) fn follower_stalls_before_sync(run: &mut Run) -> Result<(), ProbeError> {
+    let eager = Assignors::one(Assignor::RoundRobin);
+    let Some((mut a, waiting, rejoin)) = b_joins_a_stable_group(run, eager, None)? else {
+        return Ok(());
+    };
+    let Some(a_sync) = run.exchange(&mut a, rejoin)?.filter(|_| !run.deviated()) else {
+        return Ok(());
+    };
+    let (mut b, _) = run.waited(waiting, &mut a)?;
+    if run.deviated() {
+        return Ok(());
+    }
+    run.act(&mut b, Act::Stall);
+    if run.drive_alone(&mut a, Some(a_sync))?.is_some() || run.deviated() {
+        return Ok(());
+    }
+    // Both heartbeat every third of a session (B's heartbeat thread goes on), until the broker
+    // answers one other than NONE: the timer has fired there.
+    let bound = run.cfg.session_timeout * 2 + Duration::from_secs(5);
+    let deadline = Instant::now() + bound;
+    let mut timer = Some(Step::PendingSyncTimeout);
+    let mut next = None;
+    while timer.is_some() && Instant::now() < deadline {
+        std::thread::sleep(run.cfg.session_timeout / 3);
+        let Some(beat) = run.act(&mut a, Act::Heartbeat) else {
+            break;
+        };
+        next = run.exchange_timed(&mut a, beat, &mut timer)?;
+        if run.deviated() {
+            return Ok(());
+        }
+        run.keep_alive(&mut b, &mut timer)?;
+    }
+    if timer.is_some() {
+        run.found(
+            Class::Deviation,
+            "Heartbeat: a member that does not send its SyncGroup within the rebalance timeout is removed, also from a Stable group, and the others' Heartbeat answered REBALANCE_IN_PROGRESS (convergence)",
+            format!(
+                "every Heartbeat answered NONE for {} ms: the group keeps a member that never took its assignment",
+                bound.as_millis()
+            ),
+            Some("REBALANCE_IN_PROGRESS".into()),
+        );
+        return Ok(());
+    }
+    // A rejoins and forms a generation alone.
+    let next = match next {
+        Some(next) => Some(next),
+        None => run.beat_until_rebalance(&mut a, run.cfg.session_timeout)?,
+    };
+    run.drive_alone(&mut a, next)?;
+    run.close(&mut a)
+}
+
 /// Member `k` starts as the core's consumer, forms a generation alone, processes and commits;
 /// `None` when the broker refused a step (the deviation is found).
 pub(super) fn formed_and_committed(

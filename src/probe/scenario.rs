@@ -102,7 +102,7 @@ pub struct Scenario {
     run: fn(&mut Run) -> Result<(), ProbeError>,
 }
 
-pub const SCENARIOS: [Scenario; 15] = [
+pub const SCENARIOS: [Scenario; 16] = [
     Scenario {
         name: "member-id-required",
         about: "KIP-394, played by the core's consumer: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, the member leading it; it assigns, syncs, fetches its offsets and leaves, every answer judged against the core's",
@@ -177,6 +177,11 @@ pub const SCENARIOS: [Scenario; 15] = [
         name: "leader-stalls-before-sync",
         about: "convergence when a leader's assignor hangs (the flaw no-pending-sync-timeout, KAFKA-12890), played by the core's consumers: A and B form a generation, A leading; A never sends its SyncGroup, while its heartbeat thread keeps its session alive; B's SyncGroup waits; the broker must remove A once the rebalance timeout passes without its SyncGroup and answer B's REBALANCE_IN_PROGRESS, and B's rejoin forms a generation alone",
         run: super::consumers::leader_stalls_before_sync,
+    },
+    Scenario {
+        name: "follower-stalls-before-sync",
+        about: "convergence when a follower hangs after its JoinGroup answer (the pending-sync timer running on in Stable), played by the core's consumers: A and B form a generation, A leading; B never sends its SyncGroup, while its heartbeat thread keeps its session alive; A's SyncGroup makes the group Stable; the broker must remove B once the rebalance timeout passes without its SyncGroup and answer A's Heartbeat REBALANCE_IN_PROGRESS, and A's rejoin forms a generation alone",
+        run: super::consumers::follower_stalls_before_sync,
     },
 ];
 

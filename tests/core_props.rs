@@ -453,6 +453,14 @@ fn a_partition_past_the_last_is_in_no_set() {
     assert!(!every.contains(Partitions::MAX));
     assert!(!Partitions::single(0).contains(Partitions::MAX));
     assert_eq!(Partitions::single(3).iter().collect::<Vec<_>>(), vec![3]);
+    let mut every = every;
+    every.remove(Partitions::MAX);
+    assert_eq!(every, Partitions::all(Partitions::MAX), "not p0 removed");
+    let numbered = std::panic::catch_unwind(|| Partitions::single(Partitions::MAX));
+    assert!(
+        numbered.is_err(),
+        "a set of the sixteenth alone is refused, as insert refuses it"
+    );
 }
 
 // A set of partitions is read from a trace as its list; a partition past the last makes the

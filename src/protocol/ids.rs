@@ -217,7 +217,9 @@ impl Partitions {
         Partitions(((1u32 << count) - 1) as u16)
     }
     pub fn single(p: Partition) -> Partitions {
-        Partitions(1 << p)
+        let mut ps = Partitions::EMPTY;
+        ps.insert(p);
+        ps
     }
     pub fn contains(self, p: Partition) -> bool {
         p < Self::MAX && self.0 & (1 << p) != 0
@@ -226,8 +228,11 @@ impl Partitions {
         assert!(p < Self::MAX, "partition {p} is past the last");
         self.0 |= 1 << p;
     }
+    /// A partition past the last is in no set: removing it changes nothing.
     pub fn remove(&mut self, p: Partition) {
-        self.0 &= !(1 << p);
+        if p < Self::MAX {
+            self.0 &= !(1 << p);
+        }
     }
     pub fn is_empty(self) -> bool {
         self.0 == 0

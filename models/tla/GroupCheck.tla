@@ -563,7 +563,18 @@ CommitC(k) ==
 HeartbeatC(k) ==
     IF k.phase # "Stable" \/ k.inflight # "none" \/ k.mid = None \/ k.gen = None THEN R(k, NoSend)
     ELSE CSend(k, "Heartbeat", HbReq(k.mid, k.gen))
-CloseC(k) == IF k.phase = "Closed" THEN R(k, NoSend) ELSE Drive([k EXCEPT !.phase = "Leaving"])
+\* close: unjoined, it sends nothing; in the middle of a rebalance it gives up what it owns
+\* (no final commit outside a Stable generation), drops its JoinGroup or SyncGroup (the answer
+\* is ignored) and leaves at once. The model closes only Stable consumers (Next); the other
+\* branches are the Rust consumer's, which recorded runs reach.
+CloseC(k) ==
+    IF k.phase = "Closed" THEN R(k, NoSend)
+    ELSE IF k.phase = "Unjoined" THEN R(Shut(k), NoSend)
+    ELSE LET k1 == IF k.phase \in {"Joining", "Syncing"}
+                   THEN DropPartitions([k EXCEPT !.inflight =
+                                            IF @ \in {"Join", "Sync"} THEN "none" ELSE @])
+                   ELSE k
+         IN Drive([k1 EXCEPT !.phase = "Leaving"])
 OnRequestTimeout(k) ==
     IF k.inflight = "none" THEN R(k, NoSend)
     ELSE LET k1 == [k EXCEPT !.inflight = "none", !.coord = None]

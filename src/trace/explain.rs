@@ -1,6 +1,7 @@
 //! Plain English: one sentence per step, and one sentence saying why the last state violates
 //! the property.
 
+use crate::consumer::Phase;
 use crate::coordinator::replay::load;
 use crate::model::properties::load_ignores_compaction;
 use crate::model::properties::{
@@ -101,7 +102,12 @@ pub fn describe(before: &World, action: &Action, after: &World) -> String {
             "CRASH: consumer-{c} dies and restarts with no memory as {}",
             after.consumers[c.index()].addr
         ),
-        Action::Close(c) => format!("consumer-{c} shuts down: it commits and leaves the group"),
+        Action::Close(c) => match before.consumers[c.index()].phase {
+            Phase::Stable => format!("consumer-{c} shuts down: it commits and leaves the group"),
+            _ => format!(
+                "consumer-{c} shuts down in the middle of a rebalance: it leaves the group at once, without a final commit"
+            ),
+        },
         Action::Start(c) => format!("consumer-{c} starts"),
         Action::Bounce(c) => format!(
             "consumer-{c} is bounced by the rolling upgrade: it commits and closes (a dynamic member sends LeaveGroup), to start again with its next assignors"

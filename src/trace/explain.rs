@@ -102,11 +102,13 @@ pub fn describe(before: &World, action: &Action, after: &World) -> String {
             "CRASH: consumer-{c} dies and restarts with no memory as {}",
             after.consumers[c.index()].addr
         ),
+        // As `Consumer::close` does it in each phase.
         Action::Close(c) => match before.consumers[c.index()].phase {
-            Phase::Stable => format!("consumer-{c} shuts down: it commits and leaves the group"),
-            _ => format!(
+            Phase::Joining | Phase::Syncing => format!(
                 "consumer-{c} shuts down in the middle of a rebalance: it leaves the group at once, without a final commit"
             ),
+            Phase::Unjoined => format!("consumer-{c} shuts down out of the group: it sends nothing"),
+            _ => format!("consumer-{c} shuts down: it commits and leaves the group"),
         },
         Action::Start(c) => format!("consumer-{c} starts"),
         Action::Bounce(c) => format!(

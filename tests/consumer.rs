@@ -392,12 +392,8 @@ fn committed_offsets_are_asked_at_rest_and_move_no_position() {
     assert!(consumer_in(Phase::Revoking).committed().is_none());
 }
 
-// librdkafka's rule: a commit carries the generation of the last JoinGroup answer. A
-// cooperative consumer that processed while it rejoined commits that before its SyncGroup,
-// which waits for the commit's answer and then goes out whatever it was (REBALANCE_IN_PROGRESS
-// from Kafka's coordinator in CompletingRebalance). The Java client's consumer syncs at once.
-#[test]
-fn a_consumer_committing_with_the_joined_generation_commits_before_its_sync_group() {
+/// The JoinGroup answer of generation 2 to member m0.0, leading alone with `assignor`.
+fn joined_alone(assignor: Assignor) -> (MemberId, Response) {
     let me = MemberId {
         epoch: LeaderEpoch(0),
         seq: 0,
@@ -405,13 +401,23 @@ fn a_consumer_committing_with_the_joined_generation_commits_before_its_sync_grou
     let joined = Response::JoinGroup {
         error: ErrorCode::None,
         generation: Generation(2),
-        protocol: Some(Assignor::CooperativeSticky),
+        protocol: Some(assignor),
         member_id: Some(me),
         leader: Some(me),
         members: vec![me],
         claims: Vec::new(),
         skip_assignment: false,
     };
+    (me, joined)
+}
+
+// librdkafka's rule: a commit carries the generation of the last JoinGroup answer. A
+// cooperative consumer that processed while it rejoined commits that before its SyncGroup,
+// which waits for the commit's answer and then goes out whatever it was (REBALANCE_IN_PROGRESS
+// from Kafka's coordinator in CompletingRebalance). The Java client's consumer syncs at once.
+#[test]
+fn a_consumer_committing_with_the_joined_generation_commits_before_its_sync_group() {
+    let (me, joined) = joined_alone(Assignor::CooperativeSticky);
     let joining = || {
         let mut c = cooperative_in(Phase::Joining);
         c.in_flight = Some(InFlight::Join);
@@ -550,20 +556,7 @@ fn the_java_client_handles_coordinator_load_in_progress_only_where_it_retries() 
 // member does not go on to sync, nor take an assignment.
 #[test]
 fn a_consumer_closed_while_it_rejoins_leaves_at_once_and_ignores_the_answer() {
-    let me = MemberId {
-        epoch: LeaderEpoch(0),
-        seq: 0,
-    };
-    let joined = Response::JoinGroup {
-        error: ErrorCode::None,
-        generation: Generation(2),
-        protocol: Some(Assignor::Range),
-        member_id: Some(me),
-        leader: Some(me),
-        members: vec![me],
-        claims: Vec::new(),
-        skip_assignment: false,
-    };
+    let (me, joined) = joined_alone(Assignor::Range);
     let synced = Response::SyncGroup {
         error: ErrorCode::None,
         member_id: me,

@@ -417,7 +417,7 @@ fn joined_alone(assignor: Assignor) -> (MemberId, Response) {
 // from Kafka's coordinator in CompletingRebalance). The Java client's consumer syncs at once.
 #[test]
 fn a_consumer_committing_with_the_joined_generation_commits_before_its_sync_group() {
-    let (me, joined) = joined_alone(Assignor::CooperativeSticky);
+    let (_, joined) = joined_alone(Assignor::CooperativeSticky);
     let joining = || {
         let mut c = cooperative_in(Phase::Joining);
         c.in_flight = Some(InFlight::Join);

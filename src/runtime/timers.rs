@@ -127,12 +127,17 @@ fn tick(
     // A join phase that lasts the rebalance timeout ends without the members that did not
     // rejoin; the rebalance timeout after a join phase ended (KAFKA-12890's pending-sync
     // timer), the members that have not sent their SyncGroup are removed, whether the group
-    // still completes that rebalance or is Stable already: Stable goes on with its clock.
-    let state = match leader.group.state {
-        GroupState::Stable => GroupState::CompletingRebalance,
-        state => state,
+    // still completes that rebalance or is Stable already. So there are two clocks: one over
+    // the join phase, one from its end while anyone answered in it has yet to sync.
+    let clock = match leader.group.state {
+        GroupState::PreparingRebalance => GroupState::PreparingRebalance,
+        _ if !leader.pending_sync().is_empty() => GroupState::CompletingRebalance,
+        _ => {
+            *phase_since = None;
+            return;
+        }
     };
-    let now_in = (state, leader.group.generation);
+    let now_in = (clock, leader.group.generation);
     match *phase_since {
         Some((state, generation, since)) if (state, generation) == now_in => {
             if now.duration_since(since) > rebalance {
@@ -148,13 +153,6 @@ fn tick(
                 *phase_since = None;
             }
         }
-        _ if matches!(
-            now_in.0,
-            GroupState::PreparingRebalance | GroupState::CompletingRebalance
-        ) =>
-        {
-            *phase_since = Some((now_in.0, now_in.1, now))
-        }
-        _ => *phase_since = None,
+        _ => *phase_since = Some((now_in.0, now_in.1, now)),
     }
 }

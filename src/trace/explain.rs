@@ -1,7 +1,6 @@
 //! Plain English: one sentence per step, and one sentence saying why the last state violates
 //! the property.
 
-use crate::consumer::Phase;
 use crate::coordinator::replay::load;
 use crate::model::properties::load_ignores_compaction;
 use crate::model::properties::{
@@ -102,14 +101,12 @@ pub fn describe(before: &World, action: &Action, after: &World) -> String {
             "CRASH: consumer-{c} dies and restarts with no memory as {}",
             after.consumers[c.index()].addr
         ),
-        // As `Consumer::close` does it in each phase.
-        Action::Close(c) => match before.consumers[c.index()].phase {
-            Phase::Joining | Phase::Syncing => format!(
-                "consumer-{c} shuts down in the middle of a rebalance: it leaves the group at once, without a final commit"
-            ),
-            Phase::Unjoined => format!("consumer-{c} shuts down out of the group: it sends nothing"),
-            _ => format!("consumer-{c} shuts down: it commits and leaves the group"),
-        },
+        // What it sends (a final commit, a LeaveGroup, or nothing) is the step's own line.
+        Action::Close(c) => format!(
+            "consumer-{c} shuts down ({:?} → {:?})",
+            before.consumers[c.index()].phase,
+            after.consumers[c.index()].phase
+        ),
         Action::Start(c) => format!("consumer-{c} starts"),
         Action::Bounce(c) => format!(
             "consumer-{c} is bounced by the rolling upgrade: it commits and closes (a dynamic member sends LeaveGroup), to start again with its next assignors"

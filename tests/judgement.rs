@@ -1,12 +1,14 @@
 //! Judgements of the properties on hand-built inputs: the reply judgements of
 //! `durable_before_ack` and `no_lost_commit` on hand-built logs, the cases no catalogue model
 //! separates from the others (every model that serves an undurable offset also acknowledges one
-//! first); and which requests `non_member_fenced` holds to changing nothing.
+//! first); which requests `non_member_fenced` holds to changing nothing; and which answers
+//! `member_not_fenced` takes for fencing a member the group knows.
 
-use groupcheck::coordinator::{Group, Member};
+use groupcheck::assignor::Assignor;
+use groupcheck::coordinator::{Coordinator, CoreConfig, Group, LoadState, Member};
 use groupcheck::offsets_log::OffsetsLog;
-use groupcheck::property::from_non_member;
 use groupcheck::property::reply::{judge_reply, lost_ack, ReplyFault};
+use groupcheck::property::{from_known_member, from_non_member, told_unknown};
 use groupcheck::protocol::{
     Assignors, BrokerId, ErrorCode, Generation, LeaderEpoch, MemberId, Offset, Record, Request,
     Response,
@@ -135,4 +137,50 @@ fn only_a_member_id_the_group_does_not_know_is_held_to_changing_nothing() {
         partitions: Default::default(),
     };
     assert!(!from_non_member(&group, &fetch));
+}
+
+// A member the group knows, pending or not, is never told it is unknown: a pending member's
+// LeaveGroup answered UNKNOWN_MEMBER_ID is such a fencing. Only the answer to the request itself
+// counts: the JoinGroup a leaving member had parked is answered UNKNOWN_MEMBER_ID, as in Kafka.
+// A loading coordinator, and a member id the group does not know, are outside the property.
+#[test]
+fn only_the_answer_to_a_known_members_own_request_can_fence_it_as_unknown() {
+    let cfg = CoreConfig {
+        partitions: 2,
+        assignor: Assignor::Range,
+        flaws: Default::default(),
+    };
+    let mut c = Coordinator::active(BrokerId(0), LeaderEpoch(0), &cfg);
+    c.group.members.push(Member::new(member(0)));
+    c.group.pending_members.push(member(1));
+    let leave = |seq| Request::LeaveGroup {
+        member_id: member(seq),
+        instance: None,
+    };
+    let unknown = Response::LeaveGroup {
+        error: ErrorCode::UnknownMemberId,
+    };
+    let parked_join = Response::error_for(
+        &Request::JoinGroup {
+            member_id: Some(member(0)),
+            protocols: Assignors::default(),
+            claim: None,
+            instance: None,
+        },
+        ErrorCode::UnknownMemberId,
+    );
+    for known in [0, 1] {
+        assert!(from_known_member(&c, &leave(known)));
+        assert!(told_unknown(&leave(known), &unknown));
+    }
+    assert!(!told_unknown(&leave(0), &parked_join));
+    assert!(!told_unknown(
+        &leave(1),
+        &Response::LeaveGroup {
+            error: ErrorCode::None
+        }
+    ));
+    assert!(!from_known_member(&c, &leave(2)));
+    c.load = LoadState::Loading;
+    assert!(!from_known_member(&c, &leave(0)));
 }

@@ -139,6 +139,12 @@ pub struct Faults {
     /// A consumer closes gracefully (commit, LeaveGroup).
     #[serde(default)]
     pub leaves: u8,
+    /// A consumer closes in the middle of a rebalance (its JoinGroup or SyncGroup unanswered,
+    /// or before it first joined), as the Java client's `close()` can: it drops the answer it
+    /// waited for and sends LeaveGroup at once, as a pending member (KIP-394) too. (`leaves`
+    /// close only Stable consumers.)
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub leaves_mid_rebalance: u8,
     /// A consumer gives up on a request that is still in the network: the request times out,
     /// the client closes that connection and carries on (retries, rediscovers, rejoins) on a new
     /// one, while the old request may still reach the coordinator later. Its answer is never
@@ -166,6 +172,7 @@ pub enum Fault {
     Failover,
     LostMessage,
     Leave,
+    LeaveMidRebalance,
     LateDelivery,
     SyncStall,
     /// Not counted in `max_total`: a consumer that starts late is part of the scenario.
@@ -174,12 +181,13 @@ pub enum Fault {
 
 impl Fault {
     /// The kinds `max_total` counts.
-    pub const TOTALLED: [Fault; 7] = [
+    pub const TOTALLED: [Fault; 8] = [
         Fault::Crash,
         Fault::SessionExpiry,
         Fault::Failover,
         Fault::LostMessage,
         Fault::Leave,
+        Fault::LeaveMidRebalance,
         Fault::LateDelivery,
         Fault::SyncStall,
     ];
@@ -202,6 +210,7 @@ impl Faults {
             Fault::Failover => &mut self.failovers,
             Fault::LostMessage => &mut self.lost_messages,
             Fault::Leave => &mut self.leaves,
+            Fault::LeaveMidRebalance => &mut self.leaves_mid_rebalance,
             Fault::LateDelivery => &mut self.late_deliveries,
             Fault::SyncStall => &mut self.sync_stalls,
             Fault::LateJoin => &mut self.late_joins,
@@ -373,12 +382,23 @@ impl ModelConfig {
         Some(InstanceId(configured.unwrap_or(c)))
     }
 
-    /// Whether two consumers are configured with one instance id.
-    pub fn shares_an_instance(&self) -> bool {
-        let ids: Vec<_> = (0..self.consumers)
+    /// How many members the consumers can be at once: one each, but one per instance id when
+    /// static consumers share one.
+    pub fn members_at_once(&self) -> usize {
+        if self.membership.is_dynamic() {
+            return usize::from(self.consumers);
+        }
+        let mut ids: Vec<_> = (0..self.consumers)
             .filter_map(|c| self.instance_of(c))
             .collect();
-        ids.iter().enumerate().any(|(i, x)| ids[..i].contains(x))
+        ids.sort();
+        ids.dedup();
+        ids.len()
+    }
+
+    /// Whether two consumers are configured with one instance id.
+    pub fn shares_an_instance(&self) -> bool {
+        self.members_at_once() < usize::from(self.consumers)
     }
 
     pub fn core(&self) -> CoreConfig {

@@ -50,7 +50,7 @@ use crate::consumer::{Consumer, Send};
 use crate::coordinator::{Coordinator, CoreConfig, LoadState};
 use crate::offsets_log::commit_allowed;
 use crate::property::reply::{judge_reply, ReplyFault};
-use crate::property::{from_non_member, unfenced};
+use crate::property::{from_known_member, from_non_member, told_unknown, unfenced};
 use crate::protocol::{
     BrokerId, ClientAddr, ConsumerId, ErrorCode, LeaderEpoch, Offset, Reply, Request, Response,
 };
@@ -136,6 +136,16 @@ impl GroupModel {
     }
 
     /// Whether one more fault of a kind fits both its own budget and the total.
+    /// The budget a consumer's close counts against: a Stable consumer's (or any, in a recorded
+    /// run) is a leave, one in the middle of a rebalance a leave of its own kind.
+    fn leave_kind(&self, consumer: &Consumer) -> Fault {
+        if self.cfg.recorded || consumer.is_stable() {
+            Fault::Leave
+        } else {
+            Fault::LeaveMidRebalance
+        }
+    }
+
     fn budget_left(&self, w: &World, f: Fault) -> bool {
         w.used.of(f) < self.cfg.faults.budget(f)
             && self
@@ -257,7 +267,7 @@ impl GroupModel {
             }
             Action::Restart(c) => self.start_again(&mut w, c.index()),
             Action::Close(c) => {
-                w.used.count(Fault::Leave);
+                w.used.count(self.leave_kind(&w.consumers[c.index()]));
                 let send = w.consumers[c.index()].close(&self.core);
                 self.send(&mut w, c.index(), send);
             }
@@ -361,6 +371,13 @@ impl GroupModel {
                 // non_member_fenced: a zombie's request must be refused and leave all as it is.
                 let fenced = from_non_member(&w.brokers[b.index()].group, request)
                     .then(|| w.brokers[b.index()].clone());
+                let known = from_known_member(&w.brokers[b.index()], request);
+                if known && matches!(request, Request::LeaveGroup { .. }) {
+                    let pending = &w.brokers[b.index()].group.pending_members;
+                    if request.member_id().is_some_and(|id| pending.contains(&id)) {
+                        w.observed.set(Observed::PENDING_MEMBER_LEFT);
+                    }
+                }
                 let (brokers, log) = (&mut w.brokers, &mut w.log);
                 let replies = brokers[b.index()].handle(from, request, log, &self.core);
                 // A coordinator writes only by appending a batch.
@@ -370,6 +387,10 @@ impl GroupModel {
                     !unfenced(&before, &w.brokers[b.index()], wrote, answers).is_empty()
                 }) {
                     w.observed.set(Observed::NON_MEMBER_CHANGED);
+                }
+                let fenced_member = |r: &Reply| r.to == from && told_unknown(request, &r.response);
+                if known && replies.iter().any(fenced_member) {
+                    w.observed.set(Observed::MEMBER_FENCED);
                 }
                 self.judge_appended_commits(w, b, appended_before);
                 self.emit(w, b, replies);
@@ -705,7 +726,7 @@ impl GroupModel {
             if sync_on_its_way && self.budget_left(w, Fault::SyncStall) {
                 actions.push(Action::StallSync(id));
             }
-            if (cfg.recorded || consumer.is_stable()) && self.budget_left(w, Fault::Leave) {
+            if self.budget_left(w, self.leave_kind(consumer)) {
                 actions.push(Action::Close(id));
             }
             if self.may_bounce(w, c) {

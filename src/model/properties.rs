@@ -40,6 +40,7 @@ pub fn condition(p: Property) -> Condition {
         Property::ReplayEquivalence => replay_equivalence,
         Property::GenerationMonotonic => generation_monotonic,
         Property::NonMemberFenced => |_, w| !w.observed.has(Observed::NON_MEMBER_CHANGED),
+        Property::MemberNotFenced => |_, w| !w.observed.has(Observed::MEMBER_FENCED),
         Property::StaticInstanceUnique => |_, w| instance_sharing(w).is_none(),
         Property::GroupProtocolSupported => |_, w| protocol_mismatch(w).is_none(),
         Property::NoUnexpectedError => |_, w| unexpected_answer(w).is_none(),
@@ -76,7 +77,7 @@ pub struct Witness {
     pub condition: Condition,
 }
 
-pub const WITNESSES: [Witness; 32] = [
+pub const WITNESSES: [Witness; 34] = [
     Witness {
         name: "consumer_crashed",
         applies: |c| c.faults.crashes > 0,
@@ -116,6 +117,37 @@ pub const WITNESSES: [Witness; 32] = [
         name: "consumer_left",
         applies: |c| c.faults.leaves > 0,
         condition: |_, w| w.used.of(Fault::Leave) > 0 && w.consumers.iter().any(|c| c.is_closed()),
+    },
+    Witness {
+        name: "known_member_refused",
+        // member_not_fenced's situation: the coordinator refuses a request of a member its
+        // group knows (a rebalance it must rejoin, a generation it missed) and must say why
+        // without calling it unknown, which would cost it its member id. A group of one member
+        // is never refused so, nor one whose join phases end as they begin (that flaw removes
+        // the member instead).
+        applies: |c| c.members_at_once() > 1 && c.flaw != Some(Flaw::RebalanceTimeoutZero),
+        condition: |_, w| {
+            let group = &w.leader().group;
+            w.network.iter().any(|e| match (&e.dst, &e.msg) {
+                (Addr::Client(to), Msg::Response(r)) => {
+                    matches!(
+                        r.error(),
+                        ErrorCode::RebalanceInProgress | ErrorCode::IllegalGeneration
+                    ) && w
+                        .consumer_at(*to)
+                        .and_then(|c| w.consumers[c].member_id)
+                        .is_some_and(|id| group.is_member(id))
+                }
+                _ => false,
+            })
+        },
+    },
+    Witness {
+        name: "pending_member_left",
+        // member_not_fenced's situation where KIP-394 matters: a member the group knows only as
+        // pending (it closed before its second JoinGroup was answered) leaves, and is removed.
+        applies: |c| c.faults.leaves_mid_rebalance > 0 && c.membership == Membership::Dynamic,
+        condition: |_, w| w.observed.has(Observed::PENDING_MEMBER_LEFT),
     },
     Witness {
         name: "late_consumer_joined",

@@ -77,6 +77,8 @@ pub struct Used {
     pub late_deliveries: u8,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub sync_stalls: u8,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub leaves_mid_rebalance: u8,
 }
 
 fn is_zero(n: &u8) -> bool {
@@ -101,6 +103,7 @@ impl Used {
             Fault::Failover => &mut self.failovers,
             Fault::LostMessage => &mut self.lost_messages,
             Fault::Leave => &mut self.leaves,
+            Fault::LeaveMidRebalance => &mut self.leaves_mid_rebalance,
             Fault::LateDelivery => &mut self.late_deliveries,
             Fault::SyncStall => &mut self.sync_stalls,
             Fault::LateJoin => &mut self.late_joins,
@@ -116,30 +119,36 @@ impl Used {
 /// Violations judged at the step where they happen (a response sent, a record made durable),
 /// which no later state would show. Each bit, once set, stays set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Observed(pub u8);
+pub struct Observed(pub u16);
 
 impl Observed {
     /// A success response revealed a generation, assignment or offset that was not durable.
-    pub const UNDURABLE_ACK: u8 = 1 << 0;
+    pub const UNDURABLE_ACK: u16 = 1 << 0;
     /// An OffsetFetch answer served an offset below an acknowledged commit.
-    pub const FETCH_BELOW_ACK: u8 = 1 << 1;
+    pub const FETCH_BELOW_ACK: u16 = 1 << 1;
     /// An offset commit from a non-owner became durable.
-    pub const ZOMBIE_COMMIT: u8 = 1 << 2;
+    pub const ZOMBIE_COMMIT: u16 = 1 << 2;
     /// The durable generation went backwards.
-    pub const GENERATION_REGRESSED: u8 = 1 << 3;
+    pub const GENERATION_REGRESSED: u16 = 1 << 3;
     /// Witness: a cooperative consumer processed a record while it rejoined.
-    pub const PROCESSED_WHILE_REJOINING: u8 = 1 << 4;
+    pub const PROCESSED_WHILE_REJOINING: u16 = 1 << 4;
     /// Witness: a cooperative consumer's new assignment took partitions from it, which it
     /// revokes before a follow-up rebalance hands them on.
-    pub const REVOKED_FOR_A_MOVE: u8 = 1 << 5;
+    pub const REVOKED_FOR_A_MOVE: u16 = 1 << 5;
     /// A request from a member id the coordinator's group did not know changed the coordinator
     /// or wrote to the log, or a serving coordinator answered it with success.
-    pub const NON_MEMBER_CHANGED: u8 = 1 << 6;
+    pub const NON_MEMBER_CHANGED: u16 = 1 << 6;
+    /// A serving coordinator answered a member it knew (a pending one included)
+    /// UNKNOWN_MEMBER_ID.
+    pub const MEMBER_FENCED: u16 = 1 << 7;
+    /// Witness: a serving coordinator took the LeaveGroup of a pending member (KIP-394), one
+    /// that closed before its second JoinGroup was answered.
+    pub const PENDING_MEMBER_LEFT: u16 = 1 << 8;
 
-    pub fn has(self, bit: u8) -> bool {
+    pub fn has(self, bit: u16) -> bool {
         self.0 & bit != 0
     }
-    pub fn set(&mut self, bit: u8) {
+    pub fn set(&mut self, bit: u16) {
         self.0 |= bit;
     }
 }

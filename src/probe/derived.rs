@@ -194,6 +194,9 @@ fn random_execution(cfg: &ModelConfig, seed: u64, moves: bool) -> Vec<Action> {
         enabled.retain(|a| match a {
             Action::Failover(_) => may_move,
             Action::ExpireSession(_) => !joining,
+            // A probe member has one request on its way at a time, so it cannot send its
+            // LeaveGroup beside a JoinGroup or SyncGroup still unanswered.
+            Action::Close(c) => w.consumers[c.index()].is_stable(),
             _ => walks(a) && !orphan_join(a),
         });
         if enabled.is_empty() {

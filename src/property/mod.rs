@@ -31,6 +31,7 @@ pub enum Property {
     ReplayEquivalence,
     GenerationMonotonic,
     NonMemberFenced,
+    MemberNotFenced,
     /// Checked only where members are static.
     StaticInstanceUnique,
     /// Checked only where consumers change their assignors (a rolling upgrade).
@@ -43,7 +44,7 @@ pub enum Property {
 
 impl Property {
     /// The safety properties, checked in every reachable state, in report order.
-    pub const ALWAYS: [Property; 12] = [
+    pub const ALWAYS: [Property; 13] = [
         Property::SingleOwner,
         Property::AssignmentIsFunction,
         Property::NoZombieCommit,
@@ -52,6 +53,7 @@ impl Property {
         Property::ReplayEquivalence,
         Property::GenerationMonotonic,
         Property::NonMemberFenced,
+        Property::MemberNotFenced,
         Property::StaticInstanceUnique,
         Property::GroupProtocolSupported,
         Property::NoUnexpectedError,
@@ -68,6 +70,7 @@ impl Property {
             Property::ReplayEquivalence => "replay_equivalence",
             Property::GenerationMonotonic => "generation_monotonic",
             Property::NonMemberFenced => "non_member_fenced",
+            Property::MemberNotFenced => "member_not_fenced",
             Property::StaticInstanceUnique => "static_instance_unique",
             Property::GroupProtocolSupported => "group_protocol_supported",
             Property::NoUnexpectedError => "no_unexpected_error",
@@ -110,6 +113,9 @@ impl Property {
             }
             Property::NonMemberFenced => {
                 "a request that speaks for a member id the group does not know (neither a member nor a pending one) is refused by a serving coordinator and changes neither the coordinator nor the log"
+            }
+            Property::MemberNotFenced => {
+                "a request that speaks for a member id the group knows (a member, or a pending one) is never answered UNKNOWN_MEMBER_ID by a serving coordinator: only a member the group has removed is fenced as unknown"
             }
             Property::StaticInstanceUnique => {
                 "no two members of a group, as a coordinator holds it or as its log records it, have the same group.instance.id"
@@ -304,9 +310,12 @@ pub struct ReplayDifference {
 /// rebalance the group nor write to its log. A JoinGroup without a member id is a new member,
 /// or a static member's new process, and may change the group.
 pub fn from_non_member(group: &Group, request: &Request) -> bool {
-    request
-        .member_id()
-        .is_some_and(|id| !group.is_member(id) && !group.pending_members.contains(&id))
+    request.member_id().is_some_and(|id| !knows(group, id))
+}
+
+/// Whether `group` knows `id`, as a member or as a pending one (KIP-394).
+fn knows(group: &Group, id: MemberId) -> bool {
+    group.is_member(id) || group.pending_members.contains(&id)
 }
 
 /// non_member_fenced's judgement of the step where coordinator `before` took a non-member's
@@ -346,6 +355,27 @@ pub fn unfenced<'a>(
         done.push("changed its state".into());
     }
     done
+}
+
+// --------------------------------------------------------------------------------------------
+// member_not_fenced
+
+/// member_not_fenced's situation: serving coordinator `c` takes `request`, which speaks for a
+/// member id its group knows (a member, or a pending one). Such a request is never answered
+/// UNKNOWN_MEMBER_ID: fencing is for members the group has removed (expired, left, replaced,
+/// timed out of a rebalance). A known member told it is unknown forgets its id and rejoins as a
+/// new member, a rebalance nobody needed, while its old id lingers in the group until its
+/// session expires; a pending member told so after its LeaveGroup stays pending, and its
+/// JoinGroup, arriving later, makes it a member nobody runs.
+pub fn from_known_member(c: &Coordinator, request: &Request) -> bool {
+    c.load == LoadState::Active && request.member_id().is_some_and(|id| knows(&c.group, id))
+}
+
+/// member_not_fenced's judgement of `answer`, sent back on the connection a known member's
+/// `request` came on: whether it tells that request UNKNOWN_MEMBER_ID. (A request the same
+/// client parked earlier, a JoinGroup its LeaveGroup ends, may be answered so.)
+pub fn told_unknown(request: &Request, answer: &Response) -> bool {
+    answer.api() == request.api() && answer.error() == ErrorCode::UnknownMemberId
 }
 
 // --------------------------------------------------------------------------------------------

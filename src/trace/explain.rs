@@ -11,7 +11,8 @@ use crate::model::{Action, Addr, GroupModel, Msg, Observed, World};
 use crate::offsets_log::compacted;
 use crate::property::reply::{judge_reply, lost_ack, ReplyFault};
 use crate::property::{
-    from_non_member, offset_text as offset, offsets_line, replay_difference, unfenced, Property,
+    from_known_member, from_non_member, offset_text as offset, offsets_line, replay_difference,
+    unfenced, Property,
 };
 use crate::protocol::{MemberId, Record};
 
@@ -186,7 +187,7 @@ pub fn violation(
     prev: Option<&World>,
     w: &World,
 ) -> String {
-    let newly = |bit: u8| w.observed.has(bit) && !prev.is_some_and(|p| p.observed.has(bit));
+    let newly = |bit: u16| w.observed.has(bit) && !prev.is_some_and(|p| p.observed.has(bit));
     let sentence = match property {
         Property::SingleOwner => group_view(w).double_owner().map(|d| d.to_string()),
         Property::AssignmentIsFunction => function_breach(model, w),
@@ -225,6 +226,7 @@ pub fn violation(
             ))
         }
         Property::NonMemberFenced => prev.and_then(|p| unfenced_request(p, w)),
+        Property::MemberNotFenced => prev.and_then(|p| fenced_member(p, w)),
         Property::StaticInstanceUnique => instance_sharing(w),
         Property::GroupProtocolSupported => protocol_mismatch(w),
         Property::NoUnexpectedError => unexpected_answer(w).map(|(to, r)| {
@@ -324,6 +326,38 @@ fn unfenced_request(prev: &World, w: &World) -> Option<String> {
             .member_id()
             .map_or_else(String::new, |id| who(prev, id)),
         done.join(", and ")
+    ))
+}
+
+/// member_not_fenced: the request from a member its serving coordinator knew that the last step
+/// delivered, and its answer.
+fn fenced_member(prev: &World, w: &World) -> Option<String> {
+    let (b, from, request) =
+        prev.sent_since(w)
+            .into_iter()
+            .find_map(|e| match (&e.src, &e.dst, &e.msg) {
+                (Addr::Client(from), Addr::Broker(b), Msg::Request(r))
+                    if from_known_member(&prev.brokers[b.index()], r) =>
+                {
+                    Some((*b, *from, r))
+                }
+                _ => None,
+            })?;
+    let id = request.member_id()?;
+    let pending = prev.brokers[b.index()].group.pending_members.contains(&id);
+    Some(format!(
+        "broker-{b} answered the {} of {}, {} of its group, UNKNOWN_MEMBER_ID{}",
+        request.api(),
+        who(prev, id),
+        if pending {
+            "a pending member"
+        } else {
+            "a member"
+        },
+        match w.consumer_at(from) {
+            Some(_) => "",
+            None => " (on a connection its client has closed)",
+        }
     ))
 }
 

@@ -125,6 +125,7 @@ pub fn from_history(
         failovers: u8::MAX,
         lost_messages: u8::MAX,
         leaves: u8::MAX,
+        leaves_mid_rebalance: 0,
         late_joins: 0,
         late_deliveries: 0,
         sync_stalls: 0,

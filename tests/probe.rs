@@ -124,6 +124,10 @@ fn probing_the_correct_coordinator_finds_nothing() {
     ));
     assert!(said("stale-generation", "OffsetCommit ILLEGAL_GENERATION"));
     assert!(said("stale-leader-sync", "SyncGroup ILLEGAL_GENERATION"));
+    // KIP-394's pending member left (removed, not called unknown), and its late JoinGroup
+    // found its member id forgotten.
+    assert!(said("pending-member-leaves", "LeaveGroup NONE"));
+    assert!(said("pending-member-leaves", "JoinGroup UNKNOWN_MEMBER_ID"));
     // librdkafka's commit with the generation of its JoinGroup answer, before its SyncGroup.
     assert!(said(
         "commit-before-sync",

@@ -1,8 +1,9 @@
 //! Scenarios about fencing, played by the core's consumers ([`super::driven`]): a member
-//! whose session expired commits as if nothing happened (a zombie), and a member's commit, or
-//! its leader's SyncGroup, from a generation it has left arrives late. The broker must refuse
-//! them; what it accepts is judged against the core's answer, and commits by `no_zombie_commit`
-//! on its own answers ([`super::observed`]).
+//! whose session expired commits as if nothing happened (a zombie), a member's commit, or
+//! its leader's SyncGroup, from a generation it has left arrives late, and a member the group
+//! knows only as pending leaves. The broker must refuse the first ones and not the last;
+//! every answer is judged against the core's, and commits by `no_zombie_commit` on the
+//! broker's own answers ([`super::observed`]).
 
 use super::consumers::{b_joins_a_stable_group, formed_and_committed};
 use super::mirror::Act;
@@ -68,6 +69,29 @@ pub(super) fn stale_generation(run: &mut Run) -> Result<(), ProbeError> {
     run.late(a.k, &a.name.clone(), &stale.request)?;
     run.close(&mut b)?;
     run.close(&mut a)
+}
+
+/// KIP-394's pending member, leaving: A's first JoinGroup is answered MEMBER_ID_REQUIRED, and
+/// its second, with that member id, times out while still in the network; A gives up on it
+/// and closes, as the Java client's `close()` does in the middle of a join: its LeaveGroup
+/// speaks for a member the group knows only as pending, which the broker must remove (NONE),
+/// not call unknown (`member_not_fenced`). Then the JoinGroup A gave up on arrives: its member
+/// id is forgotten, so it must be refused (UNKNOWN_MEMBER_ID), not make a member that nobody
+/// runs.
+pub(super) fn pending_member_leaves(run: &mut Run) -> Result<(), ProbeError> {
+    let eager = Assignors::one(Assignor::RoundRobin);
+    let (mut a, first) = run.start("A", 0, eager, None)?;
+    let Some(first) = first else { return Ok(()) };
+    let Some(second) = run.exchange(&mut a, first)?.filter(|_| !run.deviated()) else {
+        return Ok(());
+    };
+    // A's retry is never sent: A closes instead.
+    run.abandon(&mut a, &second);
+    run.close(&mut a)?;
+    if run.deviated() {
+        return Ok(());
+    }
+    run.late(a.k, &a.name.clone(), &second.request)
 }
 
 /// B joins A's stable group, and A's rejoin ends the join phase, A leading both. A's

@@ -102,7 +102,7 @@ pub struct Scenario {
     run: fn(&mut Run) -> Result<(), ProbeError>,
 }
 
-pub const SCENARIOS: [Scenario; 16] = [
+pub const SCENARIOS: [Scenario; 17] = [
     Scenario {
         name: "member-id-required",
         about: "KIP-394, played by the core's consumer: a JoinGroup (v4 and later) with no member id is answered MEMBER_ID_REQUIRED with an id to join with; joining with it forms the group, the member leading it; it assigns, syncs, fetches its offsets and leaves, every answer judged against the core's",
@@ -117,6 +117,11 @@ pub const SCENARIOS: [Scenario; 16] = [
         name: "stale-generation",
         about: "the generation check (no_zombie_commit's other half), played by the core's consumers: A gives up on a commit still in the network; B joins and the next generation forms with both; then A's commit from the old generation arrives late and must be fenced (ILLEGAL_GENERATION)",
         run: super::fencing::stale_generation,
+    },
+    Scenario {
+        name: "pending-member-leaves",
+        about: "KIP-394's pending member leaving (member_not_fenced), played by the core's consumer: A's first JoinGroup is answered MEMBER_ID_REQUIRED; its second, with that member id, times out while still in the network, and A closes; its LeaveGroup speaks for a member the group knows only as pending, which the broker must remove (NONE), not call unknown; then the JoinGroup A gave up on arrives and must be refused (UNKNOWN_MEMBER_ID: the id is forgotten), not make a member nobody runs",
+        run: super::fencing::pending_member_leaves,
     },
     Scenario {
         name: "stale-leader-sync",

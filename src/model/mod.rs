@@ -135,7 +135,6 @@ impl GroupModel {
         panic!("the fault-free protocol did not settle within 100000 steps: the core is broken")
     }
 
-    /// Whether one more fault of a kind fits both its own budget and the total.
     /// The budget a consumer's close counts against: a Stable consumer's (or any, in a recorded
     /// run) is a leave, one in the middle of a rebalance a leave of its own kind.
     fn leave_kind(&self, consumer: &Consumer) -> Fault {
@@ -146,6 +145,7 @@ impl GroupModel {
         }
     }
 
+    /// Whether one more fault of a kind fits both its own budget and the total.
     fn budget_left(&self, w: &World, f: Fault) -> bool {
         w.used.of(f) < self.cfg.faults.budget(f)
             && self

@@ -618,7 +618,7 @@ fn counterexamples_played_on_the_broker_find_the_flaws_that_show_outside() {
     let catalogue = groupcheck::catalogue::load_all(&groupcheck::catalogue::default_dir())
         .expect("the catalogue loads");
     let models = derived::models(&catalogue);
-    assert_eq!(models.len(), 14, "every model that must break a property");
+    assert_eq!(models.len(), 15, "every model that must break a property");
     let with = |server: &Arc<Server>| ProbeConfig {
         group_walks: 0,
         catalogue: catalogue.clone(),
@@ -636,8 +636,17 @@ fn counterexamples_played_on_the_broker_find_the_flaws_that_show_outside() {
             skipped.push((m.name.as_str(), why.clone()));
         }
     }
-    // Every one is played to its end.
-    assert!(skipped.is_empty(), "{skipped:#?}");
+    // Every one is played to its end, but the one whose counterexample needs the broker's
+    // rebalance timer to fire at a chosen step (the probe cannot make a broker's timer fire).
+    assert_eq!(
+        skipped.iter().map(|(m, _)| *m).collect::<Vec<_>>(),
+        ["static-hung-member"],
+        "{skipped:#?}"
+    );
+    assert!(
+        skipped[0].1.contains("the rebalance timer firing"),
+        "{skipped:#?}"
+    );
     drop(stop(server));
     for (flaw, model) in [
         (Flaw::ServeBeforeLoad, "flaw-serve-before-load"),

@@ -193,6 +193,36 @@ impl Fault {
     ];
 }
 
+impl Fault {
+    /// Every kind, in the order a report lists them.
+    pub const ALL: [Fault; 9] = [
+        Fault::Crash,
+        Fault::SessionExpiry,
+        Fault::Failover,
+        Fault::LostMessage,
+        Fault::Leave,
+        Fault::LeaveMidRebalance,
+        Fault::LateJoin,
+        Fault::LateDelivery,
+        Fault::SyncStall,
+    ];
+
+    /// What one of them is called in a report.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Fault::Crash => "crash",
+            Fault::SessionExpiry => "session expiry",
+            Fault::Failover => "failover",
+            Fault::LostMessage => "lost message",
+            Fault::Leave => "leave",
+            Fault::LeaveMidRebalance => "leave in the middle of a rebalance",
+            Fault::LateJoin => "late join",
+            Fault::LateDelivery => "late delivery",
+            Fault::SyncStall => "sync stall",
+        }
+    }
+}
+
 impl Faults {
     /// The budget of one kind.
     pub fn budget(mut self, f: Fault) -> u8 {

@@ -2,6 +2,7 @@
 //! GitHub renders, and a compact form for the terminal.
 
 use super::Trace;
+use crate::model::config::Fault;
 use crate::model::{Action, Addr, Msg};
 use std::fmt::Write;
 
@@ -9,19 +10,11 @@ use std::fmt::Write;
 pub fn config_line(t: &Trace) -> String {
     let c = &t.config;
     let f = &c.faults;
-    let mut faults: Vec<String> = [
-        (f.crashes, "crash"),
-        (f.session_expiries, "session expiry"),
-        (f.failovers, "failover"),
-        (f.lost_messages, "lost message"),
-        (f.leaves, "leave"),
-        (f.late_joins, "late join"),
-        (f.late_deliveries, "late delivery"),
-    ]
-    .into_iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, what)| format!("{n} {what}"))
-    .collect();
+    let mut faults: Vec<String> = Fault::ALL
+        .into_iter()
+        .filter(|k| f.budget(*k) > 0)
+        .map(|k| format!("{} {}", f.budget(k), k.noun()))
+        .collect();
     if let Some(t) = f.max_total {
         faults.push(format!("at most {t} per execution"));
     }

@@ -112,7 +112,7 @@ impl Used {
 
     /// The faults `max_total` counts.
     pub fn total(&self) -> u16 {
-        Fault::TOTALLED.iter().map(|f| u16::from(self.of(*f))).sum()
+        Fault::totalled().map(|f| u16::from(self.of(f))).sum()
     }
 }
 

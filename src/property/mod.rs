@@ -375,7 +375,10 @@ pub fn from_known_member(c: &Coordinator, request: &Request) -> bool {
 /// `request` came on: whether it tells that request UNKNOWN_MEMBER_ID. (A request the same
 /// client parked earlier, a JoinGroup its LeaveGroup ends, may be answered so.)
 pub fn told_unknown(request: &Request, answer: &Response) -> bool {
-    answer.api() == request.api() && answer.error() == ErrorCode::UnknownMemberId
+    let unknown = ErrorCode::UnknownMemberId;
+    // The kind of answer `request` gets, as the core writes one.
+    let kind = |r: &Response| std::mem::discriminant(r);
+    answer.error() == unknown && kind(answer) == kind(&Response::error_for(request, unknown))
 }
 
 // --------------------------------------------------------------------------------------------

@@ -278,19 +278,6 @@ impl Response {
         }
     }
 
-    /// The API this answers, as [`Request::api`] names it.
-    pub fn api(&self) -> &'static str {
-        match self {
-            Response::FindCoordinator { .. } => "FindCoordinator",
-            Response::JoinGroup { .. } => "JoinGroup",
-            Response::SyncGroup { .. } => "SyncGroup",
-            Response::Heartbeat { .. } => "Heartbeat",
-            Response::LeaveGroup { .. } => "LeaveGroup",
-            Response::OffsetCommit { .. } => "OffsetCommit",
-            Response::OffsetFetch { .. } => "OffsetFetch",
-        }
-    }
-
     /// The answer to `request` that carries only `error`.
     pub fn error_for(request: &Request, error: ErrorCode) -> Response {
         match request {

@@ -1484,6 +1484,29 @@ fn stop_leading_the_epoch_it_leads_changes_nothing() {
     assert_eq!(h.coord.load, LoadState::NotCoordinator);
 }
 
+// docs/protocol.md §1.1: a broker that has unloaded remembers the epoch it was told of, so a
+// StartLeading of an earlier epoch that arrives after it (two controllers racing) is stale and
+// changes nothing; one of a later epoch loads.
+#[test]
+fn a_start_leading_older_than_the_stop_leading_before_it_changes_nothing() {
+    let mut h = Harness::new();
+    h.stable_pair();
+    h.coord.on_stop_leading(LeaderEpoch(2), &h.cfg);
+    assert_eq!(
+        (h.coord.load, h.coord.epoch),
+        (LoadState::NotCoordinator, LeaderEpoch(2))
+    );
+    let before = h.snapshot();
+    assert!(h.coord.on_start_leading(LeaderEpoch(1), &h.cfg).is_empty());
+    assert_eq!(h.snapshot(), before);
+    assert_eq!(h.coord.load, LoadState::NotCoordinator);
+    assert!(h.coord.on_start_leading(LeaderEpoch(3), &h.cfg).is_empty());
+    assert_eq!(
+        (h.coord.load, h.coord.epoch),
+        (LoadState::Loading, LeaderEpoch(3))
+    );
+}
+
 // A brand-new group's coordinator leads the epoch it is made for: a StopLeading of an earlier
 // epoch is stale to it.
 #[test]

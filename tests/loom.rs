@@ -258,7 +258,8 @@ fn high_watermark_racing_a_failover_and_back_completes_only_its_own_epoch() {
 
 /// Two controllers fail over at once (`serve`'s fault thread and its control API can): one
 /// moves leadership to broker-1, the other to each broker of `others` in turn. Whatever the
-/// order, the broker that leads last loads the group.
+/// order, the broker that leads last loads the group, and every other broker is left out of
+/// it: none loads or serves for an epoch that is over.
 fn racing_failovers_leave_the_last_leader_loading(others: &'static [u8]) {
     model(2, move || {
         let service = Arc::new(GroupService::new(CFG, 2, true));
@@ -273,6 +274,18 @@ fn racing_failovers_leave_the_last_leader_loading(others: &'static [u8]) {
         });
         there.join().unwrap();
         other.join().unwrap();
+        let (brokers, log) = service.snapshot();
+        for b in brokers.iter().filter(|b| b.broker != log.leader) {
+            assert_eq!(
+                b.load,
+                LoadState::NotCoordinator,
+                "broker-{} is {:?} for epoch {}, but epoch {} has begun",
+                b.broker,
+                b.load,
+                b.epoch,
+                log.leader_epoch
+            );
+        }
         let leader = service.find_coordinator();
         assert!(
             service.finish_loading(leader),
@@ -284,7 +297,10 @@ fn racing_failovers_leave_the_last_leader_loading(others: &'static [u8]) {
 
 /// One failover to broker-1 and one back to broker-0: the StopLeading of the first may reach
 /// broker-0 after it leads again; it must be ignored, or the group's coordinator unloads for
-/// good.
+/// good. And the StartLeading of the first may reach broker-1 after the StopLeading of the
+/// second; broker-1 must remember the later epoch it was told of, or it loads for an epoch
+/// that is over, for good, answering COORDINATOR_LOAD_IN_PROGRESS to a consumer that found it
+/// before the second failover (found by the model `failover-and-back`, 2026-12-07).
 #[test]
 fn a_failover_racing_one_back_leaves_the_last_leader_loading() {
     racing_failovers_leave_the_last_leader_loading(&[0]);

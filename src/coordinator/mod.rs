@@ -116,10 +116,12 @@ impl Coordinator {
     // ----------------------------------------------------------------------------------------
     // Leadership of __consumer_offsets
 
-    /// Told (by the controller) that it leads epoch `epoch`. A message about an epoch it already
-    /// holds is stale and changes nothing.
+    /// Told (by the controller) that it leads epoch `epoch`. A message about an epoch no later
+    /// than the latest it has heard of, as leader or not, is stale and changes nothing: it
+    /// arrived after a later failover's message (two controllers racing), and loading for it
+    /// would leave this broker loading for good for an epoch that is over.
     pub fn on_start_leading(&mut self, epoch: LeaderEpoch, cfg: &CoreConfig) -> Replies {
-        if self.epoch < epoch || self.load == LoadState::NotCoordinator {
+        if self.epoch < epoch {
             self.start_loading(epoch, cfg)
         } else {
             Vec::new()
@@ -127,10 +129,13 @@ impl Coordinator {
     }
 
     /// Told (by the controller) that epoch `epoch` has another leader. Stale if it already holds
-    /// a later epoch.
+    /// a later epoch. It remembers `epoch`, so that a StartLeading older than it, still on its
+    /// way, is known for stale when it arrives.
     pub fn on_stop_leading(&mut self, epoch: LeaderEpoch, cfg: &CoreConfig) -> Replies {
         if self.epoch < epoch {
-            self.stop_leading(cfg)
+            let replies = self.stop_leading(cfg);
+            self.epoch = epoch;
+            replies
         } else {
             Vec::new()
         }
@@ -187,10 +192,14 @@ impl Coordinator {
     }
 
     /// Leadership moved away: fail every parked request and pending write with NOT_COORDINATOR.
+    /// The epoch it led stays known (see [`Coordinator::on_start_leading`]).
     pub fn stop_leading(&mut self, cfg: &CoreConfig) -> Replies {
         let mut replies = Vec::new();
         self.unload(&mut replies);
-        *self = Coordinator::idle(self.broker, cfg);
+        *self = Coordinator {
+            epoch: self.epoch,
+            ..Coordinator::idle(self.broker, cfg)
+        };
         replies
     }
 

@@ -118,6 +118,13 @@ pub struct NetworkConfig {
     /// FIFO per connection (TCP) instead of any order.
     #[serde(default)]
     pub ordered: bool,
+    /// The controller's StartLeading travels to the new leader as a message, as its
+    /// StopLeading does to the old one: the new leader learns of its election late, and on an
+    /// unordered network two failovers' messages to one broker can arrive in either order (two
+    /// controllers racing, as `serve`'s fault thread and control API can). Otherwise the new
+    /// leader starts loading at the failover itself.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub start_leading_travels: bool,
 }
 
 /// The fault budget: how many of each fault one execution may suffer.

@@ -280,20 +280,17 @@ impl GroupModel {
                 let from = w.log.leader;
                 w.log.elect(*to);
                 let epoch = w.log.leader_epoch;
-                // The new leader starts loading at once; the old one learns of its demotion
-                // only when the controller's message arrives, and until then still serves
-                // (its appends are refused).
-                let replies = w.brokers[to.index()].on_start_leading(epoch, &self.core);
-                self.emit(&mut w, *to, replies);
-                push_envelope(
-                    &mut w.network,
-                    Envelope {
-                        src: Addr::Controller,
-                        dst: Addr::Broker(from),
-                        msg: Msg::Control(Control::StopLeading { epoch }),
-                    },
-                    &self.cfg,
-                );
+                // The old leader learns of its demotion only when the controller's message
+                // arrives, and until then still serves (its appends are refused). The new one
+                // starts loading at once, unless its StartLeading travels too.
+                if self.cfg.network.start_leading_travels {
+                    let start = Msg::Control(Control::StartLeading { epoch });
+                    self.control(&mut w, *to, start);
+                } else {
+                    let replies = w.brokers[to.index()].on_start_leading(epoch, &self.core);
+                    self.emit(&mut w, *to, replies);
+                }
+                self.control(&mut w, from, Msg::Control(Control::StopLeading { epoch }));
             }
         }
         self.find_coordinators(&mut w);
@@ -527,6 +524,16 @@ impl GroupModel {
                 &self.cfg,
             );
         }
+    }
+
+    /// Sends the controller's message `msg` to `broker`.
+    fn control(&self, w: &mut World, broker: BrokerId, msg: Msg) {
+        let env = Envelope {
+            src: Addr::Controller,
+            dst: Addr::Broker(broker),
+            msg,
+        };
+        push_envelope(&mut w.network, env, &self.cfg);
     }
 
     /// Whether an envelope can be delivered now (FIFO per connection on an ordered network).

@@ -77,7 +77,7 @@ pub struct Witness {
     pub condition: Condition,
 }
 
-pub const WITNESSES: [Witness; 34] = [
+pub const WITNESSES: [Witness; 35] = [
     Witness {
         name: "consumer_crashed",
         applies: |c| c.faults.crashes > 0,
@@ -103,6 +103,23 @@ pub const WITNESSES: [Witness; 34] = [
                 (Addr::Broker(b), Msg::Control(Control::StopLeading { epoch })) => {
                     let to = &w.brokers[b.index()];
                     to.load != LoadState::NotCoordinator && to.epoch > *epoch
+                }
+                _ => false,
+            })
+        },
+    },
+    Witness {
+        name: "stale_start_leading",
+        // The controller's StartLeading of an earlier failover is still on its way to a broker
+        // that has heard of a later epoch since (its StopLeading, or a later StartLeading): the
+        // epoch check must ignore it. Only an unordered network delivers them so.
+        applies: |c| {
+            c.network.start_leading_travels && !c.network.ordered && c.faults.failovers > 1
+        },
+        condition: |_, w| {
+            w.network.iter().any(|e| match (&e.dst, &e.msg) {
+                (Addr::Broker(b), Msg::Control(Control::StartLeading { epoch })) => {
+                    w.brokers[b.index()].epoch > *epoch
                 }
                 _ => false,
             })

@@ -2,6 +2,7 @@
 //! the property.
 
 use crate::coordinator::replay::load;
+use crate::coordinator::LoadState;
 use crate::model::properties::load_ignores_compaction;
 use crate::model::properties::{
     function_breach, group_view, instance_sharing, protocol_mismatch, unconverged,
@@ -41,7 +42,14 @@ pub fn describe(before: &World, action: &Action, after: &World) -> String {
                 s
             }
             (_, Addr::Broker(b), Msg::Control(_)) => {
-                format!("broker-{b} hears from the controller: {}", env.msg)
+                let mut s = format!("broker-{b} hears from the controller: {}", env.msg);
+                if before.brokers[b.index()] == after.brokers[b.index()] {
+                    s.push_str(&format!(
+                        "; it has heard of epoch {} already, so the message is stale and ignored",
+                        before.brokers[b.index()].epoch
+                    ));
+                }
+                s
             }
             _ => format!("{env} arrives"),
         },
@@ -121,8 +129,13 @@ pub fn describe(before: &World, action: &Action, after: &World) -> String {
             before.log.leader
         ),
         Action::Failover(b) => format!(
-            "FAILOVER: broker-{b} becomes leader of __consumer_offsets (leader epoch {}); batches not yet durable are truncated and broker-{b} starts loading the group",
-            after.log.leader_epoch
+            "FAILOVER: broker-{b} becomes leader of __consumer_offsets (leader epoch {}); batches not yet durable are truncated and broker-{b} {}",
+            after.log.leader_epoch,
+            if after.brokers[b.index()].load == LoadState::Loading {
+                "starts loading the group"
+            } else {
+                "will load the group when the controller's StartLeading reaches it"
+            }
         ),
     }
 }

@@ -1455,6 +1455,26 @@ fn after_an_election_the_old_coordinators_next_append_is_refused_and_it_unloads_
     assert_eq!(h.heartbeat(2, b, 1), ErrorCode::NotCoordinator);
 }
 
+// docs/protocol.md §1.1: a coordinator unloaded by a refused append remembers the epoch it led,
+// so the StartLeading of an earlier election, arriving late (two controllers racing), is stale.
+#[test]
+fn a_coordinator_unloaded_by_a_refused_append_ignores_an_older_start_leading() {
+    let mut h = Harness::new();
+    let (_, b) = h.stable_pair();
+    h.log.elect(BrokerId(1));
+    h.log.elect(BrokerId(0));
+    h.coord.on_start_leading(LeaderEpoch(2), &h.cfg);
+    h.coord.finish_loading(&h.log.durable, &h.cfg);
+    h.log.elect(BrokerId(1));
+    h.commit(2, b, 1, &[(0, 6)]);
+    assert_eq!(
+        (h.coord.load, h.coord.epoch),
+        (LoadState::NotCoordinator, LeaderEpoch(2))
+    );
+    assert!(h.coord.on_start_leading(LeaderEpoch(1), &h.cfg).is_empty());
+    assert_eq!(h.coord.load, LoadState::NotCoordinator);
+}
+
 // Kafka's coordinator runtime ignores a load for an epoch it already holds: a StartLeading of
 // the epoch a coordinator leads (a controller's message repeated) changes nothing, and the
 // group with a member parked in its join phase stays as it is.

@@ -268,7 +268,9 @@ impl Coordinator {
         match log.append(self.epoch, batch) {
             Ok(()) => true,
             Err(_) => {
-                // NOT_LEADER_OR_FOLLOWER maps to NOT_COORDINATOR; the runtime unloads (FAILED).
+                // NOT_LEADER_OR_FOLLOWER maps to NOT_COORDINATOR. Kafka reverts the failed batch
+                // and unloads only when its resignation arrives; unloading now gives the same
+                // answers, earlier, and leaves nothing to revert.
                 replies.extend(self.stop_leading(cfg));
                 false
             }

@@ -340,9 +340,13 @@ impl GroupModel {
             && (0..w.consumers.len()).all(|other| stage(other) >= stage(c))
     }
 
-    /// Whether some coordinator may still load the log: one is loading, or a failover is left.
+    /// Whether some coordinator may still load the log: one is loading, a StartLeading is on
+    /// its way, or a failover is left.
     fn load_ahead(&self, w: &World) -> bool {
         w.brokers.iter().any(|b| b.load == LoadState::Loading)
+            || w.network
+                .iter()
+                .any(|e| matches!(e.msg, Msg::Control(Control::StartLeading { .. })))
             || self.budget_left(w, Fault::Failover)
     }
 

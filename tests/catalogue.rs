@@ -98,28 +98,35 @@ fn the_reference_model_has_the_faults_the_readme_promises() {
     assert!(m.expects_pass());
 }
 
-/// `models/deep/NAME-3.toml` is the catalogue's `NAME` with a third consumer: nothing else
-/// differs, so the deep run checks the same configuration, bigger.
+/// `models/deep/NAME-3.toml` is the catalogue's `NAME` with a third consumer, and
+/// `NAME-start-leading.toml` the catalogue's `NAME` with the controller's StartLeading
+/// travelling: nothing else differs, so the deep run checks the same configuration, bigger.
 #[test]
-fn each_deep_model_is_its_catalogue_model_with_a_third_consumer() {
+fn each_deep_model_is_its_catalogue_model_grown_one_way() {
     let deep = catalogue::load_all(&catalogue::default_dir().join("deep")).unwrap();
-    assert_eq!(deep.len(), 3);
+    assert_eq!(deep.len(), 4);
     for d in deep {
-        let name = d
-            .name
-            .strip_suffix("-3")
-            .expect("a deep model is named NAME-3");
+        let (name, grow): (&str, fn(&mut ModelConfig)) =
+            if let Some(name) = d.name.strip_suffix("-3") {
+                (name, |c| c.consumers = 3)
+            } else if let Some(name) = d.name.strip_suffix("-start-leading") {
+                (name, |c| c.network.start_leading_travels = true)
+            } else {
+                panic!(
+                    "{}: a deep model is named NAME-3 or NAME-start-leading",
+                    d.name
+                )
+            };
         let m = catalogue::load(&catalogue::default_dir(), name).unwrap();
-        assert_eq!((d.consumers, m.consumers), (3, 2), "{name}");
         assert!(d.expect.unique_states > m.expect.unique_states, "{name}");
-        let same = |c: &ModelConfig| ModelConfig {
-            name: String::new(),
-            description: String::new(),
-            consumers: 0,
-            expect: m.expect.clone(),
-            ..c.clone()
+        let mut grown = ModelConfig {
+            name: d.name.clone(),
+            description: d.description.clone(),
+            expect: d.expect.clone(),
+            ..m.clone()
         };
-        assert_eq!(same(&d), same(&m), "{name}");
+        grow(&mut grown);
+        assert_eq!(grown, d, "{name}");
     }
 }
 

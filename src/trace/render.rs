@@ -34,12 +34,19 @@ pub fn config_line(t: &Trace) -> String {
             crate::model::Start::Empty => "empty",
             crate::model::Start::Stable => "with the group formed",
         },
-        match (c.network.ordered, c.network.start_leading_travels) {
-            (false, false) => "unordered",
-            (true, false) => "ordered",
-            (false, true) => "unordered, StartLeading a message",
-            (true, true) => "ordered, StartLeading a message",
-        },
+        format!(
+            "{}{}",
+            if c.network.ordered {
+                "ordered"
+            } else {
+                "unordered"
+            },
+            if c.network.start_leading_travels {
+                ", StartLeading a message"
+            } else {
+                ""
+            }
+        ),
         faults
     )
 }

@@ -25,7 +25,7 @@ pub fn config_line(t: &Trace) -> String {
     };
     let n = |k: u8, what: &str| format!("{k} {what}{}", if k == 1 { "" } else { "s" });
     format!(
-        "{}, {}, {}, {} assignor, starts {}, network {}; faults: {}",
+        "{}, {}, {}, {} assignor, starts {}, network {}{}; faults: {}",
         n(c.consumers, "consumer"),
         n(c.partitions, "partition"),
         n(c.brokers, "broker"),
@@ -34,19 +34,16 @@ pub fn config_line(t: &Trace) -> String {
             crate::model::Start::Empty => "empty",
             crate::model::Start::Stable => "with the group formed",
         },
-        format!(
-            "{}{}",
-            if c.network.ordered {
-                "ordered"
-            } else {
-                "unordered"
-            },
-            if c.network.start_leading_travels {
-                ", StartLeading a message"
-            } else {
-                ""
-            }
-        ),
+        if c.network.ordered {
+            "ordered"
+        } else {
+            "unordered"
+        },
+        if c.network.start_leading_travels {
+            ", StartLeading a message"
+        } else {
+            ""
+        },
         faults
     )
 }

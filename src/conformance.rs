@@ -31,6 +31,9 @@ impl std::fmt::Display for Mismatch {
 pub struct Follower {
     pub service: GroupService,
     steps: usize,
+    /// Whether the model's controller sends its StartLeading as a message (then a failover
+    /// elects in the log only, and the message's delivery starts the load).
+    start_leading_travels: bool,
 }
 
 impl Follower {
@@ -39,6 +42,7 @@ impl Follower {
         Follower {
             service: GroupService::from_parts(model.core, w.brokers.to_vec(), w.log.clone(), false),
             steps: 0,
+            start_leading_travels: model.cfg.network.start_leading_travels,
         }
     }
 
@@ -50,6 +54,9 @@ impl Follower {
         match action {
             Action::Deliver(env) => match (&env.src, &env.dst, &env.msg) {
                 (Addr::Client(from), Addr::Broker(b), Msg::Request(r)) => s.send(*b, *from, r),
+                (_, Addr::Broker(b), Msg::Control(Control::StartLeading { epoch })) => {
+                    s.start_leading(*b, *epoch)
+                }
                 (_, Addr::Broker(b), Msg::Control(Control::StopLeading { epoch })) => {
                     s.stop_leading(*b, *epoch)
                 }
@@ -65,6 +72,9 @@ impl Follower {
             Action::ExpireSession(id) => s.expire_session(*id),
             Action::RebalanceTimeout => s.rebalance_timeout(),
             Action::PendingSyncTimeout => s.pending_sync_timeout(),
+            Action::Failover(to) if self.start_leading_travels => {
+                s.elect_in_log(*to);
+            }
             Action::Failover(to) => {
                 s.elect(*to);
             }

@@ -306,6 +306,7 @@ fn every_witness_path_of_the_passing_models_replays_on_the_runtime() {
         "cooperative-scale-out",
         "stalled-leader",
         "late-deliveries",
+        "failover-and-back",
     ] {
         let cfg = catalogue::load(&catalogue::default_dir(), name).unwrap();
         let checker = GroupModel::new(cfg.clone())

@@ -476,16 +476,27 @@ impl GroupService {
     /// leader and the new epoch; the old leader keeps serving from memory until
     /// [`GroupService::stop_leading`] reaches it, but its appends are refused from now on.
     pub fn elect(&self, to: BrokerId) -> (BrokerId, LeaderEpoch) {
-        let (from, epoch) = {
-            let mut log = lock(&self.log);
-            let from = log.leader;
-            log.elect(to);
-            self.record(|| Event::Elected {
-                broker: to,
-                epoch: log.leader_epoch,
-            });
-            (from, log.leader_epoch)
-        };
+        let (from, epoch) = self.elect_in_log(to);
+        self.start_leading(to, epoch);
+        (from, epoch)
+    }
+
+    /// Leadership of `__consumer_offsets` moves to `to` in the log only: `to` learns of it when
+    /// [`GroupService::start_leading`] reaches it (a StartLeading that travels, in the model).
+    pub fn elect_in_log(&self, to: BrokerId) -> (BrokerId, LeaderEpoch) {
+        let mut log = lock(&self.log);
+        let from = log.leader;
+        log.elect(to);
+        self.record(|| Event::Elected {
+            broker: to,
+            epoch: log.leader_epoch,
+        });
+        (from, log.leader_epoch)
+    }
+
+    /// The controller tells `to` that it leads epoch `epoch`: it starts loading, unless the
+    /// message is stale.
+    pub fn start_leading(&self, to: BrokerId, epoch: LeaderEpoch) {
         let replies = {
             let mut broker = lock(&self.brokers[to.index()]);
             let replies = broker.on_start_leading(epoch, &self.cfg);
@@ -497,7 +508,6 @@ impl GroupService {
             replies
         };
         self.post(replies);
-        (from, epoch)
     }
 
     /// The controller tells `broker` that epoch `epoch` has another leader: it unloads, failing

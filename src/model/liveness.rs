@@ -83,6 +83,12 @@ pub fn kind(w: &World, action: &Action) -> StepKind {
     if action.is_fault(w) {
         return StepKind::Fault;
     }
+    if let Action::ExpireSession(id) = action {
+        // Nothing forces the member it waits for to be that slow.
+        if w.parked_while_join_waits(*id) {
+            return StepKind::Unforced;
+        }
+    }
     StepKind::Fair(match action {
         Action::Deliver(e) => FairStep::Deliver(e.src, e.dst),
         Action::Replicate => FairStep::Replicate,

@@ -204,7 +204,7 @@ impl GroupModel {
                 self.send(&mut w, c.index(), send);
             }
             Action::ExpireSession(id) => {
-                if w.held_by_live_consumer(*id) {
+                if w.expiry_is_fault(*id) {
                     w.used.count(Fault::SessionExpiry);
                 }
                 let b = w.log.leader;
@@ -663,10 +663,13 @@ impl GroupModel {
             .chain(leader.group.members.iter().map(|m| m.id));
         let expiries_left = self.budget_left(w, Fault::SessionExpiry);
         for id in expirable.filter(|id| leader.can_expire(*id)) {
-            // A live consumer's session expires only as a budgeted fault (a GC pause). An
-            // orphan's (its process is gone) expires for sure, but session timeouts are long next
-            // to message delays, so only once the protocol is idle.
-            let enabled = if w.held_by_live_consumer(id) {
+            // A live consumer's session expires only as a budgeted fault (a GC pause), unless
+            // it waits in a join phase without heartbeats: then it is time passing. An orphan's
+            // (its process is gone) expires for sure, but session timeouts are long next to
+            // message delays, so only once the protocol is idle.
+            let enabled = if w.parked_while_join_waits(id) {
+                true
+            } else if w.held_by_live_consumer(id) {
                 expiries_left
             } else {
                 cfg.recorded || protocol_idle(w)

@@ -311,6 +311,29 @@ impl World {
         holds || on_its_way || parked
     }
 
+    /// Whether the session timer of `id` may run out with its consumer alive and well: its
+    /// JoinGroup is parked at the leader while the join phase waits for a member that has not
+    /// rejoined. A consumer sends no heartbeats until it has joined (the Java client stops its
+    /// heartbeat thread meanwhile), and a join phase may wait up to the rebalance timeout,
+    /// longer than a session; only the coordinator's rule that a parked member has satisfied
+    /// its heartbeat keeps it. A new member is left out: its timer is the new-member join
+    /// timeout, as long as the rebalance timeout.
+    pub fn parked_while_join_waits(&self, id: MemberId) -> bool {
+        let parked = self.leader().group.member(id).is_some_and(|m| {
+            !m.is_new
+                && (m.awaiting_join)
+                    .and_then(|to| self.consumer_at(to))
+                    .is_some_and(|c| self.is_live(c))
+        });
+        parked && left_out(self).next().is_some()
+    }
+
+    /// Whether the session expiry of `id` is a fault: its consumer still runs and heartbeats
+    /// (a long pause stopped it), not one waiting in a join phase.
+    pub fn expiry_is_fault(&self, id: MemberId) -> bool {
+        self.held_by_live_consumer(id) && !self.parked_while_join_waits(id)
+    }
+
     /// Whether `id` is the member of a consumer whose SyncGroup stalled.
     pub fn stalled_member(&self, id: MemberId) -> bool {
         let mut consumers = self.consumers.iter();
@@ -402,7 +425,7 @@ impl Action {
             | Action::Failover(_)
             | Action::StallSync(_)
             | Action::Bounce(_) => true,
-            Action::ExpireSession(id) => world.held_by_live_consumer(*id),
+            Action::ExpireSession(id) => world.expiry_is_fault(*id),
             // A fault when it goes on without a live consumer that would rejoin; ending a wait
             // for a hung consumer's member is the timer doing its job.
             Action::RebalanceTimeout => rebalance_timeout_removes_live(world),

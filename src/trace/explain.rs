@@ -96,6 +96,9 @@ pub fn describe(before: &World, action: &Action, after: &World) -> String {
         Action::ExpireSession(id) => {
             let b = before.log.leader;
             match holder(before, *id) {
+                Some(c) if before.parked_while_join_waits(*id) => format!(
+                    "the session of {id} expires at broker-{b} while consumer-{c} waits in JoinGroup, sending no heartbeats: the join phase has waited longer than a session for a member that has not rejoined"
+                ),
                 Some(c) if before.held_by_live_consumer(*id) => format!(
                     "the session of {id} expires at broker-{b} while consumer-{c} still runs (a long pause): consumer-{c} is now a zombie"
                 ),

@@ -77,7 +77,7 @@ pub struct Witness {
     pub condition: Condition,
 }
 
-pub const WITNESSES: [Witness; 35] = [
+pub const WITNESSES: [Witness; 36] = [
     Witness {
         name: "consumer_crashed",
         applies: |c| c.faults.crashes > 0,
@@ -176,6 +176,18 @@ pub const WITNESSES: [Witness; 35] = [
                 && (0..w.consumers.len())
                     .filter(|c| w.is_live(*c))
                     .all(|c| current_member(w, w.consumers[c].member_id, w.consumers[c].generation))
+        },
+    },
+    Witness {
+        name: "parked_member_outwaits_session",
+        // A live consumer waits in a join phase, without heartbeats, for a member that has not
+        // rejoined: its session may run out, and only the rule that a parked member has
+        // satisfied its heartbeat keeps it in the group. Sure to happen where three consumers
+        // rebalance, or where a cooperative group's follow-up rebalance waits for the member
+        // that did not revoke.
+        applies: |c| c.consumers > 2 || c.protocol == Protocol::ClassicCooperative,
+        condition: |_, w| {
+            (w.leader().group.members.iter()).any(|m| w.parked_while_join_waits(m.id))
         },
     },
     Witness {

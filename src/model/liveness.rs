@@ -16,7 +16,8 @@
 //! answer can come, an orphan's session expiring, and (in recorded runs only) the rebalance
 //! timeout. Nothing is forced of faults (crashes, expiries of live consumers, failovers, lost
 //! messages, leaves, late joins, late deliveries), of application work (processing records,
-//! retrying a commit) or of the log cleaner.
+//! retrying a commit), of the log cleaner, or of the session of a live consumer waiting in a
+//! join phase running out (no fault: time passes while the phase waits for a slow member).
 //!
 //! **What is checked.** Take the graph of every reachable state, without fault steps and
 //! without converged states. A strongly connected component of it is *fair* if every kind of

@@ -4,6 +4,7 @@
 
 use groupcheck::catalogue;
 use groupcheck::coordinator::{GroupState, LoadState};
+use groupcheck::model::liveness::{kind, StepKind};
 use groupcheck::model::properties::{converged, first_violated, function_breach};
 use groupcheck::model::{Action, Addr, Fault, GroupModel, Msg, World};
 use groupcheck::protocol::{BrokerId, ConsumerId, ErrorCode, Request, Response};
@@ -354,4 +355,65 @@ fn the_stale_claim_witness_applies_where_the_assignor_reads_claims() {
             "{name}"
         );
     }
+}
+
+// docs/model.md (timing assumptions): a consumer waiting in a join phase sends no heartbeats,
+// so while the phase waits for a member that has not rejoined, its session may run out; that
+// is time passing, not a fault, and only the coordinator's rule that a parked member has
+// satisfied its heartbeat (ClassicGroupMember.hasSatisfiedHeartbeat) keeps it.
+#[test]
+fn a_member_waiting_in_a_join_phase_outlasts_its_session_and_the_coordinator_keeps_it() {
+    let mut s = Scenario::new("small");
+    let waiting = s.world.consumers[0].member_id.unwrap();
+    s.step("consumer-1 crashes", |a| *a == Action::Crash(ConsumerId(1)));
+    s.deliver("its JoinGroup without member id", |m| {
+        matches!(
+            m,
+            Msg::Request(Request::JoinGroup {
+                member_id: None,
+                ..
+            })
+        )
+    });
+    s.deliver("MEMBER_ID_REQUIRED", |m| {
+        matches!(m, Msg::Response(Response::JoinGroup { .. }))
+    });
+    s.deliver("its JoinGroup with the member id", |m| {
+        matches!(
+            m,
+            Msg::Request(Request::JoinGroup {
+                member_id: Some(_),
+                ..
+            })
+        )
+    });
+    assert!(
+        !s.world.parked_while_join_waits(waiting),
+        "consumer-0 has not rejoined yet"
+    );
+    s.step("consumer-0 heartbeats", |a| {
+        *a == Action::Heartbeat(ConsumerId(0))
+    });
+    s.deliver("the Heartbeat", |m| {
+        matches!(m, Msg::Request(Request::Heartbeat { .. }))
+    });
+    s.deliver("REBALANCE_IN_PROGRESS", |m| {
+        matches!(m, Msg::Response(Response::Heartbeat { .. }))
+    });
+    s.deliver("consumer-0's JoinGroup", |m| {
+        matches!(m, Msg::Request(Request::JoinGroup { member_id: Some(id), .. }) if *id == waiting)
+    });
+    // The crashed process's member has not rejoined: the phase waits for its session.
+    assert!(s.world.parked_while_join_waits(waiting));
+    let expiry = Action::ExpireSession(waiting);
+    assert!(!expiry.is_fault(&s.world), "time passing, not a fault");
+    assert_eq!(kind(&s.world, &expiry), StepKind::Unforced);
+    assert!(
+        !s.enabled().contains(&expiry),
+        "the coordinator keeps a parked member"
+    );
+    s.settle();
+    assert!(converged(&s.world));
+    assert!(s.world.leader().group.is_member(waiting));
+    s.assert_safe();
 }

@@ -22,6 +22,15 @@ MEMORY_CAP = 16 << 30
 def capped():
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
+
+def unfinished(stdout, stderr):
+    """The models a stopped check was still on: their progress lines (stderr) came, their
+    block (stdout, printed when a model is done) did not."""
+    done = set(re.findall(r"== (\S+) ", stdout))
+    seen = re.findall(r"… (\S+): \d+ states", stderr)
+    running = [m for m in dict.fromkeys(reversed(seen)) if m not in done]
+    return ", ".join(running) or "a model"
+
 CORE = "src/coordinator/mod.rs"
 CLASSIC = "src/coordinator/classic/mod.rs"
 D = [
@@ -107,14 +116,13 @@ for i, (name, path, old, new) in enumerate(D):
             )
             stdout, stderr = r.stdout, r.stderr
             if re.search(r"memory allocation of \d+ bytes failed", stderr):
-                started = re.findall(r"== (\S+) ", stdout)
-                model = started[-1] if started else "a model"
+                model = unfinished(stdout, stderr)
                 stuck = [f"{model}: does not terminate within {MEMORY_CAP >> 30} GiB"]
         except subprocess.TimeoutExpired as t:
-            stdout = t.stdout.decode() if isinstance(t.stdout, bytes) else (t.stdout or "")
+            text = lambda b: b.decode() if isinstance(b, bytes) else (b or "")
+            stdout, stderr = text(t.stdout), text(t.stderr)
+            stuck = [f"{unfinished(stdout, stderr)}: does not terminate within 600 s"]
             stderr = ""
-            started = re.findall(r"== (\S+) ", stdout)
-            stuck = [f"{started[-1] if started else 'a model'}: does not terminate within 600 s"]
         fails, model = [], None
         for line in stdout.splitlines():
             m = re.match(r"== (\S+) ", line)

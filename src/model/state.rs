@@ -2,7 +2,7 @@
 
 use super::Fault;
 use crate::consumer::Consumer;
-use crate::coordinator::Coordinator;
+use crate::coordinator::{Coordinator, Member};
 use crate::offsets_log::OffsetsLog;
 use crate::protocol::{
     BrokerId, ClientAddr, ConsumerId, LeaderEpoch, MemberId, Offset, Partition, Request, Response,
@@ -301,14 +301,19 @@ impl World {
         });
         // So does a JoinGroup parked for a running consumer: a static member's first JoinGroup
         // is answered only when the join phase ends, and until then the consumer has no id.
-        let parked = self.brokers.iter().any(|b| {
-            b.group.member(id).is_some_and(|m| {
-                m.awaiting_join
-                    .and_then(|to| self.consumer_at(to))
-                    .is_some_and(|c| self.is_live(c))
-            })
+        let parked = (self.brokers.iter()).any(|b| {
+            b.group
+                .member(id)
+                .is_some_and(|m| self.joins_for_live_consumer(m))
         });
         holds || on_its_way || parked
+    }
+
+    /// Whether `m` has a JoinGroup parked for a running consumer.
+    fn joins_for_live_consumer(&self, m: &Member) -> bool {
+        (m.awaiting_join)
+            .and_then(|to| self.consumer_at(to))
+            .is_some_and(|c| self.is_live(c))
     }
 
     /// Whether the session timer of `id` may run out with its consumer alive and well: its
@@ -319,12 +324,8 @@ impl World {
     /// its heartbeat keeps it. A new member is left out: its timer is the new-member join
     /// timeout, as long as the rebalance timeout.
     pub fn parked_while_join_waits(&self, id: MemberId) -> bool {
-        let parked = self.leader().group.member(id).is_some_and(|m| {
-            !m.is_new
-                && (m.awaiting_join)
-                    .and_then(|to| self.consumer_at(to))
-                    .is_some_and(|c| self.is_live(c))
-        });
+        let parked = (self.leader().group.member(id))
+            .is_some_and(|m| !m.is_new && self.joins_for_live_consumer(m));
         parked && left_out(self).next().is_some()
     }
 
